@@ -1,0 +1,127 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "framework/error.h"
+
+namespace s2::data {
+
+PixelDataset PixelDataset::subset(const std::vector<int64_t>& indices) const {
+  PixelDataset out;
+  out.timesteps = timesteps, out.bands = bands, out.class_names = class_names, out.source = source;
+  const int64_t per = timesteps * bands;
+  out.values.reserve(indices.size() * static_cast<size_t>(per));
+  for (int64_t i : indices) {
+    S2_CHECK(i >= 0 && i < size(), "subset index {} outside dataset of {} samples", i, size());
+    out.values.insert(out.values.end(), sample(i), sample(i) + per);
+    out.labels.push_back(labels[static_cast<size_t>(i)]);
+    out.groups.push_back(groups[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+std::vector<int64_t> PixelDataset::class_counts() const {
+  std::vector<int64_t> counts(class_names.size(), 0);
+  for (int32_t l : labels) {
+    ++counts[static_cast<size_t>(l)];
+  }
+  return counts;
+}
+
+PixelDataset resample_regular(const PixelDataset& d, int64_t steps) {
+  S2_CHECK(steps >= 2 && d.timesteps >= 2, "resample: need at least 2 dates, got {} -> {}", d.timesteps,
+           steps);
+  PixelDataset out = d;
+  out.timesteps = steps;
+  out.values.assign(static_cast<size_t>(d.size() * steps * d.bands), 0.0f);
+  const double scale = static_cast<double>(d.timesteps - 1) / static_cast<double>(steps - 1);
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const float* in = d.sample(i);
+    float* o = out.values.data() + i * steps * d.bands;
+    for (int64_t t = 0; t < steps; ++t) {
+      const double pos = static_cast<double>(t) * scale;
+      const int64_t lo = std::min<int64_t>(static_cast<int64_t>(pos), d.timesteps - 2);
+      const float w = static_cast<float>(pos - static_cast<double>(lo));
+      for (int64_t b = 0; b < d.bands; ++b) {
+        o[t * d.bands + b] = (1.0f - w) * in[lo * d.bands + b] + w * in[(lo + 1) * d.bands + b];
+      }
+    }
+  }
+  return out;
+}
+
+BandNormaliser BandNormaliser::fit(const PixelDataset& train) {
+  S2_CHECK(train.size() > 0, "cannot fit normalisation statistics on an empty split of '{}'", train.source);
+  const auto b = static_cast<size_t>(train.bands);
+  std::vector<double> sum(b, 0.0), sq(b, 0.0);
+  const auto n = static_cast<double>(train.size() * train.timesteps);
+  for (size_t k = 0; k < train.values.size(); ++k) {
+    sum[k % b] += train.values[k];
+  }
+  BandNormaliser out;
+  for (size_t j = 0; j < b; ++j) {
+    out.mean.push_back(static_cast<float>(sum[j] / n));
+  }
+  for (size_t k = 0; k < train.values.size(); ++k) {
+    const double dv = train.values[k] - out.mean[k % b];
+    sq[k % b] += dv * dv;
+  }
+  for (size_t j = 0; j < b; ++j) {
+    // A constant band would divide by zero; leave it centred but unscaled.
+    const double sd = std::sqrt(sq[j] / n);
+    out.stddev.push_back(sd > 1e-6 ? static_cast<float>(sd) : 1.0f);
+  }
+  return out;
+}
+
+void BandNormaliser::apply(PixelDataset& d) const {
+  S2_CHECK(static_cast<int64_t>(mean.size()) == d.bands,
+           "normalisation statistics are for {} bands but '{}' has {}", mean.size(), d.source, d.bands);
+  const auto b = static_cast<size_t>(d.bands);
+  for (size_t k = 0; k < d.values.size(); ++k) {
+    d.values[k] = (d.values[k] - mean[k % b]) / stddev[k % b];
+  }
+}
+
+NamedTensors BandNormaliser::state() const {
+  const auto b = static_cast<int64_t>(mean.size());
+  return {{"mean", Tensor::from_vector({b}, mean)}, {"stddev", Tensor::from_vector({b}, stddev)}};
+}
+
+BandNormaliser BandNormaliser::from_state(const NamedTensors& state, const std::string& source) {
+  BandNormaliser out;
+  for (const auto& [name, t] : state) {
+    if (name == "mean") {
+      out.mean = t.to_vector();
+    } else if (name == "stddev") {
+      out.stddev = t.to_vector();
+    }
+  }
+  S2_CHECK(!out.mean.empty() && out.mean.size() == out.stddev.size(),
+           "'{}' holds no usable normalisation statistics", source);
+  return out;
+}
+
+Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
+  const int64_t n = end - begin, per = d.timesteps * d.bands;
+  Batch batch{Tensor::empty({n, 1, d.timesteps, d.bands}), {}};
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t idx = order[static_cast<size_t>(begin + i)];
+    std::copy_n(d.sample(idx), per, batch.x.data() + i * per);
+    batch.labels.push_back(d.labels[static_cast<size_t>(idx)]);
+  }
+  return batch;
+}
+
+std::vector<int64_t> shuffled_indices(int64_t n, Generator& generator) {
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates with our portable generator
+    std::swap(idx[static_cast<size_t>(i)], idx[generator.below(static_cast<uint64_t>(i + 1))]);
+  }
+  return idx;
+}
+
+}  // namespace s2::data

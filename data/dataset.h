@@ -1,0 +1,51 @@
+#pragma once
+// Pixel time series in memory: N samples of T dates x B bands (date-major), with class labels and
+// a group id per sample (parcel or polygon) for honest grouped splits.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "framework/module.h"
+#include "framework/random.h"
+#include "framework/tensor.h"
+
+namespace s2::data {
+
+struct PixelDataset {
+  int64_t timesteps = 0, bands = 0;
+  std::vector<float> values;  // [N, T, B]
+  std::vector<int32_t> labels;
+  std::vector<int64_t> groups;
+  std::vector<std::string> class_names;  // index = label
+  std::string source;                   // where the samples came from, for messages
+
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+  const float* sample(int64_t i) const { return values.data() + i * timesteps * bands; }
+  PixelDataset subset(const std::vector<int64_t>& indices) const;
+  std::vector<int64_t> class_counts() const;
+};
+
+// Linear interpolation of regularly spaced series from T to `steps` dates (first and last kept).
+PixelDataset resample_regular(const PixelDataset& d, int64_t steps);
+
+// Per-band standardisation with statistics from one split (the training split) only.
+struct BandNormaliser {
+  std::vector<float> mean, stddev;
+  static BandNormaliser fit(const PixelDataset& train);
+  void apply(PixelDataset& d) const;
+  NamedTensors state() const;
+  static BandNormaliser from_state(const NamedTensors& state, const std::string& source);
+};
+
+// A batch as the model takes it: x (n, 1, T, B) and labels.
+struct Batch {
+  Tensor x;
+  std::vector<int32_t> labels;
+};
+Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64_t begin, int64_t end);
+
+// 0..n-1 in a seeded random order.
+std::vector<int64_t> shuffled_indices(int64_t n, Generator& generator);
+
+}  // namespace s2::data

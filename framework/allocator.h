@@ -1,0 +1,40 @@
+#pragma once
+// A caching host allocator: freed blocks go to per-size free lists and are reused, so a training
+// step that allocates the same activations every iteration stops calling malloc after warm-up.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace s2 {
+
+struct AllocatorStats {
+  size_t bytes_in_use = 0;     // held by live tensors
+  size_t peak_bytes_in_use = 0;
+  size_t bytes_cached = 0;     // held in free lists, ready for reuse
+  uint64_t system_allocs = 0;  // calls that reached the system allocator
+  uint64_t requests = 0;
+};
+
+class CachingAllocator {
+ public:
+  static CachingAllocator& host();
+
+  void* allocate(size_t bytes);
+  void release(void* ptr, size_t bytes);
+  // Returns every cached block to the system.
+  void empty_cache();
+  AllocatorStats stats() const;
+  void reset_peak();
+  // Block sizes are rounded so that nearby requests share a free list.
+  static size_t round_size(size_t bytes);
+
+ private:
+  CachingAllocator() = default;
+  mutable std::mutex mutex_;
+  std::map<size_t, std::vector<void*>> free_blocks_;
+  AllocatorStats stats_;
+};
+
+}  // namespace s2

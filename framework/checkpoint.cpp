@@ -1,0 +1,196 @@
+#include "framework/checkpoint.h"
+
+#include <array>
+#include <cstring>
+
+#include "framework/atomic_file.h"
+#include "framework/error.h"
+
+namespace s2 {
+
+namespace {
+constexpr char kMagic[8] = {'S', '2', 'C', 'B', 'A', 'M', 'C', 'K'};
+constexpr size_t kHeaderBytes = 8 + 4 + 8 + 4;
+
+template <typename T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+void put_str(std::string& out, const std::string& s) {
+  put<uint64_t>(out, s.size());
+  out += s;
+}
+
+// Reads the payload with bounds checks; every failure names the file.
+class Reader {
+ public:
+  Reader(const std::string& bytes, size_t pos, const std::string& path)
+      : bytes_(bytes), pos_(pos), path_(path) {}
+
+  template <typename T>
+  T get(const char* what) {
+    need(sizeof(T), what);
+    T value;
+    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return value;
+  }
+
+  std::string get_str(const char* what) {
+    const auto n = get<uint64_t>(what);
+    need(n, what);
+    std::string s = bytes_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+
+  void get_floats(float* dst, uint64_t count, const std::string& name) {
+    S2_CHECK(count <= (bytes_.size() - pos_) / sizeof(float),
+             "checkpoint '{}': data of tensor '{}' runs past the end of the file", path_, name);
+    std::memcpy(dst, bytes_.data() + pos_, count * sizeof(float));
+    pos_ += count * sizeof(float);
+  }
+
+  size_t pos() const { return pos_; }
+
+ private:
+  void need(uint64_t n, const char* what) {
+    S2_CHECK(n <= bytes_.size() - pos_, "checkpoint '{}': truncated while reading {}", path_, what);
+  }
+  const std::string& bytes_;
+  size_t pos_;
+  const std::string& path_;
+};
+}  // namespace
+
+uint32_t crc32(const void* data, size_t size) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) {
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      }
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+  }
+  return crc ^ 0xFFFFFFFFu;
+}
+
+const Tensor& Checkpoint::get(const std::string& name) const {
+  for (const auto& [key, t] : tensors) {
+    if (key == name) {
+      return t;
+    }
+  }
+  fail("checkpoint has no tensor '{}'", name);
+}
+
+bool Checkpoint::has(const std::string& name) const {
+  for (const auto& [key, t] : tensors) {
+    if (key == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Checkpoint::add(const std::string& prefix, const NamedTensors& items) {
+  for (const auto& [name, t] : items) {
+    tensors.emplace_back(prefix + "." + name, t.detach());
+  }
+}
+
+void Checkpoint::restore(const std::string& prefix, const NamedTensors& items,
+                         const std::string& path) const {
+  for (const auto& [name, target] : items) {
+    const std::string key = prefix + "." + name;
+    S2_CHECK(has(key), "checkpoint '{}': tensor '{}' is missing (written by another model?)", path, key);
+    const Tensor& source = get(key);
+    S2_CHECK(source.shape() == target.shape(), "checkpoint '{}': tensor '{}' has shape {}, model expects {}",
+             path, key, shape_str(source.shape()), shape_str(target.shape()));
+    Tensor dst = target;
+    dst.copy_from(source);
+  }
+}
+
+NamedTensors Checkpoint::with_prefix(const std::string& prefix) const {
+  NamedTensors out;
+  const std::string p = prefix + ".";
+  for (const auto& [key, t] : tensors) {
+    if (key.starts_with(p)) {
+      out.emplace_back(key.substr(p.size()), t);
+    }
+  }
+  return out;
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& ck) {
+  std::string payload;
+  put<uint64_t>(payload, ck.step);
+  put_str(payload, ck.config);
+  put<uint64_t>(payload, ck.tensors.size());
+  for (const auto& [name, t] : ck.tensors) {
+    put_str(payload, name);
+    put<uint32_t>(payload, static_cast<uint32_t>(t.ndim()));
+    for (int64_t d : t.shape()) {
+      put<int64_t>(payload, d);
+    }
+    payload.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(t.numel()) * sizeof(float));
+  }
+  std::string file(kMagic, sizeof(kMagic));
+  put<uint32_t>(file, Checkpoint::kVersion);
+  put<uint64_t>(file, payload.size());
+  put<uint32_t>(file, crc32(payload.data(), payload.size()));
+  file += payload;
+  write_file_atomic(path, file);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  const std::string bytes = read_file(path);
+  S2_CHECK(bytes.size() >= sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) == 0,
+           "'{}' is not an s2cbam checkpoint (bad magic bytes)", path);
+  S2_CHECK(bytes.size() >= kHeaderBytes, "checkpoint '{}': truncated header ({} bytes)", path, bytes.size());
+  Reader header(bytes, sizeof(kMagic), path);
+  const auto version = header.get<uint32_t>("version");
+  S2_CHECK(version == Checkpoint::kVersion, "checkpoint '{}': version {} is not supported (this build reads {})",
+           path, version, Checkpoint::kVersion);
+  const auto payload_size = header.get<uint64_t>("payload size");
+  const auto crc = header.get<uint32_t>("checksum");
+  S2_CHECK(bytes.size() - kHeaderBytes == payload_size,
+           "checkpoint '{}': truncated or padded: header says {} payload bytes, file has {}", path,
+           payload_size, bytes.size() - kHeaderBytes);
+  S2_CHECK(crc32(bytes.data() + kHeaderBytes, payload_size) == crc,
+           "checkpoint '{}': checksum mismatch (file is corrupt)", path);
+  Reader r(bytes, kHeaderBytes, path);
+  Checkpoint ck;
+  ck.step = r.get<uint64_t>("step");
+  ck.config = r.get_str("config");
+  const auto count = r.get<uint64_t>("tensor count");
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string name = r.get_str("tensor name");
+    const auto rank = r.get<uint32_t>("tensor rank");
+    S2_CHECK(rank <= 8, "checkpoint '{}': tensor '{}' has implausible rank {}", path, name, rank);
+    Shape shape(rank);
+    for (auto& d : shape) {
+      d = r.get<int64_t>("tensor shape");
+      S2_CHECK(d >= 0 && d < (int64_t{1} << 40), "checkpoint '{}': tensor '{}' has a bad dimension {}",
+               path, name, d);
+    }
+    Tensor t = Tensor::empty(shape);
+    r.get_floats(t.data(), static_cast<uint64_t>(t.numel()), name);
+    ck.tensors.emplace_back(std::move(name), t);
+  }
+  S2_CHECK(r.pos() == bytes.size(), "checkpoint '{}': {} unexpected bytes after the last tensor", path,
+           bytes.size() - r.pos());
+  return ck;
+}
+
+}  // namespace s2

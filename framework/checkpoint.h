@@ -1,0 +1,37 @@
+#pragma once
+// One versioned binary checkpoint: named tensors (model weights and buffers, optimiser state,
+// normalisation statistics, by prefix), the step, and the run's config text.
+//
+// Layout (little endian): "S2CBAMCK" | u32 version | u64 payload bytes | u32 CRC-32 of payload |
+// payload = u64 step | str config | u64 count | count x (str name | u32 rank | i64 dims[rank] |
+// f32 data[numel]), where str = u64 length + bytes.
+#include <cstdint>
+#include <string>
+
+#include "framework/module.h"
+
+namespace s2 {
+
+struct Checkpoint {
+  static constexpr uint32_t kVersion = 1;
+  uint64_t step = 0;
+  std::string config;
+  NamedTensors tensors;
+
+  const Tensor& get(const std::string& name) const;
+  bool has(const std::string& name) const;
+  // Adds every tensor of `items` under "prefix.name".
+  void add(const std::string& prefix, const NamedTensors& items);
+  // Copies every "prefix.name" tensor into the matching tensor of `items`, checking shapes.
+  void restore(const std::string& prefix, const NamedTensors& items, const std::string& path) const;
+  // The tensors stored under "prefix." with the prefix removed.
+  NamedTensors with_prefix(const std::string& prefix) const;
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+// Throws s2::Error naming the file for a missing, truncated, corrupt or foreign file.
+Checkpoint load_checkpoint(const std::string& path);
+
+uint32_t crc32(const void* data, size_t size);
+
+}  // namespace s2

@@ -1,0 +1,54 @@
+#pragma once
+// The layers the models are built from.
+#include "framework/module.h"
+#include "framework/ops.h"
+
+namespace s2::nn {
+
+enum class Init { HeNormal, GlorotUniform };
+
+struct Conv2dConfig {
+  int64_t in_channels, out_channels, kernel_h, kernel_w;
+  bool bias = true;
+  Conv2dOptions options = {};
+  Init init = Init::HeNormal;
+};
+
+class Conv2d : public Module {
+ public:
+  explicit Conv2d(const Conv2dConfig& config);
+  Tensor forward(const Tensor& x) const { return conv2d(x, weight, bias, config_.options); }
+  Tensor weight, bias;
+
+ private:
+  Conv2dConfig config_;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, BatchNormOptions options = {});
+  // fuse_relu returns relu(bn(x)) in one pass.
+  Tensor forward(const Tensor& x, bool fuse_relu = false);
+  Tensor gamma, beta, running_mean, running_var;
+
+ private:
+  BatchNormOptions options_;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, Init init = Init::GlorotUniform);
+  Tensor forward(const Tensor& x) const { return linear(x, weight, bias); }
+  Tensor weight, bias;
+};
+
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p) : p_(p) {}
+  Tensor forward(const Tensor& x) const { return dropout(x, p_, is_training()); }
+
+ private:
+  float p_;
+};
+
+}  // namespace s2::nn

@@ -1,0 +1,73 @@
+#pragma once
+// Differentiable ops. Each op checks its inputs, runs a kernel for the tensors' device, and records
+// how to differentiate itself when an input needs a gradient.
+#include <cstdint>
+#include <vector>
+
+#include "framework/random.h"
+#include "framework/tensor.h"
+#include "kernels/conv2d_geometry.h"
+
+namespace s2 {
+
+enum class Padding { Same, Valid };
+
+struct Conv2dOptions {
+  int64_t stride_h = 1, stride_w = 1;
+  Padding padding = Padding::Same;  // 'same' pads as Keras does: extra padding goes bottom/right
+};
+Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& weight, const Conv2dOptions& options);
+// x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw), bias: (Cout) or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {});
+
+struct BatchNormOptions {
+  // Fraction of the batch statistic mixed into the running one (PyTorch's convention; Keras's
+  // momentum m corresponds to 1 - m here). The defaults are Keras's, as the paper used Keras.
+  float momentum = 0.01f;
+  float eps = 1e-3f;
+  bool unbiased_running_var = false;  // PyTorch uses the unbiased variance for the running estimate
+};
+// x: (N, C, H, W). In training, batch statistics normalise and running statistics are updated in
+// place. fuse_relu applies ReLU in the same pass.
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, bool training, const BatchNormOptions& options = {},
+                    bool fuse_relu = false);
+
+Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+// Elementwise with NumPy broadcasting, up to 4 dimensions.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+
+// (N, C, H, W) -> (N, C, 1, 1)
+Tensor global_avg_pool2d(const Tensor& x);
+Tensor global_max_pool2d(const Tensor& x);
+// (N, C, H, W) -> (N, 1, H, W)
+Tensor channel_mean(const Tensor& x);
+Tensor channel_max(const Tensor& x);
+// Concatenates (N, Ci, H, W) tensors along channels.
+Tensor concat_channels(const std::vector<Tensor>& parts);
+
+// x: (N, in), weight: (out, in), bias: (out) or undefined -> (N, out)
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+struct CrossEntropyOptions {
+  std::vector<float> class_weights;  // empty = unweighted
+  float label_smoothing = 0.0f;
+};
+// Mean softmax cross-entropy of logits (N, K) against labels in [0, K).
+Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels,
+                             const CrossEntropyOptions& options = {});
+// Row-wise softmax of (N, K) logits (no gradient; for prediction).
+Tensor softmax(const Tensor& logits);
+
+// Inverted dropout: zeroes with probability p and scales the rest by 1 / (1 - p) in training.
+Tensor dropout(const Tensor& x, float p, bool training, Generator& generator = global_generator());
+
+// Full reductions to a scalar.
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+
+}  // namespace s2

@@ -1,0 +1,79 @@
+#include <algorithm>
+
+#include "framework/autograd.h"
+#include "framework/ops.h"
+#include "framework/ops/op_util.h"
+#include "kernels/cpu/conv2d.h"
+
+namespace s2 {
+
+namespace {
+// Keras/TensorFlow 'same': output = ceil(input / stride), padding split with the extra at the end.
+void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t& out, int64_t& pad_before) {
+  out = (in + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>((out - 1) * stride + kernel - in, 0);
+  pad_before = total / 2;
+}
+}  // namespace
+
+Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Conv2dOptions& o) {
+  S2_CHECK(x.size() == 4 && w.size() == 4, "conv2d: input {} and weight {} must both be 4-D",
+           shape_str(x), shape_str(w));
+  S2_CHECK(x[1] == w[1], "conv2d: input {} has {} channels but weight {} expects {}", shape_str(x),
+           x[1], shape_str(w), w[1]);
+  S2_CHECK(o.stride_h > 0 && o.stride_w > 0, "conv2d: strides must be positive");
+  Conv2dGeometry g;
+  g.batch = x[0], g.c_in = x[1], g.h_in = x[2], g.w_in = x[3];
+  g.c_out = w[0], g.kernel_h = w[2], g.kernel_w = w[3];
+  g.stride_h = o.stride_h, g.stride_w = o.stride_w;
+  if (o.padding == Padding::Same) {
+    same_padding(g.h_in, g.kernel_h, g.stride_h, g.h_out, g.pad_top);
+    same_padding(g.w_in, g.kernel_w, g.stride_w, g.w_out, g.pad_left);
+  } else {
+    S2_CHECK(g.h_in >= g.kernel_h && g.w_in >= g.kernel_w,
+             "conv2d: 'valid' kernel {}x{} is larger than input {}", g.kernel_h, g.kernel_w,
+             shape_str(x));
+    g.h_out = (g.h_in - g.kernel_h) / g.stride_h + 1;
+    g.w_out = (g.w_in - g.kernel_w) / g.stride_w + 1;
+  }
+  return g;
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+  detail::check_rank(x, 4, "conv2d", "input");
+  detail::check_rank(weight, 4, "conv2d", "weight");
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), weight.shape(), options);
+  if (bias.defined()) {
+    S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()),
+             g.c_out);
+  }
+  const int threads = cpu::max_threads();
+  Tensor y = Tensor::empty({g.batch, g.c_out, g.h_out, g.w_out});
+  {
+    Tensor ws = detail::workspace(cpu::conv2d_forward_workspace(g, threads));
+    cpu::conv2d_forward(g, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data(),
+                        ws.data());
+  }
+  const Tensor xs = x.detach(), ws_ = weight.detach();
+  const bool has_bias = bias.defined();
+  attach_grad_fn(y, {x, weight, bias}, "conv2d",
+                 [g, xs, ws_, has_bias, need_dx = x.requires_grad()](const Tensor& dy) {
+                   const int t = cpu::max_threads();
+                   Tensor dx, dw = Tensor::empty(ws_.shape()), db;
+                   if (need_dx) {
+                     dx = Tensor::empty(xs.shape());
+                     Tensor ws = detail::workspace(cpu::conv2d_backward_input_workspace(g, t));
+                     cpu::conv2d_backward_input(g, ws_.data(), dy.data(), dx.data(), ws.data());
+                   }
+                   if (has_bias) {
+                     db = Tensor::empty({g.c_out});
+                   }
+                   Tensor ws = detail::workspace(cpu::conv2d_backward_weight_workspace(g, t));
+                   cpu::conv2d_backward_weight(g, xs.data(), dy.data(), dw.data(),
+                                               has_bias ? db.data() : nullptr, ws.data());
+                   return std::vector<Tensor>{dx, dw, db};
+                 });
+  return y;
+}
+
+}  // namespace s2

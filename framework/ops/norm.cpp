@@ -1,0 +1,71 @@
+#include <cmath>
+
+#include "framework/autograd.h"
+#include "framework/ops.h"
+#include "framework/ops/op_util.h"
+#include "kernels/cpu/batchnorm.h"
+
+namespace s2 {
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu) {
+  detail::check_rank(x, 4, "batch_norm2d", "input");
+  const int64_t c = x.size(1);
+  for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
+    S2_CHECK(t->defined() && t->shape() == Shape{c},
+             "batch_norm2d: input {} needs per-channel parameters of shape ({}), got {}",
+             shape_str(x.shape()), c, t->defined() ? shape_str(t->shape()) : "undefined");
+  }
+  const cpu::BatchNormShape s{x.size(0), c, x.size(2) * x.size(3)};
+  Tensor y = Tensor::empty(x.shape());
+  if (!training) {
+    cpu::batchnorm_forward_infer(s, x.data(), gamma.data(), beta.data(), running_mean.data(),
+                                 running_var.data(), options.eps, fuse_relu, y.data());
+    // Gradients in eval mode treat the statistics as constants: y = x * scale + shift.
+    if (needs_grad({&x, &gamma, &beta})) {
+      const Tensor xs = x.detach(), gs = gamma.detach(), ys = y.detach();
+      const Tensor mean_s = running_mean.clone(), var_s = running_var.clone();
+      const float eps = options.eps;
+      attach_grad_fn(y, {x, gamma, beta}, "batch_norm2d(eval)",
+                     [s, xs, gs, ys, mean_s, var_s, eps, fuse_relu](const Tensor& dy) {
+                       Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::zeros({s.channels}),
+                              db = Tensor::zeros({s.channels});
+                       for (int64_t n = 0; n < s.batch; ++n) {
+                         for (int64_t ch = 0; ch < s.channels; ++ch) {
+                           const float invstd = 1.0f / std::sqrt(var_s.data()[ch] + eps);
+                           const int64_t base = (n * s.channels + ch) * s.pixels;
+                           for (int64_t p = 0; p < s.pixels; ++p) {
+                             const int64_t i = base + p;
+                             const float g = (!fuse_relu || ys.data()[i] > 0.0f) ? dy.data()[i] : 0.0f;
+                             dx.data()[i] = g * gs.data()[ch] * invstd;
+                             dg.data()[ch] += g * (xs.data()[i] - mean_s.data()[ch]) * invstd;
+                             db.data()[ch] += g;
+                           }
+                         }
+                       }
+                       return std::vector<Tensor>{dx, dg, db};
+                     });
+    }
+    return y;
+  }
+  S2_CHECK(s.batch * s.pixels > 1, "batch_norm2d: training needs more than one value per channel, got {}",
+           shape_str(x.shape()));
+  Tensor save_mean = Tensor::empty({c}), save_invstd = Tensor::empty({c});
+  cpu::batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), options.eps, options.momentum,
+                               options.unbiased_running_var, fuse_relu, y.data(), save_mean.data(),
+                               save_invstd.data(), running_mean.data(), running_var.data());
+  const Tensor xs = x.detach(), gs = gamma.detach();
+  const Tensor ys = fuse_relu ? y.detach() : Tensor();
+  attach_grad_fn(y, {x, gamma, beta}, "batch_norm2d",
+                 [s, xs, gs, ys, save_mean, save_invstd](const Tensor& dy) {
+                   Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::empty({s.channels}),
+                          db = Tensor::empty({s.channels});
+                   cpu::batchnorm_backward(s, xs.data(), ys.defined() ? ys.data() : nullptr,
+                                           dy.data(), gs.data(), save_mean.data(),
+                                           save_invstd.data(), dx.data(), dg.data(), db.data());
+                   return std::vector<Tensor>{dx, dg, db};
+                 });
+  return y;
+}
+
+}  // namespace s2

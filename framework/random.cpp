@@ -1,0 +1,61 @@
+#include "framework/random.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace s2 {
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+void Generator::seed_with(uint64_t seed) {
+  for (auto& s : state_) {
+    s = splitmix64(seed);
+  }
+}
+
+uint64_t Generator::next_u64() {
+  const uint64_t result = rotl(state_[1] * 5, 7) * 9;
+  const uint64_t t = state_[1] << 17;
+  state_[2] ^= state_[0];
+  state_[3] ^= state_[1];
+  state_[1] ^= state_[2];
+  state_[0] ^= state_[3];
+  state_[2] ^= t;
+  state_[3] = rotl(state_[3], 45);
+  return result;
+}
+
+float Generator::uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+
+uint64_t Generator::below(uint64_t n) {
+  // Rejection keeps the result unbiased for any n.
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t x = next_u64();
+  while (x >= limit) {
+    x = next_u64();
+  }
+  return x % n;
+}
+
+float Generator::normal() {
+  const double u1 = (static_cast<double>(next_u64() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+  const double u2 = static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+}
+
+Generator& global_generator() {
+  static Generator generator(0);
+  return generator;
+}
+
+void manual_seed(uint64_t seed) { global_generator().seed_with(seed); }
+
+}  // namespace s2

@@ -1,0 +1,105 @@
+#include "kernels/cpu/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace s2::cpu {
+
+void add_same_shape(const float* a, const float* b, float* out, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = a[i] + b[i];
+  }
+}
+
+void relu_forward(const float* x, float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  }
+}
+
+void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  }
+}
+
+void sigmoid_forward(const float* x, float* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+  }
+}
+
+void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+  }
+}
+
+void masked_scale(const float* x, const float* mask, float scale, float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = x[i] * mask[i] * scale;
+  }
+}
+
+namespace {
+template <typename Op>
+void broadcast_loop(const Broadcast4& p, const float* a, const float* b, float* out, Op op) {
+  const auto& d = p.out;
+#pragma omp parallel for collapse(2) schedule(static) if (d[0] * d[1] * d[2] * d[3] > 65536)
+  for (int64_t i0 = 0; i0 < d[0]; ++i0) {
+    for (int64_t i1 = 0; i1 < d[1]; ++i1) {
+      for (int64_t i2 = 0; i2 < d[2]; ++i2) {
+        const float* ar = a + i0 * p.stride_a[0] + i1 * p.stride_a[1] + i2 * p.stride_a[2];
+        const float* br = b + i0 * p.stride_b[0] + i1 * p.stride_b[1] + i2 * p.stride_b[2];
+        float* o = out + ((i0 * d[1] + i1) * d[2] + i2) * d[3];
+        const int64_t sa = p.stride_a[3], sb = p.stride_b[3];
+        for (int64_t i3 = 0; i3 < d[3]; ++i3) {
+          o[i3] = op(ar[i3 * sa], br[i3 * sb]);
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
+void binary_broadcast(BinaryOp op, const Broadcast4& plan, const float* a, const float* b, float* out) {
+  if (op == BinaryOp::Add) {
+    broadcast_loop(plan, a, b, out, [](float x, float y) { return x + y; });
+  } else {
+    broadcast_loop(plan, a, b, out, [](float x, float y) { return x * y; });
+  }
+}
+
+void sum_to(const Broadcast4& p, const float* src, float* dst, int64_t dst_numel) {
+  std::fill_n(dst, dst_numel, 0.0f);
+  const auto& d = p.out;
+  // Serial: destinations alias across broadcast dimensions, and the order stays deterministic.
+  for (int64_t i0 = 0; i0 < d[0]; ++i0) {
+    for (int64_t i1 = 0; i1 < d[1]; ++i1) {
+      for (int64_t i2 = 0; i2 < d[2]; ++i2) {
+        float* dr = dst + i0 * p.stride_a[0] + i1 * p.stride_a[1] + i2 * p.stride_a[2];
+        const float* s = src + ((i0 * d[1] + i1) * d[2] + i2) * d[3];
+        const int64_t sd = p.stride_a[3];
+        if (sd == 0) {
+          float acc = 0.0f;
+          for (int64_t i3 = 0; i3 < d[3]; ++i3) {
+            acc += s[i3];
+          }
+          dr[0] += acc;
+        } else {
+          for (int64_t i3 = 0; i3 < d[3]; ++i3) {
+            dr[i3 * sd] += s[i3];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace s2::cpu

@@ -1,0 +1,154 @@
+#include "models/cbam_crop_net.h"
+
+#include "framework/error.h"
+
+namespace s2::models {
+
+namespace {
+std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, bool bias) {
+  return std::make_shared<nn::Conv2d>(nn::Conv2dConfig{in, out, k, k, bias});
+}
+}  // namespace
+
+Attention parse_attention(const std::string& name) {
+  if (name == "cbam") return Attention::Cbam;
+  if (name == "channel") return Attention::ChannelOnly;
+  if (name == "spatial") return Attention::SpatialOnly;
+  if (name == "none") return Attention::None;
+  fail("unknown attention '{}' (expected cbam, channel, spatial or none)", name);
+}
+
+const char* attention_name(Attention a) {
+  switch (a) {
+    case Attention::Cbam: return "cbam";
+    case Attention::ChannelOnly: return "channel";
+    case Attention::SpatialOnly: return "spatial";
+    case Attention::None: return "none";
+  }
+  return "?";
+}
+
+ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip) {
+  conv1_ = register_module("conv1", conv(in_channels, out_channels, 3, false));
+  bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm2d>(out_channels));
+  conv2_ = register_module("conv2", conv(out_channels, out_channels, 3, false));
+  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(out_channels));
+  if (skip) {
+    skip_ = register_module("skip", conv(in_channels, out_channels, 1, false));
+  }
+}
+
+Tensor ResidualUnit::forward(const Tensor& x) {
+  const Tensor z = bn1_->forward(conv1_->forward(x), /*fuse_relu=*/true);
+  if (!skip_) {
+    return bn2_->forward(conv2_->forward(z), /*fuse_relu=*/true);
+  }
+  return relu(add(bn2_->forward(conv2_->forward(z)), skip_->forward(x)));
+}
+
+ChannelAttention::ChannelAttention(int64_t channels, int64_t reduction) {
+  S2_CHECK(reduction > 0 && channels % reduction == 0 && channels >= reduction,
+           "channel attention: {} channels cannot be reduced by a ratio of {}", channels, reduction);
+  fc1_ = register_module("fc1", std::make_shared<nn::Linear>(channels, channels / reduction, true,
+                                                             nn::Init::HeNormal));
+  fc2_ = register_module("fc2", std::make_shared<nn::Linear>(channels / reduction, channels, true,
+                                                             nn::Init::HeNormal));
+}
+
+Tensor ChannelAttention::forward(const Tensor& x) const {
+  const int64_t n = x.size(0), c = x.size(1);
+  auto mlp = [&](const Tensor& pooled) {
+    return fc2_->forward(relu(fc1_->forward(pooled.reshape({n, c}))));
+  };
+  const Tensor weights = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
+  return mul(x, weights.reshape({n, c, 1, 1}));
+}
+
+SpatialAttention::SpatialAttention(int64_t kernel) {
+  S2_CHECK(kernel > 0, "spatial attention kernel must be positive, got {}", kernel);
+  conv_ = register_module("conv", conv(2, 1, kernel, false));
+}
+
+Tensor SpatialAttention::forward(const Tensor& x) const {
+  const Tensor pooled = concat_channels({channel_mean(x), channel_max(x)});
+  return mul(x, sigmoid(conv_->forward(pooled)));
+}
+
+Cbam::Cbam(int64_t channels, Attention mode, int64_t reduction, int64_t spatial_kernel) {
+  if (mode == Attention::Cbam || mode == Attention::ChannelOnly) {
+    channel_ = register_module("channel", std::make_shared<ChannelAttention>(channels, reduction));
+  }
+  if (mode == Attention::Cbam || mode == Attention::SpatialOnly) {
+    spatial_ = register_module("spatial", std::make_shared<SpatialAttention>(spatial_kernel));
+  }
+}
+
+Tensor Cbam::forward(const Tensor& x) const {
+  Tensor y = channel_ ? channel_->forward(x) : x;
+  return spatial_ ? spatial_->forward(y) : y;
+}
+
+CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
+  S2_CHECK(config.timesteps > 0 && config.bands > 0, "model input {} x {} must be non-empty",
+           config.timesteps, config.bands);
+  S2_CHECK(config.classes >= 2, "model needs at least 2 classes, got {}", config.classes);
+  S2_CHECK(!config.stage_widths.empty() && config.units_per_stage >= 1,
+           "model needs at least one stage with at least one unit");
+  stem_conv_ = register_module("stem_conv", conv(1, config.stem_width, 3, true));
+  stem_bn_ = register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width));
+  int64_t channels = config.stem_width;
+  for (size_t s = 0; s < config.stage_widths.size(); ++s) {
+    for (int64_t u = 0; u < config.units_per_stage; ++u) {
+      const std::string name = fmt::format("stage{}.unit{}", s + 1, u + 1);
+      units_.push_back(register_module(
+          name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s], config.residual_skip)));
+      channels = config.stage_widths[s];
+    }
+    if (config.attention != Attention::None) {
+      attention_.push_back(register_module(
+          fmt::format("stage{}.cbam", s + 1),
+          std::make_shared<Cbam>(channels, config.attention, config.reduction, config.spatial_kernel)));
+    }
+  }
+  head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes));
+}
+
+Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes) {
+  const Tensor x = input.ndim() == 3 ? input.reshape({input.size(0), 1, input.size(1), input.size(2)}) : input;
+  S2_CHECK(x.ndim() == 4 && x.size(1) == 1 && x.size(2) == config_.timesteps && x.size(3) == config_.bands,
+           "model expects input (N, {}, {}) or (N, 1, {}, {}), got {}", config_.timesteps, config_.bands,
+           config_.timesteps, config_.bands, shape_str(input.shape()));
+  auto note = [&](const std::string& name, const Tensor& t) {
+    if (shapes != nullptr) {
+      shapes->emplace_back(name, t.shape());
+    }
+  };
+  Tensor h = stem_bn_->forward(stem_conv_->forward(x), /*fuse_relu=*/true);
+  note("stem", h);
+  const size_t per_stage = static_cast<size_t>(config_.units_per_stage);
+  for (size_t s = 0; s < config_.stage_widths.size(); ++s) {
+    for (size_t u = 0; u < per_stage; ++u) {
+      h = units_[s * per_stage + u]->forward(h);
+    }
+    if (!attention_.empty()) {
+      h = attention_[s]->forward(h);
+    }
+    note(fmt::format("stage{}", s + 1), h);
+  }
+  h = global_avg_pool2d(h);
+  h = h.reshape({h.size(0), h.size(1)});
+  note("pool", h);
+  h = head_->forward(h);
+  note("logits", h);
+  return h;
+}
+
+Tensor CbamCropNet::forward(const Tensor& x) { return run(x, nullptr); }
+
+std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tensor& x) {
+  std::vector<std::pair<std::string, Shape>> shapes;
+  run(x, &shapes);
+  return shapes;
+}
+
+}  // namespace s2::models

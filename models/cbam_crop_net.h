@@ -1,0 +1,87 @@
+#pragma once
+// The paper's attention CNN for one pixel's time series, read as a T x B x 1 image (NCHW: N,1,T,B),
+// and its ablation variants, all chosen by CbamCropNetConfig.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/nn.h"
+
+namespace s2::models {
+
+enum class Attention { Cbam, ChannelOnly, SpatialOnly, None };
+Attention parse_attention(const std::string& name);
+const char* attention_name(Attention a);
+
+struct CbamCropNetConfig {
+  int64_t timesteps = 36, bands = 10, classes = 5;
+  int64_t stem_width = 64;
+  std::vector<int64_t> stage_widths{64, 128, 256};
+  int64_t units_per_stage = 1;
+  Attention attention = Attention::Cbam;
+  bool residual_skip = true;
+  int64_t reduction = 8;        // channel-attention MLP: C -> C / reduction -> C
+  int64_t spatial_kernel = 7;   // spatial-attention conv size
+};
+
+// conv3x3-BN-ReLU-conv3x3-BN, plus a 1x1 conv skip, add, ReLU. Convs have no bias.
+class ResidualUnit : public Module {
+ public:
+  ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip);
+  Tensor forward(const Tensor& x);
+
+ private:
+  std::shared_ptr<nn::Conv2d> conv1_, conv2_, skip_;
+  std::shared_ptr<nn::BatchNorm2d> bn1_, bn2_;
+};
+
+// Shared MLP over global average and max pooling, summed, sigmoid, scales the channels.
+class ChannelAttention : public Module {
+ public:
+  ChannelAttention(int64_t channels, int64_t reduction);
+  Tensor forward(const Tensor& x) const;
+
+ private:
+  std::shared_ptr<nn::Linear> fc1_, fc2_;
+};
+
+// Channel mean and max -> kxk conv 2->1 without bias -> sigmoid, scales the pixels.
+class SpatialAttention : public Module {
+ public:
+  explicit SpatialAttention(int64_t kernel);
+  Tensor forward(const Tensor& x) const;
+
+ private:
+  std::shared_ptr<nn::Conv2d> conv_;
+};
+
+class Cbam : public Module {
+ public:
+  Cbam(int64_t channels, Attention mode, int64_t reduction, int64_t spatial_kernel);
+  Tensor forward(const Tensor& x) const;
+
+ private:
+  std::shared_ptr<ChannelAttention> channel_;
+  std::shared_ptr<SpatialAttention> spatial_;
+};
+
+class CbamCropNet : public Module {
+ public:
+  explicit CbamCropNet(const CbamCropNetConfig& config);
+  // x: (N, T, B) or (N, 1, T, B) -> logits (N, classes)
+  Tensor forward(const Tensor& x);
+  // Every intermediate shape, for tests and for printing a summary.
+  std::vector<std::pair<std::string, Shape>> stage_shapes(const Tensor& x);
+  const CbamCropNetConfig& config() const { return config_; }
+
+ private:
+  Tensor run(const Tensor& x, std::vector<std::pair<std::string, Shape>>* shapes);
+  CbamCropNetConfig config_;
+  std::shared_ptr<nn::Conv2d> stem_conv_;
+  std::shared_ptr<nn::BatchNorm2d> stem_bn_;
+  std::vector<std::shared_ptr<ResidualUnit>> units_;
+  std::vector<std::shared_ptr<Cbam>> attention_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+}  // namespace s2::models

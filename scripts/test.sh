@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the optimised build first, then the
+# ASan/UBSan build (which skips the tests labelled "slow", the ones that train networks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build
+(cd build && OMP_NUM_THREADS=2 ctest --output-on-failure)
+scripts/build.sh build-asan -DS2_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd build-asan && OMP_NUM_THREADS=2 ctest --output-on-failure -LE slow)

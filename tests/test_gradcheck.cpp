@@ -1,0 +1,143 @@
+// Every differentiable op's backward against central finite differences.
+#include <doctest/doctest.h>
+
+#include "framework/ops.h"
+#include "tests/gradcheck.h"
+
+using namespace s2;
+using s2::testing::distinct_tensor;
+using s2::testing::gradcheck;
+using s2::testing::GradcheckOptions;
+using s2::testing::random_tensor;
+
+namespace {
+struct ConvCase {
+  const char* name;
+  Shape x, w;
+  Conv2dOptions options;
+  bool bias;
+};
+}  // namespace
+
+TEST_CASE("conv2d backward matches finite differences") {
+  const ConvCase cases[] = {
+      {"3x3 same with bias", {2, 3, 5, 4}, {4, 3, 3, 3}, {}, true},
+      {"3x3 same stride 2 (asymmetric padding)", {1, 2, 6, 5}, {3, 2, 3, 3}, {2, 2, Padding::Same}, false},
+      {"2x3 valid stride (2,1)", {2, 2, 7, 5}, {2, 2, 2, 3}, {2, 1, Padding::Valid}, true},
+      {"1x1 pointwise", {3, 4, 3, 2}, {5, 4, 1, 1}, {}, false},
+      {"7x7 2->1 spatial attention", {2, 2, 6, 4}, {1, 2, 7, 7}, {}, false},
+      {"batch 1, C=1", {1, 1, 4, 3}, {2, 1, 3, 3}, {}, true},
+      {"even kernel same", {1, 2, 5, 5}, {2, 2, 4, 2}, {}, false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    Generator g(7);
+    std::vector<Tensor> inputs{random_tensor(c.x, g), random_tensor(c.w, g, 0.5f)};
+    if (c.bias) {
+      inputs.push_back(random_tensor({c.w[0]}, g));
+    }
+    const auto options = c.options;
+    const double worst = gradcheck(
+        [options](const std::vector<Tensor>& in) {
+          return conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), options);
+        },
+        inputs);
+    CHECK(worst <= 1.0);
+  }
+}
+
+TEST_CASE("batch_norm2d backward matches finite differences") {
+  for (bool relu : {false, true}) {
+    for (bool training : {true, false}) {
+      CAPTURE(relu);
+      CAPTURE(training);
+      Generator g(11);
+      Tensor running_mean = random_tensor({3}, g, 0.1f);
+      Tensor running_var = Tensor::full({3}, 1.5f);
+      std::vector<Tensor> inputs{random_tensor({4, 3, 2, 3}, g), random_tensor({3}, g),
+                                 random_tensor({3}, g)};
+      const double worst = gradcheck(
+          [&](const std::vector<Tensor>& in) {
+            return batch_norm2d(in[0], in[1], in[2], running_mean, running_var, training, {}, relu);
+          },
+          inputs, {.eps = 1e-3f, .atol = 5e-3f, .rtol = 3e-2f});
+      CHECK(worst <= 1.0);
+    }
+  }
+}
+
+TEST_CASE("pointwise activations backward") {
+  Generator g(3);
+  CHECK(gradcheck([](const auto& in) { return relu(in[0]); }, {distinct_tensor({2, 3, 4, 2}, g)},
+                  {.eps = 1e-3f}) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return sigmoid(in[0]); }, {random_tensor({2, 3, 4}, g)}) <= 1.0);
+}
+
+TEST_CASE("broadcasting add and mul backward") {
+  const std::pair<Shape, Shape> shapes[] = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}},  // same shape
+      {{2, 3, 4, 5}, {2, 3, 1, 1}},  // channel attention scale
+      {{2, 3, 4, 5}, {2, 1, 4, 5}},  // spatial attention scale
+      {{2, 1, 4, 5}, {2, 3, 1, 1}},  // both sides broadcast
+      {{3, 4}, {4}},                 // bias-like, fewer dimensions
+      {{2, 3}, {}},                  // scalar
+  };
+  for (const auto& [sa, sb] : shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    Generator g(5);
+    std::vector<Tensor> inputs{random_tensor(sa, g), random_tensor(sb, g)};
+    CHECK(gradcheck([](const auto& in) { return add(in[0], in[1]); }, inputs) <= 1.0);
+    CHECK(gradcheck([](const auto& in) { return mul(in[0], in[1]); }, inputs) <= 1.0);
+  }
+}
+
+TEST_CASE("pooling, channel reductions and concat backward") {
+  Generator g(9);
+  const auto x = [&] { return std::vector<Tensor>{distinct_tensor({2, 3, 4, 5}, g)}; };
+  const GradcheckOptions tight{.eps = 1e-3f};
+  CHECK(gradcheck([](const auto& in) { return global_avg_pool2d(in[0]); }, x(), tight) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return global_max_pool2d(in[0]); }, x(), tight) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return channel_mean(in[0]); }, x(), tight) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return channel_max(in[0]); }, x(), tight) <= 1.0);
+  std::vector<Tensor> parts{random_tensor({2, 1, 3, 2}, g), random_tensor({2, 3, 3, 2}, g)};
+  CHECK(gradcheck([](const auto& in) { return concat_channels(in); }, parts) <= 1.0);
+}
+
+TEST_CASE("linear, reshape, reductions and dropout backward") {
+  Generator g(13);
+  std::vector<Tensor> lin{random_tensor({3, 4}, g), random_tensor({2, 4}, g), random_tensor({2}, g)};
+  CHECK(gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); }, lin) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return in[0].reshape({6, -1}); }, {random_tensor({2, 3, 4}, g)}) <=
+        1.0);
+  CHECK(gradcheck([](const auto& in) { return mean(in[0]); }, {random_tensor({3, 5}, g)}) <= 1.0);
+  CHECK(gradcheck(
+            [](const auto& in) {
+              Generator mask_source(42);  // the same mask on every evaluation
+              return dropout(in[0], 0.4f, true, mask_source);
+            },
+            {random_tensor({4, 6}, g)}) <= 1.0);
+}
+
+TEST_CASE("softmax cross-entropy backward, with class weights and label smoothing") {
+  Generator g(17);
+  const std::vector<int32_t> labels{0, 2, 1, 2};
+  const CrossEntropyOptions variants[] = {{}, {{0.5f, 2.0f, 1.0f}, 0.0f}, {{}, 0.1f}, {{1.0f, 3.0f, 0.2f}, 0.2f}};
+  for (const auto& o : variants) {
+    CHECK(gradcheck([&](const auto& in) { return softmax_cross_entropy(in[0], labels, o); },
+                    {random_tensor({4, 3}, g)}, {.eps = 1e-3f}) <= 1.0);
+  }
+}
+
+TEST_CASE("gradcheck itself rejects a wrong backward") {
+  // An op whose recorded gradient is off by a factor of 2: the checker must flag it.
+  auto wrong_double = [](const std::vector<Tensor>& in) {
+    Tensor y = mul(in[0].detach(), Tensor::scalar(2.0f));
+    attach_grad_fn(y, {in[0]}, "wrong", [](const Tensor& dy) {
+      return std::vector<Tensor>{dy.clone()};  // should be 2 * dy
+    });
+    return y;
+  };
+  Generator g(1);
+  CHECK(gradcheck(wrong_double, {random_tensor({3, 2}, g)}) > 1.0);
+}

@@ -1,0 +1,114 @@
+// Forward results against hand-computed values, and error messages for bad shapes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "framework/error.h"
+#include "framework/ops.h"
+
+using namespace s2;
+using doctest::Approx;
+
+TEST_CASE("conv2d 'same' 3x3 on a known input") {
+  // x = 1..9 in a 3x3 image; the kernel sums the 4-neighbourhood and the centre.
+  const Tensor x = Tensor::from_vector({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  const Tensor w = Tensor::from_vector({1, 1, 3, 3}, {0, 1, 0, 1, 1, 1, 0, 1, 0});
+  const Tensor b = Tensor::from_vector({1}, {0.5f});
+  const Tensor y = conv2d(x, w, b);
+  const std::vector<float> expected{1 + 2 + 4 + 0.5f, 1 + 2 + 3 + 5 + 0.5f, 2 + 3 + 6 + 0.5f,
+                                    1 + 4 + 5 + 7 + 0.5f, 2 + 4 + 5 + 6 + 8 + 0.5f, 3 + 5 + 6 + 9 + 0.5f,
+                                    4 + 7 + 8 + 0.5f, 5 + 7 + 8 + 9 + 0.5f, 6 + 8 + 9 + 0.5f};
+  CHECK(y.shape() == Shape{1, 1, 3, 3});
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CHECK(y.data()[i] == Approx(expected[i]));
+  }
+}
+
+TEST_CASE("conv2d output sizes follow Keras 'same' and 'valid'") {
+  auto out = [](Shape x, Shape w, Conv2dOptions o) {
+    const auto g = conv2d_geometry(x, w, o);
+    return std::vector<int64_t>{g.h_out, g.w_out, g.pad_top, g.pad_left};
+  };
+  CHECK(out({1, 1, 36, 10}, {1, 1, 3, 3}, {}) == std::vector<int64_t>{36, 10, 1, 1});
+  CHECK(out({1, 1, 36, 10}, {1, 1, 7, 7}, {}) == std::vector<int64_t>{36, 10, 3, 3});
+  // Stride 2 on an even size: TF pads 1 in total, all of it at the bottom/right.
+  const Conv2dOptions stride2{.stride_h = 2, .stride_w = 2, .padding = Padding::Same};
+  const std::vector<int64_t> strided = out({1, 1, 6, 6}, {1, 1, 3, 3}, stride2);
+  CHECK(strided == std::vector<int64_t>{3, 3, 0, 0});
+  const Conv2dOptions valid{.stride_h = 1, .stride_w = 1, .padding = Padding::Valid};
+  const std::vector<int64_t> unpadded = out({1, 1, 7, 5}, {1, 1, 3, 2}, valid);
+  CHECK(unpadded == std::vector<int64_t>{5, 4, 0, 0});
+}
+
+TEST_CASE("batch norm training output is standardised and updates running statistics") {
+  const Tensor x = Tensor::from_vector({2, 1, 1, 2}, {1, 2, 3, 6});  // mean 3, var 3.5
+  Tensor gamma = Tensor::from_vector({1}, {2.0f}), beta = Tensor::from_vector({1}, {1.0f});
+  Tensor rm = Tensor::zeros({1}), rv = Tensor::ones({1});
+  const BatchNormOptions o{.momentum = 0.1f, .eps = 0.0f, .unbiased_running_var = true};
+  const Tensor y = batch_norm2d(x, gamma, beta, rm, rv, true, o);
+  const float sd = std::sqrt(3.5f);
+  CHECK(y.data()[0] == Approx(2.0f * (1 - 3) / sd + 1));
+  CHECK(y.data()[3] == Approx(2.0f * (6 - 3) / sd + 1));
+  CHECK(rm.item() == Approx(0.3f));
+  CHECK(rv.item() == Approx(0.9f + 0.1f * 14.0f / 3.0f));  // unbiased variance 14/3
+  const Tensor ye = batch_norm2d(x, gamma, beta, rm, rv, false, o, true);
+  CHECK(ye.data()[0] == Approx(std::max(0.0f, 2.0f * (1 - 0.3f) / std::sqrt(rv.item()) + 1)));
+}
+
+TEST_CASE("pooling and channel reductions") {
+  const Tensor x = Tensor::from_vector({1, 2, 1, 3}, {1, 5, 3, -2, 0, 7});
+  CHECK(global_avg_pool2d(x).to_vector() == std::vector<float>{3, 5.0f / 3});
+  CHECK(global_max_pool2d(x).to_vector() == std::vector<float>{5, 7});
+  CHECK(channel_mean(x).to_vector() == std::vector<float>{-0.5f, 2.5f, 5});
+  CHECK(channel_max(x).to_vector() == std::vector<float>{1, 5, 7});
+  const Tensor c = concat_channels({x, channel_max(x)});
+  CHECK(c.shape() == Shape{1, 3, 1, 3});
+  CHECK(c.to_vector() == std::vector<float>{1, 5, 3, -2, 0, 7, 1, 5, 7});
+}
+
+TEST_CASE("max pooling routes the gradient to the arg-max only") {
+  Tensor x = Tensor::from_vector({1, 1, 1, 4}, {0.1f, 0.9f, 0.3f, 0.9f});
+  x.set_requires_grad(true);
+  sum(global_max_pool2d(x)).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{0, 1, 0, 0});  // first maximum on ties
+}
+
+TEST_CASE("broadcasting add and mul") {
+  const Tensor a = Tensor::from_vector({1, 2, 1, 2}, {1, 2, 3, 4});
+  const Tensor s = Tensor::from_vector({1, 2, 1, 1}, {10, 100});
+  CHECK(mul(a, s).to_vector() == std::vector<float>{10, 20, 300, 400});
+  const Tensor p = Tensor::from_vector({1, 1, 1, 2}, {-1, 1});
+  CHECK(add(a, p).to_vector() == std::vector<float>{0, 3, 2, 5});
+}
+
+TEST_CASE("softmax cross-entropy value with weights and smoothing") {
+  const Tensor z = Tensor::from_vector({2, 2}, {0, 0, 2, 0});
+  const std::vector<int32_t> y{0, 1};
+  const float l0 = std::log(2.0f), l1 = std::log(1.0f + std::exp(2.0f));
+  CHECK(softmax_cross_entropy(z, y).item() == Approx((l0 + l1) / 2));
+  CHECK(softmax_cross_entropy(z, y, {{1.0f, 3.0f}, 0.0f}).item() == Approx((l0 + 3 * l1) / 4));
+  // Smoothing 0.2 over 2 classes: targets (0.9, 0.1) and (0.1, 0.9).
+  const float lp0 = std::log(1 / (1 + std::exp(-2.0f))), lp1 = -l1;
+  const float smooth = (l0 + (-(0.1f * lp0 + 0.9f * lp1))) / 2;
+  CHECK(softmax_cross_entropy(z, y, {{}, 0.2f}).item() == Approx(smooth));
+}
+
+TEST_CASE("errors name the shapes involved") {
+  const Tensor a = Tensor::zeros({2, 3, 4, 5}), b = Tensor::zeros({2, 4, 1, 1});
+  CHECK_THROWS_WITH_AS(add(a, b), "cannot broadcast shapes (2, 3, 4, 5) and (2, 4, 1, 1)", Error);
+  const Tensor w = Tensor::zeros({8, 2, 3, 3});
+  CHECK_THROWS_WITH_AS(conv2d(a, w, Tensor()),
+                       "conv2d: input (2, 3, 4, 5) has 3 channels but weight (8, 2, 3, 3) expects 2", Error);
+  CHECK_THROWS_AS(softmax_cross_entropy(Tensor::zeros({2, 3}), {0, 3}), Error);
+  CHECK_THROWS_WITH_AS(Tensor::zeros({2, 3}).reshape({4, 2}), "reshape (2, 3) -> (4, 2): element counts differ",
+                       Error);
+}
+
+TEST_CASE("dropout keeps the expectation and is reproducible with a seed") {
+  const Tensor x = Tensor::ones({1000});
+  Generator g1(5), g2(5);
+  const Tensor y1 = dropout(x, 0.25f, true, g1), y2 = dropout(x, 0.25f, true, g2);
+  CHECK(y1.to_vector() == y2.to_vector());
+  CHECK(sum(y1).item() / 1000.0f == Approx(1.0f).epsilon(0.1));
+  CHECK(dropout(x, 0.25f, false).same_as(x));
+}
