@@ -1,0 +1,141 @@
+#include "experiments/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <limits>
+
+#include "framework/autograd.h"
+#include "framework/optim.h"
+
+namespace s2::experiments {
+
+namespace {
+std::vector<float> inverse_frequency_weights(const data::PixelDataset& d) {
+  const auto counts = d.class_counts();
+  std::vector<float> w(counts.size(), 0.0f);
+  int64_t present = 0;
+  for (int64_t c : counts) present += c > 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    // n / (classes * count): the mean weight over samples is 1, as scikit-learn's 'balanced'.
+    w[i] = counts[i] > 0 ? static_cast<float>(d.size()) / static_cast<float>(present * counts[i]) : 0.0f;
+  }
+  return w;
+}
+
+NamedTensors snapshot(const models::CbamCropNet& model) {
+  NamedTensors copy;
+  for (const auto& [name, t] : model.named_parameters()) copy.emplace_back(name, t.clone());
+  for (const auto& [name, t] : model.named_buffers()) copy.emplace_back(name, t.clone());
+  return copy;
+}
+
+void restore(models::CbamCropNet& model, const NamedTensors& saved) {
+  size_t i = 0;
+  for (auto& [name, t] : model.named_parameters()) Tensor(t).copy_from(saved[i++].second);
+  for (auto& [name, t] : model.named_buffers()) Tensor(t).copy_from(saved[i++].second);
+}
+}  // namespace
+
+Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int64_t batch_size) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  Prediction out;
+  const int64_t k = model.config().classes;
+  std::vector<int64_t> order(static_cast<size_t>(d.size()));
+  for (int64_t i = 0; i < d.size(); ++i) order[static_cast<size_t>(i)] = i;
+  double loss_sum = 0;
+  for (int64_t begin = 0; begin < d.size(); begin += batch_size) {
+    const int64_t end = std::min(d.size(), begin + batch_size);
+    const data::Batch batch = data::make_batch(d, order, begin, end);
+    const Tensor logits = model.forward(batch.x);
+    if (!d.labels.empty()) {
+      loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
+    }
+    const Tensor p = softmax(logits);
+    for (int64_t i = 0; i < end - begin; ++i) {
+      const float* row = p.data() + i * k;
+      out.classes.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
+      out.probabilities.insert(out.probabilities.end(), row, row + k);
+    }
+  }
+  out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
+  model.train(was_training);
+  return out;
+}
+
+TrainResult train_classifier(models::CbamCropNet& model, const data::PixelDataset& train,
+                             const data::PixelDataset* validation, const TrainOptions& options) {
+  Generator shuffle(options.seed ^ 0x5eedULL);
+  optim::AdamOptions adam;
+  adam.lr = options.learning_rate;
+  adam.weight_decay = options.weight_decay;
+  adam.decoupled_weight_decay = options.weight_decay > 0;
+  optim::Adam optimizer(model.parameters(), adam);
+  CrossEntropyOptions loss_options;
+  loss_options.label_smoothing = options.label_smoothing;
+  if (options.class_weighted_loss) loss_options.class_weights = inverse_frequency_weights(train);
+
+  TrainResult result;
+  double best_val = std::numeric_limits<double>::infinity();
+  NamedTensors best_weights;
+  int64_t epochs_without_improvement = 0;
+  for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    model.train();
+    const auto start = std::chrono::steady_clock::now();
+    const auto order = data::shuffled_indices(train.size(), shuffle);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
+      const int64_t end = std::min(train.size(), begin + options.batch_size);
+      if (end - begin < 2) break;  // batch norm needs more than one sample
+      const data::Batch batch = data::make_batch(train, order, begin, end);
+      optimizer.zero_grad();
+      const Tensor logits = model.forward(batch.x);
+      const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
+      loss.backward();
+      optimizer.step();
+      const int64_t n = end - begin, k = logits.size(1);
+      loss_sum += loss.item() * static_cast<double>(n);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* row = logits.data() + i * k;
+        correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
+      }
+      seen += n;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EpochLog log{epoch, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
+                 0, 0, static_cast<double>(seen) / seconds, optimizer.lr()};
+    if (validation != nullptr && validation->size() > 0) {
+      const Prediction p = predict(model, *validation);
+      log.val_loss = p.loss;
+      log.val_accuracy = compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;
+    }
+    result.history.push_back(log);
+    if (options.verbose) {
+      fmt::print("epoch {:3d}  loss {:.4f}  acc {:.3f}", epoch, log.train_loss, log.train_accuracy);
+      if (validation != nullptr) fmt::print("  val_loss {:.4f}  val_acc {:.3f}", log.val_loss, log.val_accuracy);
+      fmt::print("  {:.1f} samples/s\n", log.samples_per_second);
+      std::fflush(stdout);
+    }
+    if (validation == nullptr) {
+      result.best_epoch = epoch;
+      continue;
+    }
+    if (log.val_loss < best_val) {
+      best_val = log.val_loss;
+      best_weights = snapshot(model);
+      result.best_epoch = epoch;
+      epochs_without_improvement = 0;
+    } else if (options.early_stopping_patience > 0 &&
+               ++epochs_without_improvement >= options.early_stopping_patience) {
+      if (options.verbose) fmt::print("early stop: no better validation loss for {} epochs\n", epochs_without_improvement);
+      break;
+    }
+  }
+  if (!best_weights.empty()) restore(model, best_weights);
+  return result;
+}
+
+}  // namespace s2::experiments

@@ -1,0 +1,49 @@
+#pragma once
+// The training loop: shuffled mini-batches, Adam, class-weighted loss, validation each epoch, early
+// stopping and best-weights keeping. Deterministic for a seed and thread count.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "experiments/metrics.h"
+#include "models/cbam_crop_net.h"
+
+namespace s2::experiments {
+
+struct TrainOptions {
+  int64_t epochs = 20;
+  int64_t batch_size = 32;
+  float learning_rate = 1e-3f;
+  float weight_decay = 0.0f;
+  bool class_weighted_loss = false;  // weights inversely proportional to class frequency
+  float label_smoothing = 0.0f;
+  int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation loss
+  uint64_t seed = 0;
+  bool verbose = true;
+};
+
+struct EpochLog {
+  int64_t epoch = 0;
+  double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0;
+  double samples_per_second = 0, learning_rate = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochLog> history;
+  int64_t best_epoch = 0;  // the weights of this epoch are in the model at the end
+};
+
+// Trains `model` on `train`; with `validation`, keeps the weights of the best validation loss.
+TrainResult train_classifier(models::CbamCropNet& model, const data::PixelDataset& train,
+                             const data::PixelDataset* validation, const TrainOptions& options);
+
+struct Prediction {
+  std::vector<int32_t> classes;
+  std::vector<float> probabilities;  // [N, classes]
+  double loss = 0;                    // mean cross-entropy when labels are known
+};
+Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int64_t batch_size = 256);
+
+}  // namespace s2::experiments

@@ -1,0 +1,69 @@
+// Readers and preprocessing: the pixel CSV layout and its bad inputs, resampling, normalisation.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "data/victoria_csv.h"
+#include "framework/atomic_file.h"
+#include "framework/error.h"
+
+using namespace s2;
+
+namespace {
+std::string write_temp(const char* name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / "s2cbam-tests";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  write_file_atomic(path, text);
+  return path;
+}
+}  // namespace
+
+TEST_CASE("the Victoria CSV reads as 400 samples of 73 dates x 10 bands, 50 per class") {
+  const auto d = data::read_pixel_csv(S2_SHARED_DATA "/victoria-2017/train.csv");
+  CHECK(d.size() == 400);
+  CHECK(d.timesteps == 73);
+  CHECK(d.bands == 10);
+  CHECK(d.class_counts() == std::vector<int64_t>(8, 50));
+  CHECK(d.values.size() == 400u * 730u);
+}
+
+TEST_CASE("pixel CSV bad inputs name the file, line and column") {
+  const std::string header = "lc_id,objectid,b0,b1,b2,b3\n";
+  const auto nan = write_temp("nan.csv", header + "0,1,1,2,3,4\n1,2,5,nan,7,8\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(nan, {.bands = 2}),
+                       doctest::Contains("nan.csv:3: column 4: value nan is NaN or infinite"), Error);
+  const auto text = write_temp("text.csv", header + "0,1,1,2,x,4\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(text, {.bands = 2}), doctest::Contains("'x' is not a number"), Error);
+  const auto short_row = write_temp("short.csv", header + "0,1,1,2,3\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(short_row, {.bands = 2}), doctest::Contains("short.csv:2: 5 columns"),
+                       Error);
+  const auto missing = write_temp("missing.csv", header + "0,1,1,,3,4\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(missing, {.bands = 2}), doctest::Contains("column 4: '' is not"), Error);
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(nan, {.bands = 3}), doctest::Contains("whole number of dates"), Error);
+  const auto unknown = write_temp("unknown.csv", header + "5,1,1,2,3,4\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(unknown, {.bands = 2, .class_names = {"a", "b"}}),
+                       doctest::Contains("unknown label 5"), Error);
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv("/no/such.csv"), doctest::Contains("/no/such.csv"), Error);
+  const auto empty = write_temp("empty.csv", header);
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(empty, {.bands = 2}), doctest::Contains("no samples"), Error);
+}
+
+TEST_CASE("regular resampling interpolates linearly and keeps the end points") {
+  data::PixelDataset d;
+  d.timesteps = 3, d.bands = 1, d.values = {0, 10, 40}, d.labels = {0}, d.groups = {0}, d.class_names = {"a"};
+  const auto r = data::resample_regular(d, 5);
+  CHECK(r.values == std::vector<float>{0, 5, 10, 25, 40});
+}
+
+TEST_CASE("band normalisation uses the statistics it was fitted on") {
+  data::PixelDataset d;
+  d.timesteps = 2, d.bands = 2, d.values = {1, 10, 3, 30}, d.labels = {0}, d.groups = {0}, d.class_names = {"a"};
+  const auto n = data::BandNormaliser::fit(d);
+  CHECK(n.mean == std::vector<float>{2, 20});
+  CHECK(n.stddev == std::vector<float>{1, 10});
+  n.apply(d);
+  CHECK(d.values == std::vector<float>{-1, -1, 1, 1});
+  const auto back = data::BandNormaliser::from_state(n.state(), "x");
+  CHECK(back.mean == n.mean);
+}

@@ -1,0 +1,31 @@
+// Metrics against a hand-computed confusion matrix.
+#include <doctest/doctest.h>
+
+#include "experiments/metrics.h"
+
+using namespace s2::experiments;
+using doctest::Approx;
+
+TEST_CASE("OA, kappa and F1 from a known confusion matrix") {
+  // truth\pred: [[5, 1], [2, 2]]
+  const std::vector<int32_t> truth{0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+  const std::vector<int32_t> pred{0, 0, 0, 0, 0, 1, 0, 0, 1, 1};
+  const Metrics m = compute_metrics(truth, pred, 2);
+  CHECK(m.confusion == std::vector<std::vector<int64_t>>{{5, 1}, {2, 2}});
+  CHECK(m.overall_accuracy == Approx(0.7));
+  // pe = (6*7 + 4*3) / 100 = 0.54; kappa = (0.7 - 0.54) / 0.46
+  CHECK(m.kappa == Approx(0.16 / 0.46));
+  CHECK(m.per_class[0].precision == Approx(5.0 / 7));
+  CHECK(m.per_class[0].recall == Approx(5.0 / 6));
+  CHECK(m.per_class[1].f1 == Approx(2 * (2.0 / 3) * 0.5 / (2.0 / 3 + 0.5)));
+  const double f0 = 2 * (5.0 / 7) * (5.0 / 6) / (5.0 / 7 + 5.0 / 6), f1 = m.per_class[1].f1;
+  CHECK(m.macro_f1 == Approx((f0 + f1) / 2));
+  CHECK(m.weighted_f1 == Approx(0.6 * f0 + 0.4 * f1));
+}
+
+TEST_CASE("perfect and empty predictions") {
+  const Metrics perfect = compute_metrics({0, 1, 2}, {0, 1, 2}, 3);
+  CHECK(perfect.overall_accuracy == 1.0);
+  CHECK(perfect.kappa == Approx(1.0));
+  CHECK(compute_metrics({}, {}, 2).overall_accuracy == 0.0);
+}

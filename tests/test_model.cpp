@@ -1,0 +1,41 @@
+// The paper network's structure: parameter count, stage shapes and ablation variants.
+#include <doctest/doctest.h>
+
+#include "framework/autograd.h"
+#include "framework/error.h"
+#include "models/cbam_crop_net.h"
+
+using namespace s2;
+using namespace s2::models;
+
+TEST_CASE("the paper network has 1,250,851 trainable parameters for 5 classes and 36x10 input") {
+  CbamCropNet net({});
+  CHECK(net.num_parameters() == 1250851);
+}
+
+TEST_CASE("stage shapes of the paper network") {
+  CbamCropNet net({});
+  NoGradGuard no_grad;
+  const auto shapes = net.stage_shapes(Tensor::zeros({2, 36, 10}));
+  const std::vector<std::pair<std::string, Shape>> expected{
+      {"stem", {2, 64, 36, 10}},   {"stage1", {2, 64, 36, 10}}, {"stage2", {2, 128, 36, 10}},
+      {"stage3", {2, 256, 36, 10}}, {"pool", {2, 256}},          {"logits", {2, 5}}};
+  CHECK(shapes == expected);
+}
+
+TEST_CASE("ablation variants change exactly the parts they name") {
+  const int64_t paper = CbamCropNet({}).num_parameters();
+  const int64_t cbam_params = (1096 + 98) + (4240 + 98) + (16672 + 98);
+  CHECK(CbamCropNet({.attention = Attention::None}).num_parameters() == paper - cbam_params);
+  CHECK(CbamCropNet({.attention = Attention::ChannelOnly}).num_parameters() == paper - 3 * 98);
+  CHECK(CbamCropNet({.attention = Attention::SpatialOnly}).num_parameters() ==
+        paper - (1096 + 4240 + 16672));
+  CHECK(CbamCropNet({.residual_skip = false}).num_parameters() == paper - (64 * 64 + 64 * 128 + 128 * 256));
+  CHECK(CbamCropNet({.spatial_kernel = 3}).num_parameters() == paper - 3 * (98 - 18));
+  // Any T x B and class count.
+  CbamCropNet other({.timesteps = 73, .bands = 4, .classes = 8, .stage_widths = {16, 32}});
+  NoGradGuard no_grad;
+  CHECK(other.forward(Tensor::zeros({3, 73, 4})).shape() == Shape{3, 8});
+  CHECK_THROWS_WITH_AS(other.forward(Tensor::zeros({3, 36, 10})), doctest::Contains("got (3, 36, 10)"), Error);
+  CHECK_THROWS_AS(parse_attention("self"), Error);
+}
