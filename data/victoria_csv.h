@@ -11,7 +11,7 @@ struct PixelCsvOptions {
   int64_t bands = 10;
   // With names, a label value is the index of its name; without, label values become indices in
   // sorted order and are their own names.
-  std::vector<std::string> class_names;
+  std::vector<std::string> class_names = {};
 };
 
 // Throws s2::Error naming the file, line and column for malformed rows, NaN or missing values.

@@ -28,11 +28,11 @@ const char* attention_name(Attention a) {
   return "?";
 }
 
-ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip) {
+ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip, const BatchNormOptions& bn) {
   conv1_ = register_module("conv1", conv(in_channels, out_channels, 3, false));
-  bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm2d>(out_channels));
+  bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm2d>(out_channels, bn));
   conv2_ = register_module("conv2", conv(out_channels, out_channels, 3, false));
-  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(out_channels));
+  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(out_channels, bn));
   if (skip) {
     skip_ = register_module("skip", conv(in_channels, out_channels, 1, false));
   }
@@ -95,13 +95,14 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   S2_CHECK(!config.stage_widths.empty() && config.units_per_stage >= 1,
            "model needs at least one stage with at least one unit");
   stem_conv_ = register_module("stem_conv", conv(1, config.stem_width, 3, true));
-  stem_bn_ = register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width));
+  stem_bn_ = register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width, config.batch_norm));
   int64_t channels = config.stem_width;
   for (size_t s = 0; s < config.stage_widths.size(); ++s) {
     for (int64_t u = 0; u < config.units_per_stage; ++u) {
       const std::string name = fmt::format("stage{}.unit{}", s + 1, u + 1);
       units_.push_back(register_module(
-          name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s], config.residual_skip)));
+          name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s], config.residual_skip,
+                                              config.batch_norm)));
       channels = config.stage_widths[s];
     }
     if (config.attention != Attention::None) {

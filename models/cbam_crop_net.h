@@ -22,12 +22,13 @@ struct CbamCropNetConfig {
   bool residual_skip = true;
   int64_t reduction = 8;        // channel-attention MLP: C -> C / reduction -> C
   int64_t spatial_kernel = 7;   // spatial-attention conv size
+  BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus a 1x1 conv skip, add, ReLU. Convs have no bias.
 class ResidualUnit : public Module {
  public:
-  ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip);
+  ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip, const BatchNormOptions& bn);
   Tensor forward(const Tensor& x);
 
  private:

@@ -3,6 +3,9 @@
 
 #include <filesystem>
 
+#include <set>
+
+#include "data/splits.h"
 #include "data/victoria_csv.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
@@ -66,4 +69,17 @@ TEST_CASE("band normalisation uses the statistics it was fitted on") {
   CHECK(d.values == std::vector<float>{-1, -1, 1, 1});
   const auto back = data::BandNormaliser::from_state(n.state(), "x");
   CHECK(back.mean == n.mean);
+}
+
+TEST_CASE("grouped split keeps every group on one side and stratifies") {
+  const auto d = data::read_pixel_csv(S2_SHARED_DATA "/victoria-2017/train.csv");
+  const auto s = data::grouped_split(d.groups, d.labels, 0.25, 3);
+  CHECK(s.train.size() + s.held_out.size() == 400u);
+  std::set<int64_t> train_groups;
+  for (int64_t i : s.train) train_groups.insert(d.groups[static_cast<size_t>(i)]);
+  for (int64_t i : s.held_out) CHECK(train_groups.count(d.groups[static_cast<size_t>(i)]) == 0);
+  std::vector<int64_t> held_per_class(8, 0);
+  for (int64_t i : s.held_out) ++held_per_class[static_cast<size_t>(d.labels[static_cast<size_t>(i)])];
+  for (int64_t c : held_per_class) CHECK(c > 0);
+  CHECK(data::grouped_split(d.groups, d.labels, 0.25, 3).held_out == s.held_out);  // deterministic
 }

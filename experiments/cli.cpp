@@ -1,0 +1,60 @@
+#include "experiments/cli.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <exception>
+
+#include "framework/error.h"
+
+namespace s2::experiments {
+
+Args::Args(int argc, char** argv, std::set<std::string> known) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    S2_CHECK(arg.starts_with("--"), "unexpected argument '{}' (options are --name value)", arg);
+    std::string key = arg.substr(2), value;
+    if (const auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else {
+      S2_CHECK(i + 1 < argc, "option --{} needs a value", key);
+      value = argv[++i];
+    }
+    S2_CHECK(known.count(key) > 0, "unknown option --{} (known: --{})", key, fmt::join(known, ", --"));
+    values_[key] = value;
+  }
+}
+
+std::string Args::get(const std::string& key, const std::string& fallback) const {
+  const auto it = values_.find(key);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::require(const std::string& key) const {
+  const auto it = values_.find(key);
+  S2_CHECK(it != values_.end(), "missing required option --{}", key);
+  return it->second;
+}
+
+int64_t Args::get_int(const std::string& key, int64_t fallback) const {
+  if (!has(key)) return fallback;
+  const std::string v = get(key, "");
+  int64_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  S2_CHECK(ec == std::errc() && end == v.data() + v.size(), "option --{}: '{}' is not an integer", key, v);
+  return out;
+}
+
+int run_main(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "internal error: {}\n", e.what());
+  }
+  return 1;
+}
+
+}  // namespace s2::experiments

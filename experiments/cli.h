@@ -1,0 +1,26 @@
+#pragma once
+// Command-line plumbing shared by the experiment binaries: --key value flags checked against the
+// known names, and a main wrapper that turns s2::Error into a one-line message and exit code 1.
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace s2::experiments {
+
+class Args {
+ public:
+  Args(int argc, char** argv, std::set<std::string> known);
+  bool has(const std::string& key) const { return values_.count(key) > 0; }
+  std::string get(const std::string& key, const std::string& fallback) const;
+  std::string require(const std::string& key) const;
+  int64_t get_int(const std::string& key, int64_t fallback) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+int run_main(const std::function<int()>& body);
+
+}  // namespace s2::experiments

@@ -1,0 +1,126 @@
+#include "experiments/config.h"
+
+#include <cpptoml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "framework/error.h"
+
+namespace s2::experiments {
+
+namespace {
+// Reads typed values from one TOML table and remembers which keys were consumed.
+class Section {
+ public:
+  Section(std::shared_ptr<cpptoml::table> table, std::string name, std::string path)
+      : table_(std::move(table)), name_(std::move(name)), path_(std::move(path)) {}
+
+  template <typename T>
+  void read(const char* key, T& target) {
+    known_.insert(key);
+    if (!table_ || !table_->contains(key)) return;
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
+      auto v = table_->get_as<T>(key);
+      S2_CHECK(static_cast<bool>(v), "{}: [{}] {} has the wrong type", path_, name_, key);
+      target = *v;
+    } else if constexpr (std::is_integral_v<T>) {
+      auto v = table_->get_as<int64_t>(key);
+      S2_CHECK(static_cast<bool>(v), "{}: [{}] {} must be an integer", path_, name_, key);
+      target = static_cast<T>(*v);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      auto v = table_->get_as<double>(key);
+      auto i = table_->get_as<int64_t>(key);
+      S2_CHECK(v || i, "{}: [{}] {} must be a number", path_, name_, key);
+      target = static_cast<T>(v ? *v : static_cast<double>(*i));
+    } else {
+      using Elem = typename T::value_type;
+      using Read = std::conditional_t<std::is_integral_v<Elem>, int64_t, Elem>;
+      auto v = table_->get_array_of<Read>(key);
+      S2_CHECK(static_cast<bool>(v), "{}: [{}] {} must be an array", path_, name_, key);
+      target.assign(v->begin(), v->end());
+    }
+  }
+
+  void reject_unknown() const {
+    if (!table_) return;
+    for (const auto& [key, value] : *table_) {
+      S2_CHECK(known_.count(key) > 0, "{}: unknown key '{}' in [{}] (known: {})", path_, key, name_,
+               fmt::join(known_, ", "));
+    }
+  }
+
+ private:
+  std::shared_ptr<cpptoml::table> table_;
+  std::string name_, path_;
+  std::set<std::string> known_;
+};
+}  // namespace
+
+ExperimentConfig load_config(const std::string& path) {
+  std::shared_ptr<cpptoml::table> root;
+  try {
+    root = cpptoml::parse_file(path);
+  } catch (const cpptoml::parse_exception& e) {
+    fail("cannot read config '{}': {}", path, e.what());
+  }
+  for (const auto& [key, value] : *root) {
+    S2_CHECK(key == "data" || key == "model" || key == "train",
+             "{}: unknown section or key '{}' (known sections: data, model, train)", path, key);
+  }
+  ExperimentConfig c;
+  c.path = path;
+  std::ifstream in(path);
+  c.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+
+  Section data(root->get_table("data"), "data", path);
+  data.read("format", c.data.format);
+  data.read("root", c.data.root);
+  data.read("train", c.data.train);
+  data.read("test", c.data.test);
+  data.read("bands", c.data.bands);
+  data.read("timesteps", c.data.timesteps);
+  data.read("class_names", c.data.class_names);
+  data.read("validation_fraction", c.data.validation_fraction);
+  data.reject_unknown();
+  S2_CHECK(c.data.format == "pixel_csv", "{}: [data] format '{}' is not supported (supported: pixel_csv)", path,
+           c.data.format);
+  S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
+
+  Section model(root->get_table("model"), "model", path);
+  std::string attention = models::attention_name(c.model.attention);
+  model.read("attention", attention);
+  c.model.attention = models::parse_attention(attention);
+  model.read("stem_width", c.model.stem_width);
+  model.read("stage_widths", c.model.stage_widths);
+  model.read("units_per_stage", c.model.units_per_stage);
+  model.read("residual_skip", c.model.residual_skip);
+  model.read("reduction", c.model.reduction);
+  model.read("spatial_kernel", c.model.spatial_kernel);
+  model.read("bn_momentum", c.model.batch_norm.momentum);
+  model.reject_unknown();
+
+  Section train(root->get_table("train"), "train", path);
+  train.read("epochs", c.train.epochs);
+  train.read("batch_size", c.train.batch_size);
+  train.read("learning_rate", c.train.learning_rate);
+  train.read("weight_decay", c.train.weight_decay);
+  train.read("class_weighted_loss", c.train.class_weighted_loss);
+  train.read("label_smoothing", c.train.label_smoothing);
+  train.read("early_stopping_patience", c.train.early_stopping_patience);
+  train.read("seed", c.train.seed);
+  train.reject_unknown();
+  S2_CHECK(c.train.epochs > 0 && c.train.batch_size >= 2, "{}: [train] needs epochs > 0 and batch_size >= 2", path);
+  return c;
+}
+
+std::string resolve_data_path(const ExperimentConfig& config, const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path root = config.data.root;
+  if (root.is_relative()) root = fs::path(config.path).parent_path() / root;
+  const fs::path p = path;
+  return (p.is_absolute() ? p : root / p).lexically_normal().string();
+}
+
+}  // namespace s2::experiments

@@ -1,0 +1,109 @@
+#include "experiments/report.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "framework/atomic_file.h"
+
+namespace s2::experiments {
+
+namespace {
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string confusion_markdown(const Report& r) {
+  std::string md = "| true \\ predicted |";
+  for (const auto& n : r.class_names) md += fmt::format(" {} |", n);
+  md += "\n|---|";
+  for (size_t i = 0; i < r.class_names.size(); ++i) md += "---|";
+  md += "\n";
+  for (size_t i = 0; i < r.class_names.size(); ++i) {
+    md += fmt::format("| {} |", r.class_names[i]);
+    for (int64_t v : r.metrics.confusion[i]) md += fmt::format(" {} |", v);
+    md += "\n";
+  }
+  return md;
+}
+}  // namespace
+
+std::string report_json(const Report& r) {
+  const Metrics& m = r.metrics;
+  std::string j = "{\n";
+  j += fmt::format("  \"title\": {},\n  \"split\": {},\n", json_string(r.title), json_string(r.split_note));
+  j += fmt::format("  \"overall_accuracy\": {:.6f},\n  \"kappa\": {:.6f},\n  \"macro_f1\": {:.6f},\n"
+                   "  \"weighted_f1\": {:.6f},\n",
+                   m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
+  j += "  \"per_class\": [\n";
+  for (size_t i = 0; i < m.per_class.size(); ++i) {
+    const auto& c = m.per_class[i];
+    j += fmt::format("    {{\"class\": {}, \"precision\": {:.6f}, \"recall\": {:.6f}, \"f1\": {:.6f}, \"support\": {}}}{}\n",
+                     json_string(r.class_names[i]), c.precision, c.recall, c.f1, c.support,
+                     i + 1 < m.per_class.size() ? "," : "");
+  }
+  j += "  ],\n  \"confusion\": [";
+  for (size_t i = 0; i < m.confusion.size(); ++i) {
+    j += fmt::format("{}[{}]", i ? ", " : "", fmt::join(m.confusion[i], ", "));
+  }
+  j += fmt::format("],\n  \"best_epoch\": {},\n  \"history\": [\n", r.training.best_epoch);
+  for (size_t i = 0; i < r.training.history.size(); ++i) {
+    const auto& e = r.training.history[i];
+    j += fmt::format("    {{\"epoch\": {}, \"train_loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"val_loss\": {:.6f}, "
+                     "\"val_accuracy\": {:.6f}, \"samples_per_second\": {:.1f}}}{}\n",
+                     e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.samples_per_second,
+                     i + 1 < r.training.history.size() ? "," : "");
+  }
+  j += "  ]\n}\n";
+  return j;
+}
+
+std::string report_markdown(const Report& r) {
+  const Metrics& m = r.metrics;
+  std::string md = fmt::format("# {}\n\n{}\n\n", r.title, r.split_note);
+  md += fmt::format("| OA | kappa | macro F1 | weighted F1 |\n|---|---|---|---|\n| {:.4f} | {:.4f} | {:.4f} | {:.4f} |\n\n",
+                    m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
+  md += "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
+  for (size_t i = 0; i < m.per_class.size(); ++i) {
+    const auto& c = m.per_class[i];
+    md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", r.class_names[i], c.precision, c.recall, c.f1, c.support);
+  }
+  md += "\n## Confusion matrix\n\n" + confusion_markdown(r);
+  md += fmt::format("\nBest epoch (validation loss): {} of {}.\n", r.training.best_epoch, r.training.history.size());
+  return md;
+}
+
+void write_report(const Report& r, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  write_file_atomic((std::filesystem::path(dir) / "report.json").string(), report_json(r));
+  write_file_atomic((std::filesystem::path(dir) / "report.md").string(), report_markdown(r));
+}
+
+void print_report(const Report& r) {
+  const Metrics& m = r.metrics;
+  fmt::print("\n== {} ==\n{}\n", r.title, r.split_note);
+  fmt::print("OA {:.4f}   kappa {:.4f}   macro F1 {:.4f}   weighted F1 {:.4f}\n\n", m.overall_accuracy, m.kappa,
+             m.macro_f1, m.weighted_f1);
+  fmt::print("{:<22} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "F1", "support");
+  for (size_t i = 0; i < m.per_class.size(); ++i) {
+    const auto& c = m.per_class[i];
+    fmt::print("{:<22} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", r.class_names[i], c.precision, c.recall, c.f1, c.support);
+  }
+  fmt::print("\nconfusion (rows = true, columns = predicted):\n");
+  for (size_t i = 0; i < m.confusion.size(); ++i) {
+    fmt::print("{:<22}", r.class_names[i]);
+    for (int64_t v : m.confusion[i]) fmt::print(" {:>5}", v);
+    fmt::print("\n");
+  }
+}
+
+}  // namespace s2::experiments
