@@ -12,9 +12,14 @@ namespace s2 {
 
 enum class Padding { Same, Valid };
 
+// How the CPU computes a convolution. Auto takes Winograd for 3x3 stride-1 'same' convs with enough
+// channels to amortise its transforms, and im2col + GEMM otherwise.
+enum class ConvAlgorithm { Auto, Im2colGemm, Winograd };
+
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::Same;  // 'same' pads as Keras does: extra padding goes bottom/right
+  ConvAlgorithm algorithm = ConvAlgorithm::Auto;
 };
 Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& weight, const Conv2dOptions& options);
 // x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw), bias: (Cout) or undefined.

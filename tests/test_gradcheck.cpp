@@ -141,3 +141,16 @@ TEST_CASE("gradcheck itself rejects a wrong backward") {
   Generator g(1);
   CHECK(gradcheck(wrong_double, {random_tensor({3, 2}, g)}) > 1.0);
 }
+
+TEST_CASE("Winograd conv2d backward matches finite differences") {
+  // Odd sizes leave partial tiles at the bottom and right borders.
+  const std::pair<Shape, Shape> cases[] = {{{2, 3, 5, 7}, {4, 3, 3, 3}}, {{1, 1, 4, 4}, {1, 1, 3, 3}},
+                                           {{3, 2, 1, 3}, {2, 2, 3, 3}}};
+  for (const auto& [xs, ws] : cases) {
+    CAPTURE(shape_str(xs));
+    Generator g(21);
+    std::vector<Tensor> inputs{random_tensor(xs, g), random_tensor(ws, g, 0.5f), random_tensor({ws[0]}, g)};
+    const Conv2dOptions o{.algorithm = ConvAlgorithm::Winograd};
+    CHECK(gradcheck([o](const auto& in) { return conv2d(in[0], in[1], in[2], o); }, inputs) <= 1.0);
+  }
+}

@@ -4,6 +4,7 @@
 #include "framework/ops.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_winograd.h"
 
 namespace s2 {
 
@@ -39,36 +40,73 @@ Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Conv2dOptio
   return g;
 }
 
+namespace {
+bool use_winograd(const Conv2dGeometry& g, ConvAlgorithm algorithm) {
+  const bool applies = cpu::winograd_applies(g);
+  S2_CHECK(algorithm != ConvAlgorithm::Winograd || applies,
+           "conv2d: Winograd needs a 3x3 stride-1 'same' convolution, got kernel {}x{} stride {}x{}", g.kernel_h,
+           g.kernel_w, g.stride_h, g.stride_w);
+  // Below 16 channels the transforms cost more than the multiplies they save.
+  return algorithm == ConvAlgorithm::Winograd ||
+         (algorithm == ConvAlgorithm::Auto && applies && g.c_in >= 16 && g.c_out >= 16);
+}
+
+// The same convolution seen from its output: what backward-input computes, by Winograd.
+Conv2dGeometry transposed(Conv2dGeometry g) {
+  std::swap(g.c_in, g.c_out);
+  return g;
+}
+
+void forward(const Conv2dGeometry& g, bool winograd, const float* x, const float* w, const float* b, float* y) {
+  const int threads = cpu::max_threads();
+  if (winograd) {
+    Tensor u = detail::workspace(cpu::winograd_filter_floats(g));
+    cpu::winograd_transform_filter(g, w, false, u.data());
+    Tensor ws = detail::workspace(cpu::winograd_workspace(g, threads));
+    cpu::conv2d_winograd(g, x, u.data(), b, y, ws.data());
+    return;
+  }
+  Tensor ws = detail::workspace(cpu::conv2d_forward_workspace(g, threads));
+  cpu::conv2d_forward(g, x, w, b, y, ws.data());
+}
+
+void backward_input(const Conv2dGeometry& g, bool winograd, const float* w, const float* dy, float* dx) {
+  const int threads = cpu::max_threads();
+  if (winograd) {
+    Tensor u = detail::workspace(cpu::winograd_filter_floats(g));
+    cpu::winograd_transform_filter(g, w, true, u.data());
+    Tensor ws = detail::workspace(cpu::winograd_workspace(transposed(g), threads));
+    cpu::conv2d_winograd(transposed(g), dy, u.data(), nullptr, dx, ws.data());
+    return;
+  }
+  Tensor ws = detail::workspace(cpu::conv2d_backward_input_workspace(g, threads));
+  cpu::conv2d_backward_input(g, w, dy, dx, ws.data());
+}
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
   detail::check_rank(x, 4, "conv2d", "input");
   detail::check_rank(weight, 4, "conv2d", "weight");
   const Conv2dGeometry g = conv2d_geometry(x.shape(), weight.shape(), options);
   if (bias.defined()) {
-    S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()),
-             g.c_out);
+    S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()), g.c_out);
   }
-  const int threads = cpu::max_threads();
+  const bool winograd = use_winograd(g, options.algorithm);
   Tensor y = Tensor::empty({g.batch, g.c_out, g.h_out, g.w_out});
-  {
-    Tensor ws = detail::workspace(cpu::conv2d_forward_workspace(g, threads));
-    cpu::conv2d_forward(g, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data(),
-                        ws.data());
-  }
+  forward(g, winograd, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data());
   const Tensor xs = x.detach(), ws_ = weight.detach();
   const bool has_bias = bias.defined();
   attach_grad_fn(y, {x, weight, bias}, "conv2d",
-                 [g, xs, ws_, has_bias, need_dx = x.requires_grad()](const Tensor& dy) {
-                   const int t = cpu::max_threads();
+                 [g, xs, ws_, has_bias, winograd, need_dx = x.requires_grad()](const Tensor& dy) {
                    Tensor dx, dw = Tensor::empty(ws_.shape()), db;
                    if (need_dx) {
                      dx = Tensor::empty(xs.shape());
-                     Tensor ws = detail::workspace(cpu::conv2d_backward_input_workspace(g, t));
-                     cpu::conv2d_backward_input(g, ws_.data(), dy.data(), dx.data(), ws.data());
+                     backward_input(g, winograd, ws_.data(), dy.data(), dx.data());
                    }
                    if (has_bias) {
                      db = Tensor::empty({g.c_out});
                    }
-                   Tensor ws = detail::workspace(cpu::conv2d_backward_weight_workspace(g, t));
+                   Tensor ws = detail::workspace(cpu::conv2d_backward_weight_workspace(g, cpu::max_threads()));
                    cpu::conv2d_backward_weight(g, xs.data(), dy.data(), dw.data(),
                                                has_bias ? db.data() : nullptr, ws.data());
                    return std::vector<Tensor>{dx, dw, db};

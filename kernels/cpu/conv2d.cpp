@@ -39,6 +39,14 @@ void im2col(const Conv2dGeometry& g, const float* x, float* col) {
       return;
     }
     const float* in = x + (c * g.h_in + ih) * g.w_in;
+    if (g.stride_w == 1) {  // the common case: one contiguous run between zero borders
+      const int64_t lo = std::clamp<int64_t>(-iw0, 0, g.w_out);
+      const int64_t hi = std::clamp<int64_t>(g.w_in - iw0, lo, g.w_out);
+      std::fill_n(out, lo, 0.0f);
+      std::copy(in + iw0 + lo, in + iw0 + hi, out + lo);
+      std::fill(out + hi, out + g.w_out, 0.0f);
+      return;
+    }
     for (int64_t ow = 0; ow < g.w_out; ++ow) {
       const int64_t iw = iw0 + ow * g.stride_w;
       out[ow] = (iw >= 0 && iw < g.w_in) ? in[iw] : 0.0f;
