@@ -82,6 +82,19 @@ void backward_input(const Conv2dGeometry& g, bool winograd, const float* w, cons
   Tensor ws = detail::workspace(cpu::conv2d_backward_input_workspace(g, threads));
   cpu::conv2d_backward_input(g, w, dy, dx, ws.data());
 }
+
+void backward_weight(const Conv2dGeometry& g, bool winograd, const float* x, const float* dy, float* dw,
+                     float* db) {
+  const int threads = cpu::max_threads();
+  if (winograd) {
+    Tensor ws = detail::workspace(cpu::winograd_backward_weight_workspace(g, threads));
+    cpu::conv2d_winograd_backward_weight(g, x, dy, dw, ws.data());
+    if (db != nullptr) cpu::conv2d_backward_bias(g, dy, db);
+    return;
+  }
+  Tensor ws = detail::workspace(cpu::conv2d_backward_weight_workspace(g, threads));
+  cpu::conv2d_backward_weight(g, x, dy, dw, db, ws.data());
+}
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
@@ -106,9 +119,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                    if (has_bias) {
                      db = Tensor::empty({g.c_out});
                    }
-                   Tensor ws = detail::workspace(cpu::conv2d_backward_weight_workspace(g, cpu::max_threads()));
-                   cpu::conv2d_backward_weight(g, xs.data(), dy.data(), dw.data(),
-                                               has_bias ? db.data() : nullptr, ws.data());
+                   backward_weight(g, winograd, xs.data(), dy.data(), dw.data(), has_bias ? db.data() : nullptr);
                    return std::vector<Tensor>{dx, dw, db};
                  });
   return y;

@@ -180,4 +180,17 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float
   }
 }
 
+void conv2d_backward_bias(const Conv2dGeometry& g, const float* dy, float* dbias) {
+  const int64_t p = g.out_pixels();
+#pragma omp parallel for schedule(static)
+  for (int64_t co = 0; co < g.c_out; ++co) {
+    double s = 0.0;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      const float* row = dy + (n * g.c_out + co) * p;
+      for (int64_t i = 0; i < p; ++i) s += row[i];
+    }
+    dbias[co] = static_cast<float>(s);
+  }
+}
+
 }  // namespace s2::cpu

@@ -22,6 +22,9 @@ size_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int threads);
 void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                             float* dbias, float* workspace);
 
+// dbias = sum of dy over the batch and pixels, overwriting dbias.
+void conv2d_backward_bias(const Conv2dGeometry& g, const float* dy, float* dbias);
+
 // Unfolds one sample [c_in, h_in, w_in] into columns [patch_size, out_pixels].
 void im2col(const Conv2dGeometry& g, const float* x, float* col);
 // Adds columns [patch_size, out_pixels] back into one sample [c_in, h_in, w_in] (not zeroed here).

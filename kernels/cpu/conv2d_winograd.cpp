@@ -11,7 +11,7 @@ namespace s2::cpu {
 
 namespace {
 constexpr int64_t kTile = 16;          // 4x4 transformed tile
-constexpr int64_t kSamplesPerChunk = 8;  // GEMM width = 8 samples x tiles per sample
+constexpr int64_t kSamplesPerChunk = 4;  // GEMM width = 8 samples x tiles per sample
 
 int64_t tiles_h(const Conv2dGeometry& g) { return (g.h_out + 1) / 2; }
 int64_t tiles_w(const Conv2dGeometry& g) { return (g.w_out + 1) / 2; }
@@ -135,6 +135,77 @@ size_t winograd_workspace(const Conv2dGeometry& g, int threads) {
   return static_cast<size_t>(per_thread_floats(g)) * static_cast<size_t>(threads);
 }
 
+namespace {
+// Transforms samples [n0, n0 + ns) of x into V[xi][c][sample * tiles + tile] (row stride `width`).
+void transform_input_chunk(const Conv2dGeometry& g, const float* x, int64_t n0, int64_t ns, int64_t width,
+                           float* v, float* padded, float* scratch) {
+  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = padded_w(g);
+  for (int64_t c = 0; c < g.c_in; ++c) {
+    for (int64_t s = 0; s < ns; ++s) {
+      const float* xc = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
+      for (int64_t h = 0; h < g.h_in; ++h) std::copy_n(xc + h * g.w_in, g.w_in, padded + (h + 1) * pw + 1);
+      for (int64_t a = 0; a < th; ++a) {
+        const float* rows[4];
+        for (int64_t i = 0; i < 4; ++i) rows[i] = padded + (2 * a + i) * pw;
+        input_transform_row(rows, tw, pw, scratch, v + c * width + s * th * tw + a * tw, g.c_in * width);
+      }
+    }
+  }
+}
+
+// Gradient of the output transform: Z = A dy A^T per 2x2 tile of dy (zero beyond the border), A = [1 0;
+// 1 1; 1 -1; 0 -1], written as Z[xi][k][sample * tiles + tile].
+void transform_output_grad_chunk(const Conv2dGeometry& g, const float* dy, int64_t n0, int64_t ns, int64_t width,
+                                 float* z, float* padded, float* scratch) {
+  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = 2 * tw, plane = g.c_out * width;
+  for (int64_t k = 0; k < g.c_out; ++k) {
+    for (int64_t s = 0; s < ns; ++s) {
+      const float* dk = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
+      for (int64_t h = 0; h < g.h_out; ++h) std::copy_n(dk + h * g.w_out, g.w_out, padded + h * pw);
+      for (int64_t a = 0; a < th; ++a) {
+        const float* r0 = padded + (2 * a) * pw;
+        const float* r1 = r0 + pw;
+        float* t[4] = {scratch, scratch + pw, scratch + 2 * pw, scratch + 3 * pw};
+        for (int64_t x = 0; x < pw; ++x) {  // t = A dy, row by row
+          t[0][x] = r0[x];
+          t[1][x] = r0[x] + r1[x];
+          t[2][x] = r0[x] - r1[x];
+          t[3][x] = -r1[x];
+        }
+        for (int64_t i = 0; i < 4; ++i) {  // Z = t A^T, tile by tile
+          float* z0 = z + (i * 4) * plane + k * width + s * th * tw + a * tw;
+          float* z1 = z0 + plane;
+          float* z2 = z1 + plane;
+          float* z3 = z2 + plane;
+          for (int64_t b = 0; b < tw; ++b) {
+            const float p = t[i][2 * b], q = t[i][2 * b + 1];
+            z0[b] = p;
+            z1[b] = p + q;
+            z2[b] = p - q;
+            z3[b] = -q;
+          }
+        }
+      }
+    }
+  }
+}
+
+// dw = G^T dU G for one 4x4 dU, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+inline void filter_grad_transform(const float du[16], float dw[9]) {
+  float t[12];  // t = G^T dU, 3x4
+  for (int j = 0; j < 4; ++j) {
+    t[0 * 4 + j] = du[0 * 4 + j] + 0.5f * (du[1 * 4 + j] + du[2 * 4 + j]);
+    t[1 * 4 + j] = 0.5f * (du[1 * 4 + j] - du[2 * 4 + j]);
+    t[2 * 4 + j] = 0.5f * (du[1 * 4 + j] + du[2 * 4 + j]) + du[3 * 4 + j];
+  }
+  for (int i = 0; i < 3; ++i) {  // dw = t G
+    dw[i * 3 + 0] = t[i * 4 + 0] + 0.5f * (t[i * 4 + 1] + t[i * 4 + 2]);
+    dw[i * 3 + 1] = 0.5f * (t[i * 4 + 1] - t[i * 4 + 2]);
+    dw[i * 3 + 2] = 0.5f * (t[i * 4 + 1] + t[i * 4 + 2]) + t[i * 4 + 3];
+  }
+}
+}  // namespace
+
 void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, const float* bias, float* y,
                      float* workspace) {
   const int64_t th = tiles_h(g), tw = tiles_w(g), t_per_sample = th * tw;
@@ -152,21 +223,7 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
     for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
       const int64_t ns = std::min(kSamplesPerChunk, end - n0);
       const int64_t cols = ns * t_per_sample;
-      // Input transform into V[xi][c][sample * tiles + tile].
-      for (int64_t c = 0; c < g.c_in; ++c) {
-        for (int64_t s = 0; s < ns; ++s) {
-          const float* xc = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
-          for (int64_t h = 0; h < g.h_in; ++h) {
-            std::copy_n(xc + h * g.w_in, g.w_in, padded + (h + 1) * pw + 1);
-          }
-          for (int64_t a = 0; a < th; ++a) {
-            const float* rows[4];
-            for (int64_t i = 0; i < 4; ++i) rows[i] = padded + (2 * a + i) * pw;
-            input_transform_row(rows, tw, pw, scratch, v + c * width + s * t_per_sample + a * tw,
-                                g.c_in * width);
-          }
-        }
-      }
+      transform_input_chunk(g, x, n0, ns, width, v, padded, scratch);
       // M[xi] = U[xi] (c_out x c_in) * V[xi] (c_in x cols), one GEMM per transformed position.
       for (int64_t xi = 0; xi < kTile; ++xi) {
         gemm(false, false, g.c_out, cols, g.c_in, 1.0f, u + xi * g.c_out * g.c_in, g.c_in,
@@ -188,6 +245,55 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
           }
         }
       }
+    }
+  }
+}
+
+size_t winograd_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
+  return (static_cast<size_t>(per_thread_floats(g)) + winograd_filter_floats(g)) * static_cast<size_t>(threads);
+}
+
+void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                     float* workspace) {
+  const int64_t t_per_sample = tiles(g), width = kSamplesPerChunk * t_per_sample;
+  const int64_t ph = padded_h(g), pw = padded_w(g);
+  const auto per_thread = static_cast<size_t>(per_thread_floats(g));
+  const auto du_size = static_cast<int64_t>(winograd_filter_floats(g));
+  const int threads = omp_get_max_threads();
+  float* partials = workspace + per_thread * static_cast<size_t>(threads);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();
+    float* v = workspace + per_thread * static_cast<size_t>(t);
+    float* z = v + kTile * g.c_in * width;
+    float* padded = z + kTile * g.c_out * width;
+    float* scratch = padded + ph * pw;
+    float* du = partials + du_size * t;  // dU[xi][k][c], this thread's share of the batch
+    std::fill_n(du, du_size, 0.0f);
+    const auto [begin, end] = thread_range(g.batch);
+    for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
+      const int64_t ns = std::min(kSamplesPerChunk, end - n0);
+      std::fill_n(padded, ph * pw, 0.0f);
+      transform_input_chunk(g, x, n0, ns, width, v, padded, scratch);
+      std::fill_n(padded, ph * pw, 0.0f);
+      transform_output_grad_chunk(g, dy, n0, ns, width, z, padded, scratch);
+      // dU[xi] += Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
+      for (int64_t xi = 0; xi < kTile; ++xi) {
+        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * g.c_out * width, width,
+             v + xi * g.c_in * width, width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
+      }
+    }
+#pragma omp barrier
+    // Sum the partials in thread order (deterministic), then map dU back to 3x3 kernels.
+    const auto [lo, hi] = thread_range(g.c_out * g.c_in);
+    for (int64_t kc = lo; kc < hi; ++kc) {
+      float sum[kTile];
+      for (int64_t xi = 0; xi < kTile; ++xi) {
+        float acc = 0.0f;
+        for (int u = 0; u < team; ++u) acc += partials[du_size * u + xi * g.c_out * g.c_in + kc];
+        sum[xi] = acc;
+      }
+      filter_grad_transform(sum, dw + kc * 9);
     }
   }
 }

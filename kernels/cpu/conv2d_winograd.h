@@ -2,7 +2,7 @@
 // 3x3 stride-1 'same' convolution by Winograd F(2x2, 3x3) (Lavin & Gray, 2016): each 2x2 output tile
 // costs 16 multiplies per channel pair instead of 36, done as 16 batched GEMMs on the BLAS.
 // Backward-input reuses the forward with the kernel rotated by 180 degrees and channels swapped,
-// which is exact for symmetric padding 1.
+// which is exact for symmetric padding 1; backward-weight runs the transforms in reverse.
 #include <cstddef>
 
 #include "kernels/conv2d_geometry.h"
@@ -22,5 +22,11 @@ size_t winograd_workspace(const Conv2dGeometry& g, int threads);
 // those of this convolution (swap them, and pass dy as x, for backward-input).
 void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, const float* bias, float* y,
                      float* workspace);
+
+size_t winograd_backward_weight_workspace(const Conv2dGeometry& g, int threads);
+// dw = dL/dw through the Winograd transforms (dU = sum over tiles of (A dy A^T) * (B^T x B), then
+// dw = G^T dU G), overwriting dw. The bias gradient is not computed here.
+void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                     float* workspace);
 
 }  // namespace s2::cpu
