@@ -19,11 +19,14 @@ int64_t tiles(const Conv2dGeometry& g) { return tiles_h(g) * tiles_w(g); }
 int64_t padded_w(const Conv2dGeometry& g) { return 2 * tiles_w(g) + 2; }
 int64_t padded_h(const Conv2dGeometry& g) { return 2 * tiles_h(g) + 2; }
 
-// Per thread: V and M for one chunk, one zero-bordered input channel, and the row-transform scratch
-// (4 padded rows for the input transform, or 8 + 4 tile-wide rows for the output transform).
+// The 16 planes of V, M and Z are padded apart by a cache line: unpadded, their distance is often a
+// multiple of 4 KiB, and the 16 streams of a tile transform then fight over the same cache sets.
+int64_t plane_floats(int64_t channels, int64_t width) { return channels * width + 16; }
+
+// Per thread: V and M (or Z) for one chunk and one zero-bordered channel.
 int64_t per_thread_floats(const Conv2dGeometry& g) {
-  const int64_t scratch = std::max(4 * padded_w(g), 12 * tiles_w(g));
-  return kTile * (g.c_in + g.c_out) * kSamplesPerChunk * tiles(g) + padded_h(g) * padded_w(g) + scratch;
+  const int64_t width = kSamplesPerChunk * tiles(g);
+  return kTile * (plane_floats(g.c_in, width) + plane_floats(g.c_out, width)) + padded_h(g) * padded_w(g);
 }
 
 // U = G w G^T for one 3x3 kernel, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
@@ -43,61 +46,58 @@ inline void filter_transform(const float w[9], float u[16]) {
   }
 }
 
-// V[xi][col + b] = (B^T d B)[xi] for the tiles b of one tile row, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
-// 0 1 0 -1]. `rows` are the 4 zero-padded input rows of the tile row; planes are `plane` floats apart.
-// Rows first, across the whole width, then columns per tile: both loops vectorise.
-void input_transform_row(const float* const rows[4], int64_t tiles, int64_t padded_width, float* t, float* v,
-                         int64_t plane) {
-  float* t0 = t;
-  float* t1 = t + padded_width;
-  float* t2 = t + 2 * padded_width;
-  float* t3 = t + 3 * padded_width;
-  for (int64_t x = 0; x < padded_width; ++x) {
-    t0[x] = rows[0][x] - rows[2][x];
-    t1[x] = rows[1][x] + rows[2][x];
-    t2[x] = rows[2][x] - rows[1][x];
-    t3[x] = rows[1][x] - rows[3][x];
+// Per-tile transforms, kept in registers: a buffer between the row and column passes costs a
+// store-forwarding stall per tile, more than the arithmetic.
+
+// v = B^T d B for the 4x4 patch at rows[i][j], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+// Output planes are `plane` floats apart.
+inline void input_transform_tile(const float* const rows[4], int64_t offset, float* v, int64_t plane) {
+  float t[4][4];
+  for (int j = 0; j < 4; ++j) {
+    const float d0 = rows[0][offset + j], d1 = rows[1][offset + j], d2 = rows[2][offset + j],
+                d3 = rows[3][offset + j];
+    t[0][j] = d0 - d2;
+    t[1][j] = d1 + d2;
+    t[2][j] = d2 - d1;
+    t[3][j] = d1 - d3;
   }
-  for (int64_t i = 0; i < 4; ++i) {
-    const float* ti = t + i * padded_width;
-    float* v0 = v + (i * 4) * plane;
-    float* v1 = v0 + plane;
-    float* v2 = v1 + plane;
-    float* v3 = v2 + plane;
-    for (int64_t b = 0; b < tiles; ++b) {
-      const float x0 = ti[2 * b], x1 = ti[2 * b + 1], x2 = ti[2 * b + 2], x3 = ti[2 * b + 3];
-      v0[b] = x0 - x2;
-      v1[b] = x1 + x2;
-      v2[b] = x2 - x1;
-      v3[b] = x1 - x3;
-    }
+  for (int i = 0; i < 4; ++i) {
+    v[(i * 4 + 0) * plane] = t[i][0] - t[i][2];
+    v[(i * 4 + 1) * plane] = t[i][1] + t[i][2];
+    v[(i * 4 + 2) * plane] = t[i][2] - t[i][1];
+    v[(i * 4 + 3) * plane] = t[i][1] - t[i][3];
   }
 }
 
-// The 2 x (2 * tiles) outputs of one tile row from M (planes `plane` floats apart), A^T = [1 1 1 0;
-// 0 1 -1 -1]: s = m A per row i, then y = A^T s. `out` holds 2 rows of 2 * tiles values.
-void output_transform_row(const float* m, int64_t plane, int64_t tiles, float* s, float* out) {
-  for (int64_t i = 0; i < 4; ++i) {
-    const float* m0 = m + (i * 4) * plane;
-    const float* m1 = m0 + plane;
-    const float* m2 = m1 + plane;
-    const float* m3 = m2 + plane;
-    float* s0 = s + (2 * i) * tiles;
-    float* s1 = s0 + tiles;
-    for (int64_t b = 0; b < tiles; ++b) {
-      s0[b] = m0[b] + m1[b] + m2[b];
-      s1[b] = m1[b] - m2[b] - m3[b];
-    }
+// y = A^T m A for one tile read from planes `plane` floats apart, A^T = [1 1 1 0; 0 1 -1 -1].
+inline void output_transform_tile(const float* m, int64_t plane, float y[2][2]) {
+  float t[2][4];
+  for (int j = 0; j < 4; ++j) {
+    const float m0 = m[(0 * 4 + j) * plane], m1 = m[(1 * 4 + j) * plane], m2 = m[(2 * 4 + j) * plane],
+                m3 = m[(3 * 4 + j) * plane];
+    t[0][j] = m0 + m1 + m2;
+    t[1][j] = m1 - m2 - m3;
   }
-  for (int64_t j = 0; j < 2; ++j) {  // j: output column within the tile
-    const float* r0 = s + (0 + j) * tiles;
-    const float* r1 = s + (2 + j) * tiles;
-    const float* r2 = s + (4 + j) * tiles;
-    const float* r3 = s + (6 + j) * tiles;
-    for (int64_t b = 0; b < tiles; ++b) {
-      out[2 * b + j] = r0[b] + r1[b] + r2[b];
-      out[2 * tiles + 2 * b + j] = r1[b] - r2[b] - r3[b];
-    }
+  for (int i = 0; i < 2; ++i) {
+    y[i][0] = t[i][0] + t[i][1] + t[i][2];
+    y[i][1] = t[i][1] - t[i][2] - t[i][3];
+  }
+}
+
+// z = A g A^T for one 2x2 tile g of the output gradient, A = [1 0; 1 1; 1 -1; 0 -1].
+inline void output_grad_transform_tile(const float g[2][2], float* z, int64_t plane) {
+  float t[4][2];
+  for (int j = 0; j < 2; ++j) {
+    t[0][j] = g[0][j];
+    t[1][j] = g[0][j] + g[1][j];
+    t[2][j] = g[0][j] - g[1][j];
+    t[3][j] = -g[1][j];
+  }
+  for (int i = 0; i < 4; ++i) {
+    z[(i * 4 + 0) * plane] = t[i][0];
+    z[(i * 4 + 1) * plane] = t[i][0] + t[i][1];
+    z[(i * 4 + 2) * plane] = t[i][0] - t[i][1];
+    z[(i * 4 + 3) * plane] = -t[i][1];
   }
 }
 }  // namespace
@@ -138,52 +138,40 @@ size_t winograd_workspace(const Conv2dGeometry& g, int threads) {
 namespace {
 // Transforms samples [n0, n0 + ns) of x into V[xi][c][sample * tiles + tile] (row stride `width`).
 void transform_input_chunk(const Conv2dGeometry& g, const float* x, int64_t n0, int64_t ns, int64_t width,
-                           float* v, float* padded, float* scratch) {
-  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = padded_w(g);
+                           float* v, float* padded) {
+  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = padded_w(g), plane = plane_floats(g.c_in, width);
   for (int64_t c = 0; c < g.c_in; ++c) {
     for (int64_t s = 0; s < ns; ++s) {
       const float* xc = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
       for (int64_t h = 0; h < g.h_in; ++h) std::copy_n(xc + h * g.w_in, g.w_in, padded + (h + 1) * pw + 1);
+      float* vc = v + c * width + s * th * tw;
       for (int64_t a = 0; a < th; ++a) {
         const float* rows[4];
         for (int64_t i = 0; i < 4; ++i) rows[i] = padded + (2 * a + i) * pw;
-        input_transform_row(rows, tw, pw, scratch, v + c * width + s * th * tw + a * tw, g.c_in * width);
+        for (int64_t b = 0; b < tw; ++b) input_transform_tile(rows, 2 * b, vc + a * tw + b, plane);
       }
     }
   }
 }
 
-// Gradient of the output transform: Z = A dy A^T per 2x2 tile of dy (zero beyond the border), A = [1 0;
-// 1 1; 1 -1; 0 -1], written as Z[xi][k][sample * tiles + tile].
-void transform_output_grad_chunk(const Conv2dGeometry& g, const float* dy, int64_t n0, int64_t ns, int64_t width,
-                                 float* z, float* padded, float* scratch) {
-  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = 2 * tw, plane = g.c_out * width;
+// Z[xi][k][sample * tiles + tile] = A dy A^T per 2x2 tile of dy (zero beyond the border).
+void transform_output_grad_chunk(const Conv2dGeometry& g, const float* dy, int64_t n0, int64_t ns,
+                                 int64_t width, float* z) {
+  const int64_t th = tiles_h(g), tw = tiles_w(g), plane = plane_floats(g.c_out, width);
   for (int64_t k = 0; k < g.c_out; ++k) {
     for (int64_t s = 0; s < ns; ++s) {
       const float* dk = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
-      for (int64_t h = 0; h < g.h_out; ++h) std::copy_n(dk + h * g.w_out, g.w_out, padded + h * pw);
+      float* zk = z + k * width + s * th * tw;
       for (int64_t a = 0; a < th; ++a) {
-        const float* r0 = padded + (2 * a) * pw;
-        const float* r1 = r0 + pw;
-        float* t[4] = {scratch, scratch + pw, scratch + 2 * pw, scratch + 3 * pw};
-        for (int64_t x = 0; x < pw; ++x) {  // t = A dy, row by row
-          t[0][x] = r0[x];
-          t[1][x] = r0[x] + r1[x];
-          t[2][x] = r0[x] - r1[x];
-          t[3][x] = -r1[x];
-        }
-        for (int64_t i = 0; i < 4; ++i) {  // Z = t A^T, tile by tile
-          float* z0 = z + (i * 4) * plane + k * width + s * th * tw + a * tw;
-          float* z1 = z0 + plane;
-          float* z2 = z1 + plane;
-          float* z3 = z2 + plane;
-          for (int64_t b = 0; b < tw; ++b) {
-            const float p = t[i][2 * b], q = t[i][2 * b + 1];
-            z0[b] = p;
-            z1[b] = p + q;
-            z2[b] = p - q;
-            z3[b] = -q;
+        for (int64_t b = 0; b < tw; ++b) {
+          float tile[2][2];
+          for (int64_t i = 0; i < 2; ++i) {
+            for (int64_t j = 0; j < 2; ++j) {
+              const int64_t h = 2 * a + i, w = 2 * b + j;
+              tile[i][j] = (h < g.h_out && w < g.w_out) ? dk[h * g.w_out + w] : 0.0f;
+            }
           }
+          output_grad_transform_tile(tile, zk + a * tw + b, plane);
         }
       }
     }
@@ -210,37 +198,37 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
                      float* workspace) {
   const int64_t th = tiles_h(g), tw = tiles_w(g), t_per_sample = th * tw;
   const int64_t width = kSamplesPerChunk * t_per_sample;  // columns of V and M
-  const int64_t ph = padded_h(g), pw = padded_w(g);
   const auto per_thread = static_cast<size_t>(per_thread_floats(g));
 #pragma omp parallel
   {
     float* v = workspace + per_thread * static_cast<size_t>(omp_get_thread_num());
-    float* m = v + kTile * g.c_in * width;
-    float* padded = m + kTile * g.c_out * width;  // one channel with a zero border
-    float* scratch = padded + ph * pw;
-    std::fill_n(padded, ph * pw, 0.0f);
+    float* m = v + kTile * plane_floats(g.c_in, width);
+    float* padded = m + kTile * plane_floats(g.c_out, width);  // one channel with a zero border
+    std::fill_n(padded, padded_h(g) * padded_w(g), 0.0f);
     const auto [begin, end] = thread_range(g.batch);
     for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
       const int64_t ns = std::min(kSamplesPerChunk, end - n0);
-      const int64_t cols = ns * t_per_sample;
-      transform_input_chunk(g, x, n0, ns, width, v, padded, scratch);
+      transform_input_chunk(g, x, n0, ns, width, v, padded);
       // M[xi] = U[xi] (c_out x c_in) * V[xi] (c_in x cols), one GEMM per transformed position.
       for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, false, g.c_out, cols, g.c_in, 1.0f, u + xi * g.c_out * g.c_in, g.c_in,
-             v + xi * g.c_in * width, width, 0.0f, m + xi * g.c_out * width, width);
+        gemm(false, false, g.c_out, ns * t_per_sample, g.c_in, 1.0f, u + xi * g.c_out * g.c_in, g.c_in,
+             v + xi * plane_floats(g.c_in, width), width, 0.0f, m + xi * plane_floats(g.c_out, width), width);
       }
       // Output transform, dropping the outputs of tiles that hang over the border.
-      float* out = scratch + 8 * tw;
       for (int64_t k = 0; k < g.c_out; ++k) {
         const float b0 = bias != nullptr ? bias[k] : 0.0f;
         for (int64_t s = 0; s < ns; ++s) {
           float* yk = y + ((n0 + s) * g.c_out + k) * g.out_pixels();
+          const float* mk = m + k * width + s * t_per_sample;
           for (int64_t a = 0; a < th; ++a) {
-            output_transform_row(m + k * width + s * t_per_sample + a * tw, g.c_out * width, tw, scratch, out);
-            for (int64_t i = 0; i < 2 && 2 * a + i < g.h_out; ++i) {
-              float* dst = yk + (2 * a + i) * g.w_out;
-              const float* src = out + i * 2 * tw;
-              for (int64_t j = 0; j < g.w_out; ++j) dst[j] = src[j] + b0;
+            for (int64_t b = 0; b < tw; ++b) {
+              float out[2][2];
+              output_transform_tile(mk + a * tw + b, plane_floats(g.c_out, width), out);
+              for (int64_t i = 0; i < 2 && 2 * a + i < g.h_out; ++i) {
+                for (int64_t j = 0; j < 2 && 2 * b + j < g.w_out; ++j) {
+                  yk[(2 * a + i) * g.w_out + 2 * b + j] = out[i][j] + b0;
+                }
+              }
             }
           }
         }
@@ -265,22 +253,20 @@ void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, co
   {
     const int t = omp_get_thread_num(), team = omp_get_num_threads();
     float* v = workspace + per_thread * static_cast<size_t>(t);
-    float* z = v + kTile * g.c_in * width;
-    float* padded = z + kTile * g.c_out * width;
-    float* scratch = padded + ph * pw;
+    float* z = v + kTile * plane_floats(g.c_in, width);
+    float* padded = z + kTile * plane_floats(g.c_out, width);
+    std::fill_n(padded, ph * pw, 0.0f);
     float* du = partials + du_size * t;  // dU[xi][k][c], this thread's share of the batch
     std::fill_n(du, du_size, 0.0f);
     const auto [begin, end] = thread_range(g.batch);
     for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
       const int64_t ns = std::min(kSamplesPerChunk, end - n0);
-      std::fill_n(padded, ph * pw, 0.0f);
-      transform_input_chunk(g, x, n0, ns, width, v, padded, scratch);
-      std::fill_n(padded, ph * pw, 0.0f);
-      transform_output_grad_chunk(g, dy, n0, ns, width, z, padded, scratch);
+      transform_input_chunk(g, x, n0, ns, width, v, padded);
+      transform_output_grad_chunk(g, dy, n0, ns, width, z);
       // dU[xi] += Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
       for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * g.c_out * width, width,
-             v + xi * g.c_in * width, width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
+        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * plane_floats(g.c_out, width), width,
+             v + xi * plane_floats(g.c_in, width), width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
       }
     }
 #pragma omp barrier
