@@ -3,13 +3,14 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace s2::experiments {
 
 namespace {
 constexpr int kChains = 16;  // enough independent FMAs to cover latency on two FMA ports
-constexpr long kIterations = 20'000'000;
+constexpr long kIterations = 5'000'000;
 
 __attribute__((target("avx512f"))) double fma_loop_avx512() {
   __m512 acc[kChains];
@@ -46,13 +47,16 @@ PeakFlops measure_peak_flops(int threads) {
   PeakFlops p;
   p.isa = avx512 ? "AVX-512 FMA" : "AVX2 FMA";
   p.threads = threads;
-  double sink = 0;
-  const auto start = std::chrono::steady_clock::now();
+  // Best of several short runs: a shared virtual machine has slow moments, never fast ones.
+  for (int run = 0; run < 7; ++run) {
+    double sink = 0;
+    const auto start = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
-  sink += avx512 ? fma_loop_avx512() : fma_loop_avx2();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double flops = 2.0 * lanes * kChains * static_cast<double>(kIterations) * threads;
-  p.gflops_total = flops / seconds / 1e9 + sink * 0.0;
+    sink += avx512 ? fma_loop_avx512() : fma_loop_avx2();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double flops = 2.0 * lanes * kChains * static_cast<double>(kIterations) * threads;
+    p.gflops_total = std::max(p.gflops_total, flops / seconds / 1e9 + sink * 0.0);
+  }
   p.gflops_per_thread = p.gflops_total / threads;
   return p;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/optim.h"
 
@@ -40,6 +41,7 @@ void restore(models::CbamCropNet& model, const NamedTensors& saved) {
 Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int64_t batch_size) {
   const bool was_training = model.is_training();
   model.eval();
+  CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
   NoGradGuard no_grad;
   Prediction out;
   const int64_t k = model.config().classes;

@@ -1,5 +1,7 @@
 #include "framework/allocator.h"
 
+#include <sys/mman.h>
+
 #include <bit>
 #include <cstdlib>
 #include <new>
@@ -8,7 +10,26 @@ namespace s2 {
 
 namespace {
 constexpr size_t kAlignment = 64;  // one cache line, and what AVX-512 loads like
+// Large blocks come straight from mmap so that empty_cache() really returns them to the system;
+// glibc keeps freed heap memory, and raises its mmap threshold after large frees.
+constexpr size_t kMmapThreshold = 256 * 1024;
+
+void* system_allocate(size_t size) {
+  if (size >= kMmapThreshold) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  return std::aligned_alloc(kAlignment, size);
 }
+
+void system_free(void* ptr, size_t size) {
+  if (size >= kMmapThreshold) {
+    ::munmap(ptr, size);
+  } else {
+    std::free(ptr);
+  }
+}
+}  // namespace
 
 CachingAllocator& CachingAllocator::host() {
   // Never destroyed: tensors held in other static objects may release blocks at exit.
@@ -37,7 +58,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     it->second.pop_back();
     stats_.bytes_cached -= size;
   } else {
-    ptr = std::aligned_alloc(kAlignment, size);
+    ptr = system_allocate(size);
     if (ptr == nullptr) {
       throw std::bad_alloc();
     }
@@ -65,7 +86,7 @@ void CachingAllocator::empty_cache() {
   std::lock_guard lock(mutex_);
   for (auto& [size, blocks] : free_blocks_) {
     for (void* ptr : blocks) {
-      std::free(ptr);
+      system_free(ptr, size);
     }
   }
   free_blocks_.clear();

@@ -23,7 +23,9 @@ class CachingAllocator {
 
   void* allocate(size_t bytes);
   void release(void* ptr, size_t bytes);
-  // Returns every cached block to the system.
+  // Returns every cached block to the system. Call it between phases whose tensor sizes differ (as
+  // from training to inference at another batch size): blocks cached for one phase never serve the
+  // other and would only hold memory.
   void empty_cache();
   AllocatorStats stats() const;
   void reset_peak();
