@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     ck.add("model", model.named_parameters());
     ck.add("model", model.named_buffers());
     ck.add("norm", normaliser.state());
+    ck.add("optim", result.optimizer_state);
     std::filesystem::create_directories(out);
     save_checkpoint((std::filesystem::path(out) / "model.ckpt").string(), ck);
 

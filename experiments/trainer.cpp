@@ -137,6 +137,7 @@ TrainResult train_classifier(models::CbamCropNet& model, const data::PixelDatase
     }
   }
   if (!best_weights.empty()) restore(model, best_weights);
+  result.optimizer_state = optimizer.state();
   return result;
 }
 

@@ -32,7 +32,8 @@ struct EpochLog {
 
 struct TrainResult {
   std::vector<EpochLog> history;
-  int64_t best_epoch = 0;  // the weights of this epoch are in the model at the end
+  int64_t best_epoch = 0;         // the weights of this epoch are in the model at the end
+  NamedTensors optimizer_state;  // Adam's moments and step count after the last epoch
 };
 
 // Trains `model` on `train`; with `validation`, keeps the weights of the best validation loss.
