@@ -89,17 +89,27 @@ ExperimentConfig load_config(const std::string& path) {
   S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
 
   Section model(root->get_table("model"), "model", path);
-  std::string attention = models::attention_name(c.model.attention);
+  model.read("kind", c.model.kind);
+  auto& cbam = c.model.cbam;
+  std::string attention = models::attention_name(cbam.attention);
   model.read("attention", attention);
-  c.model.attention = models::parse_attention(attention);
-  model.read("stem_width", c.model.stem_width);
-  model.read("stage_widths", c.model.stage_widths);
-  model.read("units_per_stage", c.model.units_per_stage);
-  model.read("residual_skip", c.model.residual_skip);
-  model.read("reduction", c.model.reduction);
-  model.read("spatial_kernel", c.model.spatial_kernel);
-  model.read("bn_momentum", c.model.batch_norm.momentum);
+  cbam.attention = models::parse_attention(attention);
+  model.read("stem_width", cbam.stem_width);
+  model.read("stage_widths", cbam.stage_widths);
+  model.read("units_per_stage", cbam.units_per_stage);
+  model.read("residual_skip", cbam.residual_skip);
+  model.read("reduction", cbam.reduction);
+  model.read("spatial_kernel", cbam.spatial_kernel);
+  model.read("bn_momentum", cbam.batch_norm.momentum);
+  auto& tempcnn = c.model.tempcnn;
+  model.read("filters", tempcnn.filters);
+  model.read("kernel_size", tempcnn.kernel_size);
+  model.read("conv_layers", tempcnn.conv_layers);
+  model.read("dense_units", tempcnn.dense_units);
+  model.read("dropout", tempcnn.dropout);
   model.reject_unknown();
+  S2_CHECK(c.model.kind == "cbam" || c.model.kind == "plain_cnn" || c.model.kind == "tempcnn",
+           "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn or tempcnn)", path, c.model.kind);
 
   Section train(root->get_table("train"), "train", path);
   train.read("epochs", c.train.epochs);

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "experiments/trainer.h"
-#include "models/cbam_crop_net.h"
+#include "models/factory.h"
 
 namespace s2::experiments {
 
@@ -22,7 +22,7 @@ struct DataConfig {
 struct ExperimentConfig {
   std::string path, text;
   DataConfig data;
-  models::CbamCropNetConfig model;
+  models::ModelConfig model;
   TrainOptions train;
 };
 

@@ -46,13 +46,11 @@ int main(int argc, char** argv) {
     fmt::print("data: {} train / {} validation samples (grouped by object id), {} test; {} dates x {} bands, {} classes\n",
                train.size(), validation.size(), test.size(), train.timesteps, train.bands, train.num_classes());
 
-    config.model.timesteps = train.timesteps;
-    config.model.bands = train.bands;
-    config.model.classes = train.num_classes();
     manual_seed(config.train.seed);
-    models::CbamCropNet model(config.model);
-    fmt::print("model: {} trainable parameters, attention {}, threads {}\n", model.num_parameters(),
-               models::attention_name(config.model.attention), omp_get_max_threads());
+    auto model_ptr = models::make_model(config.model, train.timesteps, train.bands, train.num_classes());
+    models::Classifier& model = *model_ptr;
+    fmt::print("model: {}, {} trainable parameters, threads {}\n", config.model.kind, model.num_parameters(),
+               omp_get_max_threads());
     const auto result = experiments::train_classifier(model, train, &validation, config.train);
 
     Checkpoint ck;

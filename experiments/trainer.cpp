@@ -7,6 +7,7 @@
 
 #include "framework/allocator.h"
 #include "framework/autograd.h"
+#include "framework/ops.h"
 #include "framework/optim.h"
 
 namespace s2::experiments {
@@ -24,27 +25,27 @@ std::vector<float> inverse_frequency_weights(const data::PixelDataset& d) {
   return w;
 }
 
-NamedTensors snapshot(const models::CbamCropNet& model) {
+NamedTensors snapshot(const models::Classifier& model) {
   NamedTensors copy;
   for (const auto& [name, t] : model.named_parameters()) copy.emplace_back(name, t.clone());
   for (const auto& [name, t] : model.named_buffers()) copy.emplace_back(name, t.clone());
   return copy;
 }
 
-void restore(models::CbamCropNet& model, const NamedTensors& saved) {
+void restore(models::Classifier& model, const NamedTensors& saved) {
   size_t i = 0;
   for (auto& [name, t] : model.named_parameters()) Tensor(t).copy_from(saved[i++].second);
   for (auto& [name, t] : model.named_buffers()) Tensor(t).copy_from(saved[i++].second);
 }
 }  // namespace
 
-Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int64_t batch_size) {
+Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
   const bool was_training = model.is_training();
   model.eval();
   CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
   NoGradGuard no_grad;
   Prediction out;
-  const int64_t k = model.config().classes;
+  const int64_t k = model.num_classes();
   std::vector<int64_t> order(static_cast<size_t>(d.size()));
   for (int64_t i = 0; i < d.size(); ++i) order[static_cast<size_t>(i)] = i;
   double loss_sum = 0;
@@ -67,7 +68,7 @@ Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int6
   return out;
 }
 
-TrainResult train_classifier(models::CbamCropNet& model, const data::PixelDataset& train,
+TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options) {
   Generator shuffle(options.seed ^ 0x5eedULL);
   optim::AdamOptions adam;

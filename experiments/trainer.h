@@ -8,7 +8,7 @@
 
 #include "data/dataset.h"
 #include "experiments/metrics.h"
-#include "models/cbam_crop_net.h"
+#include "models/classifier.h"
 
 namespace s2::experiments {
 
@@ -37,7 +37,7 @@ struct TrainResult {
 };
 
 // Trains `model` on `train`; with `validation`, keeps the weights of the best validation loss.
-TrainResult train_classifier(models::CbamCropNet& model, const data::PixelDataset& train,
+TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);
 
 struct Prediction {
@@ -45,6 +45,6 @@ struct Prediction {
   std::vector<float> probabilities;  // [N, classes]
   double loss = 0;                    // mean cross-entropy when labels are known
 };
-Prediction predict(models::CbamCropNet& model, const data::PixelDataset& d, int64_t batch_size = 256);
+Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size = 256);
 
 }  // namespace s2::experiments

@@ -52,6 +52,8 @@ Tensor global_max_pool2d(const Tensor& x);
 // (N, C, H, W) -> (N, 1, H, W)
 Tensor channel_mean(const Tensor& x);
 Tensor channel_max(const Tensor& x);
+// (N, A, B) -> (N, B, A)
+Tensor transpose_last2(const Tensor& x);
 // Concatenates (N, Ci, H, W) tensors along channels.
 Tensor concat_channels(const std::vector<Tensor>& parts);
 

@@ -115,10 +115,7 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
 }
 
 Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes) {
-  const Tensor x = input.ndim() == 3 ? input.reshape({input.size(0), 1, input.size(1), input.size(2)}) : input;
-  S2_CHECK(x.ndim() == 4 && x.size(1) == 1 && x.size(2) == config_.timesteps && x.size(3) == config_.bands,
-           "model expects input (N, {}, {}) or (N, 1, {}, {}), got {}", config_.timesteps, config_.bands,
-           config_.timesteps, config_.bands, shape_str(input.shape()));
+  const Tensor x = as_image_batch(input, config_.timesteps, config_.bands);
   auto note = [&](const std::string& name, const Tensor& t) {
     if (shapes != nullptr) {
       shapes->emplace_back(name, t.shape());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "framework/nn.h"
+#include "models/classifier.h"
 
 namespace s2::models {
 
@@ -66,11 +67,12 @@ class Cbam : public Module {
   std::shared_ptr<SpatialAttention> spatial_;
 };
 
-class CbamCropNet : public Module {
+// The paper network; with attention None and no residual skip it is the plain 2D CNN baseline.
+class CbamCropNet : public Classifier {
  public:
   explicit CbamCropNet(const CbamCropNetConfig& config);
-  // x: (N, T, B) or (N, 1, T, B) -> logits (N, classes)
-  Tensor forward(const Tensor& x);
+  Tensor forward(const Tensor& x) override;
+  int64_t num_classes() const override { return config_.classes; }
   // Every intermediate shape, for tests and for printing a summary.
   std::vector<std::pair<std::string, Shape>> stage_shapes(const Tensor& x);
   const CbamCropNetConfig& config() const { return config_; }

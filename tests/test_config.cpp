@@ -23,8 +23,8 @@ TEST_CASE("the demo config loads and points at the shared data") {
   const auto c = experiments::load_config(S2_SOURCE_DIR "/experiments/configs/demo_victoria.toml");
   CHECK(c.data.timesteps == 36);
   CHECK(c.data.class_names.size() == 8);
-  CHECK(c.model.stage_widths == std::vector<int64_t>{64, 128, 256});
-  CHECK(c.model.batch_norm.momentum == doctest::Approx(0.1f));
+  CHECK(c.model.cbam.stage_widths == std::vector<int64_t>{64, 128, 256});
+  CHECK(c.model.cbam.batch_norm.momentum == doctest::Approx(0.1f));
   CHECK(std::filesystem::exists(experiments::resolve_data_path(c, c.data.train)));
 }
 
@@ -39,6 +39,8 @@ TEST_CASE("bad config keys, sections and types name the file and the key") {
   CHECK_THROWS_WITH_AS(experiments::load_config(type), doctest::Contains("[train] epochs must be an integer"), Error);
   const auto attention = write_config("attn.toml", "[data]\ntrain = \"a.csv\"\n[model]\nattention = \"self\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(attention), doctest::Contains("unknown attention 'self'"), Error);
+  const auto kind = write_config("kind.toml", "[data]\ntrain = \"a.csv\"\n[model]\nkind = \"lstm\"\n");
+  CHECK_THROWS_WITH_AS(experiments::load_config(kind), doctest::Contains("kind 'lstm' is unknown"), Error);
   const auto broken = write_config("broken.toml", "[data\ntrain = 1\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(broken), doctest::Contains("cannot read config"), Error);
   CHECK_THROWS_WITH_AS(experiments::load_config("/no/such.toml"), doctest::Contains("/no/such.toml"), Error);

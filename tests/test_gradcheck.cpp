@@ -111,6 +111,7 @@ TEST_CASE("linear, reshape, reductions and dropout backward") {
   CHECK(gradcheck([](const auto& in) { return in[0].reshape({6, -1}); }, {random_tensor({2, 3, 4}, g)}) <=
         1.0);
   CHECK(gradcheck([](const auto& in) { return mean(in[0]); }, {random_tensor({3, 5}, g)}) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return transpose_last2(in[0]); }, {random_tensor({2, 3, 4}, g)}) <= 1.0);
   CHECK(gradcheck(
             [](const auto& in) {
               Generator mask_source(42);  // the same mask on every evaluation

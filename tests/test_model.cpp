@@ -4,6 +4,7 @@
 #include "framework/autograd.h"
 #include "framework/error.h"
 #include "models/cbam_crop_net.h"
+#include "models/factory.h"
 
 using namespace s2;
 using namespace s2::models;
@@ -38,4 +39,19 @@ TEST_CASE("ablation variants change exactly the parts they name") {
   CHECK(other.forward(Tensor::zeros({3, 73, 4})).shape() == Shape{3, 8});
   CHECK_THROWS_WITH_AS(other.forward(Tensor::zeros({3, 36, 10})), doctest::Contains("got (3, 36, 10)"), Error);
   CHECK_THROWS_AS(parse_attention("self"), Error);
+}
+
+TEST_CASE("baselines: TempCNN and the plain CNN from the factory") {
+  auto tempcnn = make_model({.kind = "tempcnn"}, 36, 10, 5);
+  // 3 convs (10->64, 64->64, 64->64, kernel 5, bias) + 3 BN + dense 64*36->256 + BN + head 256->5.
+  const int64_t expected = (10 * 64 * 5 + 64) + 2 * (64 * 64 * 5 + 64) + 3 * 128 + (64 * 36 * 256 + 256) + 512 +
+                           (256 * 5 + 5);
+  CHECK(tempcnn->num_parameters() == expected);
+  NoGradGuard no_grad;
+  tempcnn->eval();
+  CHECK(tempcnn->forward(Tensor::zeros({4, 36, 10})).shape() == Shape{4, 5});
+  auto plain = make_model({.kind = "plain_cnn"}, 36, 10, 5);
+  CHECK(plain->num_parameters() == CbamCropNet({}).num_parameters() - (1096 + 98) - (4240 + 98) - (16672 + 98) -
+                                       (64 * 64 + 64 * 128 + 128 * 256));
+  CHECK_THROWS_WITH_AS(make_model({.kind = "vit"}, 36, 10, 5), doctest::Contains("unknown model kind 'vit'"), Error);
 }

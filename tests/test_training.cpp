@@ -3,6 +3,7 @@
 
 #include "data/victoria_csv.h"
 #include "experiments/trainer.h"
+#include "models/cbam_crop_net.h"
 
 using namespace s2;
 

@@ -1,5 +1,3 @@
-#include <cstring>
-
 #include "framework/autograd.h"
 #include "framework/ops.h"
 #include "framework/ops/op_util.h"
@@ -58,48 +56,6 @@ Tensor channel_max(const Tensor& x) {
     Tensor dx = Tensor::empty(shape);
     cpu::channel_max_backward(n, c, pixels, dy.data(), argmax->data(), dx.data());
     return std::vector<Tensor>{dx};
-  });
-  return y;
-}
-
-Tensor concat_channels(const std::vector<Tensor>& parts) {
-  S2_CHECK(!parts.empty(), "concat_channels: no inputs");
-  const Shape& first = parts.front().shape();
-  int64_t channels = 0;
-  for (const Tensor& p : parts) {
-    detail::check_rank(p, 4, "concat_channels", "input");
-    S2_CHECK(p.size(0) == first[0] && p.size(2) == first[2] && p.size(3) == first[3],
-             "concat_channels: shapes {} and {} differ outside the channel dimension",
-             shape_str(first), shape_str(p.shape()));
-    channels += p.size(1);
-  }
-  const int64_t n = first[0], pixels = first[2] * first[3];
-  Tensor y = Tensor::empty({n, channels, first[2], first[3]});
-  // Copies each part's channel block per sample; `forward` picks the direction of the copy.
-  auto copy_blocks = [n, pixels, channels](const std::vector<Tensor>& ps, float* whole, bool forward) {
-    int64_t offset = 0;
-    for (const Tensor& p : ps) {
-      const int64_t block = p.size(1) * pixels;
-      for (int64_t i = 0; i < n; ++i) {
-        float* w = whole + (i * channels + offset) * pixels;
-        float* part = const_cast<float*>(p.data()) + i * block;
-        std::memcpy(forward ? w : part, forward ? part : w, static_cast<size_t>(block) * sizeof(float));
-      }
-      offset += p.size(1);
-    }
-  };
-  copy_blocks(parts, y.data(), true);
-  std::vector<Shape> shapes;
-  for (const Tensor& p : parts) {
-    shapes.push_back(p.shape());
-  }
-  attach_grad_fn(y, parts, "concat_channels", [shapes, copy_blocks](const Tensor& dy) {
-    std::vector<Tensor> grads;
-    for (const Shape& s : shapes) {
-      grads.push_back(Tensor::empty(s));
-    }
-    copy_blocks(grads, const_cast<float*>(dy.data()), false);
-    return grads;
   });
   return y;
 }

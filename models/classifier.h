@@ -1,0 +1,18 @@
+#pragma once
+// What the training loop, evaluation and prediction need from a model: logits for a batch of pixel
+// time series.
+#include "framework/module.h"
+
+namespace s2::models {
+
+class Classifier : public Module {
+ public:
+  // x: (N, T, B) or (N, 1, T, B) -> logits (N, classes)
+  virtual Tensor forward(const Tensor& x) = 0;
+  virtual int64_t num_classes() const = 0;
+};
+
+// Brings (N, T, B) input to (N, 1, T, B) and checks T and B; shared by the models.
+Tensor as_image_batch(const Tensor& input, int64_t timesteps, int64_t bands);
+
+}  // namespace s2::models

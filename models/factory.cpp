@@ -1,0 +1,25 @@
+#include "models/factory.h"
+
+#include "framework/error.h"
+
+namespace s2::models {
+
+std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, int64_t bands, int64_t classes) {
+  if (config.kind == "cbam" || config.kind == "plain_cnn") {
+    CbamCropNetConfig c = config.cbam;
+    c.timesteps = timesteps, c.bands = bands, c.classes = classes;
+    if (config.kind == "plain_cnn") {
+      c.attention = Attention::None;
+      c.residual_skip = false;
+    }
+    return std::make_unique<CbamCropNet>(c);
+  }
+  if (config.kind == "tempcnn") {
+    TempCnnConfig c = config.tempcnn;
+    c.timesteps = timesteps, c.bands = bands, c.classes = classes;
+    return std::make_unique<TempCnn>(c);
+  }
+  fail("unknown model kind '{}' (expected cbam, plain_cnn or tempcnn)", config.kind);
+}
+
+}  // namespace s2::models
