@@ -18,6 +18,10 @@ PixelDataset PixelDataset::subset(const std::vector<int64_t>& indices) const {
     out.values.insert(out.values.end(), sample(i), sample(i) + per);
     out.labels.push_back(labels[static_cast<size_t>(i)]);
     out.groups.push_back(groups[static_cast<size_t>(i)]);
+    if (!xs.empty()) {
+      out.xs.push_back(xs[static_cast<size_t>(i)]);
+      out.ys.push_back(ys[static_cast<size_t>(i)]);
+    }
   }
   return out;
 }

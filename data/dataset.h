@@ -16,6 +16,7 @@ struct PixelDataset {
   std::vector<float> values;  // [N, T, B]
   std::vector<int32_t> labels;
   std::vector<int64_t> groups;
+  std::vector<int32_t> xs, ys;           // pixel column and row in the source raster (empty for tables)
   std::vector<std::string> class_names;  // index = label
   std::string source;                   // where the samples came from, for messages
 

@@ -1,0 +1,237 @@
+#include "data/raster_series.h"
+
+#include <gdal_priv.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+
+#include "framework/error.h"
+
+namespace s2::data {
+
+namespace {
+struct DatasetCloser {
+  void operator()(GDALDataset* d) const { GDALClose(d); }
+};
+using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+
+DatasetPtr open_raster(const std::string& path) {
+  static const bool registered = [] {
+    GDALAllRegister();
+    CPLSetErrorHandler(CPLQuietErrorHandler);  // our errors carry the file name instead
+    return true;
+  }();
+  (void)registered;
+  S2_CHECK(std::filesystem::exists(path), "'{}' does not exist", path);
+  DatasetPtr d(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  S2_CHECK(d != nullptr, "'{}' is not a readable raster: {}", path, CPLGetLastErrorMsg());
+  return d;
+}
+
+Grid grid_of(GDALDataset& d) {
+  Grid g;
+  g.width = d.GetRasterXSize();
+  g.height = d.GetRasterYSize();
+  if (d.GetGeoTransform(g.transform.data()) != CE_None) g.transform = {0, 1, 0, 0, 0, 1};
+  if (const OGRSpatialReference* srs = d.GetSpatialRef()) {
+    char* wkt = nullptr;
+    srs->exportToWkt(&wkt);
+    g.crs_wkt = wkt != nullptr ? wkt : "";
+    CPLFree(wkt);
+  }
+  return g;
+}
+
+int band_index(GDALDataset& d, const std::string& name, const std::string& path) {
+  std::vector<std::string> names;
+  for (int b = 1; b <= d.GetRasterCount(); ++b) {
+    const std::string description = d.GetRasterBand(b)->GetDescription();
+    if (description == name) return b;
+    names.push_back(description.empty() ? fmt::format("#{} (no description)", b) : description);
+  }
+  fail("'{}': band '{}' not found (bands: {})", path, name, fmt::join(names, ", "));
+}
+
+void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path) {
+  const CPLErr err = d.GetRasterBand(band)->RasterIO(GF_Read, static_cast<int>(w.x), static_cast<int>(w.y),
+                                                     static_cast<int>(w.width), static_cast<int>(w.height), out,
+                                                     static_cast<int>(w.width), static_cast<int>(w.height),
+                                                     GDT_Float32, 0, 0);
+  S2_CHECK(err == CE_None, "'{}': reading band {} failed: {}", path, band, CPLGetLastErrorMsg());
+}
+
+Window resolve(Window w, const Grid& g, const std::string& path) {
+  if (w.width < 0) w.width = g.width - w.x;
+  if (w.height < 0) w.height = g.height - w.y;
+  S2_CHECK(w.x >= 0 && w.y >= 0 && w.width > 0 && w.height > 0 && w.x + w.width <= g.width &&
+               w.y + w.height <= g.height,
+           "'{}': window {}x{} at ({}, {}) lies outside the {}x{} raster", path, w.width, w.height, w.x, w.y, g.width,
+           g.height);
+  return w;
+}
+}  // namespace
+
+std::string Grid::difference(const Grid& o) const {
+  if (width != o.width || height != o.height) {
+    return fmt::format("size {}x{} differs from {}x{}", o.width, o.height, width, height);
+  }
+  for (size_t i = 0; i < 6; ++i) {
+    // Geotransforms are in map units; a thousandth of a pixel is well below any real misalignment.
+    const double tolerance = 1e-3 * std::max(std::fabs(transform[1]), 1e-9);
+    if (std::fabs(transform[i] - o.transform[i]) > tolerance) {
+      return fmt::format("geotransform [{}] differs from [{}]", fmt::join(o.transform, ", "),
+                         fmt::join(transform, ", "));
+    }
+  }
+  if (crs_wkt != o.crs_wkt) return "coordinate reference system differs";
+  return {};
+}
+
+int32_t parse_day(const std::string& date, const std::string& context) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  const bool shape_ok = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  const auto parse = [&](size_t at, size_t len, auto& out) {
+    return std::from_chars(date.data() + at, date.data() + at + len, out).ec == std::errc();
+  };
+  S2_CHECK(shape_ok && parse(0, 4, y) && parse(5, 2, m) && parse(8, 2, d),
+           "{}: '{}' is not a date of the form YYYY-MM-DD", context, date);
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+  S2_CHECK(ymd.ok(), "{}: '{}' is not a valid calendar date", context, date);
+  return static_cast<int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
+}
+
+std::vector<Acquisition> list_acquisitions(const std::string& folder) {
+  S2_CHECK(std::filesystem::is_directory(folder), "image folder '{}' does not exist", folder);
+  static const std::regex dated(R"((\d{4}-\d{2}-\d{2})\.tiff?)");
+  std::vector<Acquisition> out;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch m;
+    if (std::regex_match(name, m, dated)) {
+      out.push_back({entry.path().string(), m[1], parse_day(m[1], entry.path().string())});
+    }
+  }
+  S2_CHECK(!out.empty(), "image folder '{}' holds no YYYY-MM-DD.tif files", folder);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.day < b.day; });
+  return out;
+}
+
+RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& options, Window window) {
+  S2_CHECK(!options.bands.empty(), "no bands selected for '{}'", folder);
+  RasterSeries s;
+  s.acquisitions = list_acquisitions(folder);
+  s.bands = options.bands;
+  const std::vector<bool> masked = [&] {
+    std::vector<bool> m(256, false);
+    for (int32_t c : options.masked_scl_classes) {
+      S2_CHECK(c >= 0 && c < 256, "SCL class {} is outside 0..255", c);
+      m[static_cast<size_t>(c)] = true;
+    }
+    return m;
+  }();
+  for (size_t t = 0; t < s.acquisitions.size(); ++t) {
+    const std::string& path = s.acquisitions[t].path;
+    DatasetPtr d = open_raster(path);
+    const Grid grid = grid_of(*d);
+    if (t == 0) {
+      s.grid = grid;
+      s.window = resolve(window, grid, path);
+      s.values.resize(s.acquisitions.size() * s.bands.size() * static_cast<size_t>(s.pixels()));
+      s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
+    } else {
+      const std::string diff = s.grid.difference(grid);
+      S2_CHECK(diff.empty(), "'{}': grid does not match the first date '{}': {}", path, s.acquisitions[0].path, diff);
+    }
+    const auto n = static_cast<size_t>(s.pixels());
+    uint8_t* clear = s.clear.data() + t * n;
+    std::fill_n(clear, n, uint8_t{1});
+    for (size_t b = 0; b < s.bands.size(); ++b) {
+      float* out = s.values.data() + (t * s.bands.size() + b) * n;
+      read_band(*d, band_index(*d, s.bands[b], path), s.window, out, path);
+      for (size_t p = 0; p < n; ++p) {
+        S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
+                 s.window.x + static_cast<int64_t>(p) % s.window.width, s.window.y + static_cast<int64_t>(p) / s.window.width);
+        if (out[p] == static_cast<float>(options.nodata)) clear[p] = 0;
+      }
+    }
+    if (!options.scl_band.empty()) {
+      std::vector<float> scl(n);
+      read_band(*d, band_index(*d, options.scl_band, path), s.window, scl.data(), path);
+      for (size_t p = 0; p < n; ++p) {
+        const auto cls = static_cast<int64_t>(scl[p]);
+        if (cls < 0 || cls > 255 || masked[static_cast<size_t>(cls)]) clear[p] = 0;
+      }
+    }
+  }
+  return s;
+}
+
+LabelRaster read_labels(const std::string& labels_path, const std::string& legend_path) {
+  LabelRaster l;
+  std::ifstream legend(legend_path);
+  S2_CHECK(legend.good(), "cannot open legend '{}'", legend_path);
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(legend, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (line_no == 1 && line.starts_with("code"))) continue;
+    const auto comma = line.find(',');
+    int32_t code = 0;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + (comma == std::string::npos ? line.size() : comma), code);
+    S2_CHECK(comma != std::string::npos && ec == std::errc() && end == line.data() + comma,
+             "{}:{}: expected 'code,name', got '{}'", legend_path, line_no, line);
+    std::string name = line.substr(comma + 1);
+    name = name.substr(0, name.find(','));
+    l.legend[code] = name;
+  }
+  S2_CHECK(!l.legend.empty(), "legend '{}' lists no classes", legend_path);
+  DatasetPtr d = open_raster(labels_path);
+  l.grid = grid_of(*d);
+  std::vector<float> codes(static_cast<size_t>(l.grid.width * l.grid.height));
+  read_band(*d, 1, {0, 0, l.grid.width, l.grid.height}, codes.data(), labels_path);
+  l.codes.reserve(codes.size());
+  for (size_t p = 0; p < codes.size(); ++p) {
+    const auto code = static_cast<int32_t>(codes[p]);
+    S2_CHECK(code == 0 || l.legend.count(code) > 0, "'{}': label code {} at pixel ({}, {}) is not in the legend '{}'",
+             labels_path, code, static_cast<int64_t>(p) % l.grid.width, static_cast<int64_t>(p) / l.grid.width, legend_path);
+    l.codes.push_back(code);
+  }
+  return l;
+}
+
+std::vector<int64_t> parcel_ids(const LabelRaster& labels) {
+  const int64_t w = labels.grid.width, h = labels.grid.height;
+  std::vector<int64_t> id(labels.codes.size(), 0);
+  int64_t next = 0;
+  std::vector<int64_t> stack;
+  for (int64_t start = 0; start < w * h; ++start) {
+    if (labels.codes[static_cast<size_t>(start)] == 0 || id[static_cast<size_t>(start)] != 0) continue;
+    id[static_cast<size_t>(start)] = ++next;
+    stack.push_back(start);
+    while (!stack.empty()) {  // flood fill over equal codes
+      const int64_t p = stack.back();
+      stack.pop_back();
+      const int64_t x = p % w, y = p / w;
+      const int64_t neighbours[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+      for (const auto& [nx, ny] : neighbours) {
+        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+        const int64_t q = ny * w + nx;
+        if (id[static_cast<size_t>(q)] == 0 && labels.codes[static_cast<size_t>(q)] == labels.codes[static_cast<size_t>(p)]) {
+          id[static_cast<size_t>(q)] = next;
+          stack.push_back(q);
+        }
+      }
+    }
+  }
+  return id;
+}
+
+}  // namespace s2::data

@@ -1,0 +1,74 @@
+#include "data/temporal.h"
+
+#include "framework/error.h"
+
+namespace s2::data {
+
+std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps) {
+  S2_CHECK(steps >= 2 && last > first, "a regular grid needs at least 2 steps over a positive span, got {} steps "
+                                       "from day {} to {}", steps, first, last);
+  std::vector<int32_t> days;
+  for (int64_t t = 0; t < steps; ++t) {
+    const double f = static_cast<double>(t) / static_cast<double>(steps - 1);
+    days.push_back(first + static_cast<int32_t>(std::lround(f * (last - first))));
+  }
+  return days;
+}
+
+int64_t interpolate_series(const std::vector<int32_t>& days, const float* values, int64_t stride,
+                           const uint8_t* clear, int64_t clear_stride, const std::vector<int32_t>& targets, float* out,
+                           int64_t out_stride) {
+  const auto n = static_cast<int64_t>(days.size());
+  int64_t clear_count = 0;
+  for (int64_t i = 0; i < n; ++i) clear_count += clear[i * clear_stride] != 0;
+  if (clear_count == 0) return 0;
+  int64_t prev = -1;  // last clear observation at or before the target
+  int64_t next = 0;   // first clear observation after `prev`
+  auto advance_next = [&](int64_t from) {
+    int64_t i = from;
+    while (i < n && clear[i * clear_stride] == 0) ++i;
+    return i;
+  };
+  next = advance_next(0);
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const int32_t day = targets[t];
+    while (next < n && days[static_cast<size_t>(next)] <= day) {
+      prev = next;
+      next = advance_next(next + 1);
+    }
+    float v;
+    if (prev < 0) {
+      v = values[next * stride];  // before the first clear observation
+    } else if (next >= n || days[static_cast<size_t>(prev)] == day) {
+      v = values[prev * stride];  // after the last one, or exactly on one
+    } else {
+      const double span = days[static_cast<size_t>(next)] - days[static_cast<size_t>(prev)];
+      const auto w = static_cast<float>((day - days[static_cast<size_t>(prev)]) / span);
+      v = (1.0f - w) * values[prev * stride] + w * values[next * stride];
+    }
+    out[static_cast<int64_t>(t) * out_stride] = v;
+  }
+  return clear_count;
+}
+
+RegularSeries regularise(const RasterSeries& series, const std::vector<int32_t>& targets) {
+  RegularSeries r;
+  r.steps = static_cast<int64_t>(targets.size());
+  r.bands = static_cast<int64_t>(series.bands.size());
+  const int64_t pixels = series.pixels();
+  r.values.assign(static_cast<size_t>(pixels * r.steps * r.bands), 0.0f);
+  r.clear_counts.assign(static_cast<size_t>(pixels), 0);
+  std::vector<int32_t> days;
+  for (const auto& a : series.acquisitions) days.push_back(a.day);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t b = 0; b < r.bands; ++b) {
+      r.clear_counts[static_cast<size_t>(p)] = interpolate_series(
+          days, series.values.data() + b * pixels + p, r.bands * pixels, series.clear.data() + p, pixels, targets,
+          r.values.data() + (p * r.steps) * r.bands + b, r.bands);
+    }
+  }
+  return r;
+}
+
+}  // namespace s2::data
