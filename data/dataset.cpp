@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "framework/error.h"
 
@@ -32,6 +33,32 @@ std::vector<int64_t> PixelDataset::class_counts() const {
     ++counts[static_cast<size_t>(l)];
   }
   return counts;
+}
+
+PixelDataset filter_classes(const PixelDataset& d, int64_t min_pixels, int64_t min_groups,
+                            std::vector<std::string>* dropped) {
+  std::vector<std::set<int64_t>> groups(d.class_names.size());
+  for (size_t i = 0; i < d.labels.size(); ++i) groups[static_cast<size_t>(d.labels[i])].insert(d.groups[i]);
+  const auto counts = d.class_counts();
+  std::vector<int32_t> new_index(d.class_names.size(), -1);
+  std::vector<std::string> names;
+  for (size_t c = 0; c < d.class_names.size(); ++c) {
+    if (counts[c] >= std::max<int64_t>(min_pixels, 1) && static_cast<int64_t>(groups[c].size()) >= min_groups) {
+      new_index[c] = static_cast<int32_t>(names.size());
+      names.push_back(d.class_names[c]);
+    } else if (dropped != nullptr) {
+      dropped->push_back(d.class_names[c]);
+    }
+  }
+  S2_CHECK(names.size() >= 2, "'{}': fewer than 2 classes have {} pixels in {} parcels", d.source, min_pixels, min_groups);
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    if (new_index[static_cast<size_t>(d.labels[static_cast<size_t>(i)])] >= 0) keep.push_back(i);
+  }
+  PixelDataset out = d.subset(keep);
+  for (auto& l : out.labels) l = new_index[static_cast<size_t>(l)];
+  out.class_names = names;
+  return out;
 }
 
 PixelDataset resample_regular(const PixelDataset& d, int64_t steps) {

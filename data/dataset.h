@@ -27,6 +27,11 @@ struct PixelDataset {
   std::vector<int64_t> class_counts() const;
 };
 
+// Keeps the classes with at least `min_pixels` samples in at least `min_groups` groups, renumbered in
+// their old order; the names of the dropped classes go to `dropped`.
+PixelDataset filter_classes(const PixelDataset& d, int64_t min_pixels, int64_t min_groups,
+                            std::vector<std::string>* dropped = nullptr);
+
 // Linear interpolation of regularly spaced series from T to `steps` dates (first and last kept).
 PixelDataset resample_regular(const PixelDataset& d, int64_t steps);
 

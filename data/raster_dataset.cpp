@@ -56,7 +56,7 @@ PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetO
   d.timesteps = regular.steps;
   d.bands = regular.bands;
   const auto classes = class_of_code(labels, o, d.class_names, folder);
-  for (const auto& name : o.classes) {
+  for (const auto& name : o.require_classes ? o.classes : std::vector<std::string>{}) {
     bool present = false;
     for (const auto& [code, legend_name] : labels.legend) {
       const auto m = o.merge.count(legend_name) ? o.merge.at(legend_name) : legend_name;

@@ -19,6 +19,7 @@ struct RasterDatasetOptions {
   // Class names in class-index order, as the legend names them (after merging). Empty: every legend
   // class that has pixels, in legend order.
   std::vector<std::string> classes;
+  bool require_classes = true;  // a listed class missing from the legend is an error (else: no pixels)
   std::map<std::string, std::string> merge;  // legend name -> class name
   int64_t min_class_pixels = 0;              // with `classes` empty, drop classes smaller than this
 };

@@ -34,6 +34,14 @@ class Section {
       auto i = table_->get_as<int64_t>(key);
       S2_CHECK(v || i, "{}: [{}] {} must be a number", path_, name_, key);
       target = static_cast<T>(v ? *v : static_cast<double>(*i));
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      auto t = table_->get_table(key);
+      S2_CHECK(static_cast<bool>(t), "{}: [{}] {} must be a table of names", path_, name_, key);
+      for (const auto& [k, v] : *t) {
+        auto value = t->get_as<std::string>(k);
+        S2_CHECK(static_cast<bool>(value), "{}: [{}] {}.{} must be a string", path_, name_, key, k);
+        target[k] = *value;
+      }
     } else {
       using Elem = typename T::value_type;
       using Read = std::conditional_t<std::is_integral_v<Elem>, int64_t, Elem>;
@@ -66,8 +74,8 @@ ExperimentConfig load_config(const std::string& path) {
     fail("cannot read config '{}': {}", path, e.what());
   }
   for (const auto& [key, value] : *root) {
-    S2_CHECK(key == "data" || key == "model" || key == "train",
-             "{}: unknown section or key '{}' (known sections: data, model, train)", path, key);
+    S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "reference",
+             "{}: unknown section or key '{}' (known sections: data, split, model, train, reference)", path, key);
   }
   ExperimentConfig c;
   c.path = path;
@@ -80,13 +88,37 @@ ExperimentConfig load_config(const std::string& path) {
   data.read("train", c.data.train);
   data.read("test", c.data.test);
   data.read("bands", c.data.bands);
+  data.read("band_names", c.data.band_names);
   data.read("timesteps", c.data.timesteps);
-  data.read("class_names", c.data.class_names);
-  data.read("validation_fraction", c.data.validation_fraction);
+  data.read("classes", c.data.classes);
+  data.read("merge", c.data.merge);
+  data.read("min_class_pixels", c.data.min_class_pixels);
+  data.read("min_class_parcels", c.data.min_class_parcels);
+  data.read("season_start", c.data.season_start);
+  data.read("season_end", c.data.season_end);
+  data.read("scl_band", c.data.scl_band);
+  data.read("masked_scl_classes", c.data.masked_scl_classes);
+  data.read("min_clear_observations", c.data.min_clear_observations);
   data.reject_unknown();
-  S2_CHECK(c.data.format == "pixel_csv", "{}: [data] format '{}' is not supported (supported: pixel_csv)", path,
-           c.data.format);
+  S2_CHECK(c.data.format == "pixel_csv" || c.data.format == "raster_series",
+           "{}: [data] format '{}' is not supported (pixel_csv or raster_series)", path, c.data.format);
   S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
+  S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2, "{}: [data] timesteps is required for rasters", path);
+
+  Section split(root->get_table("split"), "split", path);
+  split.read("kind", c.split.kind);
+  split.read("folds", c.split.folds);
+  split.read("test_fraction", c.split.test_fraction);
+  split.read("validation_fraction", c.split.validation_fraction);
+  split.read("block_size", c.split.block_size);
+  split.read("max_pixels_per_parcel", c.split.max_pixels_per_parcel);
+  split.reject_unknown();
+  const auto& kind = c.split.kind;
+  S2_CHECK(kind == "given" || kind == "grouped" || kind == "grouped_kfold" || kind == "block_kfold",
+           "{}: [split] kind '{}' is unknown (given, grouped, grouped_kfold or block_kfold)", path, kind);
+  S2_CHECK(kind != "given" || !c.data.test.empty(), "{}: [split] kind 'given' needs [data] test", path);
+  S2_CHECK(c.split.validation_fraction >= 0 && c.split.validation_fraction < 1,
+           "{}: [split] validation_fraction must be in [0, 1)", path);
 
   Section model(root->get_table("model"), "model", path);
   model.read("kind", c.model.kind);
@@ -120,7 +152,18 @@ ExperimentConfig load_config(const std::string& path) {
   train.read("label_smoothing", c.train.label_smoothing);
   train.read("early_stopping_patience", c.train.early_stopping_patience);
   train.read("seed", c.train.seed);
+  std::vector<int64_t> seeds(c.seeds.begin(), c.seeds.end());
+  train.read("seeds", seeds);
+  c.seeds.assign(seeds.begin(), seeds.end());
   train.reject_unknown();
+
+  Section reference(root->get_table("reference"), "reference", path);
+  reference.read("source", c.reference.source);
+  reference.read("overall_accuracy", c.reference.overall_accuracy);
+  reference.read("kappa", c.reference.kappa);
+  reference.read("macro_f1", c.reference.macro_f1);
+  reference.read("tolerance", c.reference.tolerance);
+  reference.reject_unknown();
   S2_CHECK(c.train.epochs > 0 && c.train.batch_size >= 2, "{}: [train] needs epochs > 0 and batch_size >= 2", path);
   return c;
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "experiments/svg.h"
 #include "framework/atomic_file.h"
 
 namespace s2::experiments {
@@ -55,13 +56,21 @@ std::string report_json(const Report& r) {
   for (size_t i = 0; i < m.confusion.size(); ++i) {
     j += fmt::format("{}[{}]", i ? ", " : "", fmt::join(m.confusion[i], ", "));
   }
-  j += fmt::format("],\n  \"best_epoch\": {},\n  \"history\": [\n", r.training.best_epoch);
-  for (size_t i = 0; i < r.training.history.size(); ++i) {
-    const auto& e = r.training.history[i];
-    j += fmt::format("    {{\"epoch\": {}, \"train_loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"val_loss\": {:.6f}, "
-                     "\"val_accuracy\": {:.6f}, \"samples_per_second\": {:.1f}}}{}\n",
-                     e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.samples_per_second,
-                     i + 1 < r.training.history.size() ? "," : "");
+  j += "],\n  \"folds\": [\n";
+  for (size_t f = 0; f < r.folds.size(); ++f) {
+    const auto& fold = r.folds[f];
+    j += fmt::format("    {{\"name\": {}, \"overall_accuracy\": {:.6f}, \"kappa\": {:.6f}, \"macro_f1\": {:.6f}, "
+                     "\"best_epoch\": {}, \"history\": [",
+                     json_string(fold.name), fold.metrics.overall_accuracy, fold.metrics.kappa, fold.metrics.macro_f1,
+                     fold.training.best_epoch);
+    for (size_t i = 0; i < fold.training.history.size(); ++i) {
+      const auto& e = fold.training.history[i];
+      j += fmt::format("{}{{\"epoch\": {}, \"train_loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"val_loss\": {:.6f}, "
+                       "\"val_accuracy\": {:.6f}, \"samples_per_second\": {:.1f}}}",
+                       i ? ", " : "", e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
+                       e.samples_per_second);
+    }
+    j += fmt::format("]}}{}\n", f + 1 < r.folds.size() ? "," : "");
   }
   j += "  ]\n}\n";
   return j;
@@ -77,15 +86,29 @@ std::string report_markdown(const Report& r) {
     const auto& c = m.per_class[i];
     md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", r.class_names[i], c.precision, c.recall, c.f1, c.support);
   }
-  md += "\n## Confusion matrix\n\n" + confusion_markdown(r);
-  md += fmt::format("\nBest epoch (validation loss): {} of {}.\n", r.training.best_epoch, r.training.history.size());
-  return md;
+  md += "\n## Confusion matrix\n\n" + confusion_markdown(r) + "\n![confusion matrix](confusion.svg)\n";
+  if (r.folds.size() > 1) {
+    md += "\n## Folds\n\n| fold | OA | kappa | macro F1 |\n|---|---|---|---|\n";
+    for (const auto& f : r.folds) {
+      md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} |\n", f.name, f.metrics.overall_accuracy, f.metrics.kappa,
+                        f.metrics.macro_f1);
+    }
+  }
+  md += "\n## Training\n\n![training curves](curves.svg)\n";
+  for (const auto& f : r.folds) {
+    md += fmt::format("\n{}: kept the weights of epoch {} of {}.", f.name, f.training.best_epoch, f.training.history.size());
+  }
+  return md + "\n";
 }
 
 void write_report(const Report& r, const std::string& dir) {
   std::filesystem::create_directories(dir);
   write_file_atomic((std::filesystem::path(dir) / "report.json").string(), report_json(r));
   write_file_atomic((std::filesystem::path(dir) / "report.md").string(), report_markdown(r));
+  write_file_atomic((std::filesystem::path(dir) / "confusion.svg").string(), confusion_svg(r.metrics, r.class_names));
+  std::vector<std::pair<std::string, TrainResult>> curves;
+  for (const auto& f : r.folds) curves.emplace_back(f.name, f.training);
+  write_file_atomic((std::filesystem::path(dir) / "curves.svg").string(), training_curves_svg(curves));
 }
 
 void print_report(const Report& r) {

@@ -8,17 +8,23 @@
 
 namespace s2::experiments {
 
-struct Report {
-  std::string title;
-  std::string split_note;  // how train and test were separated
-  std::vector<std::string> class_names;
+struct FoldReport {
+  std::string name;
   Metrics metrics;
   TrainResult training;
 };
 
+struct Report {
+  std::string title;
+  std::string split_note;  // how train and test were separated
+  std::vector<std::string> class_names;
+  Metrics metrics;  // over all folds (summed confusion matrices)
+  std::vector<FoldReport> folds;
+};
+
 std::string report_json(const Report& r);
 std::string report_markdown(const Report& r);
-// Writes report.json and report.md into `dir` atomically.
+// Writes report.json, report.md, confusion.svg and curves.svg into `dir`, each atomically.
 void write_report(const Report& r, const std::string& dir);
 void print_report(const Report& r);
 

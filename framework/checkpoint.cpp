@@ -136,6 +136,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   std::string payload;
   put<uint64_t>(payload, ck.step);
   put_str(payload, ck.config);
+  put_str(payload, ck.metadata);
   put<uint64_t>(payload, ck.tensors.size());
   for (const auto& [name, t] : ck.tensors) {
     put_str(payload, name);
@@ -173,6 +174,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint ck;
   ck.step = r.get<uint64_t>("step");
   ck.config = r.get_str("config");
+  ck.metadata = r.get_str("metadata");
   const auto count = r.get<uint64_t>("tensor count");
   for (uint64_t i = 0; i < count; ++i) {
     std::string name = r.get_str("tensor name");

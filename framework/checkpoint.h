@@ -3,7 +3,7 @@
 // normalisation statistics, by prefix), the step, and the run's config text.
 //
 // Layout (little endian): "S2CBAMCK" | u32 version | u64 payload bytes | u32 CRC-32 of payload |
-// payload = u64 step | str config | u64 count | count x (str name | u32 rank | i64 dims[rank] |
+// payload = u64 step | str config | str metadata | u64 count | count x (str name | u32 rank | i64 dims[rank] |
 // f32 data[numel]), where str = u64 length + bytes.
 #include <cstdint>
 #include <string>
@@ -16,6 +16,7 @@ struct Checkpoint {
   static constexpr uint32_t kVersion = 1;
   uint64_t step = 0;
   std::string config;
+  std::string metadata;  // TOML lines describing the data the model expects (dates, bands, classes)
   NamedTensors tensors;
 
   const Tensor& get(const std::string& name) const;

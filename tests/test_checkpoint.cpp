@@ -21,6 +21,7 @@ Checkpoint sample() {
   Checkpoint ck;
   ck.step = 42;
   ck.config = "[train]\nepochs = 3\n";
+  ck.metadata = "timesteps = 36\n";
   ck.tensors = {{"model.w", Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6})},
                 {"norm.mean", Tensor::from_vector({1}, {0.5f})}};
   return ck;
@@ -33,6 +34,7 @@ TEST_CASE("checkpoint round trip keeps every field") {
   const Checkpoint back = load_checkpoint(path);
   CHECK(back.step == 42);
   CHECK(back.config == sample().config);
+  CHECK(back.metadata == "timesteps = 36\n");
   REQUIRE(back.tensors.size() == 2);
   CHECK(back.get("model.w").shape() == Shape{2, 3});
   CHECK(back.get("model.w").to_vector() == std::vector<float>{1, 2, 3, 4, 5, 6});

@@ -22,24 +22,25 @@ std::string write_config(const char* name, const std::string& text) {
 TEST_CASE("the demo config loads and points at the shared data") {
   const auto c = experiments::load_config(S2_SOURCE_DIR "/experiments/configs/demo_victoria.toml");
   CHECK(c.data.timesteps == 36);
-  CHECK(c.data.class_names.size() == 8);
+  CHECK(c.data.classes.size() == 8);
+  CHECK(c.split.kind == "given");
   CHECK(c.model.cbam.stage_widths == std::vector<int64_t>{64, 128, 256});
   CHECK(c.model.cbam.batch_norm.momentum == doctest::Approx(0.1f));
   CHECK(std::filesystem::exists(experiments::resolve_data_path(c, c.data.train)));
 }
 
 TEST_CASE("bad config keys, sections and types name the file and the key") {
-  const auto typo = write_config("typo.toml", "[data]\ntrain = \"a.csv\"\n[train]\nepocs = 3\n");
+  const auto typo = write_config("typo.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepocs = 3\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(typo), doctest::Contains("typo.toml: unknown key 'epocs' in [train]"),
                        Error);
-  const auto section = write_config("section.toml", "[data]\ntrain = \"a.csv\"\n[optimiser]\nlr = 1\n");
+  const auto section = write_config("section.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[optimiser]\nlr = 1\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(section), doctest::Contains("unknown section or key 'optimiser'"),
                        Error);
-  const auto type = write_config("type.toml", "[data]\ntrain = \"a.csv\"\n[train]\nepochs = \"ten\"\n");
+  const auto type = write_config("type.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepochs = \"ten\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(type), doctest::Contains("[train] epochs must be an integer"), Error);
-  const auto attention = write_config("attn.toml", "[data]\ntrain = \"a.csv\"\n[model]\nattention = \"self\"\n");
+  const auto attention = write_config("attn.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nattention = \"self\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(attention), doctest::Contains("unknown attention 'self'"), Error);
-  const auto kind = write_config("kind.toml", "[data]\ntrain = \"a.csv\"\n[model]\nkind = \"lstm\"\n");
+  const auto kind = write_config("kind.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nkind = \"lstm\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(kind), doctest::Contains("kind 'lstm' is unknown"), Error);
   const auto broken = write_config("broken.toml", "[data\ntrain = 1\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(broken), doctest::Contains("cannot read config"), Error);

@@ -1,0 +1,157 @@
+#include "experiments/experiment.h"
+
+#include <fmt/format.h>
+
+#include "data/raster_dataset.h"
+#include "data/splits.h"
+#include "data/victoria_csv.h"
+#include "framework/error.h"
+#include "framework/random.h"
+#include "models/factory.h"
+
+namespace s2::experiments {
+
+namespace {
+data::PixelDataset read_one(const ExperimentConfig& c, const std::string& path, const std::vector<std::string>& classes,
+                            bool classes_from_config) {
+  const std::string resolved = resolve_data_path(c, path);
+  if (c.data.format == "pixel_csv") {
+    data::PixelDataset d = data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
+    return c.data.timesteps > 0 && c.data.timesteps != d.timesteps ? data::resample_regular(d, c.data.timesteps) : d;
+  }
+  data::RasterDatasetOptions o;
+  o.series.bands = c.data.band_names;
+  o.series.scl_band = c.data.scl_band;
+  o.series.masked_scl_classes = c.data.masked_scl_classes;
+  o.timesteps = c.data.timesteps;
+  o.season_start = c.data.season_start;
+  o.season_end = c.data.season_end;
+  o.min_clear_observations = c.data.min_clear_observations;
+  o.classes = classes;
+  o.require_classes = classes_from_config;
+  o.merge = c.data.merge;
+  return data::read_raster_dataset(resolved, o);
+}
+
+data::PixelDataset with_groups(data::PixelDataset d, const std::vector<int64_t>& groups) {
+  d.groups = groups;
+  return d;
+}
+
+void normalise(Fold& fold, const data::BandNormaliser& n) {
+  for (auto* d : {&fold.train, &fold.validation, &fold.test}) {
+    if (d->size() > 0) n.apply(*d);
+  }
+}
+}  // namespace
+
+LoadedData load_data(const ExperimentConfig& c) {
+  LoadedData out;
+  out.train = read_one(c, c.data.train, c.data.classes, true);
+  out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels, &out.dropped_classes);
+  if (!c.data.test.empty()) {
+    // The test side uses the training classes by name; a class it lacks simply has no test pixels.
+    data::PixelDataset test = read_one(c, c.data.test, out.train.class_names, c.data.format == "pixel_csv");
+    S2_CHECK(test.timesteps == out.train.timesteps && test.bands == out.train.bands,
+             "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps, test.bands,
+             out.train.timesteps, out.train.bands);
+    out.test = test;
+  }
+  return out;
+}
+
+std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
+  const auto& s = c.split;
+  std::string text;
+  if (s.kind == "given") {
+    text = fmt::format("Train on {}, test on {} as given.", d.train.source, d.test.source);
+  } else if (s.kind == "grouped") {
+    text = fmt::format("One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
+                       "both sides.", d.train.source, 100 * s.test_fraction);
+  } else {
+    text = fmt::format("{}-fold cross-validation of {} over {}; every pixel is tested once, by a model that never saw "
+                       "its {}.", s.folds, d.train.source, s.kind == "grouped_kfold" ? "parcels" : "spatial blocks",
+                       s.kind == "grouped_kfold" ? "parcel" : "block");
+  }
+  if (s.validation_fraction > 0) {
+    text += fmt::format(" Validation (early stopping, best epoch): {:.0f}% of the training groups.", 100 * s.validation_fraction);
+  }
+  if (s.max_pixels_per_parcel > 0) text += fmt::format(" Training uses at most {} pixels per parcel.", s.max_pixels_per_parcel);
+  if (!d.dropped_classes.empty()) text += fmt::format(" Dropped classes (too few pixels or parcels): {}.", fmt::join(d.dropped_classes, ", "));
+  return text;
+}
+
+std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uint64_t seed) {
+  const auto& s = c.split;
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> parts;  // (train indices, test indices)
+  if (s.kind == "given") {
+    std::vector<int64_t> all(static_cast<size_t>(d.train.size()));
+    for (int64_t i = 0; i < d.train.size(); ++i) all[static_cast<size_t>(i)] = i;
+    parts.push_back({all, {}});
+  } else if (s.kind == "grouped") {
+    const auto split = data::grouped_split(d.train.groups, d.train.labels, s.test_fraction, seed);
+    parts.push_back({split.train, split.held_out});
+  } else {
+    const auto groups = s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+    for (auto& f : data::grouped_kfold(groups, d.train.labels, s.folds, seed)) parts.push_back({f.train, f.held_out});
+  }
+  const auto split_groups = s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+  const data::PixelDataset grouped = with_groups(d.train, split_groups);
+  std::vector<Fold> folds;
+  for (size_t f = 0; f < parts.size(); ++f) {
+    Fold fold;
+    fold.name = parts.size() == 1 ? "all" : fmt::format("fold{}", f + 1);
+    const data::PixelDataset pool = grouped.subset(parts[f].first);
+    fold.test = s.kind == "given" ? d.test : d.train.subset(parts[f].second);
+    std::vector<int64_t> train_idx(static_cast<size_t>(pool.size()));
+    for (int64_t i = 0; i < pool.size(); ++i) train_idx[static_cast<size_t>(i)] = i;
+    if (s.validation_fraction > 0) {
+      const auto v = data::grouped_split(pool.groups, pool.labels, s.validation_fraction, seed + 1000 * (f + 1));
+      fold.validation = pool.subset(v.held_out);
+      train_idx = v.train;
+    }
+    fold.train = pool.subset(data::cap_per_group(train_idx, pool.groups, s.max_pixels_per_parcel, seed + 7));
+    S2_CHECK(fold.train.size() >= 2 && fold.test.size() > 0, "{}: fold {} has {} training and {} test samples",
+             c.path, fold.name, fold.train.size(), fold.test.size());
+    folds.push_back(std::move(fold));
+  }
+  return folds;
+}
+
+RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  RunResult run;
+  const int64_t classes = data.train.num_classes();
+  std::vector<std::vector<int64_t>> pooled(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  for (Fold& fold : make_folds(c, data, seed)) {
+    const auto normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
+    normalise(fold, normaliser);
+    manual_seed(seed);
+    auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
+    TrainOptions options = c.train;
+    options.seed = seed;
+    if (options.verbose) fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
+                                    fold.train.size(), fold.validation.size(), fold.test.size());
+    FoldResult r;
+    r.name = fold.name;
+    r.training = train_classifier(*model, fold.train, fold.validation.size() > 0 ? &fold.validation : nullptr, options);
+    const Prediction p = predict(*model, fold.test);
+    r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
+    for (size_t i = 0; i < pooled.size(); ++i) {
+      for (size_t j = 0; j < pooled.size(); ++j) pooled[i][j] += r.metrics.confusion[i][j];
+    }
+    r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
+    r.checkpoint.config = c.text;
+    r.checkpoint.metadata = fmt::format("model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n",
+                                        c.model.kind, fold.train.timesteps, fold.train.bands,
+                                        fmt::join(fold.train.class_names, "\", \""), seed);
+    r.checkpoint.add("model", model->named_parameters());
+    r.checkpoint.add("model", model->named_buffers());
+    r.checkpoint.add("norm", normaliser.state());
+    r.checkpoint.add("optim", r.training.optimizer_state);
+    run.folds.push_back(std::move(r));
+  }
+  run.pooled = metrics_from_confusion(pooled);
+  return run;
+}
+
+}  // namespace s2::experiments

@@ -1,0 +1,43 @@
+#pragma once
+// One experiment run as the binaries share it: load the config's data, split it honestly into folds,
+// then per fold normalise with training statistics, train, evaluate, and package a checkpoint.
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "experiments/config.h"
+#include "experiments/metrics.h"
+#include "experiments/trainer.h"
+#include "framework/checkpoint.h"
+
+namespace s2::experiments {
+
+struct LoadedData {
+  data::PixelDataset train, test;  // test is empty unless the config names a test file or folder
+  std::vector<std::string> dropped_classes;
+};
+LoadedData load_data(const ExperimentConfig& config);
+
+struct Fold {
+  std::string name;
+  data::PixelDataset train, validation, test;
+};
+std::vector<Fold> make_folds(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
+// One line saying how train and test were separated, for reports.
+std::string describe_split(const ExperimentConfig& config, const LoadedData& data);
+
+struct FoldResult {
+  std::string name;
+  Metrics metrics;
+  TrainResult training;
+  Checkpoint checkpoint;
+};
+
+struct RunResult {
+  std::vector<FoldResult> folds;
+  Metrics pooled;  // from the summed confusion matrices of all folds
+};
+
+RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
+
+}  // namespace s2::experiments
