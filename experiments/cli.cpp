@@ -46,6 +46,34 @@ int64_t Args::get_int(const std::string& key, int64_t fallback) const {
   return out;
 }
 
+std::vector<std::string> Args::get_list(const std::string& key, const std::vector<std::string>& fallback) const {
+  if (!has(key)) return fallback;
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : get(key, "") + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  S2_CHECK(!out.empty(), "option --{} needs at least one item", key);
+  return out;
+}
+
+std::vector<uint64_t> Args::get_seeds(const std::string& key, const std::vector<uint64_t>& fallback) const {
+  if (!has(key)) return fallback;
+  std::vector<uint64_t> out;
+  for (const auto& item : get_list(key, {})) {
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    S2_CHECK(ec == std::errc() && end == item.data() + item.size(), "option --{}: '{}' is not a seed", key, item);
+    out.push_back(v);
+  }
+  return out;
+}
+
 int run_main(const std::function<int()>& body) {
   try {
     return body();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "data/raster_dataset.h"
 #include "data/splits.h"
 #include "data/victoria_csv.h"
@@ -152,6 +154,30 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
   }
   run.pooled = metrics_from_confusion(pooled);
   return run;
+}
+
+Stat mean_std(const std::vector<double>& values) {
+  Stat s;
+  if (values.empty()) return s;
+  for (double v : values) s.mean += v;
+  s.mean /= static_cast<double>(values.size());
+  if (values.size() > 1) {
+    for (double v : values) s.std += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(s.std / static_cast<double>(values.size() - 1));
+  }
+  return s;
+}
+
+std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data, const std::vector<uint64_t>& seeds) {
+  std::vector<Metrics> out;
+  for (uint64_t seed : seeds) {
+    const RunResult run = run_experiment(config, data, seed);
+    fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}\n", seed, run.pooled.overall_accuracy,
+               run.pooled.kappa, run.pooled.macro_f1);
+    std::fflush(stdout);
+    out.push_back(run.pooled);
+  }
+  return out;
 }
 
 }  // namespace s2::experiments

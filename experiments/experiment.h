@@ -40,4 +40,13 @@ struct RunResult {
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
 
+// Mean and sample standard deviation (n - 1) of per-seed figures.
+struct Stat {
+  double mean = 0, std = 0;
+};
+Stat mean_std(const std::vector<double>& values);
+
+// The pooled metrics of one run per seed, printing one line per seed.
+std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data, const std::vector<uint64_t>& seeds);
+
 }  // namespace s2::experiments

@@ -1,0 +1,61 @@
+// Runs a config over several seeds and prints mean +/- std next to the reference numbers stored in the
+// config, with PASS/FAIL: PASS when each mean is at least the reference minus the stated tolerance.
+//   reproduce --config FILE [--seeds 1,2,3] [--epochs N] [--model KIND] [--out DIR] [--threads N]
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <filesystem>
+
+#include "experiments/cli.h"
+#include "experiments/experiment.h"
+#include "framework/atomic_file.h"
+#include "kernels/cpu/gemm.h"
+
+using namespace s2;
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv, {"config", "seeds", "epochs", "model", "out", "threads"});
+    experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
+    config.seeds = args.get_seeds("seeds", config.seeds);
+    config.train.epochs = args.get_int("epochs", config.train.epochs);
+    config.model.kind = args.get("model", config.model.kind);
+    config.train.verbose = false;
+    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
+    cpu::init_threading();
+    const std::string out = args.get("out", "runs/reproduce-" + std::filesystem::path(config.path).stem().string());
+
+    const experiments::LoadedData data = experiments::load_data(config);
+    fmt::print("reproduce {} ({}), seeds {}\n{}\n", config.path, config.model.kind, fmt::join(config.seeds, ","),
+               experiments::describe_split(config, data));
+    const auto metrics = experiments::run_seeds(config, data, config.seeds);
+
+    struct Row { const char* name; double experiments::Metrics::*field; double reference; };
+    const Row rows[] = {{"OA", &experiments::Metrics::overall_accuracy, config.reference.overall_accuracy},
+                        {"kappa", &experiments::Metrics::kappa, config.reference.kappa},
+                        {"macro F1", &experiments::Metrics::macro_f1, config.reference.macro_f1}};
+    std::string md = fmt::format("# reproduce: {} ({})\n\n{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
+                                 "| metric | mean | std | reference | verdict |\n|---|---|---|---|---|\n",
+                                 config.path, config.model.kind, experiments::describe_split(config, data),
+                                 fmt::join(config.seeds, ", "), config.reference.source.empty() ? "none" : config.reference.source,
+                                 config.reference.tolerance);
+    bool all_pass = true;
+    fmt::print("\n{:<9} {:>8} {:>8} {:>10}  verdict\n", "metric", "mean", "std", "reference");
+    for (const auto& row : rows) {
+      std::vector<double> values;
+      for (const auto& m : metrics) values.push_back(m.*row.field);
+      const auto s = experiments::mean_std(values);
+      const bool has_reference = row.reference >= 0;
+      const bool pass = !has_reference || s.mean >= row.reference - config.reference.tolerance;
+      all_pass = all_pass && pass;
+      const std::string reference = has_reference ? fmt::format("{:.4f}", row.reference) : "-";
+      const char* verdict = has_reference ? (pass ? "PASS" : "FAIL") : "(no reference)";
+      fmt::print("{:<9} {:>8.4f} {:>8.4f} {:>10}  {}\n", row.name, s.mean, s.std, reference, verdict);
+      md += fmt::format("| {} | {:.4f} | {:.4f} | {} | {} |\n", row.name, s.mean, s.std, reference, verdict);
+    }
+    std::filesystem::create_directories(out);
+    write_file_atomic((std::filesystem::path(out) / "reproduce.md").string(), md);
+    fmt::print("\nwrote {}/reproduce.md\n", out);
+    return all_pass ? 0 : 2;
+  });
+}
