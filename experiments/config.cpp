@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include "framework/error.h"
@@ -67,9 +68,17 @@ class Section {
 }  // namespace
 
 ExperimentConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  S2_CHECK(in.good(), "cannot read config '{}': the file cannot be opened", path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return parse_config(text, path);
+}
+
+ExperimentConfig parse_config(const std::string& text, const std::string& path) {
   std::shared_ptr<cpptoml::table> root;
   try {
-    root = cpptoml::parse_file(path);
+    std::istringstream stream(text);
+    root = cpptoml::parser(stream).parse();
   } catch (const cpptoml::parse_exception& e) {
     fail("cannot read config '{}': {}", path, e.what());
   }
@@ -79,8 +88,7 @@ ExperimentConfig load_config(const std::string& path) {
   }
   ExperimentConfig c;
   c.path = path;
-  std::ifstream in(path);
-  c.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  c.text = text;
 
   Section data(root->get_table("data"), "data", path);
   data.read("format", c.data.format);
@@ -132,7 +140,7 @@ ExperimentConfig load_config(const std::string& path) {
   model.read("residual_skip", cbam.residual_skip);
   model.read("reduction", cbam.reduction);
   model.read("spatial_kernel", cbam.spatial_kernel);
-  model.read("bn_momentum", cbam.batch_norm.momentum);
+  model.read("bn_momentum", c.model.batch_norm.momentum);
   auto& tempcnn = c.model.tempcnn;
   model.read("filters", tempcnn.filters);
   model.read("kernel_size", tempcnn.kernel_size);

@@ -57,6 +57,8 @@ struct ExperimentConfig {
 };
 
 ExperimentConfig load_config(const std::string& path);
+// The same from text (a checkpoint's copy); `path` names it in errors and anchors relative data paths.
+ExperimentConfig parse_config(const std::string& text, const std::string& path);
 // Resolves a data path from the config against its root.
 std::string resolve_data_path(const ExperimentConfig& config, const std::string& path);
 

@@ -13,9 +13,8 @@
 
 namespace s2::experiments {
 
-namespace {
-data::PixelDataset read_one(const ExperimentConfig& c, const std::string& path, const std::vector<std::string>& classes,
-                            bool classes_from_config) {
+data::PixelDataset load_dataset(const ExperimentConfig& c, const std::string& path,
+                                const std::vector<std::string>& classes, bool classes_from_config) {
   const std::string resolved = resolve_data_path(c, path);
   if (c.data.format == "pixel_csv") {
     data::PixelDataset d = data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
@@ -35,6 +34,7 @@ data::PixelDataset read_one(const ExperimentConfig& c, const std::string& path, 
   return data::read_raster_dataset(resolved, o);
 }
 
+namespace {
 data::PixelDataset with_groups(data::PixelDataset d, const std::vector<int64_t>& groups) {
   d.groups = groups;
   return d;
@@ -49,11 +49,11 @@ void normalise(Fold& fold, const data::BandNormaliser& n) {
 
 LoadedData load_data(const ExperimentConfig& c) {
   LoadedData out;
-  out.train = read_one(c, c.data.train, c.data.classes, true);
+  out.train = load_dataset(c, c.data.train, c.data.classes, true);
   out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels, &out.dropped_classes);
   if (!c.data.test.empty()) {
     // The test side uses the training classes by name; a class it lacks simply has no test pixels.
-    data::PixelDataset test = read_one(c, c.data.test, out.train.class_names, c.data.format == "pixel_csv");
+    data::PixelDataset test = load_dataset(c, c.data.test, out.train.class_names, c.data.format == "pixel_csv");
     S2_CHECK(test.timesteps == out.train.timesteps && test.bands == out.train.bands,
              "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps, test.bands,
              out.train.timesteps, out.train.bands);

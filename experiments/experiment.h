@@ -17,6 +17,10 @@ struct LoadedData {
   std::vector<std::string> dropped_classes;
 };
 LoadedData load_data(const ExperimentConfig& config);
+// One table or raster folder read and resampled as the config says. `classes` gives the class order;
+// with `require_classes` a class missing from a raster legend is an error, else it has no pixels.
+data::PixelDataset load_dataset(const ExperimentConfig& config, const std::string& path,
+                                const std::vector<std::string>& classes, bool require_classes);
 
 struct Fold {
   std::string name;

@@ -11,6 +11,7 @@ namespace s2::models {
 
 struct ModelConfig {
   std::string kind = "cbam";
+  BatchNormOptions batch_norm = {};  // for every batch norm of whichever model
   CbamCropNetConfig cbam = {};  // for "cbam" and "plain_cnn"
   TempCnnConfig tempcnn = {};   // for "tempcnn"
 };

@@ -14,11 +14,11 @@ TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {
     // A (k x 1) kernel over a (T x 1) image is a 1-D convolution over time.
     convs_.push_back(register_module(fmt::format("conv{}", i + 1),
                                      std::make_shared<nn::Conv2d>(nn::Conv2dConfig{channels, c.filters, c.kernel_size, 1})));
-    norms_.push_back(register_module(fmt::format("bn{}", i + 1), std::make_shared<nn::BatchNorm2d>(c.filters)));
+    norms_.push_back(register_module(fmt::format("bn{}", i + 1), std::make_shared<nn::BatchNorm2d>(c.filters, c.batch_norm)));
     channels = c.filters;
   }
   dense_ = register_module("dense", std::make_shared<nn::Linear>(c.filters * c.timesteps, c.dense_units));
-  dense_norm_ = register_module("dense_bn", std::make_shared<nn::BatchNorm2d>(c.dense_units));
+  dense_norm_ = register_module("dense_bn", std::make_shared<nn::BatchNorm2d>(c.dense_units, c.batch_norm));
   head_ = register_module("head", std::make_shared<nn::Linear>(c.dense_units, c.classes));
   dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout));
 }

@@ -15,6 +15,7 @@ struct TempCnnConfig {
   int64_t filters = 64, kernel_size = 5, conv_layers = 3;
   int64_t dense_units = 256;
   float dropout = 0.2f;
+  BatchNormOptions batch_norm = {};
 };
 
 class TempCnn : public Classifier {

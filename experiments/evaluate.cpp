@@ -1,0 +1,40 @@
+// Evaluates a checkpoint on labelled data (by default the test data of the config it was trained
+// with) and writes the same report as train.
+//   evaluate --checkpoint FILE [--data PATH] [--config FILE] [--out DIR]
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "experiments/cli.h"
+#include "experiments/experiment.h"
+#include "experiments/report.h"
+#include "experiments/saved_model.h"
+#include "framework/error.h"
+#include "kernels/cpu/gemm.h"
+
+using namespace s2;
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv, {"checkpoint", "data", "config", "out"});
+    cpu::init_threading();
+    const std::string checkpoint = args.require("checkpoint");
+    experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
+    const std::string path = args.get("data", saved.config.data.test);
+    S2_CHECK(!path.empty(), "no --data given and the checkpoint's config names no test data");
+    data::PixelDataset d = experiments::load_dataset(saved.config, path, saved.class_names, false);
+    experiments::check_compatible(saved, d);
+    saved.normaliser.apply(d);
+    const auto p = experiments::predict(*saved.model, d);
+    experiments::Report report{fmt::format("{} on {}", checkpoint, d.source),
+                               "Evaluation of a saved model on data given at evaluation time.", saved.class_names,
+                               experiments::compute_metrics(d.labels, p.classes, d.num_classes()), {}};
+    experiments::print_report(report);
+    const std::string out = args.get("out", "");
+    if (!out.empty()) {
+      experiments::write_report(report, out);
+      fmt::print("\nwrote {}/report.json and report.md\n", out);
+    }
+    return 0;
+  });
+}
