@@ -83,8 +83,10 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
     fail("cannot read config '{}': {}", path, e.what());
   }
   for (const auto& [key, value] : *root) {
-    S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "reference",
-             "{}: unknown section or key '{}' (known sections: data, split, model, train, reference)", path, key);
+    S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
+                 key == "reference",
+             "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, reference)", path,
+             key);
   }
   ExperimentConfig c;
   c.path = path;
@@ -164,6 +166,12 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   train.read("seeds", seeds);
   c.seeds.assign(seeds.begin(), seeds.end());
   train.reject_unknown();
+
+  Section augment(root->get_table("augment"), "augment", path);
+  augment.read("max_shift", c.train.augment.max_shift);
+  augment.read("noise_std", c.train.augment.noise_std);
+  augment.read("drop_dates", c.train.augment.drop_dates);
+  augment.reject_unknown();
 
   Section reference(root->get_table("reference"), "reference", path);
   reference.read("source", c.reference.source);

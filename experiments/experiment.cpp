@@ -131,6 +131,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
     TrainOptions options = c.train;
     options.seed = seed;
+    if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
     if (options.verbose) fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
                                     fold.train.size(), fold.validation.size(), fold.test.size());
     FoldResult r;

@@ -1,6 +1,6 @@
 // Trains a model from a config on every fold of its split, evaluates each fold's test pixels, and
 // writes the report and one checkpoint per fold.
-//   train --config FILE [--out DIR] [--seed N] [--epochs N] [--threads N]
+//   train --config FILE [--out DIR] [--seed N] [--epochs N] [--threads N] [--resume yes]
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -10,19 +10,26 @@
 #include "experiments/experiment.h"
 #include "experiments/report.h"
 #include "framework/checkpoint.h"
+#include "framework/error.h"
 #include "kernels/cpu/gemm.h"
 
 using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"config", "out", "seed", "epochs", "threads"});
+    experiments::Args args(argc, argv, {"config", "out", "seed", "epochs", "threads", "resume"});
     experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
     const auto seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(config.train.seed)));
     config.train.epochs = args.get_int("epochs", config.train.epochs);
     if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
     cpu::init_threading();
     const std::string out = args.get("out", "runs/" + std::filesystem::path(config.path).stem().string());
+    // The training state goes beside the results after every epoch; --resume yes continues from it.
+    std::filesystem::create_directories(out);
+    config.train.state_path = (std::filesystem::path(out) / "state").string();
+    const std::string resume = args.get("resume", "no");
+    S2_CHECK(resume == "yes" || resume == "no", "option --resume takes yes or no, got '{}'", resume);
+    config.train.resume = resume == "yes";
 
     const experiments::LoadedData data = experiments::load_data(config);
     fmt::print("data: {} samples of {} dates x {} bands, {} classes ({}); test: {} samples\n", data.train.size(),

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <limits>
 
+#include "experiments/train_state.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/ops.h"
@@ -68,9 +70,48 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   return out;
 }
 
+namespace {
+// One pass over the training set in the shuffled order; returns (mean loss, accuracy, samples).
+EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer, const data::PixelDataset& train,
+                         const TrainOptions& options, const CrossEntropyOptions& loss_options, Generator& rng) {
+  model.train();
+  const auto start = std::chrono::steady_clock::now();
+  const auto order = data::shuffled_indices(train.size(), rng);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
+    const int64_t end = std::min(train.size(), begin + options.batch_size);
+    if (end - begin < 2) break;  // batch norm needs more than one sample
+    data::Batch batch = data::make_batch(train, order, begin, end);
+    if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
+    optimizer.zero_grad();
+    const Tensor logits = model.forward(batch.x);
+    const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
+    loss.backward();
+    optimizer.step();
+    const int64_t n = end - begin, k = logits.size(1);
+    loss_sum += loss.item() * static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = logits.data() + i * k;
+      correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
+    }
+    seen += n;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {0, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen), 0, 0,
+          static_cast<double>(seen) / seconds, optimizer.lr()};
+}
+
+void print_epoch(const EpochLog& log, bool has_validation) {
+  fmt::print("epoch {:3d}  loss {:.4f}  acc {:.3f}", log.epoch, log.train_loss, log.train_accuracy);
+  if (has_validation) fmt::print("  val_loss {:.4f}  val_acc {:.3f}", log.val_loss, log.val_accuracy);
+  fmt::print("  {:.1f} samples/s\n", log.samples_per_second);
+  std::fflush(stdout);
+}
+}  // namespace
+
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options) {
-  Generator shuffle(options.seed ^ 0x5eedULL);
   optim::AdamOptions adam;
   adam.lr = options.learning_rate;
   adam.weight_decay = options.weight_decay;
@@ -79,67 +120,46 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
   CrossEntropyOptions loss_options;
   loss_options.label_smoothing = options.label_smoothing;
   if (options.class_weighted_loss) loss_options.class_weights = inverse_frequency_weights(train);
+  const bool has_validation = validation != nullptr && validation->size() > 0;
 
-  TrainResult result;
-  double best_val = std::numeric_limits<double>::infinity();
-  NamedTensors best_weights;
-  int64_t epochs_without_improvement = 0;
-  for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
-    model.train();
-    const auto start = std::chrono::steady_clock::now();
-    const auto order = data::shuffled_indices(train.size(), shuffle);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
-      const int64_t end = std::min(train.size(), begin + options.batch_size);
-      if (end - begin < 2) break;  // batch norm needs more than one sample
-      const data::Batch batch = data::make_batch(train, order, begin, end);
-      optimizer.zero_grad();
-      const Tensor logits = model.forward(batch.x);
-      const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
-      loss.backward();
-      optimizer.step();
-      const int64_t n = end - begin, k = logits.size(1);
-      loss_sum += loss.item() * static_cast<double>(n);
-      for (int64_t i = 0; i < n; ++i) {
-        const float* row = logits.data() + i * k;
-        correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
-      }
-      seen += n;
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EpochLog log{epoch, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
-                 0, 0, static_cast<double>(seen) / seconds, optimizer.lr()};
-    if (validation != nullptr && validation->size() > 0) {
+  TrainState state;
+  Generator rng(options.seed ^ 0x5eedULL);  // shuffling and augmentation
+  if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path)) {
+    state = load_train_state(options.state_path, model, optimizer);
+    rng.set_state(state.shuffle_rng);
+    global_generator().set_state(state.global_rng);
+    if (options.verbose) fmt::print("resumed from {} after epoch {}\n", options.state_path, state.epoch);
+  }
+  for (int64_t epoch = state.epoch + 1; epoch <= options.epochs && !state.stopped_early; ++epoch) {
+    EpochLog log = train_one_epoch(model, optimizer, train, options, loss_options, rng);
+    log.epoch = epoch;
+    if (has_validation) {
       const Prediction p = predict(model, *validation);
       log.val_loss = p.loss;
       log.val_accuracy = compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;
     }
-    result.history.push_back(log);
-    if (options.verbose) {
-      fmt::print("epoch {:3d}  loss {:.4f}  acc {:.3f}", epoch, log.train_loss, log.train_accuracy);
-      if (validation != nullptr) fmt::print("  val_loss {:.4f}  val_acc {:.3f}", log.val_loss, log.val_accuracy);
-      fmt::print("  {:.1f} samples/s\n", log.samples_per_second);
-      std::fflush(stdout);
+    state.history.push_back(log);
+    state.epoch = epoch;
+    if (options.verbose) print_epoch(log, has_validation);
+    if (!has_validation) {
+      state.best_epoch = epoch;
+    } else if (log.val_loss < state.best_val) {
+      state.best_val = log.val_loss;
+      state.best_weights = snapshot(model);
+      state.best_epoch = epoch;
+      state.bad_epochs = 0;
+    } else if (options.early_stopping_patience > 0 && ++state.bad_epochs >= options.early_stopping_patience) {
+      state.stopped_early = true;
+      if (options.verbose) fmt::print("early stop: no better validation loss for {} epochs\n", state.bad_epochs);
     }
-    if (validation == nullptr) {
-      result.best_epoch = epoch;
-      continue;
-    }
-    if (log.val_loss < best_val) {
-      best_val = log.val_loss;
-      best_weights = snapshot(model);
-      result.best_epoch = epoch;
-      epochs_without_improvement = 0;
-    } else if (options.early_stopping_patience > 0 &&
-               ++epochs_without_improvement >= options.early_stopping_patience) {
-      if (options.verbose) fmt::print("early stop: no better validation loss for {} epochs\n", epochs_without_improvement);
-      break;
+    if (!options.state_path.empty()) {
+      state.shuffle_rng = rng.state();
+      state.global_rng = global_generator().state();
+      save_train_state(options.state_path, model, optimizer, state);
     }
   }
-  if (!best_weights.empty()) restore(model, best_weights);
-  result.optimizer_state = optimizer.state();
-  return result;
+  if (!state.best_weights.empty()) restore(model, state.best_weights);
+  return {state.history, state.best_epoch, optimizer.state()};
 }
 
 }  // namespace s2::experiments

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/dataset.h"
 #include "experiments/metrics.h"
 #include "models/classifier.h"
@@ -22,6 +23,11 @@ struct TrainOptions {
   int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation loss
   uint64_t seed = 0;
   bool verbose = true;
+  data::AugmentOptions augment = {};
+  // When set, the full training state is written here after every epoch, and with `resume` an
+  // existing file there is continued from, with results identical to an uninterrupted run.
+  std::string state_path = {};  // per fold, the run appends "-<fold>.ckpt"
+  bool resume = false;
 };
 
 struct EpochLog {

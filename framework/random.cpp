@@ -51,6 +51,12 @@ float Generator::normal() {
   return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
 }
 
+std::array<uint64_t, 4> Generator::state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+
+void Generator::set_state(const std::array<uint64_t, 4>& state) {
+  for (size_t i = 0; i < 4; ++i) state_[i] = state[i];
+}
+
 Generator& global_generator() {
   static Generator generator(0);
   return generator;

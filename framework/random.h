@@ -1,6 +1,7 @@
 #pragma once
 // A small, portable random generator (xoshiro256**, seeded by splitmix64). Its sequences are the
 // same on every platform and standard library, so one seed reproduces a run exactly.
+#include <array>
 #include <cstdint>
 
 namespace s2 {
@@ -17,6 +18,10 @@ class Generator {
   uint64_t below(uint64_t n);
   // Standard normal (Box-Muller).
   float normal();
+
+  // The full state, to save a run and resume it exactly.
+  std::array<uint64_t, 4> state() const;
+  void set_state(const std::array<uint64_t, 4>& state);
 
  private:
   uint64_t state_[4] = {};

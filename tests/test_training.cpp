@@ -1,6 +1,8 @@
 // End-to-end learning on real Victoria pixels, and run-to-run determinism.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "data/victoria_csv.h"
 #include "experiments/trainer.h"
 #include "models/cbam_crop_net.h"
@@ -58,4 +60,37 @@ TEST_CASE("two runs with the same seed give identical losses") {
   models::CbamCropNet other(tiny_model());
   experiments::TrainOptions o{.epochs = 3, .batch_size = 16, .seed = 8, .verbose = false};
   CHECK(experiments::train_classifier(other, d, nullptr, o).history.front().train_loss != first.front());
+}
+
+TEST_CASE("a run stopped after 2 epochs and resumed gives the same losses and weights as 4 epochs straight") {
+  const data::PixelDataset d = separable_subset();
+  const std::string state = (std::filesystem::temp_directory_path() / "s2cbam-tests" / "resume.ckpt").string();
+  std::filesystem::create_directories(std::filesystem::path(state).parent_path());
+  std::filesystem::remove(state);
+  data::PixelDataset train = d, validation = d.subset({0, 1, 2, 50, 51, 52, 100, 101, 102});
+  experiments::TrainOptions o{.epochs = 4, .batch_size = 16, .seed = 3, .verbose = false};
+  o.augment = {.max_shift = 2, .noise_std = 0.05f, .drop_dates = 0.2f};  // the augmentation draws must resume too
+  auto fresh_model = [] {
+    manual_seed(3);
+    return models::CbamCropNet(tiny_model());
+  };
+  auto straight = fresh_model();
+  const auto full = experiments::train_classifier(straight, train, &validation, o);
+
+  auto interrupted = fresh_model();
+  o.state_path = state;
+  o.epochs = 2;
+  experiments::train_classifier(interrupted, train, &validation, o);
+  auto resumed = fresh_model();  // a new process: fresh weights, then the saved state
+  o.epochs = 4;
+  o.resume = true;
+  const auto continued = experiments::train_classifier(resumed, train, &validation, o);
+  REQUIRE(continued.history.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(continued.history[i].train_loss == full.history[i].train_loss);
+    CHECK(continued.history[i].val_loss == full.history[i].val_loss);
+  }
+  CHECK(continued.best_epoch == full.best_epoch);
+  const auto a = straight.named_parameters(), b = resumed.named_parameters();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
 }
