@@ -97,6 +97,10 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("root", c.data.root);
   data.read("train", c.data.train);
   data.read("test", c.data.test);
+  data.read("train_labels", c.data.train_labels);
+  data.read("test_labels", c.data.test_labels);
+  data.read("train_groups", c.data.train_groups);
+  data.read("test_groups", c.data.test_groups);
   data.read("bands", c.data.bands);
   data.read("band_names", c.data.band_names);
   data.read("timesteps", c.data.timesteps);
@@ -110,8 +114,9 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("masked_scl_classes", c.data.masked_scl_classes);
   data.read("min_clear_observations", c.data.min_clear_observations);
   data.reject_unknown();
-  S2_CHECK(c.data.format == "pixel_csv" || c.data.format == "raster_series",
-           "{}: [data] format '{}' is not supported (pixel_csv or raster_series)", path, c.data.format);
+  S2_CHECK(c.data.format == "pixel_csv" || c.data.format == "raster_series" || c.data.format == "npy",
+           "{}: [data] format '{}' is not supported (pixel_csv, raster_series or npy)", path, c.data.format);
+  S2_CHECK(c.data.format != "npy" || !c.data.train_labels.empty(), "{}: [data] npy needs train_labels", path);
   S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
   S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2, "{}: [data] timesteps is required for rasters", path);
 
@@ -124,8 +129,9 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   split.read("max_pixels_per_parcel", c.split.max_pixels_per_parcel);
   split.reject_unknown();
   const auto& kind = c.split.kind;
-  S2_CHECK(kind == "given" || kind == "grouped" || kind == "grouped_kfold" || kind == "block_kfold",
-           "{}: [split] kind '{}' is unknown (given, grouped, grouped_kfold or block_kfold)", path, kind);
+  S2_CHECK(kind == "given" || kind == "grouped" || kind == "stratified" || kind == "grouped_kfold" ||
+               kind == "block_kfold",
+           "{}: [split] kind '{}' is unknown (given, grouped, stratified, grouped_kfold or block_kfold)", path, kind);
   S2_CHECK(kind != "given" || !c.data.test.empty(), "{}: [split] kind 'given' needs [data] test", path);
   S2_CHECK(c.split.validation_fraction >= 0 && c.split.validation_fraction < 1,
            "{}: [split] validation_fraction must be in [0, 1)", path);

@@ -11,9 +11,12 @@
 namespace s2::experiments {
 
 struct DataConfig {
-  std::string format = "pixel_csv";  // or "raster_series": a folder of s2/*.tif, labels.tif, legend.csv
+  // "pixel_csv", "raster_series" (a folder of s2/*.tif, labels.tif, legend.csv) or "npy" (values
+  // (N, T, B) in train/test, labels in train_labels/test_labels, optional group ids in *_groups).
+  std::string format = "pixel_csv";
   std::string root;  // relative paths below resolve against it; itself relative to the config file
   std::string train, test;
+  std::string train_labels, test_labels, train_groups, test_groups;  // npy only
   int64_t bands = 10;    // pixel_csv: bands per date
   std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
   int64_t timesteps = 0;  // regular dates to resample to; 0 keeps a table's own (rasters need it)
@@ -30,6 +33,7 @@ struct DataConfig {
 
 struct SplitConfig {
   // "given": train and test files as they are. "grouped": one split by group (parcel or object id).
+  // "stratified": one split of individual samples by class, honest only for independent samples.
   // "grouped_kfold" / "block_kfold": k folds of parcels / of square spatial blocks.
   std::string kind = "given";
   int64_t folds = 3;

@@ -1,6 +1,6 @@
 // Evaluates a checkpoint on labelled data (by default the test data of the config it was trained
 // with) and writes the same report as train.
-//   evaluate --checkpoint FILE [--data PATH] [--config FILE] [--out DIR]
+//   evaluate --checkpoint FILE [--data PATH [--labels PATH] [--groups PATH]] [--config FILE] [--out DIR]
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -16,13 +16,14 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"checkpoint", "data", "config", "out"});
+    experiments::Args args(argc, argv, {"checkpoint", "data", "labels", "groups", "config", "out"});
     cpu::init_threading();
     const std::string checkpoint = args.require("checkpoint");
     experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
-    const std::string path = args.get("data", saved.config.data.test);
-    S2_CHECK(!path.empty(), "no --data given and the checkpoint's config names no test data");
-    data::PixelDataset d = experiments::load_dataset(saved.config, path, saved.class_names, false);
+    experiments::DataFiles files = experiments::test_files(saved.config);
+    if (args.has("data")) files = {args.get("data", ""), args.get("labels", ""), args.get("groups", "")};
+    S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
+    data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
     experiments::check_compatible(saved, d);
     saved.normaliser.apply(d);
     const auto p = experiments::predict(*saved.model, d);

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <numeric>
 
+#include "data/npy.h"
 #include "data/raster_dataset.h"
 #include "data/splits.h"
 #include "data/victoria_csv.h"
@@ -13,11 +15,18 @@
 
 namespace s2::experiments {
 
-data::PixelDataset load_dataset(const ExperimentConfig& c, const std::string& path,
+DataFiles train_files(const ExperimentConfig& c) { return {c.data.train, c.data.train_labels, c.data.train_groups}; }
+DataFiles test_files(const ExperimentConfig& c) { return {c.data.test, c.data.test_labels, c.data.test_groups}; }
+
+data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool classes_from_config) {
-  const std::string resolved = resolve_data_path(c, path);
-  if (c.data.format == "pixel_csv") {
-    data::PixelDataset d = data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
+  const std::string resolved = resolve_data_path(c, files.values);
+  if (c.data.format == "pixel_csv" || c.data.format == "npy") {
+    data::PixelDataset d =
+        c.data.format == "npy"
+            ? data::read_npy_dataset(resolved, resolve_data_path(c, files.labels), classes,
+                                     files.groups.empty() ? "" : resolve_data_path(c, files.groups))
+            : data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
     return c.data.timesteps > 0 && c.data.timesteps != d.timesteps ? data::resample_regular(d, c.data.timesteps) : d;
   }
   data::RasterDatasetOptions o;
@@ -49,11 +58,11 @@ void normalise(Fold& fold, const data::BandNormaliser& n) {
 
 LoadedData load_data(const ExperimentConfig& c) {
   LoadedData out;
-  out.train = load_dataset(c, c.data.train, c.data.classes, true);
+  out.train = load_dataset(c, train_files(c), c.data.classes, true);
   out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels, &out.dropped_classes);
   if (!c.data.test.empty()) {
     // The test side uses the training classes by name; a class it lacks simply has no test pixels.
-    data::PixelDataset test = load_dataset(c, c.data.test, out.train.class_names, c.data.format == "pixel_csv");
+    data::PixelDataset test = load_dataset(c, test_files(c), out.train.class_names, c.data.format != "raster_series");
     S2_CHECK(test.timesteps == out.train.timesteps && test.bands == out.train.bands,
              "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps, test.bands,
              out.train.timesteps, out.train.bands);
@@ -67,6 +76,9 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
   std::string text;
   if (s.kind == "given") {
     text = fmt::format("Train on {}, test on {} as given.", d.train.source, d.test.source);
+  } else if (s.kind == "stratified") {
+    text = fmt::format("One stratified random split of {} by sample ({:.0f}% held out for testing). Honest only if "
+                       "samples are independent: pixels of one parcel are not.", d.train.source, 100 * s.test_fraction);
   } else if (s.kind == "grouped") {
     text = fmt::format("One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
                        "both sides.", d.train.source, 100 * s.test_fraction);
@@ -90,8 +102,10 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
     std::vector<int64_t> all(static_cast<size_t>(d.train.size()));
     for (int64_t i = 0; i < d.train.size(); ++i) all[static_cast<size_t>(i)] = i;
     parts.push_back({all, {}});
-  } else if (s.kind == "grouped") {
-    const auto split = data::grouped_split(d.train.groups, d.train.labels, s.test_fraction, seed);
+  } else if (s.kind == "grouped" || s.kind == "stratified") {
+    std::vector<int64_t> groups = d.train.groups;
+    if (s.kind == "stratified") std::iota(groups.begin(), groups.end(), 0);  // every sample its own group
+    const auto split = data::grouped_split(groups, d.train.labels, s.test_fraction, seed);
     parts.push_back({split.train, split.held_out});
   } else {
     const auto groups = s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;

@@ -17,9 +17,16 @@ struct LoadedData {
   std::vector<std::string> dropped_classes;
 };
 LoadedData load_data(const ExperimentConfig& config);
-// One table or raster folder read and resampled as the config says. `classes` gives the class order;
-// with `require_classes` a class missing from a raster legend is an error, else it has no pixels.
-data::PixelDataset load_dataset(const ExperimentConfig& config, const std::string& path,
+// The files of one side of the data: a table, a raster folder, or npy values with labels and groups.
+struct DataFiles {
+  std::string values, labels, groups;
+};
+DataFiles train_files(const ExperimentConfig& config);
+DataFiles test_files(const ExperimentConfig& config);
+
+// One side read and resampled as the config says. `classes` gives the class order; with
+// `require_classes` a class missing from a raster legend is an error, else it has no pixels.
+data::PixelDataset load_dataset(const ExperimentConfig& config, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool require_classes);
 
 struct Fold {

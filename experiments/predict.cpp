@@ -1,6 +1,6 @@
 // Classifies pixels with a checkpoint and writes one CSV row per pixel: its index, group, position
 // (rasters), predicted class and the probability of every class.
-//   predict --checkpoint FILE --data PATH --out FILE.csv [--config FILE]
+//   predict --checkpoint FILE --data PATH [--labels PATH] --out FILE.csv [--config FILE]
 #include <fmt/format.h>
 
 #include "experiments/cli.h"
@@ -13,10 +13,11 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"checkpoint", "data", "out", "config"});
+    experiments::Args args(argc, argv, {"checkpoint", "data", "labels", "groups", "out", "config"});
     cpu::init_threading();
     experiments::SavedModel saved = experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
-    data::PixelDataset d = experiments::load_dataset(saved.config, args.require("data"), saved.class_names, false);
+    const experiments::DataFiles files{args.require("data"), args.get("labels", ""), args.get("groups", "")};
+    data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
     experiments::check_compatible(saved, d);
     saved.normaliser.apply(d);
     const auto p = experiments::predict(*saved.model, d);

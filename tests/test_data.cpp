@@ -3,8 +3,13 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include <set>
 
+#include <cmath>
+
+#include "data/npy.h"
 #include "data/splits.h"
 #include "data/victoria_csv.h"
 #include "framework/atomic_file.h"
@@ -82,4 +87,55 @@ TEST_CASE("grouped split keeps every group on one side and stratifies") {
   for (int64_t i : s.held_out) ++held_per_class[static_cast<size_t>(d.labels[static_cast<size_t>(i)])];
   for (int64_t c : held_per_class) CHECK(c > 0);
   CHECK(data::grouped_split(d.groups, d.labels, 0.25, 3).held_out == s.held_out);  // deterministic
+}
+
+namespace {
+// A .npy file as NumPy writes it: magic, version 1.0, a padded header dict, then the raw values.
+template <typename T>
+std::string npy_bytes(const char* descr, const std::string& shape, const std::vector<T>& values) {
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their bad inputs") {
+  const auto x = write_temp("x.npy", npy_bytes<float>("<f4", "(3, 2, 2)", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  const auto y = write_temp("y.npy", npy_bytes<int64_t>("<i8", "(3,)", {1, 0, 1}));
+  const auto d = data::read_npy_dataset(x, y, {"a", "b"});
+  CHECK(d.size() == 3);
+  CHECK(d.timesteps == 2);
+  CHECK(d.bands == 2);
+  CHECK(d.values[5] == 6.0f);
+  CHECK(d.labels == std::vector<int32_t>{1, 0, 1});
+  CHECK(d.groups == std::vector<int64_t>{0, 1, 2});
+  const auto y_csv = write_temp("y.csv", "label\n1\n1\n0\n");
+  const auto g_csv = write_temp("g.csv", "7\n7\n9\n");
+  const auto e = data::read_npy_dataset(x, y_csv, {"a", "b"}, g_csv);
+  CHECK(e.labels == std::vector<int32_t>{1, 1, 0});
+  CHECK(e.groups == std::vector<int64_t>{7, 7, 9});
+  const auto u16 = write_temp("u16.npy", npy_bytes<uint16_t>("<u2", "(1, 1, 2)", {7, 65535}));
+  CHECK(data::read_npy(u16).values == std::vector<double>{7, 65535});
+
+  const auto truncated = write_temp("trunc.npy", npy_bytes<float>("<f4", "(3, 2, 2)", {1, 2, 3}));
+  CHECK_THROWS_WITH_AS(data::read_npy(truncated), doctest::Contains("truncated or padded"), Error);
+  const auto nan = write_temp("nan.npy", npy_bytes<float>("<f4", "(1, 1, 2)", {1, std::nanf("")}));
+  const auto y1 = write_temp("y1.npy", npy_bytes<int64_t>("<i8", "(1,)", {0}));
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(nan, y1, {"a", "b"}), doctest::Contains("NaN or infinite"), Error);
+  const auto bad_label = write_temp("y9.npy", npy_bytes<int64_t>("<i8", "(3,)", {0, 9, 1}));
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, bad_label, {"a", "b"}), doctest::Contains("unknown label 9 of sample 1"),
+                       Error);
+  const auto flat = write_temp("flat.npy", npy_bytes<float>("<f4", "(4,)", {1, 2, 3, 4}));
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(flat, y, {"a", "b"}), doctest::Contains("must have shape (N, T, B)"), Error);
+  CHECK_THROWS_WITH_AS(data::read_npy(y_csv), doctest::Contains("is not a .npy file"), Error);
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, write_temp("short.csv", "1\n0\n"), {"a", "b"}),
+                       doctest::Contains("has 2 labels for 3 samples"), Error);
 }

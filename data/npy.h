@@ -1,0 +1,25 @@
+#pragma once
+// NumPy .npy arrays, as researchers already keep their pixel time series: values (N, T, B) of any
+// float or integer type, and labels (N) in a .npy or a one-column .csv.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace s2::data {
+
+struct NpyArray {
+  std::vector<int64_t> shape;
+  std::vector<double> values;  // converted from the file's dtype, C order
+};
+
+// Reads little-endian <f4/<f8/<i1..<i8/<u1..<u8 arrays in C order (format versions 1 to 3).
+NpyArray read_npy(const std::string& path);
+
+// Values (N, T, B) and labels as class indices into `class_names` (from .npy or .csv). Samples are
+// their own groups unless `groups_path` (.npy or .csv, one id per sample) is given.
+PixelDataset read_npy_dataset(const std::string& values_path, const std::string& labels_path,
+                              const std::vector<std::string>& class_names, const std::string& groups_path = "");
+
+}  // namespace s2::data
