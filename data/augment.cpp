@@ -8,7 +8,8 @@
 namespace s2::data {
 
 void augment_batch(Tensor& x, const AugmentOptions& o, Generator& g) {
-  S2_CHECK(x.ndim() == 4 && x.size(1) == 1, "augment_batch expects (n, 1, T, B), got {}", shape_str(x.shape()));
+  S2_CHECK(x.ndim() == 4 && x.size(1) == 1, "augment_batch expects (n, 1, T, B), got {}",
+           shape_str(x.shape()));
   S2_CHECK(o.max_shift >= 0 && o.noise_std >= 0 && o.drop_dates >= 0 && o.drop_dates < 1,
            "augmentation: shift and noise must be >= 0 and drop_dates in [0, 1)");
   const int64_t n = x.size(0), steps = x.size(2), bands = x.size(3);
@@ -17,7 +18,8 @@ void augment_batch(Tensor& x, const AugmentOptions& o, Generator& g) {
   for (int64_t i = 0; i < n; ++i) {
     float* s = x.data() + i * steps * bands;
     if (o.max_shift > 0) {
-      const int64_t shift = static_cast<int64_t>(g.below(static_cast<uint64_t>(2 * o.max_shift + 1))) - o.max_shift;
+      const int64_t shift =
+          static_cast<int64_t>(g.below(static_cast<uint64_t>(2 * o.max_shift + 1))) - o.max_shift;
       std::copy_n(s, steps * bands, copy.begin());
       for (int64_t t = 0; t < steps; ++t) {
         const int64_t from = std::clamp<int64_t>(t - shift, 0, steps - 1);  // edges repeat the nearest date

@@ -43,14 +43,16 @@ PixelDataset filter_classes(const PixelDataset& d, int64_t min_pixels, int64_t m
   std::vector<int32_t> new_index(d.class_names.size(), -1);
   std::vector<std::string> names;
   for (size_t c = 0; c < d.class_names.size(); ++c) {
-    if (counts[c] >= std::max<int64_t>(min_pixels, 1) && static_cast<int64_t>(groups[c].size()) >= min_groups) {
+    if (counts[c] >= std::max<int64_t>(min_pixels, 1) &&
+        static_cast<int64_t>(groups[c].size()) >= min_groups) {
       new_index[c] = static_cast<int32_t>(names.size());
       names.push_back(d.class_names[c]);
     } else if (dropped != nullptr) {
       dropped->push_back(d.class_names[c]);
     }
   }
-  S2_CHECK(names.size() >= 2, "'{}': fewer than 2 classes have {} pixels in {} parcels", d.source, min_pixels, min_groups);
+  S2_CHECK(names.size() >= 2, "'{}': fewer than 2 classes have {} pixels in {} parcels", d.source, min_pixels,
+           min_groups);
   std::vector<int64_t> keep;
   for (int64_t i = 0; i < d.size(); ++i) {
     if (new_index[static_cast<size_t>(d.labels[static_cast<size_t>(i)])] >= 0) keep.push_back(i);

@@ -18,7 +18,7 @@ struct PixelDataset {
   std::vector<int64_t> groups;
   std::vector<int32_t> xs, ys;           // pixel column and row in the source raster (empty for tables)
   std::vector<std::string> class_names;  // index = label
-  std::string source;                   // where the samples came from, for messages
+  std::string source;                    // where the samples came from, for messages
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }

@@ -35,7 +35,8 @@ std::vector<double> read_csv_column(const std::string& path) {
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), v);
     if (line_no == 1 && ec != std::errc()) continue;
-    S2_CHECK(ec == std::errc() && end == line.data() + line.size(), "{}:{}: '{}' is not an integer", path, line_no, line);
+    S2_CHECK(ec == std::errc() && end == line.data() + line.size(), "{}:{}: '{}' is not an integer", path,
+             line_no, line);
     out.push_back(static_cast<double>(v));
   }
   return out;
@@ -44,19 +45,22 @@ std::vector<double> read_csv_column(const std::string& path) {
 std::vector<double> read_column(const std::string& path) {
   if (path.ends_with(".csv")) return read_csv_column(path);
   NpyArray a = read_npy(path);
-  S2_CHECK(a.shape.size() == 1, "'{}' must be one-dimensional, has shape ({})", path, fmt::join(a.shape, ", "));
+  S2_CHECK(a.shape.size() == 1, "'{}' must be one-dimensional, has shape ({})", path,
+           fmt::join(a.shape, ", "));
   return a.values;
 }
 }  // namespace
 
 NpyArray read_npy(const std::string& path) {
   const std::string bytes = read_file(path);
-  S2_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, "'{}' is not a .npy file (bad magic)", path);
+  S2_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, "'{}' is not a .npy file (bad magic)",
+           path);
   const int major = static_cast<unsigned char>(bytes[6]);
   S2_CHECK(major >= 1 && major <= 3, "'{}': .npy format version {} is not supported", path, major);
   const size_t len_bytes = major == 1 ? 2 : 4;
   size_t header_len = 0;
-  for (size_t i = 0; i < len_bytes; ++i) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+  for (size_t i = 0; i < len_bytes; ++i)
+    header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   const size_t data_start = 8 + len_bytes + header_len;
   S2_CHECK(data_start <= bytes.size(), "'{}': truncated header", path);
   const std::string header = bytes.substr(8 + len_bytes, header_len);
@@ -68,7 +72,8 @@ NpyArray read_npy(const std::string& path) {
   S2_CHECK(order != ">" || size == 1, "'{}': big-endian data is not supported", path);
   S2_CHECK(std::regex_search(header, std::regex(R"('fortran_order'\s*:\s*False)")),
            "'{}': Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
-  S2_CHECK(std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")), "'{}': no shape in header", path);
+  S2_CHECK(std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")),
+           "'{}': no shape in header", path);
   NpyArray a;
   const std::string dims = m[1];
   const std::regex number(R"(\d+)");
@@ -83,28 +88,41 @@ NpyArray read_npy(const std::string& path) {
   const char* raw = bytes.data() + data_start;
   a.values.reserve(count);
   const std::string dtype = kind + std::to_string(size);
-  if (dtype == "f4") convert<float>(raw, count, a.values);
-  else if (dtype == "f8") convert<double>(raw, count, a.values);
-  else if (dtype == "i1") convert<int8_t>(raw, count, a.values);
-  else if (dtype == "i2") convert<int16_t>(raw, count, a.values);
-  else if (dtype == "i4") convert<int32_t>(raw, count, a.values);
-  else if (dtype == "i8") convert<int64_t>(raw, count, a.values);
-  else if (dtype == "u1") convert<uint8_t>(raw, count, a.values);
-  else if (dtype == "u2") convert<uint16_t>(raw, count, a.values);
-  else if (dtype == "u4") convert<uint32_t>(raw, count, a.values);
-  else if (dtype == "u8") convert<uint64_t>(raw, count, a.values);
-  else fail("'{}': dtype {} is not supported", path, dtype);
+  if (dtype == "f4")
+    convert<float>(raw, count, a.values);
+  else if (dtype == "f8")
+    convert<double>(raw, count, a.values);
+  else if (dtype == "i1")
+    convert<int8_t>(raw, count, a.values);
+  else if (dtype == "i2")
+    convert<int16_t>(raw, count, a.values);
+  else if (dtype == "i4")
+    convert<int32_t>(raw, count, a.values);
+  else if (dtype == "i8")
+    convert<int64_t>(raw, count, a.values);
+  else if (dtype == "u1")
+    convert<uint8_t>(raw, count, a.values);
+  else if (dtype == "u2")
+    convert<uint16_t>(raw, count, a.values);
+  else if (dtype == "u4")
+    convert<uint32_t>(raw, count, a.values);
+  else if (dtype == "u8")
+    convert<uint64_t>(raw, count, a.values);
+  else
+    fail("'{}': dtype {} is not supported", path, dtype);
   return a;
 }
 
 PixelDataset read_npy_dataset(const std::string& values_path, const std::string& labels_path,
                               const std::vector<std::string>& class_names, const std::string& groups_path) {
-  S2_CHECK(!labels_path.empty(), "'{}': a labels file (.npy or .csv) is needed beside the values", values_path);
+  S2_CHECK(!labels_path.empty(), "'{}': a labels file (.npy or .csv) is needed beside the values",
+           values_path);
   const NpyArray x = read_npy(values_path);
-  S2_CHECK(x.shape.size() == 3, "'{}' must have shape (N, T, B), has ({})", values_path, fmt::join(x.shape, ", "));
+  S2_CHECK(x.shape.size() == 3, "'{}' must have shape (N, T, B), has ({})", values_path,
+           fmt::join(x.shape, ", "));
   const std::vector<double> labels = read_column(labels_path);
-  S2_CHECK(static_cast<int64_t>(labels.size()) == x.shape[0], "'{}' has {} labels for {} samples in '{}'", labels_path,
-           labels.size(), x.shape[0], values_path);
+  S2_CHECK(static_cast<int64_t>(labels.size()) == x.shape[0], "'{}' has {} labels for {} samples in '{}'",
+           labels_path, labels.size(), x.shape[0], values_path);
   S2_CHECK(!class_names.empty(), "'{}': the config must name the classes of the label values", labels_path);
   PixelDataset d;
   d.source = values_path;
@@ -119,15 +137,16 @@ PixelDataset read_npy_dataset(const std::string& values_path, const std::string&
   for (size_t i = 0; i < labels.size(); ++i) {
     const double l = labels[i];
     S2_CHECK(l >= 0 && l < static_cast<double>(class_names.size()) && l == std::floor(l),
-             "'{}': unknown label {} of sample {} (the config names {} classes)", labels_path, l, i, class_names.size());
+             "'{}': unknown label {} of sample {} (the config names {} classes)", labels_path, l, i,
+             class_names.size());
     d.labels.push_back(static_cast<int32_t>(l));
   }
   if (groups_path.empty()) {
     for (int64_t i = 0; i < x.shape[0]; ++i) d.groups.push_back(i);
   } else {
     for (double g : read_column(groups_path)) d.groups.push_back(static_cast<int64_t>(g));
-    S2_CHECK(d.groups.size() == d.labels.size(), "'{}' has {} group ids for {} samples", groups_path, d.groups.size(),
-             d.labels.size());
+    S2_CHECK(d.groups.size() == d.labels.size(), "'{}' has {} group ids for {} samples", groups_path,
+             d.groups.size(), d.labels.size());
   }
   return d;
 }

@@ -20,6 +20,7 @@ NpyArray read_npy(const std::string& path);
 // Values (N, T, B) and labels as class indices into `class_names` (from .npy or .csv). Samples are
 // their own groups unless `groups_path` (.npy or .csv, one id per sample) is given.
 PixelDataset read_npy_dataset(const std::string& values_path, const std::string& labels_path,
-                              const std::vector<std::string>& class_names, const std::string& groups_path = "");
+                              const std::vector<std::string>& class_names,
+                              const std::string& groups_path = "");
 
 }  // namespace s2::data

@@ -30,7 +30,8 @@ std::map<int32_t, int32_t> class_of_code(const LabelRaster& labels, const Raster
       }
     }
   }
-  S2_CHECK(class_names.size() >= 2, "'{}': fewer than 2 classes selected ({})", folder, fmt::join(class_names, ", "));
+  S2_CHECK(class_names.size() >= 2, "'{}': fewer than 2 classes selected ({})", folder,
+           fmt::join(class_names, ", "));
   std::map<int32_t, int32_t> out;
   for (const auto& [code, name] : labels.legend) {
     const auto it = std::find(class_names.begin(), class_names.end(), merged(name));
@@ -40,14 +41,18 @@ std::map<int32_t, int32_t> class_of_code(const LabelRaster& labels, const Raster
 }
 }  // namespace
 
-PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetOptions& o, RasterDatasetReport* report) {
+PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetOptions& o,
+                                 RasterDatasetReport* report) {
   namespace fs = std::filesystem;
-  const LabelRaster labels = read_labels((fs::path(folder) / "labels.tif").string(), (fs::path(folder) / "legend.csv").string());
+  const LabelRaster labels =
+      read_labels((fs::path(folder) / "labels.tif").string(), (fs::path(folder) / "legend.csv").string());
   const RasterSeries series = read_raster_series((fs::path(folder) / "s2").string(), o.series);
   const std::string diff = series.grid.difference(labels.grid);
   S2_CHECK(diff.empty(), "'{}': labels.tif does not match the image grid: {}", folder, diff);
-  const int32_t first = o.season_start.empty() ? series.acquisitions.front().day : parse_day(o.season_start, folder);
-  const int32_t last = o.season_end.empty() ? series.acquisitions.back().day : parse_day(o.season_end, folder);
+  const int32_t first =
+      o.season_start.empty() ? series.acquisitions.front().day : parse_day(o.season_start, folder);
+  const int32_t last =
+      o.season_end.empty() ? series.acquisitions.back().day : parse_day(o.season_end, folder);
   const RegularSeries regular = regularise(series, regular_days(first, last, o.timesteps));
   const std::vector<int64_t> parcels = parcel_ids(labels);
 

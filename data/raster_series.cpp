@@ -60,9 +60,9 @@ int band_index(GDALDataset& d, const std::string& name, const std::string& path)
 
 void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path) {
   const CPLErr err = d.GetRasterBand(band)->RasterIO(GF_Read, static_cast<int>(w.x), static_cast<int>(w.y),
-                                                     static_cast<int>(w.width), static_cast<int>(w.height), out,
                                                      static_cast<int>(w.width), static_cast<int>(w.height),
-                                                     GDT_Float32, 0, 0);
+                                                     out, static_cast<int>(w.width),
+                                                     static_cast<int>(w.height), GDT_Float32, 0, 0);
   S2_CHECK(err == CE_None, "'{}': reading band {} failed: {}", path, band, CPLGetLastErrorMsg());
 }
 
@@ -71,8 +71,8 @@ Window resolve(Window w, const Grid& g, const std::string& path) {
   if (w.height < 0) w.height = g.height - w.y;
   S2_CHECK(w.x >= 0 && w.y >= 0 && w.width > 0 && w.height > 0 && w.x + w.width <= g.width &&
                w.y + w.height <= g.height,
-           "'{}': window {}x{} at ({}, {}) lies outside the {}x{} raster", path, w.width, w.height, w.x, w.y, g.width,
-           g.height);
+           "'{}': window {}x{} at ({}, {}) lies outside the {}x{} raster", path, w.width, w.height, w.x, w.y,
+           g.width, g.height);
   return w;
 }
 }  // namespace
@@ -147,7 +147,8 @@ RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& 
       s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
     } else {
       const std::string diff = s.grid.difference(grid);
-      S2_CHECK(diff.empty(), "'{}': grid does not match the first date '{}': {}", path, s.acquisitions[0].path, diff);
+      S2_CHECK(diff.empty(), "'{}': grid does not match the first date '{}': {}", path,
+               s.acquisitions[0].path, diff);
     }
     const auto n = static_cast<size_t>(s.pixels());
     uint8_t* clear = s.clear.data() + t * n;
@@ -157,7 +158,8 @@ RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& 
       read_band(*d, band_index(*d, s.bands[b], path), s.window, out, path);
       for (size_t p = 0; p < n; ++p) {
         S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
-                 s.window.x + static_cast<int64_t>(p) % s.window.width, s.window.y + static_cast<int64_t>(p) / s.window.width);
+                 s.window.x + static_cast<int64_t>(p) % s.window.width,
+                 s.window.y + static_cast<int64_t>(p) / s.window.width);
         if (out[p] == static_cast<float>(options.nodata)) clear[p] = 0;
       }
     }
@@ -185,7 +187,8 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
     if (line.empty() || (line_no == 1 && line.starts_with("code"))) continue;
     const auto comma = line.find(',');
     int32_t code = 0;
-    const auto [end, ec] = std::from_chars(line.data(), line.data() + (comma == std::string::npos ? line.size() : comma), code);
+    const auto [end, ec] =
+        std::from_chars(line.data(), line.data() + (comma == std::string::npos ? line.size() : comma), code);
     S2_CHECK(comma != std::string::npos && ec == std::errc() && end == line.data() + comma,
              "{}:{}: expected 'code,name', got '{}'", legend_path, line_no, line);
     std::string name = line.substr(comma + 1);
@@ -200,8 +203,9 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
   l.codes.reserve(codes.size());
   for (size_t p = 0; p < codes.size(); ++p) {
     const auto code = static_cast<int32_t>(codes[p]);
-    S2_CHECK(code == 0 || l.legend.count(code) > 0, "'{}': label code {} at pixel ({}, {}) is not in the legend '{}'",
-             labels_path, code, static_cast<int64_t>(p) % l.grid.width, static_cast<int64_t>(p) / l.grid.width, legend_path);
+    S2_CHECK(code == 0 || l.legend.count(code) > 0,
+             "'{}': label code {} at pixel ({}, {}) is not in the legend '{}'", labels_path, code,
+             static_cast<int64_t>(p) % l.grid.width, static_cast<int64_t>(p) / l.grid.width, legend_path);
     l.codes.push_back(code);
   }
   return l;
@@ -224,7 +228,8 @@ std::vector<int64_t> parcel_ids(const LabelRaster& labels) {
       for (const auto& [nx, ny] : neighbours) {
         if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
         const int64_t q = ny * w + nx;
-        if (id[static_cast<size_t>(q)] == 0 && labels.codes[static_cast<size_t>(q)] == labels.codes[static_cast<size_t>(p)]) {
+        if (id[static_cast<size_t>(q)] == 0 &&
+            labels.codes[static_cast<size_t>(q)] == labels.codes[static_cast<size_t>(p)]) {
           id[static_cast<size_t>(q)] = next;
           stack.push_back(q);
         }

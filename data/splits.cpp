@@ -17,14 +17,16 @@ struct GroupIndex {
 };
 
 GroupIndex index_groups(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels) {
-  S2_CHECK(groups.size() == labels.size(), "grouped split: {} groups for {} labels", groups.size(), labels.size());
+  S2_CHECK(groups.size() == labels.size(), "grouped split: {} groups for {} labels", groups.size(),
+           labels.size());
   GroupIndex gi;
   for (size_t i = 0; i < groups.size(); ++i) gi.members[groups[i]].push_back(static_cast<int64_t>(i));
   for (const auto& [group, idx] : gi.members) {
     std::map<int32_t, int64_t> votes;
     for (int64_t i : idx) ++votes[labels[static_cast<size_t>(i)]];
-    const int32_t major =
-        std::max_element(votes.begin(), votes.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+    const int32_t major = std::max_element(votes.begin(), votes.end(), [](auto& a, auto& b) {
+                            return a.second < b.second;
+                          })->first;
     gi.groups_by_class[major].push_back(group);
     gi.class_size[major] += static_cast<int64_t>(idx.size());
   }
@@ -51,12 +53,13 @@ Split grouped_split(const std::vector<int64_t>& groups, const std::vector<int32_
     }
   }
   Split s;
-  for (size_t i = 0; i < groups.size(); ++i) (held[i] ? s.held_out : s.train).push_back(static_cast<int64_t>(i));
+  for (size_t i = 0; i < groups.size(); ++i)
+    (held[i] ? s.held_out : s.train).push_back(static_cast<int64_t>(i));
   return s;
 }
 
-std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels, int64_t k,
-                                 uint64_t seed) {
+std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels,
+                                 int64_t k, uint64_t seed) {
   S2_CHECK(k >= 2, "grouped k-fold needs k >= 2, got {}", k);
   const auto [members, groups_by_class, class_size] = index_groups(groups, labels);
   Generator generator(seed);
@@ -73,15 +76,18 @@ std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::
   for (size_t i = 0; i < groups.size(); ++i) {
     const int64_t f = fold_of_group.at(groups[i]);
     for (int64_t j = 0; j < k; ++j) {
-      (j == f ? folds[static_cast<size_t>(j)].held_out : folds[static_cast<size_t>(j)].train).push_back(static_cast<int64_t>(i));
+      (j == f ? folds[static_cast<size_t>(j)].held_out : folds[static_cast<size_t>(j)].train)
+          .push_back(static_cast<int64_t>(i));
     }
   }
   return folds;
 }
 
-std::vector<int64_t> block_groups(const std::vector<int32_t>& xs, const std::vector<int32_t>& ys, int64_t block_size) {
+std::vector<int64_t> block_groups(const std::vector<int32_t>& xs, const std::vector<int32_t>& ys,
+                                  int64_t block_size) {
   S2_CHECK(block_size > 0, "block size must be positive, got {}", block_size);
-  S2_CHECK(!xs.empty() && xs.size() == ys.size(), "spatial blocks need pixel positions (raster data), got none");
+  S2_CHECK(!xs.empty() && xs.size() == ys.size(),
+           "spatial blocks need pixel positions (raster data), got none");
   std::vector<int64_t> out;
   for (size_t i = 0; i < xs.size(); ++i) out.push_back((ys[i] / block_size) * 1'000'000 + xs[i] / block_size);
   return out;

@@ -18,11 +18,12 @@ Split grouped_split(const std::vector<int64_t>& groups, const std::vector<int32_
 
 // k folds of whole groups, each class's groups dealt round-robin in a seeded order so that every fold
 // gets groups of every class that has at least k of them.
-std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels, int64_t k,
-                                 uint64_t seed);
+std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels,
+                                 int64_t k, uint64_t seed);
 
 // Group ids of square spatial blocks of `block_size` pixels, for spatial-block splits.
-std::vector<int64_t> block_groups(const std::vector<int32_t>& xs, const std::vector<int32_t>& ys, int64_t block_size);
+std::vector<int64_t> block_groups(const std::vector<int32_t>& xs, const std::vector<int32_t>& ys,
+                                  int64_t block_size);
 
 // At most `max_per_group` randomly chosen members of each group (0 = keep all), in index order.
 std::vector<int64_t> cap_per_group(const std::vector<int64_t>& indices, const std::vector<int64_t>& groups,

@@ -5,8 +5,10 @@
 namespace s2::data {
 
 std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps) {
-  S2_CHECK(steps >= 2 && last > first, "a regular grid needs at least 2 steps over a positive span, got {} steps "
-                                       "from day {} to {}", steps, first, last);
+  S2_CHECK(steps >= 2 && last > first,
+           "a regular grid needs at least 2 steps over a positive span, got {} steps "
+           "from day {} to {}",
+           steps, first, last);
   std::vector<int32_t> days;
   for (int64_t t = 0; t < steps; ++t) {
     const double f = static_cast<double>(t) / static_cast<double>(steps - 1);
@@ -16,8 +18,8 @@ std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps) {
 }
 
 int64_t interpolate_series(const std::vector<int32_t>& days, const float* values, int64_t stride,
-                           const uint8_t* clear, int64_t clear_stride, const std::vector<int32_t>& targets, float* out,
-                           int64_t out_stride) {
+                           const uint8_t* clear, int64_t clear_stride, const std::vector<int32_t>& targets,
+                           float* out, int64_t out_stride) {
   const auto n = static_cast<int64_t>(days.size());
   int64_t clear_count = 0;
   for (int64_t i = 0; i < n; ++i) clear_count += clear[i * clear_stride] != 0;
@@ -64,8 +66,8 @@ RegularSeries regularise(const RasterSeries& series, const std::vector<int32_t>&
   for (int64_t p = 0; p < pixels; ++p) {
     for (int64_t b = 0; b < r.bands; ++b) {
       r.clear_counts[static_cast<size_t>(p)] = interpolate_series(
-          days, series.values.data() + b * pixels + p, r.bands * pixels, series.clear.data() + p, pixels, targets,
-          r.values.data() + (p * r.steps) * r.bands + b, r.bands);
+          days, series.values.data() + b * pixels + p, r.bands * pixels, series.clear.data() + p, pixels,
+          targets, r.values.data() + (p * r.steps) * r.bands + b, r.bands);
     }
   }
   return r;

@@ -16,13 +16,13 @@ std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps);
 // clear[i * clear_stride]; writes out[t * out_stride] for every target. Returns the number of clear
 // observations (0 leaves `out` untouched: the pixel has no data).
 int64_t interpolate_series(const std::vector<int32_t>& days, const float* values, int64_t stride,
-                           const uint8_t* clear, int64_t clear_stride, const std::vector<int32_t>& targets, float* out,
-                           int64_t out_stride);
+                           const uint8_t* clear, int64_t clear_stride, const std::vector<int32_t>& targets,
+                           float* out, int64_t out_stride);
 
 struct RegularSeries {
   int64_t steps = 0, bands = 0;
-  std::vector<float> values;             // [pixel][step][band]
-  std::vector<int64_t> clear_counts;     // per pixel
+  std::vector<float> values;          // [pixel][step][band]
+  std::vector<int64_t> clear_counts;  // per pixel
 };
 
 RegularSeries regularise(const RasterSeries& series, const std::vector<int32_t>& targets);

@@ -1,7 +1,6 @@
 // Runs model variants on the same data, split and seeds, and writes one comparison table.
 //   ablate --config FILE [--variants paper,no_attention,...] [--seeds 1,2,3] [--epochs N] [--out DIR]
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <chrono>
 #include <filesystem>
@@ -12,7 +11,6 @@
 #include "experiments/experiment.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
-#include "kernels/cpu/gemm.h"
 #include "models/factory.h"
 
 using namespace s2;
@@ -30,7 +28,10 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"reduction4", [](auto& m) { m.cbam.reduction = 4; }},
       {"reduction16", [](auto& m) { m.cbam.reduction = 16; }},
       {"spatial_kernel3", [](auto& m) { m.cbam.spatial_kernel = 3; }},
-      {"narrow", [](auto& m) { m.cbam.stem_width = 32, m.cbam.stage_widths = {32, 64, 128}; }},
+      {"narrow",
+       [](auto& m) {
+         m.cbam.stem_width = 32, m.cbam.stage_widths = {32, 64, 128};
+       }},
       {"deep", [](auto& m) { m.cbam.units_per_stage = 2; }},
       {"plain_cnn", [](auto& m) { m.kind = "plain_cnn"; }},
       {"tempcnn", [](auto& m) { m.kind = "tempcnn"; }},
@@ -48,41 +49,45 @@ std::string names() {
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv, {"config", "variants", "seeds", "epochs", "out", "threads"});
-    experiments::ExperimentConfig base = experiments::load_config(args.require("config"));
-    base.seeds = args.get_seeds("seeds", base.seeds);
-    base.train.epochs = args.get_int("epochs", base.train.epochs);
-    base.train.verbose = false;
-    const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only", "no_skip",
-                                                   "plain_cnn", "tempcnn"});
-    for (const auto& v : chosen) S2_CHECK(variants().count(v) > 0, "unknown variant '{}' (known: {})", v, names());
-    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-    cpu::init_threading();
-    const std::string out = args.get("out", "runs/ablate-" + std::filesystem::path(base.path).stem().string());
+    const experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
+    const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only",
+                                                   "no_skip", "plain_cnn", "tempcnn"});
+    for (const auto& v : chosen)
+      S2_CHECK(variants().count(v) > 0, "unknown variant '{}' (known: {})", v, names());
+    const std::string out =
+        args.get("out", "runs/ablate-" + std::filesystem::path(base.path).stem().string());
 
     const experiments::LoadedData data = experiments::load_data(base);
     const std::string split = experiments::describe_split(base, data);
     fmt::print("ablate {} over seeds {}\n{}\n", base.path, fmt::join(base.seeds, ","), split);
-    std::string md = fmt::format("# ablation: {}\n\n{}\n\nSeeds: {}; mean +/- std over seeds.\n\n"
-                                 "| variant | parameters | OA | kappa | macro F1 | minutes |\n|---|---|---|---|---|---|\n",
-                                 base.path, split, fmt::join(base.seeds, ", "));
+    std::string md = fmt::format(
+        "# ablation: {}\n\n{}\n\nSeeds: {}; mean +/- std over seeds.\n\n"
+        "| variant | parameters | OA | kappa | macro F1 | minutes |\n|---|---|---|---|---|---|\n",
+        base.path, split, fmt::join(base.seeds, ", "));
     for (const auto& name : chosen) {
       experiments::ExperimentConfig config = base;
       variants().at(name)(config.model);
-      const int64_t params = models::make_model(config.model, data.train.timesteps, data.train.bands,
-                                                data.train.num_classes())->num_parameters();
+      const int64_t params =
+          models::make_model(config.model, data.train.timesteps, data.train.bands, data.train.num_classes())
+              ->num_parameters();
       fmt::print("\n{} ({} parameters)\n", name, params);
       const auto start = std::chrono::steady_clock::now();
       const auto metrics = experiments::run_seeds(config, data, config.seeds);
-      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+      const double minutes =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
       std::vector<double> oa, kappa, f1;
-      for (const auto& m : metrics) oa.push_back(m.overall_accuracy), kappa.push_back(m.kappa), f1.push_back(m.macro_f1);
-      const auto a = experiments::mean_std(oa), k = experiments::mean_std(kappa), f = experiments::mean_std(f1);
-      const std::string row = fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |\n",
-                                          name, params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
+      for (const auto& m : metrics)
+        oa.push_back(m.overall_accuracy), kappa.push_back(m.kappa), f1.push_back(m.macro_f1);
+      const auto a = experiments::mean_std(oa), k = experiments::mean_std(kappa),
+                 f = experiments::mean_std(f1);
+      const std::string row =
+          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |\n",
+                      name, params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
       fmt::print("{}", row);
       md += row;
       std::filesystem::create_directories(out);
-      write_file_atomic((std::filesystem::path(out) / "ablation.md").string(), md);  // kept current as rows arrive
+      write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
+                        md);  // kept current as rows arrive
     }
     fmt::print("\n{}\nwrote {}/ablation.md\n", md, out);
     return 0;

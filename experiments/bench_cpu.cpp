@@ -23,7 +23,9 @@ using namespace s2;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 double max_rss_mib() {
   rusage u{};
@@ -55,7 +57,8 @@ TorchResult run_torch(const std::string& script, int64_t batch, int threads) {
   }
   // The script prints throughput; the wrapper adds its peak resident memory.
   const std::string wrapper = fmt::format(
-      "import runpy, sys, resource; sys.argv = ['{0}', '{1}', '{2}']; runpy.run_path('{0}', run_name='__main__'); "
+      "import runpy, sys, resource; sys.argv = ['{0}', '{1}', '{2}']; runpy.run_path('{0}', "
+      "run_name='__main__'); "
       "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
       script, batch, threads);
   for (const char* python : {"python3", "/usr/bin/python3"}) {
@@ -70,7 +73,8 @@ TorchResult run_torch(const std::string& script, int64_t batch, int threads) {
     if (std::regex_search(out, m, std::regex(R"(train ([\d.]+) samples/s\s+infer ([\d.]+) samples/s)"))) {
       r.train = std::stod(m[1]);
       r.infer = std::stod(m[2]);
-      if (std::regex_search(out, m, std::regex(R"(maxrss_kb (\d+))"))) r.max_rss_mib = std::stod(m[1]) / 1024.0;
+      if (std::regex_search(out, m, std::regex(R"(maxrss_kb (\d+))")))
+        r.max_rss_mib = std::stod(m[1]) / 1024.0;
       r.error.clear();
       return r;
     }
@@ -84,17 +88,26 @@ TorchResult run_torch(const std::string& script, int64_t batch, int threads) {
 // GFLOP/s counts the direct convolution's FLOPs, so Winograd's figure is an effective rate; "% peak"
 // is given for im2col, whose FLOPs are all really executed.
 void bench_conv_layers(int64_t batch, double peak_gflops) {
-  fmt::print("\nconv layers (batch {}, 36x10), GFLOP/s by the direct-conv FLOP count:\n{:<14} {:<9} {:>9} {:>9} {:>9} {:>8}\n",
-             batch, "layer", "algorithm", "forward", "bwd-input", "bwd-weight", "% peak");
-  struct Layer { const char* name; int64_t cin, cout, k; };
-  const Layer layers[] = {{"3x3 64->64", 64, 64, 3}, {"3x3 128->128", 128, 128, 3}, {"3x3 128->256", 128, 256, 3},
-                          {"3x3 256->256", 256, 256, 3}, {"1x1 128->256", 128, 256, 1}};
+  fmt::print(
+      "\nconv layers (batch {}, 36x10), GFLOP/s by the direct-conv FLOP count:\n{:<14} {:<9} {:>9} {:>9} "
+      "{:>9} {:>8}\n",
+      batch, "layer", "algorithm", "forward", "bwd-input", "bwd-weight", "% peak");
+  struct Layer {
+    const char* name;
+    int64_t cin, cout, k;
+  };
+  const Layer layers[] = {{"3x3 64->64", 64, 64, 3},
+                          {"3x3 128->128", 128, 128, 3},
+                          {"3x3 128->256", 128, 256, 3},
+                          {"3x3 256->256", 256, 256, 3},
+                          {"1x1 128->256", 128, 256, 1}};
   for (const auto& l : layers) {
     for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd}) {
       if (algorithm == ConvAlgorithm::Winograd && l.k != 3) continue;
       Generator g(2);
       Tensor x = Tensor::empty({batch, l.cin, 36, 10}), w = Tensor::empty({l.cout, l.cin, l.k, l.k});
-      for (Tensor* t : {&x, &w}) for (int64_t i = 0; i < t->numel(); ++i) t->data()[i] = g.normal();
+      for (Tensor* t : {&x, &w})
+        for (int64_t i = 0; i < t->numel(); ++i) t->data()[i] = g.normal();
       x.set_requires_grad(true);
       w.set_requires_grad(true);
       const Conv2dOptions options{.algorithm = algorithm};
@@ -106,18 +119,29 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
         for (int i = 0; i < 5; ++i) fn();
         return flops * 5 / seconds_since(t) / 1e9;
       };
-      const double forward = rate([&] { NoGradGuard ng; y = conv2d(x, w, Tensor(), options); });
+      const double forward = rate([&] {
+        NoGradGuard ng;
+        y = conv2d(x, w, Tensor(), options);
+      });
       // Backward of one conv: both input and weight gradients, split by timing the weight-only case.
-      const double both = rate([&] { x.zero_grad(); w.zero_grad(); conv2d(x, w, Tensor(), options).backward(dy); });
+      const double both = rate([&] {
+        x.zero_grad();
+        w.zero_grad();
+        conv2d(x, w, Tensor(), options).backward(dy);
+      });
       Tensor xc = x.detach();
-      const double weight_only = rate([&] { w.zero_grad(); conv2d(xc, w, Tensor(), options).backward(dy); });
+      const double weight_only = rate([&] {
+        w.zero_grad();
+        conv2d(xc, w, Tensor(), options).backward(dy);
+      });
       // Each rate includes one forward; remove it to isolate the backward passes.
       const double t_fwd = 1 / forward, t_both = 1 / both - t_fwd, t_w = 1 / weight_only - t_fwd;
       const double bwd_in = 1 / std::max(t_both - t_w, 1e-9), bwd_w = 1 / std::max(t_w, 1e-9);
       const double mean = 3.0 / (1.0 / forward + 1.0 / bwd_in + 1.0 / bwd_w);
       const bool real_flops = algorithm == ConvAlgorithm::Im2colGemm;
-      fmt::print("{:<14} {:<9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8}\n", l.name, real_flops ? "im2col" : "winograd",
-                 forward, bwd_in, bwd_w, real_flops ? fmt::format("{:.1f}%", 100.0 * mean / peak_gflops) : "-");
+      fmt::print("{:<14} {:<9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8}\n", l.name,
+                 real_flops ? "im2col" : "winograd", forward, bwd_in, bwd_w,
+                 real_flops ? fmt::format("{:.1f}%", 100.0 * mean / peak_gflops) : "-");
     }
   }
 }
@@ -134,12 +158,14 @@ int main(int argc, char** argv) {
     cpu::init_threading();
 
     const auto peak = experiments::measure_peak_flops(threads);
-    fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total, threads);
+    fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total,
+               threads);
 
     manual_seed(0);
     models::CbamCropNet net({});
     const double fwd_flops = forward_flops_per_sample(net);
-    fmt::print("paper network: {} parameters, {:.3f} GFLOP forward per sample\n", net.num_parameters(), fwd_flops / 1e9);
+    fmt::print("paper network: {} parameters, {:.3f} GFLOP forward per sample\n", net.num_parameters(),
+               fwd_flops / 1e9);
     optim::Adam adam(net.parameters(), {});
     Tensor x = Tensor::empty({batch, 1, 36, 10});
     Generator g(1);
@@ -175,13 +201,15 @@ int main(int argc, char** argv) {
     }
     const double train_gflops = train_rate * 3 * fwd_flops / 1e9, infer_gflops = infer_rate * fwd_flops / 1e9;
     // Effective rates: the direct-conv FLOP count over the time, although Winograd executes fewer FLOPs.
-    fmt::print("\ns2cbam  train {:8.1f} samples/s ({:6.1f} effective GFLOP/s)  infer {:8.1f} samples/s "
-               "({:6.1f} effective GFLOP/s)\n",
-               train_rate, train_gflops, infer_rate, infer_gflops);
-    fmt::print("s2cbam  memory: {:.1f} MiB peak tensor memory in a training step; max RSS {:.1f} MiB after "
-               "training, {:.1f} MiB after inference too; {} system allocations during {} timed steps\n",
-               static_cast<double>(stats.peak_bytes_in_use) / 1048576.0, train_rss, max_rss_mib(),
-               stats.system_allocs - allocs_before, steps);
+    fmt::print(
+        "\ns2cbam  train {:8.1f} samples/s ({:6.1f} effective GFLOP/s)  infer {:8.1f} samples/s "
+        "({:6.1f} effective GFLOP/s)\n",
+        train_rate, train_gflops, infer_rate, infer_gflops);
+    fmt::print(
+        "s2cbam  memory: {:.1f} MiB peak tensor memory in a training step; max RSS {:.1f} MiB after "
+        "training, {:.1f} MiB after inference too; {} system allocations during {} timed steps\n",
+        static_cast<double>(stats.peak_bytes_in_use) / 1048576.0, train_rss, max_rss_mib(),
+        stats.system_allocs - allocs_before, steps);
 
     bench_conv_layers(batch, peak.gflops_total);
 
@@ -190,11 +218,12 @@ int main(int argc, char** argv) {
       fmt::print("\nPyTorch baseline unavailable: {}\n", torch.error);
       return 0;
     }
-    fmt::print("\npytorch train {:8.1f} samples/s  infer {:8.1f} samples/s  max RSS {:.1f} MiB (training and "
-               "inference, as the s2cbam figure after inference)\n",
-               torch.train, torch.infer, torch.max_rss_mib);
-    fmt::print("ratio (s2cbam / pytorch): train {:.2f}x  infer {:.2f}x  (target >= 1.25x)\n", train_rate / torch.train,
-               infer_rate / torch.infer);
+    fmt::print(
+        "\npytorch train {:8.1f} samples/s  infer {:8.1f} samples/s  max RSS {:.1f} MiB (training and "
+        "inference, as the s2cbam figure after inference)\n",
+        torch.train, torch.infer, torch.max_rss_mib);
+    fmt::print("ratio (s2cbam / pytorch): train {:.2f}x  infer {:.2f}x  (target >= 1.25x)\n",
+               train_rate / torch.train, infer_rate / torch.infer);
     return 0;
   });
 }

@@ -46,7 +46,8 @@ int64_t Args::get_int(const std::string& key, int64_t fallback) const {
   return out;
 }
 
-std::vector<std::string> Args::get_list(const std::string& key, const std::vector<std::string>& fallback) const {
+std::vector<std::string> Args::get_list(const std::string& key,
+                                        const std::vector<std::string>& fallback) const {
   if (!has(key)) return fallback;
   std::vector<std::string> out;
   std::string item;
@@ -68,7 +69,8 @@ std::vector<uint64_t> Args::get_seeds(const std::string& key, const std::vector<
   for (const auto& item : get_list(key, {})) {
     uint64_t v = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    S2_CHECK(ec == std::errc() && end == item.data() + item.size(), "option --{}: '{}' is not a seed", key, item);
+    S2_CHECK(ec == std::errc() && end == item.data() + item.size(), "option --{}: '{}' is not a seed", key,
+             item);
     out.push_back(v);
   }
   return out;

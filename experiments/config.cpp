@@ -4,9 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 
+#include "experiments/toml_text.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
@@ -75,18 +76,13 @@ ExperimentConfig load_config(const std::string& path) {
 }
 
 ExperimentConfig parse_config(const std::string& text, const std::string& path) {
-  std::shared_ptr<cpptoml::table> root;
-  try {
-    std::istringstream stream(text);
-    root = cpptoml::parser(stream).parse();
-  } catch (const cpptoml::parse_exception& e) {
-    fail("cannot read config '{}': {}", path, e.what());
-  }
+  const auto root = parse_toml_text(text, fmt::format("cannot read config '{}'", path));
   for (const auto& [key, value] : *root) {
-    S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
-                 key == "reference",
-             "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, reference)", path,
-             key);
+    S2_CHECK(
+        key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
+            key == "reference",
+        "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, reference)",
+        path, key);
   }
   ExperimentConfig c;
   c.path = path;
@@ -118,7 +114,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
            "{}: [data] format '{}' is not supported (pixel_csv, raster_series or npy)", path, c.data.format);
   S2_CHECK(c.data.format != "npy" || !c.data.train_labels.empty(), "{}: [data] npy needs train_labels", path);
   S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
-  S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2, "{}: [data] timesteps is required for rasters", path);
+  S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2,
+           "{}: [data] timesteps is required for rasters", path);
 
   Section split(root->get_table("split"), "split", path);
   split.read("kind", c.split.kind);
@@ -131,7 +128,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   const auto& kind = c.split.kind;
   S2_CHECK(kind == "given" || kind == "grouped" || kind == "stratified" || kind == "grouped_kfold" ||
                kind == "block_kfold",
-           "{}: [split] kind '{}' is unknown (given, grouped, stratified, grouped_kfold or block_kfold)", path, kind);
+           "{}: [split] kind '{}' is unknown (given, grouped, stratified, grouped_kfold or block_kfold)",
+           path, kind);
   S2_CHECK(kind != "given" || !c.data.test.empty(), "{}: [split] kind 'given' needs [data] test", path);
   S2_CHECK(c.split.validation_fraction >= 0 && c.split.validation_fraction < 1,
            "{}: [split] validation_fraction must be in [0, 1)", path);
@@ -186,7 +184,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   reference.read("macro_f1", c.reference.macro_f1);
   reference.read("tolerance", c.reference.tolerance);
   reference.reject_unknown();
-  S2_CHECK(c.train.epochs > 0 && c.train.batch_size >= 2, "{}: [train] needs epochs > 0 and batch_size >= 2", path);
+  S2_CHECK(c.train.epochs > 0 && c.train.batch_size >= 2, "{}: [train] needs epochs > 0 and batch_size >= 2",
+           path);
   return c;
 }
 

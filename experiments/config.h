@@ -1,6 +1,6 @@
 #pragma once
-// Experiment configs: TOML files with [data], [split], [model], [train] and [reference] sections. Unknown sections or
-// keys and values of the wrong type are errors that name the file and the key.
+// Experiment configs: TOML files with [data], [split], [model], [train] and [reference] sections. Unknown
+// sections or keys and values of the wrong type are errors that name the file and the key.
 #include <map>
 #include <string>
 #include <vector>
@@ -17,7 +17,7 @@ struct DataConfig {
   std::string root;  // relative paths below resolve against it; itself relative to the config file
   std::string train, test;
   std::string train_labels, test_labels, train_groups, test_groups;  // npy only
-  int64_t bands = 10;    // pixel_csv: bands per date
+  int64_t bands = 10;                                                // pixel_csv: bands per date
   std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
   int64_t timesteps = 0;  // regular dates to resample to; 0 keeps a table's own (rasters need it)
   // pixel_csv: the name of each label value. raster_series: the legend names to keep, in class order

@@ -28,8 +28,10 @@ int main(int argc, char** argv) {
     saved.normaliser.apply(d);
     const auto p = experiments::predict(*saved.model, d);
     experiments::Report report{fmt::format("{} on {}", checkpoint, d.source),
-                               "Evaluation of a saved model on data given at evaluation time.", saved.class_names,
-                               experiments::compute_metrics(d.labels, p.classes, d.num_classes()), {}};
+                               "Evaluation of a saved model on data given at evaluation time.",
+                               saved.class_names,
+                               experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
+                               {}};
     experiments::print_report(report);
     const std::string out = args.get("out", "");
     if (!out.empty()) {

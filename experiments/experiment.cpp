@@ -1,6 +1,7 @@
 #include "experiments/experiment.h"
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <cmath>
 #include <numeric>
@@ -11,12 +12,17 @@
 #include "data/victoria_csv.h"
 #include "framework/error.h"
 #include "framework/random.h"
+#include "kernels/cpu/gemm.h"
 #include "models/factory.h"
 
 namespace s2::experiments {
 
-DataFiles train_files(const ExperimentConfig& c) { return {c.data.train, c.data.train_labels, c.data.train_groups}; }
-DataFiles test_files(const ExperimentConfig& c) { return {c.data.test, c.data.test_labels, c.data.test_groups}; }
+DataFiles train_files(const ExperimentConfig& c) {
+  return {c.data.train, c.data.train_labels, c.data.train_groups};
+}
+DataFiles test_files(const ExperimentConfig& c) {
+  return {c.data.test, c.data.test_labels, c.data.test_groups};
+}
 
 data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool classes_from_config) {
@@ -27,7 +33,9 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
             ? data::read_npy_dataset(resolved, resolve_data_path(c, files.labels), classes,
                                      files.groups.empty() ? "" : resolve_data_path(c, files.groups))
             : data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
-    return c.data.timesteps > 0 && c.data.timesteps != d.timesteps ? data::resample_regular(d, c.data.timesteps) : d;
+    return c.data.timesteps > 0 && c.data.timesteps != d.timesteps
+               ? data::resample_regular(d, c.data.timesteps)
+               : d;
   }
   data::RasterDatasetOptions o;
   o.series.bands = c.data.band_names;
@@ -59,13 +67,15 @@ void normalise(Fold& fold, const data::BandNormaliser& n) {
 LoadedData load_data(const ExperimentConfig& c) {
   LoadedData out;
   out.train = load_dataset(c, train_files(c), c.data.classes, true);
-  out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels, &out.dropped_classes);
+  out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels,
+                                   &out.dropped_classes);
   if (!c.data.test.empty()) {
     // The test side uses the training classes by name; a class it lacks simply has no test pixels.
-    data::PixelDataset test = load_dataset(c, test_files(c), out.train.class_names, c.data.format != "raster_series");
+    data::PixelDataset test =
+        load_dataset(c, test_files(c), out.train.class_names, c.data.format != "raster_series");
     S2_CHECK(test.timesteps == out.train.timesteps && test.bands == out.train.bands,
-             "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps, test.bands,
-             out.train.timesteps, out.train.bands);
+             "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps,
+             test.bands, out.train.timesteps, out.train.bands);
     out.test = test;
   }
   return out;
@@ -77,21 +87,31 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
   if (s.kind == "given") {
     text = fmt::format("Train on {}, test on {} as given.", d.train.source, d.test.source);
   } else if (s.kind == "stratified") {
-    text = fmt::format("One stratified random split of {} by sample ({:.0f}% held out for testing). Honest only if "
-                       "samples are independent: pixels of one parcel are not.", d.train.source, 100 * s.test_fraction);
+    text = fmt::format(
+        "One stratified random split of {} by sample ({:.0f}% held out for testing). Honest only if "
+        "samples are independent: pixels of one parcel are not.",
+        d.train.source, 100 * s.test_fraction);
   } else if (s.kind == "grouped") {
-    text = fmt::format("One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
-                       "both sides.", d.train.source, 100 * s.test_fraction);
+    text = fmt::format(
+        "One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
+        "both sides.",
+        d.train.source, 100 * s.test_fraction);
   } else {
-    text = fmt::format("{}-fold cross-validation of {} over {}; every pixel is tested once, by a model that never saw "
-                       "its {}.", s.folds, d.train.source, s.kind == "grouped_kfold" ? "parcels" : "spatial blocks",
-                       s.kind == "grouped_kfold" ? "parcel" : "block");
+    text = fmt::format(
+        "{}-fold cross-validation of {} over {}; every pixel is tested once, by a model that never saw "
+        "its {}.",
+        s.folds, d.train.source, s.kind == "grouped_kfold" ? "parcels" : "spatial blocks",
+        s.kind == "grouped_kfold" ? "parcel" : "block");
   }
   if (s.validation_fraction > 0) {
-    text += fmt::format(" Validation (early stopping, best epoch): {:.0f}% of the training groups.", 100 * s.validation_fraction);
+    text += fmt::format(" Validation (early stopping, best epoch): {:.0f}% of the training groups.",
+                        100 * s.validation_fraction);
   }
-  if (s.max_pixels_per_parcel > 0) text += fmt::format(" Training uses at most {} pixels per parcel.", s.max_pixels_per_parcel);
-  if (!d.dropped_classes.empty()) text += fmt::format(" Dropped classes (too few pixels or parcels): {}.", fmt::join(d.dropped_classes, ", "));
+  if (s.max_pixels_per_parcel > 0)
+    text += fmt::format(" Training uses at most {} pixels per parcel.", s.max_pixels_per_parcel);
+  if (!d.dropped_classes.empty())
+    text +=
+        fmt::format(" Dropped classes (too few pixels or parcels): {}.", fmt::join(d.dropped_classes, ", "));
   return text;
 }
 
@@ -108,10 +128,13 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
     const auto split = data::grouped_split(groups, d.train.labels, s.test_fraction, seed);
     parts.push_back({split.train, split.held_out});
   } else {
-    const auto groups = s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
-    for (auto& f : data::grouped_kfold(groups, d.train.labels, s.folds, seed)) parts.push_back({f.train, f.held_out});
+    const auto groups =
+        s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+    for (auto& f : data::grouped_kfold(groups, d.train.labels, s.folds, seed))
+      parts.push_back({f.train, f.held_out});
   }
-  const auto split_groups = s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+  const auto split_groups =
+      s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
   const data::PixelDataset grouped = with_groups(d.train, split_groups);
   std::vector<Fold> folds;
   for (size_t f = 0; f < parts.size(); ++f) {
@@ -122,13 +145,15 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
     std::vector<int64_t> train_idx(static_cast<size_t>(pool.size()));
     for (int64_t i = 0; i < pool.size(); ++i) train_idx[static_cast<size_t>(i)] = i;
     if (s.validation_fraction > 0) {
-      const auto v = data::grouped_split(pool.groups, pool.labels, s.validation_fraction, seed + 1000 * (f + 1));
+      const auto v =
+          data::grouped_split(pool.groups, pool.labels, s.validation_fraction, seed + 1000 * (f + 1));
       fold.validation = pool.subset(v.held_out);
       train_idx = v.train;
     }
     fold.train = pool.subset(data::cap_per_group(train_idx, pool.groups, s.max_pixels_per_parcel, seed + 7));
-    S2_CHECK(fold.train.size() >= 2 && fold.test.size() > 0, "{}: fold {} has {} training and {} test samples",
-             c.path, fold.name, fold.train.size(), fold.test.size());
+    S2_CHECK(fold.train.size() >= 2 && fold.test.size() > 0,
+             "{}: fold {} has {} training and {} test samples", c.path, fold.name, fold.train.size(),
+             fold.test.size());
     folds.push_back(std::move(fold));
   }
   return folds;
@@ -137,7 +162,8 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
   RunResult run;
   const int64_t classes = data.train.num_classes();
-  std::vector<std::vector<int64_t>> pooled(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  std::vector<std::vector<int64_t>> pooled(static_cast<size_t>(classes),
+                                           std::vector<int64_t>(static_cast<size_t>(classes), 0));
   for (Fold& fold : make_folds(c, data, seed)) {
     const auto normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
     normalise(fold, normaliser);
@@ -146,11 +172,13 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     TrainOptions options = c.train;
     options.seed = seed;
     if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
-    if (options.verbose) fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
-                                    fold.train.size(), fold.validation.size(), fold.test.size());
+    if (options.verbose)
+      fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
+                 fold.train.size(), fold.validation.size(), fold.test.size());
     FoldResult r;
     r.name = fold.name;
-    r.training = train_classifier(*model, fold.train, fold.validation.size() > 0 ? &fold.validation : nullptr, options);
+    r.training = train_classifier(*model, fold.train, fold.validation.size() > 0 ? &fold.validation : nullptr,
+                                  options);
     const Prediction p = predict(*model, fold.test);
     r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
     for (size_t i = 0; i < pooled.size(); ++i) {
@@ -158,9 +186,9 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     }
     r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
     r.checkpoint.config = c.text;
-    r.checkpoint.metadata = fmt::format("model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n",
-                                        c.model.kind, fold.train.timesteps, fold.train.bands,
-                                        fmt::join(fold.train.class_names, "\", \""), seed);
+    r.checkpoint.metadata = fmt::format(
+        "model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n", c.model.kind,
+        fold.train.timesteps, fold.train.bands, fmt::join(fold.train.class_names, "\", \""), seed);
     r.checkpoint.add("model", model->named_parameters());
     r.checkpoint.add("model", model->named_buffers());
     r.checkpoint.add("norm", normaliser.state());
@@ -169,6 +197,16 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
   }
   run.pooled = metrics_from_confusion(pooled);
   return run;
+}
+
+ExperimentConfig load_multi_seed_config(const Args& args) {
+  ExperimentConfig config = load_config(args.require("config"));
+  config.seeds = args.get_seeds("seeds", config.seeds);
+  config.train.epochs = args.get_int("epochs", config.train.epochs);
+  config.train.verbose = false;
+  if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
+  cpu::init_threading();
+  return config;
 }
 
 Stat mean_std(const std::vector<double>& values) {
@@ -183,7 +221,8 @@ Stat mean_std(const std::vector<double>& values) {
   return s;
 }
 
-std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data, const std::vector<uint64_t>& seeds) {
+std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data,
+                               const std::vector<uint64_t>& seeds) {
   std::vector<Metrics> out;
   for (uint64_t seed : seeds) {
     const RunResult run = run_experiment(config, data, seed);

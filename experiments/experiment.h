@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "experiments/cli.h"
 #include "experiments/config.h"
 #include "experiments/metrics.h"
 #include "experiments/trainer.h"
@@ -51,6 +52,10 @@ struct RunResult {
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
 
+// Loads --config and applies the options the multi-seed binaries share: --seeds, --epochs and
+// --threads; per-epoch printing is turned off.
+ExperimentConfig load_multi_seed_config(const Args& args);
+
 // Mean and sample standard deviation (n - 1) of per-seed figures.
 struct Stat {
   double mean = 0, std = 0;
@@ -58,6 +63,7 @@ struct Stat {
 Stat mean_std(const std::vector<double>& values);
 
 // The pooled metrics of one run per seed, printing one line per seed.
-std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data, const std::vector<uint64_t>& seeds);
+std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data,
+                               const std::vector<uint64_t>& seeds);
 
 }  // namespace s2::experiments

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv, {"checkpoint", "data", "labels", "groups", "out", "config"});
     cpu::init_threading();
-    experiments::SavedModel saved = experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
+    experiments::SavedModel saved =
+        experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
     const experiments::DataFiles files{args.require("data"), args.get("labels", ""), args.get("groups", "")};
     data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
     experiments::check_compatible(saved, d);
@@ -25,10 +26,11 @@ int main(int argc, char** argv) {
     std::string csv = fmt::format("index,group,x,y,label,predicted,{}\n", fmt::join(saved.class_names, ","));
     for (int64_t i = 0; i < d.size(); ++i) {
       const auto u = static_cast<size_t>(i);
-      csv += fmt::format("{},{},{},{},{},{}", i, d.groups[u], d.xs.empty() ? -1 : d.xs[u], d.ys.empty() ? -1 : d.ys[u],
-                         saved.class_names[static_cast<size_t>(d.labels[u])],
+      csv += fmt::format("{},{},{},{},{},{}", i, d.groups[u], d.xs.empty() ? -1 : d.xs[u],
+                         d.ys.empty() ? -1 : d.ys[u], saved.class_names[static_cast<size_t>(d.labels[u])],
                          saved.class_names[static_cast<size_t>(p.classes[u])]);
-      for (int64_t c = 0; c < k; ++c) csv += fmt::format(",{:.6f}", p.probabilities[static_cast<size_t>(i * k + c)]);
+      for (int64_t c = 0; c < k; ++c)
+        csv += fmt::format(",{:.6f}", p.probabilities[static_cast<size_t>(i * k + c)]);
       csv += "\n";
     }
     write_file_atomic(args.require("out"), csv);

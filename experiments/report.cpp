@@ -42,15 +42,18 @@ std::string report_json(const Report& r) {
   const Metrics& m = r.metrics;
   std::string j = "{\n";
   j += fmt::format("  \"title\": {},\n  \"split\": {},\n", json_string(r.title), json_string(r.split_note));
-  j += fmt::format("  \"overall_accuracy\": {:.6f},\n  \"kappa\": {:.6f},\n  \"macro_f1\": {:.6f},\n"
-                   "  \"weighted_f1\": {:.6f},\n",
-                   m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
+  j += fmt::format(
+      "  \"overall_accuracy\": {:.6f},\n  \"kappa\": {:.6f},\n  \"macro_f1\": {:.6f},\n"
+      "  \"weighted_f1\": {:.6f},\n",
+      m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
   j += "  \"per_class\": [\n";
   for (size_t i = 0; i < m.per_class.size(); ++i) {
     const auto& c = m.per_class[i];
-    j += fmt::format("    {{\"class\": {}, \"precision\": {:.6f}, \"recall\": {:.6f}, \"f1\": {:.6f}, \"support\": {}}}{}\n",
-                     json_string(r.class_names[i]), c.precision, c.recall, c.f1, c.support,
-                     i + 1 < m.per_class.size() ? "," : "");
+    j += fmt::format(
+        "    {{\"class\": {}, \"precision\": {:.6f}, \"recall\": {:.6f}, \"f1\": {:.6f}, \"support\": "
+        "{}}}{}\n",
+        json_string(r.class_names[i]), c.precision, c.recall, c.f1, c.support,
+        i + 1 < m.per_class.size() ? "," : "");
   }
   j += "  ],\n  \"confusion\": [";
   for (size_t i = 0; i < m.confusion.size(); ++i) {
@@ -59,16 +62,18 @@ std::string report_json(const Report& r) {
   j += "],\n  \"folds\": [\n";
   for (size_t f = 0; f < r.folds.size(); ++f) {
     const auto& fold = r.folds[f];
-    j += fmt::format("    {{\"name\": {}, \"overall_accuracy\": {:.6f}, \"kappa\": {:.6f}, \"macro_f1\": {:.6f}, "
-                     "\"best_epoch\": {}, \"history\": [",
-                     json_string(fold.name), fold.metrics.overall_accuracy, fold.metrics.kappa, fold.metrics.macro_f1,
-                     fold.training.best_epoch);
+    j += fmt::format(
+        "    {{\"name\": {}, \"overall_accuracy\": {:.6f}, \"kappa\": {:.6f}, \"macro_f1\": {:.6f}, "
+        "\"best_epoch\": {}, \"history\": [",
+        json_string(fold.name), fold.metrics.overall_accuracy, fold.metrics.kappa, fold.metrics.macro_f1,
+        fold.training.best_epoch);
     for (size_t i = 0; i < fold.training.history.size(); ++i) {
       const auto& e = fold.training.history[i];
-      j += fmt::format("{}{{\"epoch\": {}, \"train_loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"val_loss\": {:.6f}, "
-                       "\"val_accuracy\": {:.6f}, \"samples_per_second\": {:.1f}}}",
-                       i ? ", " : "", e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
-                       e.samples_per_second);
+      j += fmt::format(
+          "{}{{\"epoch\": {}, \"train_loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"val_loss\": {:.6f}, "
+          "\"val_accuracy\": {:.6f}, \"samples_per_second\": {:.1f}}}",
+          i ? ", " : "", e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
+          e.samples_per_second);
     }
     j += fmt::format("]}}{}\n", f + 1 < r.folds.size() ? "," : "");
   }
@@ -79,24 +84,27 @@ std::string report_json(const Report& r) {
 std::string report_markdown(const Report& r) {
   const Metrics& m = r.metrics;
   std::string md = fmt::format("# {}\n\n{}\n\n", r.title, r.split_note);
-  md += fmt::format("| OA | kappa | macro F1 | weighted F1 |\n|---|---|---|---|\n| {:.4f} | {:.4f} | {:.4f} | {:.4f} |\n\n",
-                    m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
+  md += fmt::format(
+      "| OA | kappa | macro F1 | weighted F1 |\n|---|---|---|---|\n| {:.4f} | {:.4f} | {:.4f} | {:.4f} |\n\n",
+      m.overall_accuracy, m.kappa, m.macro_f1, m.weighted_f1);
   md += "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
   for (size_t i = 0; i < m.per_class.size(); ++i) {
     const auto& c = m.per_class[i];
-    md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", r.class_names[i], c.precision, c.recall, c.f1, c.support);
+    md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", r.class_names[i], c.precision, c.recall,
+                      c.f1, c.support);
   }
   md += "\n## Confusion matrix\n\n" + confusion_markdown(r) + "\n![confusion matrix](confusion.svg)\n";
   if (r.folds.size() > 1) {
     md += "\n## Folds\n\n| fold | OA | kappa | macro F1 |\n|---|---|---|---|\n";
     for (const auto& f : r.folds) {
-      md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} |\n", f.name, f.metrics.overall_accuracy, f.metrics.kappa,
-                        f.metrics.macro_f1);
+      md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} |\n", f.name, f.metrics.overall_accuracy,
+                        f.metrics.kappa, f.metrics.macro_f1);
     }
   }
   md += "\n## Training\n\n![training curves](curves.svg)\n";
   for (const auto& f : r.folds) {
-    md += fmt::format("\n{}: kept the weights of epoch {} of {}.", f.name, f.training.best_epoch, f.training.history.size());
+    md += fmt::format("\n{}: kept the weights of epoch {} of {}.", f.name, f.training.best_epoch,
+                      f.training.history.size());
   }
   return md + "\n";
 }
@@ -105,7 +113,8 @@ void write_report(const Report& r, const std::string& dir) {
   std::filesystem::create_directories(dir);
   write_file_atomic((std::filesystem::path(dir) / "report.json").string(), report_json(r));
   write_file_atomic((std::filesystem::path(dir) / "report.md").string(), report_markdown(r));
-  write_file_atomic((std::filesystem::path(dir) / "confusion.svg").string(), confusion_svg(r.metrics, r.class_names));
+  write_file_atomic((std::filesystem::path(dir) / "confusion.svg").string(),
+                    confusion_svg(r.metrics, r.class_names));
   std::vector<std::pair<std::string, TrainResult>> curves;
   for (const auto& f : r.folds) curves.emplace_back(f.name, f.training);
   write_file_atomic((std::filesystem::path(dir) / "curves.svg").string(), training_curves_svg(curves));
@@ -114,12 +123,13 @@ void write_report(const Report& r, const std::string& dir) {
 void print_report(const Report& r) {
   const Metrics& m = r.metrics;
   fmt::print("\n== {} ==\n{}\n", r.title, r.split_note);
-  fmt::print("OA {:.4f}   kappa {:.4f}   macro F1 {:.4f}   weighted F1 {:.4f}\n\n", m.overall_accuracy, m.kappa,
-             m.macro_f1, m.weighted_f1);
+  fmt::print("OA {:.4f}   kappa {:.4f}   macro F1 {:.4f}   weighted F1 {:.4f}\n\n", m.overall_accuracy,
+             m.kappa, m.macro_f1, m.weighted_f1);
   fmt::print("{:<22} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "F1", "support");
   for (size_t i = 0; i < m.per_class.size(); ++i) {
     const auto& c = m.per_class[i];
-    fmt::print("{:<22} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", r.class_names[i], c.precision, c.recall, c.f1, c.support);
+    fmt::print("{:<22} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", r.class_names[i], c.precision, c.recall, c.f1,
+               c.support);
   }
   fmt::print("\nconfusion (rows = true, columns = predicted):\n");
   for (size_t i = 0; i < m.confusion.size(); ++i) {

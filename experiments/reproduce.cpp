@@ -2,43 +2,42 @@
 // config, with PASS/FAIL: PASS when each mean is at least the reference minus the stated tolerance.
 //   reproduce --config FILE [--seeds 1,2,3] [--epochs N] [--model KIND] [--out DIR] [--threads N]
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <filesystem>
 
 #include "experiments/cli.h"
 #include "experiments/experiment.h"
 #include "framework/atomic_file.h"
-#include "kernels/cpu/gemm.h"
 
 using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv, {"config", "seeds", "epochs", "model", "out", "threads"});
-    experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
-    config.seeds = args.get_seeds("seeds", config.seeds);
-    config.train.epochs = args.get_int("epochs", config.train.epochs);
+    experiments::ExperimentConfig config = experiments::load_multi_seed_config(args);
     config.model.kind = args.get("model", config.model.kind);
-    config.train.verbose = false;
-    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-    cpu::init_threading();
-    const std::string out = args.get("out", "runs/reproduce-" + std::filesystem::path(config.path).stem().string());
+    const std::string out =
+        args.get("out", "runs/reproduce-" + std::filesystem::path(config.path).stem().string());
 
     const experiments::LoadedData data = experiments::load_data(config);
-    fmt::print("reproduce {} ({}), seeds {}\n{}\n", config.path, config.model.kind, fmt::join(config.seeds, ","),
-               experiments::describe_split(config, data));
+    fmt::print("reproduce {} ({}), seeds {}\n{}\n", config.path, config.model.kind,
+               fmt::join(config.seeds, ","), experiments::describe_split(config, data));
     const auto metrics = experiments::run_seeds(config, data, config.seeds);
 
-    struct Row { const char* name; double experiments::Metrics::*field; double reference; };
+    struct Row {
+      const char* name;
+      double experiments::Metrics::*field;
+      double reference;
+    };
     const Row rows[] = {{"OA", &experiments::Metrics::overall_accuracy, config.reference.overall_accuracy},
                         {"kappa", &experiments::Metrics::kappa, config.reference.kappa},
                         {"macro F1", &experiments::Metrics::macro_f1, config.reference.macro_f1}};
-    std::string md = fmt::format("# reproduce: {} ({})\n\n{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
-                                 "| metric | mean | std | reference | verdict |\n|---|---|---|---|---|\n",
-                                 config.path, config.model.kind, experiments::describe_split(config, data),
-                                 fmt::join(config.seeds, ", "), config.reference.source.empty() ? "none" : config.reference.source,
-                                 config.reference.tolerance);
+    std::string md = fmt::format(
+        "# reproduce: {} ({})\n\n{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
+        "| metric | mean | std | reference | verdict |\n|---|---|---|---|---|\n",
+        config.path, config.model.kind, experiments::describe_split(config, data),
+        fmt::join(config.seeds, ", "), config.reference.source.empty() ? "none" : config.reference.source,
+        config.reference.tolerance);
     bool all_pass = true;
     fmt::print("\n{:<9} {:>8} {:>8} {:>10}  verdict\n", "metric", "mean", "std", "reference");
     for (const auto& row : rows) {

@@ -1,9 +1,6 @@
 #include "experiments/saved_model.h"
 
-#include <cpptoml.h>
-
-#include <sstream>
-
+#include "experiments/toml_text.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "models/factory.h"
@@ -14,24 +11,21 @@ SavedModel load_saved_model(const std::string& path, const std::string& config_a
   const Checkpoint ck = load_checkpoint(path);
   SavedModel m;
   m.config = parse_config(ck.config, config_anchor.empty() ? path : config_anchor);
-  std::shared_ptr<cpptoml::table> meta;
-  try {
-    std::istringstream stream(ck.metadata);
-    meta = cpptoml::parser(stream).parse();
-  } catch (const cpptoml::parse_exception& e) {
-    fail("checkpoint '{}': unreadable metadata: {}", path, e.what());
-  }
+  const auto meta = parse_toml_text(ck.metadata, fmt::format("metadata of checkpoint '{}'", path));
   const auto timesteps = meta->get_as<int64_t>("timesteps");
   const auto bands = meta->get_as<int64_t>("bands");
   const auto classes = meta->get_array_of<std::string>("classes");
   const auto kind = meta->get_as<std::string>("model_kind");
-  S2_CHECK(timesteps && bands && classes && kind, "checkpoint '{}': metadata lacks timesteps, bands, classes or "
-                                                  "model_kind (written by an older s2cbam?)", path);
+  S2_CHECK(timesteps && bands && classes && kind,
+           "checkpoint '{}': metadata lacks timesteps, bands, classes or "
+           "model_kind (written by an older s2cbam?)",
+           path);
   m.timesteps = *timesteps;
   m.bands = *bands;
   m.class_names = *classes;
   m.config.model.kind = *kind;
-  m.model = models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
+  m.model =
+      models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
   ck.restore("model", m.model->named_parameters(), path);
   ck.restore("model", m.model->named_buffers(), path);
   m.normaliser = data::BandNormaliser::from_state(ck.with_prefix("norm"), path);
@@ -41,11 +35,11 @@ SavedModel load_saved_model(const std::string& path, const std::string& config_a
 
 void check_compatible(const SavedModel& m, const data::PixelDataset& d) {
   S2_CHECK(d.timesteps == m.timesteps && d.bands == m.bands,
-           "'{}' has {} dates x {} bands, but the model was trained on {} x {}", d.source, d.timesteps, d.bands,
-           m.timesteps, m.bands);
+           "'{}' has {} dates x {} bands, but the model was trained on {} x {}", d.source, d.timesteps,
+           d.bands, m.timesteps, m.bands);
   S2_CHECK(d.class_names.empty() || d.class_names == m.class_names,
-           "'{}' has classes ({}) that differ from the model's ({})", d.source, fmt::join(d.class_names, ", "),
-           fmt::join(m.class_names, ", "));
+           "'{}' has classes ({}) that differ from the model's ({})", d.source,
+           fmt::join(d.class_names, ", "), fmt::join(m.class_names, ", "));
 }
 
 }  // namespace s2::experiments

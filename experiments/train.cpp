@@ -32,16 +32,20 @@ int main(int argc, char** argv) {
     config.train.resume = resume == "yes";
 
     const experiments::LoadedData data = experiments::load_data(config);
-    fmt::print("data: {} samples of {} dates x {} bands, {} classes ({}); test: {} samples\n", data.train.size(),
-               data.train.timesteps, data.train.bands, data.train.num_classes(), fmt::join(data.train.class_names, ", "),
-               data.test.size());
+    fmt::print("data: {} samples of {} dates x {} bands, {} classes ({}); test: {} samples\n",
+               data.train.size(), data.train.timesteps, data.train.bands, data.train.num_classes(),
+               fmt::join(data.train.class_names, ", "), data.test.size());
     fmt::print("model: {}, threads {}\n", config.model.kind, omp_get_max_threads());
     const auto run = experiments::run_experiment(config, data, seed);
 
     std::filesystem::create_directories(out);
-    experiments::Report report{fmt::format("{} ({}, seed {})", std::filesystem::path(config.path).filename().string(),
-                                           config.model.kind, seed),
-                               experiments::describe_split(config, data), data.train.class_names, run.pooled, {}};
+    experiments::Report report{
+        fmt::format("{} ({}, seed {})", std::filesystem::path(config.path).filename().string(),
+                    config.model.kind, seed),
+        experiments::describe_split(config, data),
+        data.train.class_names,
+        run.pooled,
+        {}};
     for (const auto& fold : run.folds) {
       const std::string name = run.folds.size() == 1 ? "model.ckpt" : fmt::format("model-{}.ckpt", fold.name);
       save_checkpoint((std::filesystem::path(out) / name).string(), fold.checkpoint);

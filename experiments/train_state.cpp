@@ -6,6 +6,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "experiments/toml_text.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 
@@ -13,7 +14,9 @@ namespace s2::experiments {
 
 namespace {
 // Doubles and 64-bit states travel as strings: TOML integers are signed and floats may be rounded.
-std::string exact(double v) { return fmt::format("\"{:.17g}\"", v); }
+std::string exact(double v) {
+  return fmt::format("\"{:.17g}\"", v);
+}
 
 std::string rng_toml(const std::array<uint64_t, 4>& s) {
   return fmt::format("[\"{:x}\", \"{:x}\", \"{:x}\", \"{:x}\"]", s[0], s[1], s[2], s[3]);
@@ -26,7 +29,8 @@ std::array<uint64_t, 4> rng_from(const cpptoml::table& t, const char* key, const
   for (size_t i = 0; i < 4; ++i) {
     const auto& s = (*v)[i];
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out[i], 16);
-    S2_CHECK(ec == std::errc() && end == s.data() + s.size(), "training state '{}': bad {} entry '{}'", path, key, s);
+    S2_CHECK(ec == std::errc() && end == s.data() + s.size(), "training state '{}': bad {} entry '{}'", path,
+             key, s);
   }
   return out;
 }
@@ -38,18 +42,20 @@ double number(const cpptoml::table& t, const char* key, const std::string& path)
 }
 }  // namespace
 
-void save_train_state(const std::string& path, const models::Classifier& model, const optim::Optimizer& optimizer,
-                      const TrainState& s) {
+void save_train_state(const std::string& path, const models::Classifier& model,
+                      const optim::Optimizer& optimizer, const TrainState& s) {
   Checkpoint ck;
   ck.step = static_cast<uint64_t>(s.epoch);
-  std::string meta = fmt::format("epoch = {}\nbest_epoch = {}\nbad_epochs = {}\nstopped_early = {}\nbest_val = {}\n"
-                                 "shuffle_rng = {}\nglobal_rng = {}\nhistory = [",
-                                 s.epoch, s.best_epoch, s.bad_epochs, s.stopped_early, exact(s.best_val),
-                                 rng_toml(s.shuffle_rng), rng_toml(s.global_rng));
+  std::string meta = fmt::format(
+      "epoch = {}\nbest_epoch = {}\nbad_epochs = {}\nstopped_early = {}\nbest_val = {}\n"
+      "shuffle_rng = {}\nglobal_rng = {}\nhistory = [",
+      s.epoch, s.best_epoch, s.bad_epochs, s.stopped_early, exact(s.best_val), rng_toml(s.shuffle_rng),
+      rng_toml(s.global_rng));
   for (size_t i = 0; i < s.history.size(); ++i) {
     const auto& e = s.history[i];
-    meta += fmt::format("{}[{}, {}, {}, {}, {}, {}]", i ? ", " : "", exact(e.train_loss), exact(e.train_accuracy),
-                        exact(e.val_loss), exact(e.val_accuracy), exact(e.samples_per_second), exact(e.learning_rate));
+    meta += fmt::format("{}[{}, {}, {}, {}, {}, {}]", i ? ", " : "", exact(e.train_loss),
+                        exact(e.train_accuracy), exact(e.val_loss), exact(e.val_accuracy),
+                        exact(e.samples_per_second), exact(e.learning_rate));
   }
   ck.metadata = meta + "]\n";
   ck.add("model", model.named_parameters());
@@ -61,13 +67,7 @@ void save_train_state(const std::string& path, const models::Classifier& model, 
 
 TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer) {
   const Checkpoint ck = load_checkpoint(path);
-  std::shared_ptr<cpptoml::table> t;
-  try {
-    std::istringstream stream(ck.metadata);
-    t = cpptoml::parser(stream).parse();
-  } catch (const cpptoml::parse_exception& e) {
-    fail("training state '{}': unreadable metadata: {}", path, e.what());
-  }
+  const auto t = parse_toml_text(ck.metadata, fmt::format("training state '{}'", path));
   ck.restore("model", model.named_parameters(), path);
   ck.restore("model", model.named_buffers(), path);
   optimizer.load_state(ck.with_prefix("optim"));
@@ -81,14 +81,16 @@ TrainState load_train_state(const std::string& path, models::Classifier& model, 
   s.shuffle_rng = rng_from(*t, "shuffle_rng", path);
   s.global_rng = rng_from(*t, "global_rng", path);
   const auto history = t->get_array_of<cpptoml::array>("history");
-  S2_CHECK(history && static_cast<int64_t>(history->size()) == s.epoch, "training state '{}': history does not "
-                                                                         "match {} epochs", path, s.epoch);
+  S2_CHECK(history && static_cast<int64_t>(history->size()) == s.epoch,
+           "training state '{}': history does not "
+           "match {} epochs",
+           path, s.epoch);
   for (size_t i = 0; i < history->size(); ++i) {
     const auto row = (*history)[i]->get_array_of<std::string>();
     S2_CHECK(row && row->size() == 6, "training state '{}': history row {} is malformed", path, i + 1);
     const auto& r = *row;
-    s.history.push_back({static_cast<int64_t>(i + 1), std::stod(r[0]), std::stod(r[1]), std::stod(r[2]), std::stod(r[3]),
-                         std::stod(r[4]), std::stod(r[5])});
+    s.history.push_back({static_cast<int64_t>(i + 1), std::stod(r[0]), std::stod(r[1]), std::stod(r[2]),
+                         std::stod(r[3]), std::stod(r[4]), std::stod(r[5])});
   }
   s.best_weights = ck.with_prefix("best");
   return s;

@@ -24,8 +24,8 @@ struct TrainState {
   std::array<uint64_t, 4> shuffle_rng{}, global_rng{};
 };
 
-void save_train_state(const std::string& path, const models::Classifier& model, const optim::Optimizer& optimizer,
-                      const TrainState& state);
+void save_train_state(const std::string& path, const models::Classifier& model,
+                      const optim::Optimizer& optimizer, const TrainState& state);
 // Restores the model and optimiser in place and returns the loop's state; errors name the file.
 TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer);
 

@@ -72,8 +72,9 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
 
 namespace {
 // One pass over the training set in the shuffled order; returns (mean loss, accuracy, samples).
-EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer, const data::PixelDataset& train,
-                         const TrainOptions& options, const CrossEntropyOptions& loss_options, Generator& rng) {
+EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
+                         const data::PixelDataset& train, const TrainOptions& options,
+                         const CrossEntropyOptions& loss_options, Generator& rng) {
   model.train();
   const auto start = std::chrono::steady_clock::now();
   const auto order = data::shuffled_indices(train.size(), rng);
@@ -98,8 +99,13 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     seen += n;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {0, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen), 0, 0,
-          static_cast<double>(seen) / seconds, optimizer.lr()};
+  return {0,
+          loss_sum / static_cast<double>(seen),
+          static_cast<double>(correct) / static_cast<double>(seen),
+          0,
+          0,
+          static_cast<double>(seen) / seconds,
+          optimizer.lr()};
 }
 
 void print_epoch(const EpochLog& log, bool has_validation) {
@@ -136,7 +142,8 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
     if (has_validation) {
       const Prediction p = predict(model, *validation);
       log.val_loss = p.loss;
-      log.val_accuracy = compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;
+      log.val_accuracy =
+          compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;
     }
     state.history.push_back(log);
     state.epoch = epoch;
@@ -150,7 +157,8 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
       state.bad_epochs = 0;
     } else if (options.early_stopping_patience > 0 && ++state.bad_epochs >= options.early_stopping_patience) {
       state.stopped_early = true;
-      if (options.verbose) fmt::print("early stop: no better validation loss for {} epochs\n", state.bad_epochs);
+      if (options.verbose)
+        fmt::print("early stop: no better validation loss for {} epochs\n", state.bad_epochs);
     }
     if (!options.state_path.empty()) {
       state.shuffle_rng = rng.state();

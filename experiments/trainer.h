@@ -38,7 +38,7 @@ struct EpochLog {
 
 struct TrainResult {
   std::vector<EpochLog> history;
-  int64_t best_epoch = 0;         // the weights of this epoch are in the model at the end
+  int64_t best_epoch = 0;        // the weights of this epoch are in the model at the end
   NamedTensors optimizer_state;  // Adam's moments and step count after the last epoch
 };
 
@@ -49,7 +49,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
 struct Prediction {
   std::vector<int32_t> classes;
   std::vector<float> probabilities;  // [N, classes]
-  double loss = 0;                    // mean cross-entropy when labels are known
+  double loss = 0;                   // mean cross-entropy when labels are known
 };
 Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size = 256);
 

@@ -10,7 +10,7 @@
 namespace s2 {
 
 struct AllocatorStats {
-  size_t bytes_in_use = 0;     // held by live tensors
+  size_t bytes_in_use = 0;  // held by live tensors
   size_t peak_bytes_in_use = 0;
   size_t bytes_cached = 0;     // held in free lists, ready for reuse
   uint64_t system_allocs = 0;  // calls that reached the system allocator

@@ -32,8 +32,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
   std::string tmp = (dir / fmt::format(".{}.tmpXXXXXX", target.filename().string())).string();
   const int fd = ::mkstemp(tmp.data());
-  S2_CHECK(fd >= 0, "cannot write '{}': cannot create a temporary file in '{}': {}", path,
-           dir.string(), std::strerror(errno));
+  S2_CHECK(fd >= 0, "cannot write '{}': cannot create a temporary file in '{}': {}", path, dir.string(),
+           std::strerror(errno));
   try {
     write_all(fd, bytes, path);
     S2_CHECK(::fsync(fd) == 0, "cannot write '{}': fsync failed: {}", path, std::strerror(errno));

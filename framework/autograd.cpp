@@ -45,8 +45,12 @@ std::vector<Node*> reverse_topological_order(Node* root) {
 }
 }  // namespace
 
-bool GradMode::enabled() { return grad_mode_enabled; }
-void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
+bool GradMode::enabled() {
+  return grad_mode_enabled;
+}
+void GradMode::set_enabled(bool enabled) {
+  grad_mode_enabled = enabled;
+}
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!GradMode::enabled()) {
@@ -96,11 +100,10 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
     const Tensor grad_output = it->second;
     pending.erase(it);
     S2_CHECK(node->backward != nullptr,
-             "backward through '{}' a second time: pass retain_graph=true to the first backward",
-             node->name);
+             "backward through '{}' a second time: pass retain_graph=true to the first backward", node->name);
     std::vector<Tensor> grads = node->backward(grad_output);
-    S2_CHECK(grads.size() == node->inputs.size(), "op '{}' returned {} gradients for {} inputs",
-             node->name, grads.size(), node->inputs.size());
+    S2_CHECK(grads.size() == node->inputs.size(), "op '{}' returned {} gradients for {} inputs", node->name,
+             grads.size(), node->inputs.size());
     for (size_t i = 0; i < grads.size(); ++i) {
       Tensor& input = node->inputs[i];
       if (!grads[i].defined() || !input.requires_grad()) {

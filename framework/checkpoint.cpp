@@ -161,8 +161,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   S2_CHECK(bytes.size() >= kHeaderBytes, "checkpoint '{}': truncated header ({} bytes)", path, bytes.size());
   Reader header(bytes, sizeof(kMagic), path);
   const auto version = header.get<uint32_t>("version");
-  S2_CHECK(version == Checkpoint::kVersion, "checkpoint '{}': version {} is not supported (this build reads {})",
-           path, version, Checkpoint::kVersion);
+  S2_CHECK(version == Checkpoint::kVersion,
+           "checkpoint '{}': version {} is not supported (this build reads {})", path, version,
+           Checkpoint::kVersion);
   const auto payload_size = header.get<uint64_t>("payload size");
   const auto crc = header.get<uint32_t>("checksum");
   S2_CHECK(bytes.size() - kHeaderBytes == payload_size,
@@ -183,8 +184,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     Shape shape(rank);
     for (auto& d : shape) {
       d = r.get<int64_t>("tensor shape");
-      S2_CHECK(d >= 0 && d < (int64_t{1} << 40), "checkpoint '{}': tensor '{}' has a bad dimension {}",
-               path, name, d);
+      S2_CHECK(d >= 0 && d < (int64_t{1} << 40), "checkpoint '{}': tensor '{}' has a bad dimension {}", path,
+               name, d);
     }
     Tensor t = Tensor::empty(shape);
     r.get_floats(t.data(), static_cast<uint64_t>(t.numel()), name);

@@ -3,8 +3,8 @@
 // normalisation statistics, by prefix), the step, and the run's config text.
 //
 // Layout (little endian): "S2CBAMCK" | u32 version | u64 payload bytes | u32 CRC-32 of payload |
-// payload = u64 step | str config | str metadata | u64 count | count x (str name | u32 rank | i64 dims[rank] |
-// f32 data[numel]), where str = u64 length + bytes.
+// payload = u64 step | str config | str metadata | u64 count | count x (str name | u32 rank | i64 dims[rank]
+// | f32 data[numel]), where str = u64 length + bytes.
 #include <cstdint>
 #include <string>
 

@@ -20,9 +20,9 @@ template <typename... Args>
 }  // namespace s2
 
 // Checks a precondition and throws s2::Error with the formatted message when it does not hold.
-#define S2_CHECK(cond, ...)      \
-  do {                           \
-    if (!(cond)) {               \
-      ::s2::fail(__VA_ARGS__);   \
-    }                            \
+#define S2_CHECK(cond, ...)    \
+  do {                         \
+    if (!(cond)) {             \
+      ::s2::fail(__VA_ARGS__); \
+    }                          \
   } while (false)

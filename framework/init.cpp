@@ -37,6 +37,8 @@ void glorot_uniform(Tensor& weight, Generator& generator) {
   }
 }
 
-void zeros(Tensor& t) { t.fill_(0.0f); }
+void zeros(Tensor& t) {
+  t.fill_(0.0f);
+}
 
 }  // namespace s2::init

@@ -43,8 +43,12 @@ Tensor sigmoid(const Tensor& x);
 // Elementwise with NumPy broadcasting, up to 4 dimensions.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
 
 // (N, C, H, W) -> (N, C, 1, 1)
 Tensor global_avg_pool2d(const Tensor& x);

@@ -31,8 +31,8 @@ void load_slots(const NamedTensors& state, const char* prefix, std::vector<Tenso
     bool found = false;
     for (const auto& [key, t] : state) {
       if (key == name) {
-        S2_CHECK(t.shape() == slots[i].shape(), "optimiser state '{}' has shape {}, expected {}",
-                 name, shape_str(t.shape()), shape_str(slots[i].shape()));
+        S2_CHECK(t.shape() == slots[i].shape(), "optimiser state '{}' has shape {}, expected {}", name,
+                 shape_str(t.shape()), shape_str(slots[i].shape()));
         slots[i].copy_from(t);
         found = true;
       }
@@ -93,8 +93,9 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
 void Adam::step() {
   NoGradGuard no_grad;
   ++steps_;
-  const cpu::AdamStep s{lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                        options_.decoupled_weight_decay, steps_};
+  const cpu::AdamStep s{lr_,          options_.beta1,        options_.beta2,
+                        options_.eps, options_.weight_decay, options_.decoupled_weight_decay,
+                        steps_};
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor g = params_[i].grad();
     if (g.defined()) {

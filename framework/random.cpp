@@ -12,7 +12,9 @@ uint64_t splitmix64(uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 void Generator::seed_with(uint64_t seed) {
@@ -33,7 +35,9 @@ uint64_t Generator::next_u64() {
   return result;
 }
 
-float Generator::uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+float Generator::uniform() {
+  return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f;
+}
 
 uint64_t Generator::below(uint64_t n) {
   // Rejection keeps the result unbiased for any n.
@@ -51,7 +55,9 @@ float Generator::normal() {
   return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
 }
 
-std::array<uint64_t, 4> Generator::state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+std::array<uint64_t, 4> Generator::state() const {
+  return {state_[0], state_[1], state_[2], state_[3]};
+}
 
 void Generator::set_state(const std::array<uint64_t, 4>& state) {
   for (size_t i = 0; i < 4; ++i) state_[i] = state[i];
@@ -62,6 +68,8 @@ Generator& global_generator() {
   return generator;
 }
 
-void manual_seed(uint64_t seed) { global_generator().seed_with(seed); }
+void manual_seed(uint64_t seed) {
+  global_generator().seed_with(seed);
+}
 
 }  // namespace s2

@@ -11,9 +11,13 @@
 
 namespace s2 {
 
-const char* device_name(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device device) {
+  return device == Device::CPU ? "cpu" : "cuda";
+}
 
-std::string shape_str(const Shape& shape) { return fmt::format("({})", fmt::join(shape, ", ")); }
+std::string shape_str(const Shape& shape) {
+  return fmt::format("({})", fmt::join(shape, ", "));
+}
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
@@ -29,7 +33,9 @@ Storage::Storage(size_t count, Device dev) : numel(count), device(dev) {
   data = static_cast<float*>(CachingAllocator::host().allocate(count * sizeof(float)));
 }
 
-Storage::~Storage() { CachingAllocator::host().release(data, numel * sizeof(float)); }
+Storage::~Storage() {
+  CachingAllocator::host().release(data, numel * sizeof(float));
+}
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
   auto impl = std::make_shared<TensorImpl>();
@@ -38,7 +44,9 @@ Tensor Tensor::empty(const Shape& shape, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
+Tensor Tensor::zeros(const Shape& shape, Device device) {
+  return full(shape, 0.0f, device);
+}
 
 Tensor Tensor::full(const Shape& shape, float value, Device device) {
   Tensor t = empty(shape, device);
@@ -48,8 +56,8 @@ Tensor Tensor::full(const Shape& shape, float value, Device device) {
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
   S2_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()),
-           "from_vector: shape {} holds {} values but {} were given", shape_str(shape),
-           shape_numel(shape), values.size());
+           "from_vector: shape {} holds {} values but {} were given", shape_str(shape), shape_numel(shape),
+           values.size());
   Tensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
@@ -67,8 +75,12 @@ int64_t Tensor::size(int64_t dim) const {
   return impl_->shape[static_cast<size_t>(d)];
 }
 
-int64_t Tensor::numel() const { return shape_numel(shape()); }
-Device Tensor::device() const { return impl_->storage->device; }
+int64_t Tensor::numel() const {
+  return shape_numel(shape());
+}
+Device Tensor::device() const {
+  return impl_->storage->device;
+}
 
 float* Tensor::data() {
   S2_CHECK(defined(), "use of an undefined tensor");
@@ -85,7 +97,9 @@ float Tensor::item() const {
   return data()[0];
 }
 
-std::vector<float> Tensor::to_vector() const { return {data(), data() + numel()}; }
+std::vector<float> Tensor::to_vector() const {
+  return {data(), data() + numel()};
+}
 
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
@@ -111,15 +125,14 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
   if (infer_at >= 0 && known > 0) {
     resolved[static_cast<size_t>(infer_at)] = numel() / known;
   }
-  S2_CHECK(shape_numel(resolved) == numel(), "reshape {} -> {}: element counts differ",
-           shape_str(shape()), shape_str(new_shape));
+  S2_CHECK(shape_numel(resolved) == numel(), "reshape {} -> {}: element counts differ", shape_str(shape()),
+           shape_str(new_shape));
   Tensor view = detach();
   view.impl_->shape = resolved;
   if (requires_grad() && GradMode::enabled()) {
     const Shape original = shape();
-    attach_grad_fn(view, {*this}, "reshape", [original](const Tensor& g) -> std::vector<Tensor> {
-      return {g.reshape(original)};
-    });
+    attach_grad_fn(view, {*this}, "reshape",
+                   [original](const Tensor& g) -> std::vector<Tensor> { return {g.reshape(original)}; });
   }
   return view;
 }
@@ -130,14 +143,18 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::fill_(float value) { std::fill_n(data(), numel(), value); }
+void Tensor::fill_(float value) {
+  std::fill_n(data(), numel(), value);
+}
 
 void Tensor::copy_from(const Tensor& other) {
   check_same_shape(*this, other, "copy_from");
   std::memcpy(data(), other.data(), static_cast<size_t>(numel()) * sizeof(float));
 }
 
-bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
+bool Tensor::requires_grad() const {
+  return defined() && impl_->requires_grad;
+}
 
 Tensor& Tensor::set_requires_grad(bool value) {
   S2_CHECK(impl_->grad_fn == nullptr || value,
@@ -146,12 +163,20 @@ Tensor& Tensor::set_requires_grad(bool value) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl_->grad; }
-void Tensor::set_grad(const Tensor& grad) { impl_->grad = grad; }
+Tensor Tensor::grad() const {
+  return impl_->grad;
+}
+void Tensor::set_grad(const Tensor& grad) {
+  impl_->grad = grad;
+}
 
-void Tensor::zero_grad() { impl_->grad = Tensor(); }
+void Tensor::zero_grad() {
+  impl_->grad = Tensor();
+}
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  return impl_->grad_fn;
+}
 
 void Tensor::set_grad_fn(std::shared_ptr<Node> node) {
   impl_->grad_fn = std::move(node);
@@ -159,8 +184,7 @@ void Tensor::set_grad_fn(std::shared_ptr<Node> node) {
 }
 
 void Tensor::backward(bool retain_graph) const {
-  S2_CHECK(numel() == 1, "backward() without a gradient needs a scalar, got shape {}",
-           shape_str(shape()));
+  S2_CHECK(numel() == 1, "backward() without a gradient needs a scalar, got shape {}", shape_str(shape()));
   run_backward(*this, Tensor::full(shape(), 1.0f), retain_graph);
 }
 

@@ -16,8 +16,7 @@ struct Conv2dGeometry {
   int64_t in_pixels() const { return h_in * w_in; }
   // A 1x1 stride-1 unpadded conv is a plain GEMM on the input, with no im2col.
   bool is_pointwise() const {
-    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
-           pad_left == 0;
+    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0;
   }
   double forward_flops() const {
     return 2.0 * static_cast<double>(batch * c_out * out_pixels() * patch_size());

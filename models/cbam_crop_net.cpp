@@ -49,17 +49,15 @@ Tensor ResidualUnit::forward(const Tensor& x) {
 ChannelAttention::ChannelAttention(int64_t channels, int64_t reduction) {
   S2_CHECK(reduction > 0 && channels % reduction == 0 && channels >= reduction,
            "channel attention: {} channels cannot be reduced by a ratio of {}", channels, reduction);
-  fc1_ = register_module("fc1", std::make_shared<nn::Linear>(channels, channels / reduction, true,
-                                                             nn::Init::HeNormal));
-  fc2_ = register_module("fc2", std::make_shared<nn::Linear>(channels / reduction, channels, true,
-                                                             nn::Init::HeNormal));
+  fc1_ = register_module(
+      "fc1", std::make_shared<nn::Linear>(channels, channels / reduction, true, nn::Init::HeNormal));
+  fc2_ = register_module(
+      "fc2", std::make_shared<nn::Linear>(channels / reduction, channels, true, nn::Init::HeNormal));
 }
 
 Tensor ChannelAttention::forward(const Tensor& x) const {
   const int64_t n = x.size(0), c = x.size(1);
-  auto mlp = [&](const Tensor& pooled) {
-    return fc2_->forward(relu(fc1_->forward(pooled.reshape({n, c}))));
-  };
+  auto mlp = [&](const Tensor& pooled) { return fc2_->forward(relu(fc1_->forward(pooled.reshape({n, c})))); };
   const Tensor weights = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
   return mul(x, weights.reshape({n, c, 1, 1}));
 }
@@ -95,14 +93,15 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   S2_CHECK(!config.stage_widths.empty() && config.units_per_stage >= 1,
            "model needs at least one stage with at least one unit");
   stem_conv_ = register_module("stem_conv", conv(1, config.stem_width, 3, true));
-  stem_bn_ = register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width, config.batch_norm));
+  stem_bn_ =
+      register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width, config.batch_norm));
   int64_t channels = config.stem_width;
   for (size_t s = 0; s < config.stage_widths.size(); ++s) {
     for (int64_t u = 0; u < config.units_per_stage; ++u) {
       const std::string name = fmt::format("stage{}.unit{}", s + 1, u + 1);
-      units_.push_back(register_module(
-          name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s], config.residual_skip,
-                                              config.batch_norm)));
+      units_.push_back(
+          register_module(name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s],
+                                                               config.residual_skip, config.batch_norm)));
       channels = config.stage_widths[s];
     }
     if (config.attention != Attention::None) {
@@ -141,7 +140,9 @@ Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, 
   return h;
 }
 
-Tensor CbamCropNet::forward(const Tensor& x) { return run(x, nullptr); }
+Tensor CbamCropNet::forward(const Tensor& x) {
+  return run(x, nullptr);
+}
 
 std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tensor& x) {
   std::vector<std::pair<std::string, Shape>> shapes;

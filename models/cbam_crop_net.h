@@ -21,8 +21,8 @@ struct CbamCropNetConfig {
   int64_t units_per_stage = 1;
   Attention attention = Attention::Cbam;
   bool residual_skip = true;
-  int64_t reduction = 8;        // channel-attention MLP: C -> C / reduction -> C
-  int64_t spatial_kernel = 7;   // spatial-attention conv size
+  int64_t reduction = 8;             // channel-attention MLP: C -> C / reduction -> C
+  int64_t spatial_kernel = 7;        // spatial-attention conv size
   BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
 };
 

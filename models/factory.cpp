@@ -4,7 +4,8 @@
 
 namespace s2::models {
 
-std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, int64_t bands, int64_t classes) {
+std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, int64_t bands,
+                                       int64_t classes) {
   if (config.kind == "cbam" || config.kind == "plain_cnn") {
     CbamCropNetConfig c = config.cbam;
     c.timesteps = timesteps, c.bands = bands, c.classes = classes;

@@ -12,8 +12,8 @@ namespace s2::models {
 struct ModelConfig {
   std::string kind = "cbam";
   BatchNormOptions batch_norm = {};  // for every batch norm of whichever model
-  CbamCropNetConfig cbam = {};  // for "cbam" and "plain_cnn"
-  TempCnnConfig tempcnn = {};   // for "tempcnn"
+  CbamCropNetConfig cbam = {};       // for "cbam" and "plain_cnn"
+  TempCnnConfig tempcnn = {};        // for "tempcnn"
 };
 
 // The input size and class count come from the data, not the config.

@@ -12,9 +12,11 @@ TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {
   int64_t channels = c.bands;
   for (int64_t i = 0; i < c.conv_layers; ++i) {
     // A (k x 1) kernel over a (T x 1) image is a 1-D convolution over time.
-    convs_.push_back(register_module(fmt::format("conv{}", i + 1),
-                                     std::make_shared<nn::Conv2d>(nn::Conv2dConfig{channels, c.filters, c.kernel_size, 1})));
-    norms_.push_back(register_module(fmt::format("bn{}", i + 1), std::make_shared<nn::BatchNorm2d>(c.filters, c.batch_norm)));
+    convs_.push_back(register_module(
+        fmt::format("conv{}", i + 1),
+        std::make_shared<nn::Conv2d>(nn::Conv2dConfig{channels, c.filters, c.kernel_size, 1})));
+    norms_.push_back(register_module(fmt::format("bn{}", i + 1),
+                                     std::make_shared<nn::BatchNorm2d>(c.filters, c.batch_norm)));
     channels = c.filters;
   }
   dense_ = register_module("dense", std::make_shared<nn::Linear>(c.filters * c.timesteps, c.dense_units));
@@ -27,7 +29,8 @@ Tensor TempCnn::forward(const Tensor& input) {
   const Tensor x = as_image_batch(input, config_.timesteps, config_.bands);
   const int64_t n = x.size(0);
   // (N, 1, T, B) -> (N, B, T, 1): bands become channels.
-  Tensor h = transpose_last2(x.reshape({n, config_.timesteps, config_.bands})).reshape({n, config_.bands, config_.timesteps, 1});
+  Tensor h = transpose_last2(x.reshape({n, config_.timesteps, config_.bands}))
+                 .reshape({n, config_.bands, config_.timesteps, 1});
   for (size_t i = 0; i < convs_.size(); ++i) {
     h = dropout_->forward(norms_[i]->forward(convs_[i]->forward(h), /*fuse_relu=*/true));
   }

@@ -7,16 +7,12 @@
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
+using s2::testing::temp_path;
 
 namespace {
-std::string temp_path(const char* name) {
-  const auto dir = std::filesystem::temp_directory_path() / "s2cbam-tests";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
-
 Checkpoint sample() {
   Checkpoint ck;
   ck.step = 42;
@@ -70,8 +66,8 @@ TEST_CASE("restore checks names and shapes") {
   ck.restore("model", {{"w", right}}, "x.ckpt");
   CHECK(right.data()[5] == 6.0f);
   CHECK_THROWS_WITH_AS(ck.restore("model", {{"w", wrong}}, "x.ckpt"), doctest::Contains("(3, 2)"), Error);
-  CHECK_THROWS_WITH_AS(ck.restore("model", {{"v", right}}, "x.ckpt"), doctest::Contains("'model.v' is missing"),
-                       Error);
+  CHECK_THROWS_WITH_AS(ck.restore("model", {{"v", right}}, "x.ckpt"),
+                       doctest::Contains("'model.v' is missing"), Error);
 }
 
 TEST_CASE("atomic writes leave no temporary behind") {

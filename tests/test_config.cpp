@@ -6,18 +6,11 @@
 #include "experiments/config.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
 
-namespace {
-std::string write_config(const char* name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "s2cbam-tests";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  write_file_atomic(path, text);
-  return path;
-}
-}  // namespace
+using s2::testing::write_temp;
 
 TEST_CASE("the demo config loads and points at the shared data") {
   const auto c = experiments::load_config(S2_SOURCE_DIR "/experiments/configs/demo_victoria.toml");
@@ -30,19 +23,26 @@ TEST_CASE("the demo config loads and points at the shared data") {
 }
 
 TEST_CASE("bad config keys, sections and types name the file and the key") {
-  const auto typo = write_config("typo.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepocs = 3\n");
-  CHECK_THROWS_WITH_AS(experiments::load_config(typo), doctest::Contains("typo.toml: unknown key 'epocs' in [train]"),
+  const auto typo =
+      write_temp("typo.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepocs = 3\n");
+  CHECK_THROWS_WITH_AS(experiments::load_config(typo),
+                       doctest::Contains("typo.toml: unknown key 'epocs' in [train]"), Error);
+  const auto section =
+      write_temp("section.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[optimiser]\nlr = 1\n");
+  CHECK_THROWS_WITH_AS(experiments::load_config(section),
+                       doctest::Contains("unknown section or key 'optimiser'"), Error);
+  const auto type =
+      write_temp("type.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepochs = \"ten\"\n");
+  CHECK_THROWS_WITH_AS(experiments::load_config(type), doctest::Contains("[train] epochs must be an integer"),
                        Error);
-  const auto section = write_config("section.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[optimiser]\nlr = 1\n");
-  CHECK_THROWS_WITH_AS(experiments::load_config(section), doctest::Contains("unknown section or key 'optimiser'"),
+  const auto attention =
+      write_temp("attn.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nattention = \"self\"\n");
+  CHECK_THROWS_WITH_AS(experiments::load_config(attention), doctest::Contains("unknown attention 'self'"),
                        Error);
-  const auto type = write_config("type.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepochs = \"ten\"\n");
-  CHECK_THROWS_WITH_AS(experiments::load_config(type), doctest::Contains("[train] epochs must be an integer"), Error);
-  const auto attention = write_config("attn.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nattention = \"self\"\n");
-  CHECK_THROWS_WITH_AS(experiments::load_config(attention), doctest::Contains("unknown attention 'self'"), Error);
-  const auto kind = write_config("kind.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nkind = \"lstm\"\n");
+  const auto kind =
+      write_temp("kind.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nkind = \"lstm\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(kind), doctest::Contains("kind 'lstm' is unknown"), Error);
-  const auto broken = write_config("broken.toml", "[data\ntrain = 1\n");
+  const auto broken = write_temp("broken.toml", "[data\ntrain = 1\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(broken), doctest::Contains("cannot read config"), Error);
   CHECK_THROWS_WITH_AS(experiments::load_config("/no/such.toml"), doctest::Contains("/no/such.toml"), Error);
 }

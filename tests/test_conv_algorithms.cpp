@@ -42,10 +42,10 @@ double max_rel_error(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST_CASE("im2col and Winograd match a naive convolution on the paper's shapes and edge shapes") {
   const std::pair<Shape, Shape> cases[] = {
-      {{3, 64, 36, 10}, {64, 64, 3, 3}},  // paper stage 1
+      {{3, 64, 36, 10}, {64, 64, 3, 3}},     // paper stage 1
       {{2, 128, 36, 10}, {256, 128, 3, 3}},  // paper stage 3 entry
-      {{9, 5, 7, 3}, {6, 5, 3, 3}},        // batch past one Winograd chunk, odd sizes
-      {{1, 1, 1, 1}, {1, 1, 3, 3}},        // a single pixel
+      {{9, 5, 7, 3}, {6, 5, 3, 3}},          // batch past one Winograd chunk, odd sizes
+      {{1, 1, 1, 1}, {1, 1, 3, 3}},          // a single pixel
   };
   for (const auto& [xs, ws] : cases) {
     CAPTURE(shape_str(xs));
@@ -81,6 +81,7 @@ TEST_CASE("Winograd and im2col gradients agree on a paper shape") {
 
 TEST_CASE("Winograd refuses convolutions it cannot compute") {
   const Tensor x = Tensor::zeros({1, 2, 6, 6});
-  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({2, 2, 5, 5}), Tensor(), {.algorithm = ConvAlgorithm::Winograd}),
-                       doctest::Contains("Winograd needs a 3x3 stride-1"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(x, Tensor::zeros({2, 2, 5, 5}), Tensor(), {.algorithm = ConvAlgorithm::Winograd}),
+      doctest::Contains("Winograd needs a 3x3 stride-1"), Error);
 }

@@ -1,31 +1,21 @@
 // Readers and preprocessing: the pixel CSV layout and its bad inputs, resampling, normalisation.
 #include <doctest/doctest.h>
-
-#include <filesystem>
-
 #include <fmt/format.h>
 
-#include <set>
-
 #include <cmath>
+#include <filesystem>
+#include <set>
 
 #include "data/npy.h"
 #include "data/splits.h"
 #include "data/victoria_csv.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
 
-namespace {
-std::string write_temp(const char* name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "s2cbam-tests";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  write_file_atomic(path, text);
-  return path;
-}
-}  // namespace
+using s2::testing::write_temp;
 
 TEST_CASE("the Victoria CSV reads as 400 samples of 73 dates x 10 bands, 50 per class") {
   const auto d = data::read_pixel_csv(S2_SHARED_DATA "/victoria-2017/train.csv");
@@ -42,13 +32,16 @@ TEST_CASE("pixel CSV bad inputs name the file, line and column") {
   CHECK_THROWS_WITH_AS(data::read_pixel_csv(nan, {.bands = 2}),
                        doctest::Contains("nan.csv:3: column 4: value nan is NaN or infinite"), Error);
   const auto text = write_temp("text.csv", header + "0,1,1,2,x,4\n");
-  CHECK_THROWS_WITH_AS(data::read_pixel_csv(text, {.bands = 2}), doctest::Contains("'x' is not a number"), Error);
-  const auto short_row = write_temp("short.csv", header + "0,1,1,2,3\n");
-  CHECK_THROWS_WITH_AS(data::read_pixel_csv(short_row, {.bands = 2}), doctest::Contains("short.csv:2: 5 columns"),
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(text, {.bands = 2}), doctest::Contains("'x' is not a number"),
                        Error);
+  const auto short_row = write_temp("short.csv", header + "0,1,1,2,3\n");
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(short_row, {.bands = 2}),
+                       doctest::Contains("short.csv:2: 5 columns"), Error);
   const auto missing = write_temp("missing.csv", header + "0,1,1,,3,4\n");
-  CHECK_THROWS_WITH_AS(data::read_pixel_csv(missing, {.bands = 2}), doctest::Contains("column 4: '' is not"), Error);
-  CHECK_THROWS_WITH_AS(data::read_pixel_csv(nan, {.bands = 3}), doctest::Contains("whole number of dates"), Error);
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(missing, {.bands = 2}), doctest::Contains("column 4: '' is not"),
+                       Error);
+  CHECK_THROWS_WITH_AS(data::read_pixel_csv(nan, {.bands = 3}), doctest::Contains("whole number of dates"),
+                       Error);
   const auto unknown = write_temp("unknown.csv", header + "5,1,1,2,3,4\n");
   CHECK_THROWS_WITH_AS(data::read_pixel_csv(unknown, {.bands = 2, .class_names = {"a", "b"}}),
                        doctest::Contains("unknown label 5"), Error);
@@ -66,7 +59,8 @@ TEST_CASE("regular resampling interpolates linearly and keeps the end points") {
 
 TEST_CASE("band normalisation uses the statistics it was fitted on") {
   data::PixelDataset d;
-  d.timesteps = 2, d.bands = 2, d.values = {1, 10, 3, 30}, d.labels = {0}, d.groups = {0}, d.class_names = {"a"};
+  d.timesteps = 2, d.bands = 2, d.values = {1, 10, 3, 30}, d.labels = {0}, d.groups = {0},
+  d.class_names = {"a"};
   const auto n = data::BandNormaliser::fit(d);
   CHECK(n.mean == std::vector<float>{2, 20});
   CHECK(n.stddev == std::vector<float>{1, 10});
@@ -108,7 +102,8 @@ std::string npy_bytes(const char* descr, const std::string& shape, const std::ve
 }  // namespace
 
 TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their bad inputs") {
-  const auto x = write_temp("x.npy", npy_bytes<float>("<f4", "(3, 2, 2)", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  const auto x =
+      write_temp("x.npy", npy_bytes<float>("<f4", "(3, 2, 2)", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
   const auto y = write_temp("y.npy", npy_bytes<int64_t>("<i8", "(3,)", {1, 0, 1}));
   const auto d = data::read_npy_dataset(x, y, {"a", "b"});
   CHECK(d.size() == 3);
@@ -129,12 +124,14 @@ TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their
   CHECK_THROWS_WITH_AS(data::read_npy(truncated), doctest::Contains("truncated or padded"), Error);
   const auto nan = write_temp("nan.npy", npy_bytes<float>("<f4", "(1, 1, 2)", {1, std::nanf("")}));
   const auto y1 = write_temp("y1.npy", npy_bytes<int64_t>("<i8", "(1,)", {0}));
-  CHECK_THROWS_WITH_AS(data::read_npy_dataset(nan, y1, {"a", "b"}), doctest::Contains("NaN or infinite"), Error);
-  const auto bad_label = write_temp("y9.npy", npy_bytes<int64_t>("<i8", "(3,)", {0, 9, 1}));
-  CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, bad_label, {"a", "b"}), doctest::Contains("unknown label 9 of sample 1"),
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(nan, y1, {"a", "b"}), doctest::Contains("NaN or infinite"),
                        Error);
+  const auto bad_label = write_temp("y9.npy", npy_bytes<int64_t>("<i8", "(3,)", {0, 9, 1}));
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, bad_label, {"a", "b"}),
+                       doctest::Contains("unknown label 9 of sample 1"), Error);
   const auto flat = write_temp("flat.npy", npy_bytes<float>("<f4", "(4,)", {1, 2, 3, 4}));
-  CHECK_THROWS_WITH_AS(data::read_npy_dataset(flat, y, {"a", "b"}), doctest::Contains("must have shape (N, T, B)"), Error);
+  CHECK_THROWS_WITH_AS(data::read_npy_dataset(flat, y, {"a", "b"}),
+                       doctest::Contains("must have shape (N, T, B)"), Error);
   CHECK_THROWS_WITH_AS(data::read_npy(y_csv), doctest::Contains("is not a .npy file"), Error);
   CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, write_temp("short.csv", "1\n0\n"), {"a", "b"}),
                        doctest::Contains("has 2 labels for 3 samples"), Error);

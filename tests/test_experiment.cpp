@@ -7,17 +7,14 @@
 #include "experiments/saved_model.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
 using namespace s2::experiments;
 
 namespace {
 ExperimentConfig config_from(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "s2cbam-tests";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  write_file_atomic(path, text);
-  ExperimentConfig c = load_config(path);
+  ExperimentConfig c = load_config(s2::testing::write_temp(name, text));
   c.train.verbose = false;
   return c;
 }
@@ -33,21 +30,24 @@ bn_momentum = 0.1
 }  // namespace
 
 TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model predicts the same again") {
-  const ExperimentConfig c = config_from("flanders.toml", "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
-                                         "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\nmin_class_parcels = 3\n"
-                                         "[split]\nkind = \"grouped_kfold\"\nfolds = 2\nvalidation_fraction = 0\n"
-                                         "max_pixels_per_parcel = 20\n[train]\nepochs = 1\nbatch_size = 16\n" + kTinyModel);
+  const ExperimentConfig c = config_from(
+      "flanders.toml", "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
+                       "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\nmin_class_parcels = 3\n"
+                       "[split]\nkind = \"grouped_kfold\"\nfolds = 2\nvalidation_fraction = 0\n"
+                       "max_pixels_per_parcel = 20\n[train]\nepochs = 1\nbatch_size = 16\n" +
+                           kTinyModel);
   const LoadedData data = load_data(c);
   CHECK(data.train.class_names == std::vector<std::string>{"Winter wheat", "Maize", "Permanent grass crops"});
   CHECK(data.dropped_classes.size() == 4);
   const RunResult run = run_experiment(c, data, 3);
   REQUIRE(run.folds.size() == 2);
   int64_t tested = 0;
-  for (const auto& row : run.pooled.confusion) for (int64_t v : row) tested += v;
+  for (const auto& row : run.pooled.confusion)
+    for (int64_t v : row) tested += v;
   CHECK(tested == data.train.size());
   CHECK(run.pooled.overall_accuracy >= 0.0);
 
-  const std::string path = (std::filesystem::temp_directory_path() / "s2cbam-tests" / "fold1.ckpt").string();
+  const std::string path = s2::testing::temp_path("fold1.ckpt");
   save_checkpoint(path, run.folds[0].checkpoint);
   SavedModel saved = load_saved_model(path, c.path);
   CHECK(saved.class_names == data.train.class_names);
@@ -61,12 +61,14 @@ TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model 
 }
 
 TEST_CASE("Victoria: TempCNN trains on the given split, and seeds reproduce") {
-  ExperimentConfig c = config_from(
-      "victoria.toml", "[data]\nroot = \"" S2_SHARED_DATA "\"\ntrain = \"victoria-2017/train.csv\"\n"
-                       "test = \"victoria-2017/test.csv\"\ntimesteps = 24\n"
-                       "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"]\n"
-                       "[split]\nvalidation_fraction = 0.2\n[model]\nkind = \"tempcnn\"\nfilters = 16\ndense_units = 32\nbn_momentum = 0.1\n"
-                       "[train]\nepochs = 3\n");
+  ExperimentConfig c =
+      config_from("victoria.toml", "[data]\nroot = \"" S2_SHARED_DATA
+                                   "\"\ntrain = \"victoria-2017/train.csv\"\n"
+                                   "test = \"victoria-2017/test.csv\"\ntimesteps = 24\n"
+                                   "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"]\n"
+                                   "[split]\nvalidation_fraction = 0.2\n[model]\nkind = \"tempcnn\"\nfilters "
+                                   "= 16\ndense_units = 32\nbn_momentum = 0.1\n"
+                                   "[train]\nepochs = 3\n");
   const LoadedData data = load_data(c);
   const auto first = run_seeds(c, data, {5}), again = run_seeds(c, data, {5});
   CHECK(first[0].confusion == again[0].confusion);

@@ -108,10 +108,14 @@ TEST_CASE("linear, reshape, reductions and dropout backward") {
   Generator g(13);
   std::vector<Tensor> lin{random_tensor({3, 4}, g), random_tensor({2, 4}, g), random_tensor({2}, g)};
   CHECK(gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); }, lin) <= 1.0);
-  CHECK(gradcheck([](const auto& in) { return in[0].reshape({6, -1}); }, {random_tensor({2, 3, 4}, g)}) <=
-        1.0);
+  CHECK(gradcheck(
+            [](const auto& in) {
+              return in[0].reshape({6, -1});
+            },
+            {random_tensor({2, 3, 4}, g)}) <= 1.0);
   CHECK(gradcheck([](const auto& in) { return mean(in[0]); }, {random_tensor({3, 5}, g)}) <= 1.0);
-  CHECK(gradcheck([](const auto& in) { return transpose_last2(in[0]); }, {random_tensor({2, 3, 4}, g)}) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return transpose_last2(in[0]); }, {random_tensor({2, 3, 4}, g)}) <=
+        1.0);
   CHECK(gradcheck(
             [](const auto& in) {
               Generator mask_source(42);  // the same mask on every evaluation
@@ -123,7 +127,8 @@ TEST_CASE("linear, reshape, reductions and dropout backward") {
 TEST_CASE("softmax cross-entropy backward, with class weights and label smoothing") {
   Generator g(17);
   const std::vector<int32_t> labels{0, 2, 1, 2};
-  const CrossEntropyOptions variants[] = {{}, {{0.5f, 2.0f, 1.0f}, 0.0f}, {{}, 0.1f}, {{1.0f, 3.0f, 0.2f}, 0.2f}};
+  const CrossEntropyOptions variants[] = {
+      {}, {{0.5f, 2.0f, 1.0f}, 0.0f}, {{}, 0.1f}, {{1.0f, 3.0f, 0.2f}, 0.2f}};
   for (const auto& o : variants) {
     CHECK(gradcheck([&](const auto& in) { return softmax_cross_entropy(in[0], labels, o); },
                     {random_tensor({4, 3}, g)}, {.eps = 1e-3f}) <= 1.0);
@@ -145,8 +150,8 @@ TEST_CASE("gradcheck itself rejects a wrong backward") {
 
 TEST_CASE("Winograd conv2d backward matches finite differences") {
   // Odd sizes leave partial tiles at the bottom and right borders.
-  const std::pair<Shape, Shape> cases[] = {{{2, 3, 5, 7}, {4, 3, 3, 3}}, {{1, 1, 4, 4}, {1, 1, 3, 3}},
-                                           {{3, 2, 1, 3}, {2, 2, 3, 3}}};
+  const std::pair<Shape, Shape> cases[] = {
+      {{2, 3, 5, 7}, {4, 3, 3, 3}}, {{1, 1, 4, 4}, {1, 1, 3, 3}}, {{3, 2, 1, 3}, {2, 2, 3, 3}}};
   for (const auto& [xs, ws] : cases) {
     CAPTURE(shape_str(xs));
     Generator g(21);

@@ -19,7 +19,7 @@ TEST_CASE("stage shapes of the paper network") {
   NoGradGuard no_grad;
   const auto shapes = net.stage_shapes(Tensor::zeros({2, 36, 10}));
   const std::vector<std::pair<std::string, Shape>> expected{
-      {"stem", {2, 64, 36, 10}},   {"stage1", {2, 64, 36, 10}}, {"stage2", {2, 128, 36, 10}},
+      {"stem", {2, 64, 36, 10}},    {"stage1", {2, 64, 36, 10}}, {"stage2", {2, 128, 36, 10}},
       {"stage3", {2, 256, 36, 10}}, {"pool", {2, 256}},          {"logits", {2, 5}}};
   CHECK(shapes == expected);
 }
@@ -29,29 +29,30 @@ TEST_CASE("ablation variants change exactly the parts they name") {
   const int64_t cbam_params = (1096 + 98) + (4240 + 98) + (16672 + 98);
   CHECK(CbamCropNet({.attention = Attention::None}).num_parameters() == paper - cbam_params);
   CHECK(CbamCropNet({.attention = Attention::ChannelOnly}).num_parameters() == paper - 3 * 98);
-  CHECK(CbamCropNet({.attention = Attention::SpatialOnly}).num_parameters() ==
-        paper - (1096 + 4240 + 16672));
+  CHECK(CbamCropNet({.attention = Attention::SpatialOnly}).num_parameters() == paper - (1096 + 4240 + 16672));
   CHECK(CbamCropNet({.residual_skip = false}).num_parameters() == paper - (64 * 64 + 64 * 128 + 128 * 256));
   CHECK(CbamCropNet({.spatial_kernel = 3}).num_parameters() == paper - 3 * (98 - 18));
   // Any T x B and class count.
   CbamCropNet other({.timesteps = 73, .bands = 4, .classes = 8, .stage_widths = {16, 32}});
   NoGradGuard no_grad;
   CHECK(other.forward(Tensor::zeros({3, 73, 4})).shape() == Shape{3, 8});
-  CHECK_THROWS_WITH_AS(other.forward(Tensor::zeros({3, 36, 10})), doctest::Contains("got (3, 36, 10)"), Error);
+  CHECK_THROWS_WITH_AS(other.forward(Tensor::zeros({3, 36, 10})), doctest::Contains("got (3, 36, 10)"),
+                       Error);
   CHECK_THROWS_AS(parse_attention("self"), Error);
 }
 
 TEST_CASE("baselines: TempCNN and the plain CNN from the factory") {
   auto tempcnn = make_model({.kind = "tempcnn"}, 36, 10, 5);
   // 3 convs (10->64, 64->64, 64->64, kernel 5, bias) + 3 BN + dense 64*36->256 + BN + head 256->5.
-  const int64_t expected = (10 * 64 * 5 + 64) + 2 * (64 * 64 * 5 + 64) + 3 * 128 + (64 * 36 * 256 + 256) + 512 +
-                           (256 * 5 + 5);
+  const int64_t expected =
+      (10 * 64 * 5 + 64) + 2 * (64 * 64 * 5 + 64) + 3 * 128 + (64 * 36 * 256 + 256) + 512 + (256 * 5 + 5);
   CHECK(tempcnn->num_parameters() == expected);
   NoGradGuard no_grad;
   tempcnn->eval();
   CHECK(tempcnn->forward(Tensor::zeros({4, 36, 10})).shape() == Shape{4, 5});
   auto plain = make_model({.kind = "plain_cnn"}, 36, 10, 5);
-  CHECK(plain->num_parameters() == CbamCropNet({}).num_parameters() - (1096 + 98) - (4240 + 98) - (16672 + 98) -
-                                       (64 * 64 + 64 * 128 + 128 * 256));
-  CHECK_THROWS_WITH_AS(make_model({.kind = "vit"}, 36, 10, 5), doctest::Contains("unknown model kind 'vit'"), Error);
+  CHECK(plain->num_parameters() == CbamCropNet({}).num_parameters() - (1096 + 98) - (4240 + 98) -
+                                       (16672 + 98) - (64 * 64 + 64 * 128 + 128 * 256));
+  CHECK_THROWS_WITH_AS(make_model({.kind = "vit"}, 36, 10, 5), doctest::Contains("unknown model kind 'vit'"),
+                       Error);
 }

@@ -15,9 +15,9 @@ TEST_CASE("conv2d 'same' 3x3 on a known input") {
   const Tensor w = Tensor::from_vector({1, 1, 3, 3}, {0, 1, 0, 1, 1, 1, 0, 1, 0});
   const Tensor b = Tensor::from_vector({1}, {0.5f});
   const Tensor y = conv2d(x, w, b);
-  const std::vector<float> expected{1 + 2 + 4 + 0.5f, 1 + 2 + 3 + 5 + 0.5f, 2 + 3 + 6 + 0.5f,
+  const std::vector<float> expected{1 + 2 + 4 + 0.5f,     1 + 2 + 3 + 5 + 0.5f,     2 + 3 + 6 + 0.5f,
                                     1 + 4 + 5 + 7 + 0.5f, 2 + 4 + 5 + 6 + 8 + 0.5f, 3 + 5 + 6 + 9 + 0.5f,
-                                    4 + 7 + 8 + 0.5f, 5 + 7 + 8 + 9 + 0.5f, 6 + 8 + 9 + 0.5f};
+                                    4 + 7 + 8 + 0.5f,     5 + 7 + 8 + 9 + 0.5f,     6 + 8 + 9 + 0.5f};
   CHECK(y.shape() == Shape{1, 1, 3, 3});
   for (size_t i = 0; i < expected.size(); ++i) {
     CHECK(y.data()[i] == Approx(expected[i]));
@@ -100,8 +100,8 @@ TEST_CASE("errors name the shapes involved") {
   CHECK_THROWS_WITH_AS(conv2d(a, w, Tensor()),
                        "conv2d: input (2, 3, 4, 5) has 3 channels but weight (8, 2, 3, 3) expects 2", Error);
   CHECK_THROWS_AS(softmax_cross_entropy(Tensor::zeros({2, 3}), {0, 3}), Error);
-  CHECK_THROWS_WITH_AS(Tensor::zeros({2, 3}).reshape({4, 2}), "reshape (2, 3) -> (4, 2): element counts differ",
-                       Error);
+  CHECK_THROWS_WITH_AS(Tensor::zeros({2, 3}).reshape({4, 2}),
+                       "reshape (2, 3) -> (4, 2): element counts differ", Error);
 }
 
 TEST_CASE("dropout keeps the expectation and is reproducible with a seed") {

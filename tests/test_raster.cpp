@@ -34,7 +34,8 @@ struct TifSpec {
 void write_tif(const fs::path& path, const TifSpec& s) {
   GDALAllRegister();
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-  GDALDataset* d = driver->Create(path.c_str(), s.width, s.height, static_cast<int>(s.bands.size()), s.type, nullptr);
+  GDALDataset* d =
+      driver->Create(path.c_str(), s.width, s.height, static_cast<int>(s.bands.size()), s.type, nullptr);
   REQUIRE(d != nullptr);
   double transform[6] = {s.origin_x, s.pixel, 0, 5600000, 0, -s.pixel};
   d->SetGeoTransform(transform);
@@ -46,13 +47,15 @@ void write_tif(const fs::path& path, const TifSpec& s) {
     GDALRasterBand* band = d->GetRasterBand(static_cast<int>(b) + 1);
     band->SetDescription(s.bands[b].c_str());
     std::fill(buffer.begin(), buffer.end(), s.bands[b] == "SCL" ? s.scl : s.value + static_cast<float>(b));
-    CHECK(band->RasterIO(GF_Write, 0, 0, s.width, s.height, buffer.data(), s.width, s.height, GDT_Float32, 0, 0) == CE_None);
+    CHECK(band->RasterIO(GF_Write, 0, 0, s.width, s.height, buffer.data(), s.width, s.height, GDT_Float32, 0,
+                         0) == CE_None);
   }
   GDALClose(d);
 }
 
 // A fresh folder with s2/ dates, labels.tif (all pixels code 7) and legend.csv.
-fs::path make_folder(const std::string& name, const std::vector<std::string>& dates, const TifSpec& spec = {}) {
+fs::path make_folder(const std::string& name, const std::vector<std::string>& dates,
+                     const TifSpec& spec = {}) {
   const fs::path dir = fs::temp_directory_path() / "s2cbam-tests" / name;
   fs::remove_all(dir);
   fs::create_directories(dir / "s2");
@@ -138,7 +141,8 @@ TEST_CASE("raster bad inputs give errors that name the file and the problem") {
   SeriesOptions missing = two_bands();
   missing.bands = {"B04", "B11"};
   CHECK_THROWS_WITH_AS(read_raster_series((ok / "s2").string(), missing),
-                       doctest::Contains("2020-01-01.tif': band 'B11' not found (bands: B04, B08, SCL)"), Error);
+                       doctest::Contains("2020-01-01.tif': band 'B11' not found (bands: B04, B08, SCL)"),
+                       Error);
 
   const auto grid = make_folder("grid", {"2020-01-01"});
   TifSpec shifted;
@@ -149,8 +153,8 @@ TEST_CASE("raster bad inputs give errors that name the file and the problem") {
   TifSpec smaller;
   smaller.width = 3;
   write_tif(grid / "s2" / "2020-01-11.tif", smaller);
-  CHECK_THROWS_WITH_AS(read_raster_series((grid / "s2").string(), two_bands()), doctest::Contains("size 3x3 differs from 4x3"),
-                       Error);
+  CHECK_THROWS_WITH_AS(read_raster_series((grid / "s2").string(), two_bands()),
+                       doctest::Contains("size 3x3 differs from 4x3"), Error);
   TifSpec other_crs;
   other_crs.epsg = 32632;
   write_tif(grid / "s2" / "2020-01-11.tif", other_crs);
@@ -174,9 +178,11 @@ TEST_CASE("raster bad inputs give errors that name the file and the problem") {
   CHECK_THROWS_WITH_AS(read_labels((unknown / "labels.tif").string(), (unknown / "legend.csv").string()),
                        doctest::Contains("label code 7 at pixel (0, 0) is not in the legend"), Error);
 
-  CHECK_THROWS_WITH_AS(list_acquisitions((ok / "nowhere").string()), doctest::Contains("does not exist"), Error);
+  CHECK_THROWS_WITH_AS(list_acquisitions((ok / "nowhere").string()), doctest::Contains("does not exist"),
+                       Error);
   const auto empty = make_folder("empty", {});
-  CHECK_THROWS_WITH_AS(list_acquisitions((empty / "s2").string()), doctest::Contains("holds no YYYY-MM-DD.tif"), Error);
+  CHECK_THROWS_WITH_AS(list_acquisitions((empty / "s2").string()),
+                       doctest::Contains("holds no YYYY-MM-DD.tif"), Error);
   CHECK_THROWS_WITH_AS(parse_day("2020-02-30", "x"), doctest::Contains("not a valid calendar date"), Error);
 }
 
@@ -190,9 +196,11 @@ TEST_CASE("cloud masking: masked SCL classes and nodata make an observation unus
   write_tif(dir / "s2" / "2020-01-21.tif", TifSpec{});
   const RasterSeries s = read_raster_series((dir / "s2").string(), two_bands());
   const auto n = static_cast<size_t>(s.pixels());
-  CHECK(std::count(s.clear.begin(), s.clear.begin() + static_cast<int64_t>(n), 1) == 0);          // cloudy
-  CHECK(std::count(s.clear.begin() + static_cast<int64_t>(n), s.clear.begin() + static_cast<int64_t>(2 * n), 1) == 0);  // nodata
-  CHECK(std::count(s.clear.begin() + static_cast<int64_t>(2 * n), s.clear.end(), 1) == static_cast<int64_t>(n));
+  CHECK(std::count(s.clear.begin(), s.clear.begin() + static_cast<int64_t>(n), 1) == 0);  // cloudy
+  CHECK(std::count(s.clear.begin() + static_cast<int64_t>(n), s.clear.begin() + static_cast<int64_t>(2 * n),
+                   1) == 0);  // nodata
+  CHECK(std::count(s.clear.begin() + static_cast<int64_t>(2 * n), s.clear.end(), 1) ==
+        static_cast<int64_t>(n));
 
   TifSpec all_cloud;
   all_cloud.scl = 8;

@@ -6,6 +6,7 @@
 #include "data/victoria_csv.h"
 #include "experiments/trainer.h"
 #include "models/cbam_crop_net.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
 
@@ -26,7 +27,8 @@ data::PixelDataset separable_subset() {
 }
 
 models::CbamCropNetConfig tiny_model() {
-  return {.timesteps = 24, .bands = 10, .classes = 3, .stem_width = 8, .stage_widths = {8, 16}, .reduction = 4};
+  return {
+      .timesteps = 24, .bands = 10, .classes = 3, .stem_width = 8, .stage_widths = {8, 16}, .reduction = 4};
 }
 }  // namespace
 
@@ -35,7 +37,8 @@ TEST_CASE("a tiny CBAM network learns a real separable subset to >= 95% training
   REQUIRE(d.size() == 150);
   manual_seed(1);
   models::CbamCropNet net(tiny_model());
-  experiments::TrainOptions o{.epochs = 60, .batch_size = 32, .learning_rate = 3e-3f, .seed = 1, .verbose = false};
+  experiments::TrainOptions o{
+      .epochs = 60, .batch_size = 32, .learning_rate = 3e-3f, .seed = 1, .verbose = false};
   const auto result = experiments::train_classifier(net, d, nullptr, o);
   CHECK(result.history.size() * 5 >= 300);  // a few hundred optimiser steps
   const auto p = experiments::predict(net, d);
@@ -51,7 +54,8 @@ TEST_CASE("two runs with the same seed give identical losses") {
     models::CbamCropNet net(tiny_model());
     experiments::TrainOptions o{.epochs = 3, .batch_size = 16, .seed = 7, .verbose = false};
     std::vector<double> losses;
-    for (const auto& e : experiments::train_classifier(net, d, nullptr, o).history) losses.push_back(e.train_loss);
+    for (const auto& e : experiments::train_classifier(net, d, nullptr, o).history)
+      losses.push_back(e.train_loss);
     return losses;
   };
   const auto first = run(), second = run();
@@ -64,12 +68,14 @@ TEST_CASE("two runs with the same seed give identical losses") {
 
 TEST_CASE("a run stopped after 2 epochs and resumed gives the same losses and weights as 4 epochs straight") {
   const data::PixelDataset d = separable_subset();
-  const std::string state = (std::filesystem::temp_directory_path() / "s2cbam-tests" / "resume.ckpt").string();
+  const std::string state =
+      (std::filesystem::temp_directory_path() / "s2cbam-tests" / "resume.ckpt").string();
   std::filesystem::create_directories(std::filesystem::path(state).parent_path());
   std::filesystem::remove(state);
   data::PixelDataset train = d, validation = d.subset({0, 1, 2, 50, 51, 52, 100, 101, 102});
   experiments::TrainOptions o{.epochs = 4, .batch_size = 16, .seed = 3, .verbose = false};
-  o.augment = {.max_shift = 2, .noise_std = 0.05f, .drop_dates = 0.2f};  // the augmentation draws must resume too
+  o.augment = {
+      .max_shift = 2, .noise_std = 0.05f, .drop_dates = 0.2f};  // the augmentation draws must resume too
   auto fresh_model = [] {
     manual_seed(3);
     return models::CbamCropNet(tiny_model());

@@ -18,10 +18,10 @@ void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t& out, int6
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Conv2dOptions& o) {
-  S2_CHECK(x.size() == 4 && w.size() == 4, "conv2d: input {} and weight {} must both be 4-D",
-           shape_str(x), shape_str(w));
-  S2_CHECK(x[1] == w[1], "conv2d: input {} has {} channels but weight {} expects {}", shape_str(x),
-           x[1], shape_str(w), w[1]);
+  S2_CHECK(x.size() == 4 && w.size() == 4, "conv2d: input {} and weight {} must both be 4-D", shape_str(x),
+           shape_str(w));
+  S2_CHECK(x[1] == w[1], "conv2d: input {} has {} channels but weight {} expects {}", shape_str(x), x[1],
+           shape_str(w), w[1]);
   S2_CHECK(o.stride_h > 0 && o.stride_w > 0, "conv2d: strides must be positive");
   Conv2dGeometry g;
   g.batch = x[0], g.c_in = x[1], g.h_in = x[2], g.w_in = x[3];
@@ -32,8 +32,7 @@ Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Conv2dOptio
     same_padding(g.w_in, g.kernel_w, g.stride_w, g.w_out, g.pad_left);
   } else {
     S2_CHECK(g.h_in >= g.kernel_h && g.w_in >= g.kernel_w,
-             "conv2d: 'valid' kernel {}x{} is larger than input {}", g.kernel_h, g.kernel_w,
-             shape_str(x));
+             "conv2d: 'valid' kernel {}x{} is larger than input {}", g.kernel_h, g.kernel_w, shape_str(x));
     g.h_out = (g.h_in - g.kernel_h) / g.stride_h + 1;
     g.w_out = (g.w_in - g.kernel_w) / g.stride_w + 1;
   }
@@ -44,8 +43,8 @@ namespace {
 bool use_winograd(const Conv2dGeometry& g, ConvAlgorithm algorithm) {
   const bool applies = cpu::winograd_applies(g);
   S2_CHECK(algorithm != ConvAlgorithm::Winograd || applies,
-           "conv2d: Winograd needs a 3x3 stride-1 'same' convolution, got kernel {}x{} stride {}x{}", g.kernel_h,
-           g.kernel_w, g.stride_h, g.stride_w);
+           "conv2d: Winograd needs a 3x3 stride-1 'same' convolution, got kernel {}x{} stride {}x{}",
+           g.kernel_h, g.kernel_w, g.stride_h, g.stride_w);
   // Below 16 channels the transforms cost more than the multiplies they save.
   return algorithm == ConvAlgorithm::Winograd ||
          (algorithm == ConvAlgorithm::Auto && applies && g.c_in >= 16 && g.c_out >= 16);
@@ -57,7 +56,8 @@ Conv2dGeometry transposed(Conv2dGeometry g) {
   return g;
 }
 
-void forward(const Conv2dGeometry& g, bool winograd, const float* x, const float* w, const float* b, float* y) {
+void forward(const Conv2dGeometry& g, bool winograd, const float* x, const float* w, const float* b,
+             float* y) {
   const int threads = cpu::max_threads();
   if (winograd) {
     Tensor u = detail::workspace(cpu::winograd_filter_floats(g));
@@ -102,7 +102,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   detail::check_rank(weight, 4, "conv2d", "weight");
   const Conv2dGeometry g = conv2d_geometry(x.shape(), weight.shape(), options);
   if (bias.defined()) {
-    S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()), g.c_out);
+    S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()),
+             g.c_out);
   }
   const bool winograd = use_winograd(g, options.algorithm);
   Tensor y = Tensor::empty({g.batch, g.c_out, g.h_out, g.w_out});
@@ -119,7 +120,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                    if (has_bias) {
                      db = Tensor::empty({g.c_out});
                    }
-                   backward_weight(g, winograd, xs.data(), dy.data(), dw.data(), has_bias ? db.data() : nullptr);
+                   backward_weight(g, winograd, xs.data(), dy.data(), dw.data(),
+                                   has_bias ? db.data() : nullptr);
                    return std::vector<Tensor>{dx, dw, db};
                  });
   return y;

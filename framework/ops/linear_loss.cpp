@@ -12,8 +12,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   detail::check_rank(x, 2, "linear", "input");
   detail::check_rank(weight, 2, "linear", "weight");
   const int64_t n = x.size(0), in = x.size(1), out = weight.size(0);
-  S2_CHECK(weight.size(1) == in, "linear: input {} does not match weight {} (out, in)",
-           shape_str(x.shape()), shape_str(weight.shape()));
+  S2_CHECK(weight.size(1) == in, "linear: input {} does not match weight {} (out, in)", shape_str(x.shape()),
+           shape_str(weight.shape()));
   if (bias.defined()) {
     S2_CHECK(bias.shape() == Shape{out}, "linear: bias {} must be ({})", shape_str(bias.shape()), out);
   }
@@ -21,8 +21,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   for (int64_t i = 0; bias.defined() && i < n; ++i) {
     std::copy_n(bias.data(), out, y.data() + i * out);
   }
-  cpu::gemm(false, true, n, out, in, 1.0f, x.data(), in, weight.data(), in,
-            bias.defined() ? 1.0f : 0.0f, y.data(), out);
+  cpu::gemm(false, true, n, out, in, 1.0f, x.data(), in, weight.data(), in, bias.defined() ? 1.0f : 0.0f,
+            y.data(), out);
   const Tensor xs = x.detach(), ws = weight.detach();
   const bool has_bias = bias.defined();
   attach_grad_fn(y, {x, weight, bias}, "linear", [xs, ws, has_bias, n, in, out](const Tensor& dy) {
@@ -46,8 +46,8 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
                              const CrossEntropyOptions& options) {
   detail::check_rank(logits, 2, "softmax_cross_entropy", "logits");
   const int64_t n = logits.size(0), k = logits.size(1);
-  S2_CHECK(static_cast<int64_t>(labels.size()) == n,
-           "softmax_cross_entropy: {} labels for logits {}", labels.size(), shape_str(logits.shape()));
+  S2_CHECK(static_cast<int64_t>(labels.size()) == n, "softmax_cross_entropy: {} labels for logits {}",
+           labels.size(), shape_str(logits.shape()));
   for (int32_t label : labels) {
     S2_CHECK(label >= 0 && label < k, "softmax_cross_entropy: label {} outside [0, {})", label, k);
   }
@@ -58,19 +58,16 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
   cpu::CrossEntropyOptions kernel_options{
       options.class_weights.empty() ? nullptr : options.class_weights.data(), options.label_smoothing};
   Tensor probs = Tensor::empty({n, k});
-  const float loss = cpu::softmax_cross_entropy_forward(n, k, logits.data(), labels.data(),
-                                                        kernel_options, probs.data());
+  const float loss =
+      cpu::softmax_cross_entropy_forward(n, k, logits.data(), labels.data(), kernel_options, probs.data());
   Tensor y = Tensor::scalar(loss);
-  attach_grad_fn(y, {logits}, "softmax_cross_entropy",
-                 [probs, labels, options, n, k](const Tensor& dy) {
-                   cpu::CrossEntropyOptions o{
-                       options.class_weights.empty() ? nullptr : options.class_weights.data(),
-                       options.label_smoothing};
-                   Tensor dz = Tensor::empty({n, k});
-                   cpu::softmax_cross_entropy_backward(n, k, probs.data(), labels.data(), o,
-                                                       dy.item(), dz.data());
-                   return std::vector<Tensor>{dz};
-                 });
+  attach_grad_fn(y, {logits}, "softmax_cross_entropy", [probs, labels, options, n, k](const Tensor& dy) {
+    cpu::CrossEntropyOptions o{options.class_weights.empty() ? nullptr : options.class_weights.data(),
+                               options.label_smoothing};
+    Tensor dz = Tensor::empty({n, k});
+    cpu::softmax_cross_entropy_backward(n, k, probs.data(), labels.data(), o, dy.item(), dz.data());
+    return std::vector<Tensor>{dz};
+  });
   return y;
 }
 

@@ -11,7 +11,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                     Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu) {
   detail::check_rank(x, 4, "batch_norm2d", "input");
   const int64_t c = x.size(1);
-  for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
+  for (const Tensor* t :
+       {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
     S2_CHECK(t->defined() && t->shape() == Shape{c},
              "batch_norm2d: input {} needs per-channel parameters of shape ({}), got {}",
              shape_str(x.shape()), c, t->defined() ? shape_str(t->shape()) : "undefined");
@@ -56,15 +57,14 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                                save_invstd.data(), running_mean.data(), running_var.data());
   const Tensor xs = x.detach(), gs = gamma.detach();
   const Tensor ys = fuse_relu ? y.detach() : Tensor();
-  attach_grad_fn(y, {x, gamma, beta}, "batch_norm2d",
-                 [s, xs, gs, ys, save_mean, save_invstd](const Tensor& dy) {
-                   Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::empty({s.channels}),
-                          db = Tensor::empty({s.channels});
-                   cpu::batchnorm_backward(s, xs.data(), ys.defined() ? ys.data() : nullptr,
-                                           dy.data(), gs.data(), save_mean.data(),
-                                           save_invstd.data(), dx.data(), dg.data(), db.data());
-                   return std::vector<Tensor>{dx, dg, db};
-                 });
+  attach_grad_fn(
+      y, {x, gamma, beta}, "batch_norm2d", [s, xs, gs, ys, save_mean, save_invstd](const Tensor& dy) {
+        Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::empty({s.channels}),
+               db = Tensor::empty({s.channels});
+        cpu::batchnorm_backward(s, xs.data(), ys.defined() ? ys.data() : nullptr, dy.data(), gs.data(),
+                                save_mean.data(), save_invstd.data(), dx.data(), dg.data(), db.data());
+        return std::vector<Tensor>{dx, dg, db};
+      });
   return y;
 }
 

@@ -11,14 +11,16 @@
 namespace s2::detail {
 
 // Scratch memory from the caching allocator, so repeated steps reuse it.
-inline Tensor workspace(size_t floats) { return Tensor::empty({static_cast<int64_t>(floats)}); }
+inline Tensor workspace(size_t floats) {
+  return Tensor::empty({static_cast<int64_t>(floats)});
+}
 
 inline void check_rank(const Tensor& t, int64_t rank, const char* op, const char* what) {
   S2_CHECK(t.defined(), "{}: {} is undefined", op, what);
   S2_CHECK(t.ndim() == rank, "{}: {} must have {} dimensions, got shape {}", op, what, rank,
            shape_str(t.shape()));
-  S2_CHECK(t.device() == Device::CPU, "{}: {} is on {}, but this build runs ops on the CPU", op,
-           what, device_name(t.device()));
+  S2_CHECK(t.device() == Device::CPU, "{}: {} is on {}, but this build runs ops on the CPU", op, what,
+           device_name(t.device()));
 }
 
 using IndexBuffer = std::shared_ptr<std::vector<int32_t>>;

@@ -35,8 +35,7 @@ cpu::Broadcast4 plan_broadcast(const Shape& a, const Shape& b, Shape& out_shape)
   int64_t stride_a = 1, stride_b = 1;
   for (size_t i = 4; i-- > 0;) {
     const int64_t da = dim_of(a, i), db = dim_of(b, i);
-    S2_CHECK(da == db || da == 1 || db == 1, "cannot broadcast shapes {} and {}", shape_str(a),
-             shape_str(b));
+    S2_CHECK(da == db || da == 1 || db == 1, "cannot broadcast shapes {} and {}", shape_str(a), shape_str(b));
     plan.out[i] = std::max(da, db);
     plan.stride_a[i] = da == 1 ? 0 : stride_a;
     plan.stride_b[i] = db == 1 ? 0 : stride_b;
@@ -95,12 +94,18 @@ Tensor binary(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 }  // namespace
 
-Tensor relu(const Tensor& x) { return unary(x, "relu", cpu::relu_forward, cpu::relu_backward); }
+Tensor relu(const Tensor& x) {
+  return unary(x, "relu", cpu::relu_forward, cpu::relu_backward);
+}
 Tensor sigmoid(const Tensor& x) {
   return unary(x, "sigmoid", cpu::sigmoid_forward, cpu::sigmoid_backward);
 }
-Tensor add(const Tensor& a, const Tensor& b) { return binary(cpu::BinaryOp::Add, a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(cpu::BinaryOp::Mul, a, b); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(cpu::BinaryOp::Add, a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(cpu::BinaryOp::Mul, a, b);
+}
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
   S2_CHECK(p >= 0.0f && p < 1.0f, "dropout: probability {} must be in [0, 1)", p);

@@ -1,7 +1,8 @@
+#include "kernels/cpu/pooling.h"
+
 #include "framework/autograd.h"
 #include "framework/ops.h"
 #include "framework/ops/op_util.h"
-#include "kernels/cpu/pooling.h"
 
 namespace s2 {
 
@@ -24,12 +25,11 @@ Tensor global_max_pool2d(const Tensor& x) {
   Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1});
   auto argmax = detail::index_buffer(rows);
   cpu::global_max_pool_forward(rows, pixels, x.data(), y.data(), argmax->data());
-  attach_grad_fn(y, {x}, "global_max_pool2d",
-                 [rows, pixels, argmax, shape = x.shape()](const Tensor& dy) {
-                   Tensor dx = Tensor::empty(shape);
-                   cpu::global_max_pool_backward(rows, pixels, dy.data(), argmax->data(), dx.data());
-                   return std::vector<Tensor>{dx};
-                 });
+  attach_grad_fn(y, {x}, "global_max_pool2d", [rows, pixels, argmax, shape = x.shape()](const Tensor& dy) {
+    Tensor dx = Tensor::empty(shape);
+    cpu::global_max_pool_backward(rows, pixels, dy.data(), argmax->data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
   return y;
 }
 

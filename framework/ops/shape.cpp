@@ -38,8 +38,8 @@ Tensor concat_channels(const std::vector<Tensor>& parts) {
   for (const Tensor& p : parts) {
     detail::check_rank(p, 4, "concat_channels", "input");
     S2_CHECK(p.size(0) == first[0] && p.size(2) == first[2] && p.size(3) == first[3],
-             "concat_channels: shapes {} and {} differ outside the channel dimension",
-             shape_str(first), shape_str(p.shape()));
+             "concat_channels: shapes {} and {} differ outside the channel dimension", shape_str(first),
+             shape_str(p.shape()));
     channels += p.size(1);
   }
   const int64_t n = first[0], pixels = first[2] * first[3];

@@ -4,10 +4,19 @@
 
 namespace s2::cpu {
 
-void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
-                             const float* beta, float eps, float momentum, bool unbiased_running_var,
-                             bool relu, float* y, float* save_mean, float* save_invstd,
-                             float* running_mean, float* running_var) {
+namespace {
+// y = x * scale + shift over one plane of pixels, with the optional fused ReLU.
+inline void scale_shift(const float* x, float scale, float shift, bool relu, int64_t pixels, float* y) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float v = x[p] * scale + shift;
+    y[p] = relu && v < 0.0f ? 0.0f : v;
+  }
+}
+}  // namespace
+
+void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                             float eps, float momentum, bool unbiased_running_var, bool relu, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean, float* running_var) {
   const int64_t count = s.batch * s.pixels;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -38,37 +47,29 @@ void batchnorm_forward_train(const BatchNormShape& s, const float* x, const floa
     const float scale = gamma[c] * invstd;
     const float shift = beta[c] - static_cast<float>(mean) * scale;
     for (int64_t n = 0; n < s.batch; ++n) {
-      const float* xc = x + (n * s.channels + c) * s.pixels;
-      float* yc = y + (n * s.channels + c) * s.pixels;
-      for (int64_t p = 0; p < s.pixels; ++p) {
-        const float v = xc[p] * scale + shift;
-        yc[p] = relu && v < 0.0f ? 0.0f : v;
-      }
+      const int64_t plane = (n * s.channels + c) * s.pixels;
+      scale_shift(x + plane, scale, shift, relu, s.pixels, y + plane);
     }
   }
 }
 
-void batchnorm_forward_infer(const BatchNormShape& s, const float* x, const float* gamma,
-                             const float* beta, const float* running_mean, const float* running_var,
-                             float eps, bool relu, float* y) {
+void batchnorm_forward_infer(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                             const float* running_mean, const float* running_var, float eps, bool relu,
+                             float* y) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const float scale = gamma[c] / std::sqrt(running_var[c] + eps);
       const float shift = beta[c] - running_mean[c] * scale;
-      const float* xc = x + (n * s.channels + c) * s.pixels;
-      float* yc = y + (n * s.channels + c) * s.pixels;
-      for (int64_t p = 0; p < s.pixels; ++p) {
-        const float v = xc[p] * scale + shift;
-        yc[p] = relu && v < 0.0f ? 0.0f : v;
-      }
+      const int64_t plane = (n * s.channels + c) * s.pixels;
+      scale_shift(x + plane, scale, shift, relu, s.pixels, y + plane);
     }
   }
 }
 
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* y, const float* dy,
-                        const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta) {
+                        const float* gamma, const float* save_mean, const float* save_invstd, float* dx,
+                        float* dgamma, float* dbeta) {
   const int64_t count = s.batch * s.pixels;
   // With the fused ReLU, the gradient reaching the normalised value is dy where y > 0.
   auto upstream = [y, dy](int64_t i) { return (y == nullptr || y[i] > 0.0f) ? dy[i] : 0.0f; };

@@ -10,19 +10,18 @@ struct BatchNormShape {
 
 // Training: normalises with batch statistics, saves mean and 1/std for backward, and updates the
 // running statistics as running = (1 - momentum) * running + momentum * batch.
-void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
-                             const float* beta, float eps, float momentum, bool unbiased_running_var,
-                             bool relu, float* y, float* save_mean, float* save_invstd,
-                             float* running_mean, float* running_var);
+void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                             float eps, float momentum, bool unbiased_running_var, bool relu, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean, float* running_var);
 
 // Inference: one fused scale-and-shift (plus ReLU) pass with the running statistics.
-void batchnorm_forward_infer(const BatchNormShape& s, const float* x, const float* gamma,
-                             const float* beta, const float* running_mean, const float* running_var,
-                             float eps, bool relu, float* y);
+void batchnorm_forward_infer(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                             const float* running_mean, const float* running_var, float eps, bool relu,
+                             float* y);
 
 // Backward of the training forward. With relu, y is the forward output and masks dy.
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* y, const float* dy,
-                        const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta);
+                        const float* gamma, const float* save_mean, const float* save_invstd, float* dx,
+                        float* dgamma, float* dbeta);
 
 }  // namespace s2::cpu

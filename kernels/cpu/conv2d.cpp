@@ -74,8 +74,8 @@ size_t conv2d_forward_workspace(const Conv2dGeometry& g, int threads) {
   return col_floats(g) * static_cast<size_t>(threads);
 }
 
-void conv2d_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace) {
+void conv2d_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias, float* y,
+                    float* workspace) {
   const int64_t k = g.patch_size(), p = g.out_pixels();
 #pragma omp parallel
   {
@@ -131,8 +131,8 @@ size_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
   return (col_floats(g) + partial) * static_cast<size_t>(threads);
 }
 
-void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace) {
+void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw, float* dbias,
+                            float* workspace) {
   const int64_t k = g.patch_size(), p = g.out_pixels();
   const int64_t partial_size = g.c_out * (k + 1);  // dw then dbias, per thread
   const int threads = omp_get_max_threads();

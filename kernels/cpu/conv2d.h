@@ -9,8 +9,8 @@ namespace s2::cpu {
 
 size_t conv2d_forward_workspace(const Conv2dGeometry& g, int threads);
 // y = conv(x, w) + bias; bias may be null.
-void conv2d_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace);
+void conv2d_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias, float* y,
+                    float* workspace);
 
 size_t conv2d_backward_input_workspace(const Conv2dGeometry& g, int threads);
 // dx = conv_transpose(dy, w), overwriting dx.
@@ -19,8 +19,8 @@ void conv2d_backward_input(const Conv2dGeometry& g, const float* w, const float*
 
 size_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int threads);
 // dw = sum_n dy_n * im2col(x_n)^T and dbias = sum of dy, overwriting both; dbias may be null.
-void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace);
+void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw, float* dbias,
+                            float* workspace);
 
 // dbias = sum of dy over the batch and pixels, overwriting dbias.
 void conv2d_backward_bias(const Conv2dGeometry& g, const float* dy, float* dbias);

@@ -10,18 +10,30 @@
 namespace s2::cpu {
 
 namespace {
-constexpr int64_t kTile = 16;          // 4x4 transformed tile
+constexpr int64_t kTile = 16;            // 4x4 transformed tile
 constexpr int64_t kSamplesPerChunk = 4;  // GEMM width = 8 samples x tiles per sample
 
-int64_t tiles_h(const Conv2dGeometry& g) { return (g.h_out + 1) / 2; }
-int64_t tiles_w(const Conv2dGeometry& g) { return (g.w_out + 1) / 2; }
-int64_t tiles(const Conv2dGeometry& g) { return tiles_h(g) * tiles_w(g); }
-int64_t padded_w(const Conv2dGeometry& g) { return 2 * tiles_w(g) + 2; }
-int64_t padded_h(const Conv2dGeometry& g) { return 2 * tiles_h(g) + 2; }
+int64_t tiles_h(const Conv2dGeometry& g) {
+  return (g.h_out + 1) / 2;
+}
+int64_t tiles_w(const Conv2dGeometry& g) {
+  return (g.w_out + 1) / 2;
+}
+int64_t tiles(const Conv2dGeometry& g) {
+  return tiles_h(g) * tiles_w(g);
+}
+int64_t padded_w(const Conv2dGeometry& g) {
+  return 2 * tiles_w(g) + 2;
+}
+int64_t padded_h(const Conv2dGeometry& g) {
+  return 2 * tiles_h(g) + 2;
+}
 
 // The 16 planes of V, M and Z are padded apart by a cache line: unpadded, their distance is often a
 // multiple of 4 KiB, and the 16 streams of a tile transform then fight over the same cache sets.
-int64_t plane_floats(int64_t channels, int64_t width) { return channels * width + 16; }
+int64_t plane_floats(int64_t channels, int64_t width) {
+  return channels * width + 16;
+}
 
 // Per thread: V and M (or Z) for one chunk and one zero-bordered channel.
 int64_t per_thread_floats(const Conv2dGeometry& g) {
@@ -107,7 +119,9 @@ bool winograd_applies(const Conv2dGeometry& g) {
          g.pad_left == 1 && g.h_out == g.h_in && g.w_out == g.w_in;
 }
 
-size_t winograd_filter_floats(const Conv2dGeometry& g) { return static_cast<size_t>(kTile * g.c_out * g.c_in); }
+size_t winograd_filter_floats(const Conv2dGeometry& g) {
+  return static_cast<size_t>(kTile * g.c_out * g.c_in);
+}
 
 void winograd_transform_filter(const Conv2dGeometry& g, const float* w, bool for_backward_input, float* u) {
   // For backward-input the convolution maps c_out channels back to c_in: rows are input channels.
@@ -238,7 +252,8 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
 }
 
 size_t winograd_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
-  return (static_cast<size_t>(per_thread_floats(g)) + winograd_filter_floats(g)) * static_cast<size_t>(threads);
+  return (static_cast<size_t>(per_thread_floats(g)) + winograd_filter_floats(g)) *
+         static_cast<size_t>(threads);
 }
 
 void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
@@ -265,8 +280,8 @@ void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, co
       transform_output_grad_chunk(g, dy, n0, ns, width, z);
       // dU[xi] += Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
       for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * plane_floats(g.c_out, width), width,
-             v + xi * plane_floats(g.c_in, width), width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
+        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * plane_floats(g.c_out, width),
+             width, v + xi * plane_floats(g.c_in, width), width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
       }
     }
 #pragma omp barrier

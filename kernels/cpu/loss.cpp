@@ -25,8 +25,7 @@ float target(const CrossEntropyOptions& o, int64_t classes, int64_t k, int32_t l
 }  // namespace
 
 float softmax_cross_entropy_forward(int64_t batch, int64_t classes, const float* logits,
-                                    const int32_t* labels, const CrossEntropyOptions& options,
-                                    float* probs) {
+                                    const int32_t* labels, const CrossEntropyOptions& options, float* probs) {
   double total = 0.0;
   for (int64_t i = 0; i < batch; ++i) {
     const float* z = logits + i * classes;
@@ -48,9 +47,8 @@ float softmax_cross_entropy_forward(int64_t batch, int64_t classes, const float*
   return static_cast<float>(total / weight_sum(batch, labels, options));
 }
 
-void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float* probs,
-                                    const int32_t* labels, const CrossEntropyOptions& options,
-                                    float grad_loss, float* dlogits) {
+void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float* probs, const int32_t* labels,
+                                    const CrossEntropyOptions& options, float grad_loss, float* dlogits) {
   const float norm = grad_loss / weight_sum(batch, labels, options);
   for (int64_t i = 0; i < batch; ++i) {
     const float w = weight_of(options, labels[i]) * norm;
