@@ -67,6 +67,12 @@ void normalise(Fold& fold, const data::BandNormaliser& n) {
 LoadedData load_data(const ExperimentConfig& c) {
   LoadedData out;
   out.train = load_dataset(c, train_files(c), c.data.classes, true);
+  // A class the config names explicitly must have training samples; an empty one is a config error.
+  const auto counts = out.train.class_counts();
+  for (size_t k = 0; k < counts.size() && !c.data.classes.empty(); ++k) {
+    S2_CHECK(counts[k] > 0, "{}: class '{}' listed in [data] classes has no samples in '{}'", c.path,
+             out.train.class_names[k], out.train.source);
+  }
   out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels,
                                    &out.dropped_classes);
   if (!c.data.test.empty()) {

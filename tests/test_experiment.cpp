@@ -7,6 +7,7 @@
 #include "experiments/saved_model.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
+#include "framework/error.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
@@ -58,6 +59,15 @@ TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model 
   saved.normaliser.apply(test);
   const auto p = predict(*saved.model, test);
   CHECK(compute_metrics(test.labels, p.classes, 3).confusion == run.folds[0].metrics.confusion);
+}
+
+TEST_CASE("a class listed in the config without any sample is a clear error") {
+  const ExperimentConfig c =
+      config_from("empty_class.toml", "[data]\nroot = \"" S2_SHARED_DATA "\"\ntrain = \"victoria-2017/train.csv\"\n"
+                                      "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"never seen\"]\n"
+                                      "[split]\nkind = \"grouped\"\n");
+  CHECK_THROWS_WITH_AS(load_data(c), doctest::Contains("class 'never seen' listed in [data] classes has no samples"),
+                       Error);
 }
 
 TEST_CASE("Victoria: TempCNN trains on the given split, and seeds reproduce") {
