@@ -209,6 +209,7 @@ ExperimentConfig load_multi_seed_config(const Args& args) {
   ExperimentConfig config = load_config(args.require("config"));
   config.seeds = args.get_seeds("seeds", config.seeds);
   config.train.epochs = args.get_int("epochs", config.train.epochs);
+  S2_CHECK(config.train.epochs > 0, "option --epochs must be positive, got {}", config.train.epochs);
   config.train.verbose = false;
   if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
   cpu::init_threading();
