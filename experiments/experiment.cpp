@@ -123,10 +123,13 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
 
 std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uint64_t seed) {
   const auto& s = c.split;
+  // The groups that must not cross sides: spatial blocks for block_kfold, parcels or objects otherwise.
+  const auto split_groups =
+      s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
   std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> parts;  // (train indices, test indices)
   if (s.kind == "given") {
     std::vector<int64_t> all(static_cast<size_t>(d.train.size()));
-    for (int64_t i = 0; i < d.train.size(); ++i) all[static_cast<size_t>(i)] = i;
+    std::iota(all.begin(), all.end(), 0);
     parts.push_back({all, {}});
   } else if (s.kind == "grouped" || s.kind == "stratified") {
     std::vector<int64_t> groups = d.train.groups;
@@ -134,13 +137,9 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
     const auto split = data::grouped_split(groups, d.train.labels, s.test_fraction, seed);
     parts.push_back({split.train, split.held_out});
   } else {
-    const auto groups =
-        s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
-    for (auto& f : data::grouped_kfold(groups, d.train.labels, s.folds, seed))
+    for (auto& f : data::grouped_kfold(split_groups, d.train.labels, s.folds, seed))
       parts.push_back({f.train, f.held_out});
   }
-  const auto split_groups =
-      s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
   const data::PixelDataset grouped = with_groups(d.train, split_groups);
   std::vector<Fold> folds;
   for (size_t f = 0; f < parts.size(); ++f) {
@@ -149,7 +148,7 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
     const data::PixelDataset pool = grouped.subset(parts[f].first);
     fold.test = s.kind == "given" ? d.test : d.train.subset(parts[f].second);
     std::vector<int64_t> train_idx(static_cast<size_t>(pool.size()));
-    for (int64_t i = 0; i < pool.size(); ++i) train_idx[static_cast<size_t>(i)] = i;
+    std::iota(train_idx.begin(), train_idx.end(), 0);
     if (s.validation_fraction > 0) {
       const auto v =
           data::grouped_split(pool.groups, pool.labels, s.validation_fraction, seed + 1000 * (f + 1));
