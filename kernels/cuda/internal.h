@@ -1,0 +1,26 @@
+#pragma once
+// Host-side helpers shared by the kernel files of one build (GPU or emulated), not part of the API.
+#include <cstdint>
+
+#include "kernels/conv2d_geometry.h"
+#include "kernels/cuda/kernel_api_types.h"
+
+namespace s2::S2_CUDA_NAMESPACE {
+
+// dst[c] = sum over (outer, inner) of src[outer, c, inner]; overwrites dst.
+void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst,
+                 StreamHandle stream);
+
+// The cuDNN and cuBLAS versions (library_variants.cu). In the emulated build they throw.
+void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias, float* y,
+                          StreamHandle stream);
+void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const float* dy, float* dx,
+                                 StreamHandle stream);
+void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                  float* dbias, StreamHandle stream);
+void linear_cublas_forward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w, const float* b,
+                           float* y, StreamHandle stream);
+void linear_cublas_backward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
+                            const float* dy, float* dx, float* dw, float* db, StreamHandle stream);
+
+}  // namespace s2::S2_CUDA_NAMESPACE

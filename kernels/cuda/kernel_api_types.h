@@ -1,0 +1,39 @@
+#pragma once
+// Plain types of the CUDA kernel API, shared by the GPU build, the emulated build and their callers.
+#include <cstdint>
+
+namespace s2 {
+
+// A cudaStream_t passed through host code that does not include the CUDA headers; null = default.
+using StreamHandle = void*;
+
+// Parameters of the channel attention MLP (C -> hidden -> C, both with bias).
+struct ChannelMlp {
+  const float* w1;  // [hidden, C]
+  const float* b1;  // [hidden]
+  const float* w2;  // [C, hidden]
+  const float* b2;  // [C]
+  int64_t hidden;
+};
+struct ChannelMlpGrads {
+  float *w1, *b1, *w2, *b2;  // accumulated into (callers zero them first)
+};
+
+// What the channel attention forward keeps for its backward, each [batch, C].
+struct ChannelAttentionSaved {
+  float* avg;
+  float* max;
+  int32_t* argmax;
+  float* att;  // sigmoid(MLP(avg) + MLP(max))
+};
+
+// What the spatial attention forward keeps: pooled [batch, 2, pixels] (mean, max), argmax
+// [batch, pixels] and att [batch, pixels].
+struct SpatialAttentionSaved {
+  float* pooled;
+  int32_t* argmax;
+  float* att;
+};
+
+
+}  // namespace s2

@@ -1,0 +1,359 @@
+#include "kernels/emu/executor.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "kernels/emu/fiber.h"
+
+namespace s2::emu {
+
+namespace {
+
+constexpr int kWarpSize = 32;
+constexpr unsigned kMaxThreadsPerBlock = 1024;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kFiberStackBytes = size_t{512} << 10;  // ASan's redzones make frames larger
+#else
+constexpr size_t kFiberStackBytes = size_t{64} << 10;
+#endif
+
+std::mutex options_mutex;
+ExecutorOptions global_options;
+
+enum class State { Ready, AtBarrier, AtWarp, Done };
+
+struct ThreadSlot {
+  ThreadContext ctx;
+  State state = State::Ready;
+  // The pending warp collective.
+  WarpOp op = WarpOp::Sync;
+  unsigned mask = 0;
+  uint64_t value = 0, result = 0;
+  int param = 0, width = kWarpSize;
+};
+
+// The errors of one launch, shared by the workers that run its blocks.
+struct LaunchRecord {
+  const char* kernel = "";
+  std::mutex mutex;
+  std::string first_error;
+  std::atomic<size_t> error_count{0};
+
+  void add(const std::string& where, const std::string& message) {
+    std::lock_guard lock(mutex);
+    if (error_count++ == 0) {
+      first_error = fmt::format("kernel {}: {} ({})", kernel, message, where);
+    }
+  }
+};
+
+std::string describe(const ThreadContext& c) {
+  return fmt::format("block ({},{},{}) thread ({},{},{})", c.block_idx.x, c.block_idx.y, c.block_idx.z,
+                     c.thread_idx.x, c.thread_idx.y, c.thread_idx.z);
+}
+
+// Runs the blocks given to one OS thread; owns the fibers, reused from block to block.
+class BlockRunner {
+ public:
+  void run(LaunchRecord& record, dim3 grid, dim3 block, uint3 block_idx, const std::function<void()>& body,
+           ThreadOrder order);
+  ThreadSlot* current = nullptr;
+  Fiber* current_fiber = nullptr;
+  LaunchRecord* record = nullptr;
+
+ private:
+  bool release_warps(LaunchRecord& record);
+  std::vector<std::unique_ptr<Fiber>> fibers_;
+  std::vector<ThreadSlot> slots_;
+};
+
+thread_local BlockRunner* active_runner = nullptr;
+
+BlockRunner& runner() {
+  if (active_runner == nullptr) {
+    throw std::logic_error("CUDA emulator: a device function was called outside a kernel launch");
+  }
+  return *active_runner;
+}
+
+void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_idx,
+                      const std::function<void()>& body, ThreadOrder order) {
+  const unsigned n = block.x * block.y * block.z;
+  while (fibers_.size() < n) {
+    fibers_.push_back(std::make_unique<Fiber>(kFiberStackBytes));
+  }
+  slots_.assign(n, ThreadSlot{});
+  record = &launch;
+  for (unsigned i = 0; i < n; ++i) {
+    ThreadContext& c = slots_[i].ctx;
+    c.thread_idx = {i % block.x, (i / block.x) % block.y, i / (block.x * block.y)};
+    c.block_idx = block_idx;
+    c.block_dim = block;
+    c.grid_dim = grid;
+    c.linear = static_cast<int>(i);
+    fibers_[i]->reset(body);
+  }
+  std::vector<unsigned> schedule(n);
+  for (unsigned i = 0; i < n; ++i) {
+    schedule[i] = order == ThreadOrder::Forward ? i : n - 1 - i;
+  }
+  for (;;) {
+    for (const unsigned i : schedule) {
+      if (slots_[i].state != State::Ready) {
+        continue;
+      }
+      current = &slots_[i];
+      current_fiber = fibers_[i].get();
+      try {
+        fibers_[i]->resume();
+      } catch (const std::exception& e) {
+        launch.add(describe(slots_[i].ctx), fmt::format("exception: {}", e.what()));
+      }
+      if (fibers_[i]->finished()) {
+        slots_[i].state = State::Done;
+      }
+    }
+    current = nullptr;
+    const auto count = [&](State s) {
+      return std::count_if(slots_.begin(), slots_.end(), [s](const ThreadSlot& t) { return t.state == s; });
+    };
+    if (count(State::Done) == static_cast<std::ptrdiff_t>(n)) {
+      return;
+    }
+    if (count(State::AtWarp) > 0) {
+      if (!release_warps(launch)) {
+        return;
+      }
+      continue;
+    }
+    const auto waiting = count(State::AtBarrier);
+    if (waiting == static_cast<std::ptrdiff_t>(n)) {
+      for (ThreadSlot& t : slots_) {
+        t.state = State::Ready;
+      }
+      continue;
+    }
+    // Some threads exited (or never arrive) while others wait: on a GPU this hangs or is undefined.
+    launch.add(fmt::format("block ({},{},{})", block_idx.x, block_idx.y, block_idx.z),
+               fmt::format("__syncthreads reached by {} of {} threads; the others exited", waiting, n));
+    return;
+  }
+}
+
+// Completes every warp whose participating lanes all wait at a collective. Returns false after
+// recording an error when a warp cannot complete.
+bool BlockRunner::release_warps(LaunchRecord& launch) {
+  const int n = static_cast<int>(slots_.size());
+  for (int warp_begin = 0; warp_begin < n; warp_begin += kWarpSize) {
+    const int lanes = std::min(kWarpSize, n - warp_begin);
+    int leader = -1;
+    for (int l = 0; l < lanes; ++l) {
+      if (slots_[warp_begin + l].state == State::AtWarp) {
+        leader = l;
+        break;
+      }
+    }
+    if (leader < 0) {
+      continue;
+    }
+    const ThreadSlot& lead = slots_[warp_begin + leader];
+    const auto where = describe(lead.ctx);
+    const auto participates = [&](int l) { return l < lanes && ((lead.mask >> l) & 1u) != 0; };
+    for (int l = 0; l < lanes; ++l) {
+      const ThreadSlot& t = slots_[warp_begin + l];
+      if (participates(l) && t.state != State::AtWarp) {
+        launch.add(where, fmt::format("warp collective with mask {:#010x}: lane {} {}", lead.mask, l,
+                                      t.state == State::Done ? "exited" : "waits at __syncthreads"));
+        return false;
+      }
+      if (t.state == State::AtWarp && (t.mask != lead.mask || t.op != lead.op)) {
+        launch.add(where, fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
+        return false;
+      }
+    }
+    uint64_t votes = 0;
+    int agree = 0, active = 0;
+    for (int l = 0; l < lanes; ++l) {
+      if (participates(l)) {
+        ++active;
+        const bool pred = slots_[warp_begin + l].value != 0;
+        votes |= pred ? uint64_t{1} << l : 0;
+        agree += pred ? 1 : 0;
+      }
+    }
+    for (int l = 0; l < lanes; ++l) {
+      if (!participates(l)) {
+        continue;
+      }
+      ThreadSlot& t = slots_[warp_begin + l];
+      const int segment = l / t.width * t.width;
+      int src = l;
+      switch (t.op) {
+        case WarpOp::Shfl: src = segment + ((t.param % t.width) + t.width) % t.width; break;
+        case WarpOp::ShflUp: src = l - t.param >= segment ? l - t.param : l; break;
+        case WarpOp::ShflDown: src = l + t.param < segment + t.width ? l + t.param : l; break;
+        case WarpOp::ShflXor: src = (l ^ t.param) < segment + t.width ? (l ^ t.param) : l; break;
+        default: break;
+      }
+      if (!participates(src)) {
+        launch.add(describe(t.ctx), fmt::format("shuffle reads lane {}, which is not active in mask {:#010x}",
+                                                src, lead.mask));
+        return false;
+      }
+      switch (t.op) {
+        case WarpOp::Ballot: t.result = votes; break;
+        case WarpOp::Any: t.result = agree > 0 ? 1 : 0; break;
+        case WarpOp::All: t.result = agree == active ? 1 : 0; break;
+        case WarpOp::Sync: t.result = 0; break;
+        default: t.result = slots_[warp_begin + src].value; break;
+      }
+      t.state = State::Ready;
+    }
+  }
+  return true;
+}
+
+std::shared_mutex allocations_mutex;
+std::map<const char*, const char*> allocations;  // begin -> end
+
+}  // namespace
+
+void set_executor_options(const ExecutorOptions& options) {
+  std::lock_guard lock(options_mutex);
+  global_options = options;
+}
+
+ExecutorOptions executor_options() {
+  std::lock_guard lock(options_mutex);
+  return global_options;
+}
+
+const ThreadContext& current_thread() {
+  BlockRunner& r = runner();
+  if (r.current == nullptr) {
+    throw std::logic_error("CUDA emulator: no current thread");
+  }
+  return r.current->ctx;
+}
+
+void run_kernel(const char* name, dim3 grid, dim3 block, const std::function<void()>& body) {
+  const unsigned threads = block.x * block.y * block.z;
+  if (threads == 0 || threads > kMaxThreadsPerBlock || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+      grid.y > 65535 || grid.z > 65535) {
+    throw KernelError(fmt::format("kernel {}: invalid launch shape grid ({},{},{}) block ({},{},{})", name,
+                                  grid.x, grid.y, grid.z, block.x, block.y, block.z));
+  }
+  const ExecutorOptions options = executor_options();
+  LaunchRecord record;
+  record.kernel = name;
+  const int64_t blocks = int64_t{grid.x} * grid.y * grid.z;
+  std::atomic<int64_t> next{0};
+  const auto work = [&] {
+    BlockRunner local;
+    BlockRunner* const saved = active_runner;
+    active_runner = &local;
+    for (int64_t b = next++; b < blocks && record.error_count == 0; b = next++) {
+      const int64_t id = options.order == ThreadOrder::Forward ? b : blocks - 1 - b;
+      const uint3 idx{static_cast<unsigned>(id % grid.x), static_cast<unsigned>(id / grid.x % grid.y),
+                      static_cast<unsigned>(id / (int64_t{grid.x} * grid.y))};
+      local.run(record, grid, block, idx, body, options.order);
+    }
+    active_runner = saved;
+  };
+  const int workers = static_cast<int>(std::clamp<int64_t>(options.workers, 1, blocks));
+  if (workers == 1) {
+    work();
+  } else {
+    std::vector<std::jthread> pool;
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back(work);
+    }
+  }
+  if (record.error_count > 0) {
+    throw KernelError(record.error_count == 1
+                          ? record.first_error
+                          : fmt::format("{} (and {} more errors)", record.first_error, record.error_count - 1));
+  }
+}
+
+void syncthreads() {
+  BlockRunner& r = runner();
+  r.current->state = State::AtBarrier;
+  r.current_fiber->suspend();
+}
+
+uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width) {
+  BlockRunner& r = runner();
+  ThreadSlot& t = *r.current;
+  if (width <= 0 || width > kWarpSize || (width & (width - 1)) != 0) {
+    report_error(fmt::format("warp width {} is not a power of two up to 32", width));
+    width = kWarpSize;
+  }
+  t.op = op;
+  t.mask = mask;
+  t.value = value;
+  t.param = param;
+  t.width = width;
+  t.state = State::AtWarp;
+  r.current_fiber->suspend();
+  return r.current->result;
+}
+
+void report_error(const std::string& message) {
+  BlockRunner& r = runner();
+  r.record->add(r.current != nullptr ? describe(r.current->ctx) : "outside a thread", message);
+}
+
+void* device_malloc(size_t bytes) {
+  // Never zero-sized, so that every allocation has a distinct address.
+  char* p = static_cast<char*>(std::malloc(bytes == 0 ? 1 : bytes));
+  if (p == nullptr) {
+    throw std::bad_alloc();
+  }
+  std::unique_lock lock(allocations_mutex);
+  allocations[p] = p + bytes;
+  return p;
+}
+
+void device_free(void* p) {
+  if (p == nullptr) {
+    return;
+  }
+  std::unique_lock lock(allocations_mutex);
+  const auto it = allocations.find(static_cast<const char*>(p));
+  if (it == allocations.end()) {
+    throw std::logic_error("CUDA emulator: freeing a pointer that is not device memory");
+  }
+  allocations.erase(it);
+  std::free(p);
+}
+
+Allocation find_allocation(const void* p) {
+  const auto* c = static_cast<const char*>(p);
+  std::shared_lock lock(allocations_mutex);
+  auto it = allocations.upper_bound(c);
+  if (it == allocations.begin()) {
+    return {};
+  }
+  --it;
+  if (c < it->first || c > it->second) {
+    return {};
+  }
+  return {it->first, it->second};
+}
+
+size_t live_allocations() {
+  std::shared_lock lock(allocations_mutex);
+  return allocations.size();
+}
+
+}  // namespace s2::emu

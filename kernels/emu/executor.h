@@ -1,0 +1,75 @@
+#pragma once
+// A small executor of the CUDA programming model on the CPU. A launch runs every block of the grid;
+// the threads of a block are fibers that run one at a time until they reach a barrier
+// (__syncthreads, or a warp collective for the 32 lanes of a warp), so that the order in which
+// threads run between barriers can be chosen. Running a kernel with the threads in forward and in
+// reverse order makes a missing barrier or a race show up as different results. Errors found while
+// a kernel runs (out-of-bounds access through DevPtr, barrier divergence, inactive shuffle lanes)
+// are collected and thrown as KernelError when the launch ends, naming the kernel, block and thread.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+// CUDA's vector types, as used by kernel code (global namespace, like the CUDA headers).
+struct uint3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned vx = 1, unsigned vy = 1, unsigned vz = 1) : x(vx), y(vy), z(vz) {}
+};
+
+namespace s2::emu {
+
+class KernelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class ThreadOrder { Forward, Reverse };
+
+struct ExecutorOptions {
+  ThreadOrder order = ThreadOrder::Forward;
+  int workers = 1;  // OS threads that run blocks in parallel
+};
+// Process-wide options for the following launches.
+void set_executor_options(const ExecutorOptions& options);
+ExecutorOptions executor_options();
+
+// Where the calling fiber is in the grid.
+struct ThreadContext {
+  uint3 thread_idx, block_idx;
+  dim3 block_dim, grid_dim;
+  int linear = 0;  // thread index within the block
+};
+const ThreadContext& current_thread();
+
+// Runs `body` once per thread of the grid. Throws KernelError for errors found during the run.
+void run_kernel(const char* name, dim3 grid, dim3 block, const std::function<void()>& body);
+
+void syncthreads();
+
+enum class WarpOp { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
+// One warp collective: every lane in `mask` must call it; returns this lane's result. Values are
+// carried as raw 64-bit patterns.
+uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width);
+
+// Records an error of the running kernel (the first one is reported with its thread position).
+void report_error(const std::string& message);
+
+// Emulated device memory: ordinary host memory whose extent is registered, so that kernel
+// parameters can be bounds-checked and host pointers passed to a kernel are caught.
+void* device_malloc(size_t bytes);
+void device_free(void* p);
+struct Allocation {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+};
+// The device allocation containing p, or {nullptr, nullptr}.
+Allocation find_allocation(const void* p);
+// Number of live allocations (tests check that launches leak nothing).
+size_t live_allocations();
+
+}  // namespace s2::emu

@@ -1,0 +1,77 @@
+#pragma once
+// Helpers for running the CUDA kernels through the CPU emulator in tests: device buffers from host
+// vectors, both thread orders, and a stated comparison with the CPU reference.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/runtime.h"
+
+namespace s2::testing {
+
+namespace cu = s2::cuda_emu;
+
+template <class T>
+std::vector<T> download(const cu::DeviceBuffer<T>& b) {
+  std::vector<T> host(b.size());
+  cu::copy_to_host(host.data(), b.get(), b.size() * sizeof(T));
+  return host;
+}
+
+template <class T>
+cu::DeviceBuffer<T> upload(const std::vector<T>& host) {
+  cu::DeviceBuffer<T> b(host.size());
+  cu::copy_to_device(b.get(), host.data(), host.size() * sizeof(T));
+  return b;
+}
+
+inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    x = dist(rng);
+  }
+  return v;
+}
+
+// max |got - want| / max |want|: the error relative to the output's scale.
+inline double scaled_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double err = 0.0, scale = 1e-12;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::abs(static_cast<double>(got[i]) - want[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
+  }
+  return err / scale;
+}
+
+// Float32 tolerance: accumulation order differs between the GPU kernels and the CPU references.
+constexpr double kTolerance = 1e-4;
+
+inline void check_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what,
+                        double tolerance = kTolerance) {
+  REQUIRE(got.size() == want.size());
+  const double err = scaled_error(got, want);
+  INFO(what << ": scaled max error " << err << " (tolerance " << tolerance << ")");
+  CHECK(err <= tolerance);
+}
+
+// Runs f once per thread order, so that a missing barrier shows up as a mismatch.
+template <class F>
+void in_both_thread_orders(F&& f) {
+  const emu::ExecutorOptions saved = emu::executor_options();
+  for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
+    emu::set_executor_options({order, saved.workers});
+    CAPTURE(order == emu::ThreadOrder::Forward ? "forward thread order" : "reverse thread order");
+    f();
+  }
+  emu::set_executor_options(saved);
+}
+
+}  // namespace s2::testing
