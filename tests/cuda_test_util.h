@@ -6,11 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/device_buffer.h"
+#include "experiments/kernel_cases.h"
 #include "kernels/cuda/runtime.h"
 
 namespace s2::testing {
@@ -31,33 +30,13 @@ cu::DeviceBuffer<T> upload(const std::vector<T>& host) {
   return b;
 }
 
-inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) {
-    x = dist(rng);
-  }
-  return v;
-}
-
-// max |got - want| / max |want|: the error relative to the output's scale.
-inline double scaled_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double err = 0.0, scale = 1e-12;
-  for (size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return err / scale;
-}
-
 // Float32 tolerance: accumulation order differs between the GPU kernels and the CPU references.
 constexpr double kTolerance = 1e-4;
 
 inline void check_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what,
                         double tolerance = kTolerance) {
   REQUIRE(got.size() == want.size());
-  const double err = scaled_error(got, want);
+  const double err = compare_outputs(got, want).scaled();
   INFO(what << ": scaled max error " << err << " (tolerance " << tolerance << ")");
   CHECK(err <= tolerance);
 }

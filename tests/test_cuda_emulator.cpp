@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/runtime.h"
+#include "tests/cuda_test_util.h"
 
 namespace cu = s2::cuda_emu;
 namespace emu = s2::emu;
 using cu::dev_ptr;
+using s2::testing::download;
+using s2::testing::upload;
 
 namespace {
 
@@ -80,18 +82,6 @@ __global__ void thread_index_kernel(dev_ptr<int> out) {
   out[block * per_block + thread] = static_cast<int>(block * 1000 + thread);
 }
 
-template <class T>
-std::vector<T> download(const cu::DeviceBuffer<T>& b) {
-  std::vector<T> host(b.size());
-  cu::copy_to_host(host.data(), b.get(), b.size() * sizeof(T));
-  return host;
-}
-
-template <class T>
-void upload(const cu::DeviceBuffer<T>& b, const std::vector<T>& host) {
-  cu::copy_to_device(b.get(), host.data(), host.size() * sizeof(T));
-}
-
 struct OrderGuard {
   explicit OrderGuard(emu::ThreadOrder order, int workers = 1) {
     saved = emu::executor_options();
@@ -107,8 +97,8 @@ std::vector<float> tree_sums(emu::ThreadOrder order, unsigned blocks) {
   OrderGuard guard(order);
   std::vector<float> x(blocks * kBlock);
   std::iota(x.begin(), x.end(), 0.0f);
-  cu::DeviceBuffer<float> dx(x.size()), dout(blocks);
-  upload(dx, x);
+  const auto dx = upload(x);
+  cu::DeviceBuffer<float> dout(blocks);
   cu::launch("tree_sum", tree_sum_kernel<kBarriers>, dim3(blocks), dim3(kBlock), nullptr, dx.get(), dout.get());
   return download(dout);
 }

@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/runtime.h"
 

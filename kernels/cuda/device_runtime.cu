@@ -1,6 +1,8 @@
 // Device memory, copies and streams: the CUDA runtime on a GPU, plain host memory registered with
 // the executor in the emulated build (where "streams" are synchronous).
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -52,6 +54,28 @@ std::string device_description() {
          std::to_string(prop.multiProcessorCount) + " SMs)";
 }
 
+namespace {
+int attribute(cudaDeviceAttr what) {
+  int v = 0;
+  check(cudaDeviceGetAttribute(&v, what, 0), "cudaDeviceGetAttribute");
+  return v;
+}
+}  // namespace
+
+double device_peak_gflops() {
+  const int major = attribute(cudaDevAttrComputeCapabilityMajor);
+  const int minor = attribute(cudaDevAttrComputeCapabilityMinor);
+  // FP32 lanes per SM: 64 on Volta/Turing and A100, 128 on the other Ampere parts and later.
+  const int lanes = major < 8 || (major == 8 && minor == 0) ? 64 : 128;
+  const double clock_ghz = attribute(cudaDevAttrClockRate) / 1e6;  // kHz -> GHz
+  return 2.0 * lanes * attribute(cudaDevAttrMultiProcessorCount) * clock_ghz;
+}
+
+double device_peak_gbps() {
+  const double clock_ghz = attribute(cudaDevAttrMemoryClockRate) / 1e6;
+  return 2.0 * clock_ghz * attribute(cudaDevAttrGlobalMemoryBusWidth) / 8.0;  // double data rate
+}
+
 void* device_alloc(size_t bytes) {
   void* p = nullptr;
   check(cudaMalloc(&p, bytes), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
@@ -76,10 +100,30 @@ StreamHandle create_stream() {
 void destroy_stream(StreamHandle s) { check(cudaStreamDestroy(native(s)), "cudaStreamDestroy"); }
 void synchronize(StreamHandle s) { check(cudaStreamSynchronize(native(s)), "cudaStreamSynchronize"); }
 
+double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
+  body();  // warm-up: first-launch costs, cuDNN algorithm choice
+  cudaEvent_t start = nullptr, stop = nullptr;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  check(cudaEventRecord(start, native(s)), "cudaEventRecord");
+  for (int i = 0; i < repeats; ++i) {
+    body();
+  }
+  check(cudaEventRecord(stop, native(s)), "cudaEventRecord");
+  check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+  float ms = 0.0f;
+  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return static_cast<double>(ms) / repeats;
+}
+
 #else  // the emulator
 
 bool device_available() { return true; }
 std::string device_description() { return "CPU emulator of the CUDA programming model"; }
+double device_peak_gflops() { return 0.0; }
+double device_peak_gbps() { return 0.0; }
 void* device_alloc(size_t bytes) { return emu::device_malloc(bytes); }
 void device_free(void* p) { emu::device_free(p); }
 
@@ -108,6 +152,15 @@ void fill_zero(void* dst, size_t bytes, StreamHandle) {
 StreamHandle create_stream() { return nullptr; }
 void destroy_stream(StreamHandle) {}
 void synchronize(StreamHandle) {}
+
+double time_ms(const std::function<void()>& body, int repeats, StreamHandle) {
+  body();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i) {
+    body();
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / repeats;
+}
 
 #endif
 

@@ -1,0 +1,169 @@
+// Kernel-level ablation: every op of the paper network's training step, every kernel version, on the
+// paper's shapes. Each version is first validated against the CPU reference, then timed (CUDA events
+// on a GPU). In the CPU emulator only correctness is reported: its times say nothing about a GPU.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "framework/atomic_file.h"
+#include "experiments/cli.h"
+#include "experiments/kernel_cases.h"
+#include "framework/error.h"
+#include "framework/ops.h"
+#include "framework/optim.h"
+#include "framework/random.h"
+#include "kernels/cpu/gemm.h"
+#include "models/cbam_crop_net.h"
+
+using namespace s2;
+
+namespace {
+
+KernelBackend pick_backend(const std::string& device) {
+  if (device == "emulator") {
+    return emulated_kernel_backend();
+  }
+#if defined(S2_HAVE_CUDA_KERNELS)
+  KernelBackend gpu = gpu_kernel_backend();
+  if (gpu.available()) {
+    return gpu;
+  }
+  if (device == "cuda") {
+    throw Error("--device cuda: no CUDA device is present (use --device emulator to validate on the CPU)");
+  }
+#else
+  if (device == "cuda") {
+    throw Error("--device cuda: this build has no GPU kernels (nvcc was not found at configure time)");
+  }
+#endif
+  if (device != "auto") {
+    throw Error(fmt::format("--device must be auto, cuda or emulator, got '{}'", device));
+  }
+  fmt::print("no GPU present: running the CUDA kernels through the CPU emulator (correctness only)\n");
+  return emulated_kernel_backend();
+}
+
+// One training step of the paper network on the CPU backend, in milliseconds.
+double cpu_training_step_ms(int64_t batch) {
+  manual_seed(0);
+  models::CbamCropNet net({});
+  optim::Adam adam(net.parameters(), {});
+  Tensor x = Tensor::empty({batch, 1, 36, 10});
+  Generator g(1);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    x.data()[i] = g.normal();
+  }
+  std::vector<int32_t> labels;
+  for (int64_t i = 0; i < batch; ++i) {
+    labels.push_back(static_cast<int32_t>(g.below(5)));
+  }
+  const auto step = [&] {
+    adam.zero_grad();
+    softmax_cross_entropy(net.forward(x), labels).backward();
+    adam.step();
+  };
+  step();
+  const auto t = std::chrono::steady_clock::now();
+  constexpr int kSteps = 3;
+  for (int i = 0; i < kSteps; ++i) {
+    step();
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count() / kSteps;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv, {"device", "batch", "repeats", "ops", "threads", "out"});
+    const std::string device = args.get("device", "auto");
+    const int repeats = static_cast<int>(args.get_int("repeats", 20));
+    const int threads = static_cast<int>(args.get_int("threads", 2));
+    const auto ops = args.get_list("ops", {});
+    omp_set_num_threads(threads);
+    cpu::init_threading();
+
+    const KernelBackend backend = pick_backend(device);
+    const int64_t batch = args.get_int("batch", backend.emulated ? 2 : 64);
+    if (batch < 1 || repeats < 1) {
+      throw Error("--batch and --repeats must be positive");
+    }
+    const double peak_gflops = backend.peak_gflops(), peak_gbps = backend.peak_gbps();
+    fmt::print("device: {} ({}), batch {}\n", backend.name, backend.description(), batch);
+    if (peak_gflops > 0) {
+      fmt::print("peak: {:.0f} GFLOP/s FP32, {:.0f} GB/s\n", peak_gflops, peak_gbps);
+    }
+
+    std::string table =
+        "| op | version | shape | max abs error | scaled error | check | time (ms) | GFLOP/s | GB/s | % of peak |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
+    int failures = 0;
+    double step_ms_fastest = 0.0;
+    for (const KernelCase& c : paper_kernel_cases(batch)) {
+      if (!ops.empty() && std::find(ops.begin(), ops.end(), c.op) == ops.end()) {
+        continue;
+      }
+      double fastest = 0.0;
+      for (const KernelVersionInfo& v : backend.versions(c.op)) {
+        const std::string label = fmt::format("{} ({})", v.number, v.name);
+        if (v.library && backend.emulated) {
+          fmt::print("{:18} v{} {:28} skipped: {} runs on a GPU only\n", c.op, v.number, c.shape, v.name);
+          table += fmt::format("| {} | {} | {} | - | - | GPU only, not run | - | - | - | - |\n", c.op, label, c.shape);
+          continue;
+        }
+        auto prepared = backend.prepare(c, v.number);
+        prepared->run();
+        ErrorStats worst;
+        for (const auto& [name, got] : prepared->outputs()) {
+          const ErrorStats e = compare_outputs(got, c.expected.at(name));
+          if (e.scaled() >= worst.scaled()) {
+            worst = e;
+          }
+        }
+        // Float32 with a different summation order: 1e-4 of the output's scale (Adam is elementwise).
+        const bool ok = worst.scaled() <= (c.op == "adam" ? 1e-6 : 1e-4);
+        failures += ok ? 0 : 1;
+        std::string timing = "- | - | - | -";
+        if (!backend.emulated) {
+          const double ms = backend.time_ms([&] { prepared->run(); }, repeats);
+          const double gflops = c.flops / ms / 1e6, gbps = c.bytes / ms / 1e6;
+          const bool compute_bound = c.op == "conv2d" || c.op == "linear";
+          const double share = compute_bound ? gflops / peak_gflops : gbps / peak_gbps;
+          timing = fmt::format("{:.4f} | {:.1f} | {:.1f} | {:.1f}% {}", ms, gflops, gbps, 100.0 * share,
+                               compute_bound ? "FLOP/s" : "bandwidth");
+          fastest = fastest == 0.0 ? ms : std::min(fastest, ms);
+        }
+        fmt::print("{:18} v{} {:28} max abs error {:.3g} (scaled {:.2g}) {}\n", c.op, v.number, c.shape,
+                   worst.max_abs, worst.scaled(), ok ? "PASS" : "FAIL");
+        table += fmt::format("| {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape, worst.max_abs,
+                             worst.scaled(), ok ? "pass" : "FAIL", timing);
+      }
+      step_ms_fastest += fastest;
+    }
+
+    const double cpu_ms = cpu_training_step_ms(batch);
+    fmt::print("\ntraining step of the paper network, batch {}: CPU backend ({} threads) {:.1f} ms\n", batch, threads,
+               cpu_ms);
+    table += fmt::format("\nTraining step, batch {}: CPU backend ({} threads) {:.1f} ms", batch, threads, cpu_ms);
+    if (!backend.emulated) {
+      // The framework does not dispatch to CUDA yet, so the GPU step is the sum of its ops' fastest kernels.
+      fmt::print("  {}: sum of the fastest kernel of each op of the step {:.2f} ms\n", backend.name, step_ms_fastest);
+      table += fmt::format("; {} sum of fastest kernels {:.2f} ms", backend.name, step_ms_fastest);
+    } else {
+      fmt::print("  GPU step time: not measured (no GPU; the emulator checks correctness only)\n");
+    }
+    table += "\n";
+    if (args.has("out")) {
+      write_file_atomic(args.require("out"), table);
+      fmt::print("table written to {}\n", args.require("out"));
+    }
+    if (failures > 0) {
+      throw Error(fmt::format("{} kernel version(s) failed validation", failures));
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,83 @@
+#pragma once
+// Kernel validation cases shared by the CUDA kernel tests and ablate_kernels: random inputs for one
+// op on one shape, plus the expected outputs computed on the CPU (the CPU kernels, or the CPU
+// framework's gradient-checked ops for the fused attention blocks).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/optim.h"
+
+namespace s2 {
+
+struct KernelCase {
+  std::string op;     // conv2d, linear, channel_attention, spatial_attention, bn_epilogue, avg_pool,
+                      // cross_entropy, adam
+  std::string shape;  // for people: "N2 C64->64 36x10 k3"
+  std::map<std::string, int64_t> dims;
+  std::map<std::string, std::vector<float>> inputs;
+  std::vector<int32_t> labels;
+  std::map<std::string, std::vector<float>> expected;  // forward and backward outputs by name
+  double flops = 0.0;  // of one forward + backward run
+  double bytes = 0.0;  // minimum memory traffic of one run
+  int64_t dim(const std::string& name) const;
+  const std::vector<float>& input(const std::string& name) const;
+};
+
+KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kernel,
+                       int64_t stride = 1);
+KernelCase linear_case(int64_t batch, int64_t in, int64_t out);
+KernelCase channel_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t hidden);
+KernelCase spatial_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t kernel);
+KernelCase bn_epilogue_case(int64_t batch, int64_t channels, int64_t pixels, bool residual, bool relu);
+KernelCase avg_pool_case(int64_t rows, int64_t pixels);
+KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights);
+KernelCase adam_case(int64_t n, bool decoupled);
+// The Adam hyper-parameters of an adam case (step 3, so that bias correction matters).
+cpu::AdamStep adam_step_of(const KernelCase& c);
+
+// The ops of one training step of the paper network (36x10 input, stages 64/128/256) at a batch size.
+std::vector<KernelCase> paper_kernel_cases(int64_t batch);
+
+// One case on one device with one kernel version: inputs uploaded once, run() as often as timing needs.
+class PreparedCase {
+ public:
+  virtual ~PreparedCase() = default;
+  virtual void run() = 0;  // forward and backward (or the update), enqueued on the device
+  virtual std::map<std::string, std::vector<float>> outputs() const = 0;  // downloads every output
+};
+
+struct KernelVersionInfo {
+  int number;
+  std::string name;
+  bool library;  // cuDNN / cuBLAS: GPU only
+};
+
+// A build of the CUDA kernels: the GPU one (s2::cuda) or the CPU emulator's (s2::cuda_emu).
+struct KernelBackend {
+  std::string name;
+  bool emulated;
+  std::function<bool()> available;
+  std::function<std::string()> description;
+  std::function<double()> peak_gflops, peak_gbps;  // 0 when unknown
+  std::function<std::vector<KernelVersionInfo>(const std::string& op)> versions;
+  std::function<std::unique_ptr<PreparedCase>(const KernelCase&, int version)> prepare;
+  // Milliseconds per call of body, averaged over repeats after one warm-up (CUDA events on a GPU).
+  std::function<double(const std::function<void()>& body, int repeats)> time_ms;
+};
+KernelBackend emulated_kernel_backend();
+#if defined(S2_HAVE_CUDA_KERNELS)
+KernelBackend gpu_kernel_backend();
+#endif
+
+// max |got - want| and max |want|.
+struct ErrorStats {
+  double max_abs = 0.0, max_ref = 0.0;
+  double scaled() const { return max_abs / (max_ref > 0.0 ? max_ref : 1.0); }
+};
+ErrorStats compare_outputs(const std::vector<float>& got, const std::vector<float>& want);
+
+}  // namespace s2
