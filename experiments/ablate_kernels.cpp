@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "framework/atomic_file.h"
 #include "experiments/cli.h"
 #include "experiments/kernel_cases.h"
+#include "framework/atomic_file.h"
 #include "framework/error.h"
 #include "framework/ops.h"
 #include "framework/optim.h"
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     }
 
     std::string table =
-        "| op | version | shape | max abs error | scaled error | check | time (ms) | GFLOP/s | GB/s | % of peak |\n"
+        "| op | version | shape | max abs error | scaled error | check | time (ms) | GFLOP/s | GB/s | % of "
+        "peak |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n";
     int failures = 0;
     double step_ms_fastest = 0.0;
@@ -112,7 +113,8 @@ int main(int argc, char** argv) {
         const std::string label = fmt::format("{} ({})", v.number, v.name);
         if (v.library && backend.emulated) {
           fmt::print("{:18} v{} {:28} skipped: {} runs on a GPU only\n", c.op, v.number, c.shape, v.name);
-          table += fmt::format("| {} | {} | {} | - | - | GPU only, not run | - | - | - | - |\n", c.op, label, c.shape);
+          table += fmt::format("| {} | {} | {} | - | - | GPU only, not run | - | - | - | - |\n", c.op, label,
+                               c.shape);
           continue;
         }
         auto prepared = backend.prepare(c, v.number);
@@ -139,19 +141,21 @@ int main(int argc, char** argv) {
         }
         fmt::print("{:18} v{} {:28} max abs error {:.3g} (scaled {:.2g}) {}\n", c.op, v.number, c.shape,
                    worst.max_abs, worst.scaled(), ok ? "PASS" : "FAIL");
-        table += fmt::format("| {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape, worst.max_abs,
-                             worst.scaled(), ok ? "pass" : "FAIL", timing);
+        table += fmt::format("| {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape,
+                             worst.max_abs, worst.scaled(), ok ? "pass" : "FAIL", timing);
       }
       step_ms_fastest += fastest;
     }
 
     const double cpu_ms = cpu_training_step_ms(batch);
-    fmt::print("\ntraining step of the paper network, batch {}: CPU backend ({} threads) {:.1f} ms\n", batch, threads,
-               cpu_ms);
-    table += fmt::format("\nTraining step, batch {}: CPU backend ({} threads) {:.1f} ms", batch, threads, cpu_ms);
+    fmt::print("\ntraining step of the paper network, batch {}: CPU backend ({} threads) {:.1f} ms\n", batch,
+               threads, cpu_ms);
+    table +=
+        fmt::format("\nTraining step, batch {}: CPU backend ({} threads) {:.1f} ms", batch, threads, cpu_ms);
     if (!backend.emulated) {
       // The framework does not dispatch to CUDA yet, so the GPU step is the sum of its ops' fastest kernels.
-      fmt::print("  {}: sum of the fastest kernel of each op of the step {:.2f} ms\n", backend.name, step_ms_fastest);
+      fmt::print("  {}: sum of the fastest kernel of each op of the step {:.2f} ms\n", backend.name,
+                 step_ms_fastest);
       table += fmt::format("; {} sum of fastest kernels {:.2f} ms", backend.name, step_ms_fastest);
     } else {
       fmt::print("  GPU step time: not measured (no GPU; the emulator checks correctness only)\n");

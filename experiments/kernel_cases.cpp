@@ -18,7 +18,9 @@ namespace s2 {
 
 namespace {
 
-size_t sz(int64_t n) { return static_cast<size_t>(n); }
+size_t sz(int64_t n) {
+  return static_cast<size_t>(n);
+}
 
 std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);
@@ -70,9 +72,10 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   KernelCase c;
   c.op = "conv2d";
   c.shape = "N" + std::to_string(batch) + " C" + std::to_string(c_in) + "->" + std::to_string(c_out) + " " +
-            dims_text({h, w}, "x") + " k" + std::to_string(kernel) + (stride > 1 ? " s" + std::to_string(stride) : "");
-  c.dims = {{"batch", batch}, {"c_in", c_in}, {"h", h}, {"w", w}, {"c_out", c_out}, {"kernel", kernel},
-            {"stride", stride}};
+            dims_text({h, w}, "x") + " k" + std::to_string(kernel) +
+            (stride > 1 ? " s" + std::to_string(stride) : "");
+  c.dims = {{"batch", batch}, {"c_in", c_in},     {"h", h},          {"w", w},
+            {"c_out", c_out}, {"kernel", kernel}, {"stride", stride}};
   const Tensor xt = Tensor::zeros({batch, c_in, h, w});
   Conv2dOptions options;
   options.stride_h = options.stride_w = stride;
@@ -82,20 +85,23 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   c.inputs["bias"] = random_vector(sz(c_out), 3);
   c.inputs["dy"] = random_vector(sz(batch * c_out * g.out_pixels()), 4);
   const int threads = cpu::max_threads();
-  std::vector<float> ws(std::max({cpu::conv2d_forward_workspace(g, threads),
-                                  cpu::conv2d_backward_input_workspace(g, threads),
-                                  cpu::conv2d_backward_weight_workspace(g, threads)}) + 1);
+  std::vector<float> ws(
+      std::max({cpu::conv2d_forward_workspace(g, threads), cpu::conv2d_backward_input_workspace(g, threads),
+                cpu::conv2d_backward_weight_workspace(g, threads)}) +
+      1);
   auto& e = c.expected;
   e["y"].resize(c.inputs["dy"].size());
   e["dx"].resize(c.inputs["x"].size());
   e["dw"].resize(c.inputs["w"].size());
   e["dbias"].resize(sz(c_out));
-  cpu::conv2d_forward(g, c.input("x").data(), c.input("w").data(), c.input("bias").data(), e["y"].data(), ws.data());
+  cpu::conv2d_forward(g, c.input("x").data(), c.input("w").data(), c.input("bias").data(), e["y"].data(),
+                      ws.data());
   cpu::conv2d_backward_input(g, c.input("w").data(), c.input("dy").data(), e["dx"].data(), ws.data());
   cpu::conv2d_backward_weight(g, c.input("x").data(), c.input("dy").data(), e["dw"].data(), e["dbias"].data(),
                               ws.data());
   c.flops = 3.0 * g.forward_flops();
-  c.bytes = 4.0 * static_cast<double>(2 * c.input("x").size() + 3 * c.input("dy").size() + 2 * c.input("w").size());
+  c.bytes =
+      4.0 * static_cast<double>(2 * c.input("x").size() + 3 * c.input("dy").size() + 2 * c.input("w").size());
   return c;
 }
 
@@ -108,10 +114,13 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   c.inputs["w"] = random_vector(sz(out * in), 42);
   c.inputs["b"] = random_vector(sz(out), 43);
   c.inputs["dy"] = random_vector(sz(batch * out), 44);
-  Tensor x = leaf({batch, in}, c.input("x")), w = leaf({out, in}, c.input("w")), b = leaf({out}, c.input("b"));
+  Tensor x = leaf({batch, in}, c.input("x")), w = leaf({out, in}, c.input("w")),
+         b = leaf({out}, c.input("b"));
   const Tensor y = linear(x, w, b);
   y.backward(Tensor::from_vector({batch, out}, c.input("dy")));
-  c.expected = {{"y", y.to_vector()}, {"dx", x.grad().to_vector()}, {"dw", w.grad().to_vector()},
+  c.expected = {{"y", y.to_vector()},
+                {"dx", x.grad().to_vector()},
+                {"dw", w.grad().to_vector()},
                 {"db", b.grad().to_vector()}};
   c.flops = 6.0 * static_cast<double>(batch * in * out);
   c.bytes = 4.0 * static_cast<double>(3 * batch * in + 3 * in * out + 3 * batch * out);
@@ -132,13 +141,17 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   c.inputs["w2"] = random_vector(sz(ch * hidden), 15);
   c.inputs["b2"] = random_vector(sz(ch), 16, -0.1f, 0.1f);
   Tensor x = leaf({n, ch, h, w}, c.input("x")), w1 = leaf({hidden, ch}, c.input("w1"));
-  Tensor b1 = leaf({hidden}, c.input("b1")), w2 = leaf({ch, hidden}, c.input("w2")), b2 = leaf({ch}, c.input("b2"));
-  auto mlp = [&](const Tensor& pooled) { return linear(relu(linear(pooled.reshape({n, ch}), w1, b1)), w2, b2); };
+  Tensor b1 = leaf({hidden}, c.input("b1")), w2 = leaf({ch, hidden}, c.input("w2")),
+         b2 = leaf({ch}, c.input("b2"));
+  auto mlp = [&](const Tensor& pooled) {
+    return linear(relu(linear(pooled.reshape({n, ch}), w1, b1)), w2, b2);
+  };
   const Tensor att = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
   const Tensor y = mul(x, att.reshape({n, ch, 1, 1}));
   y.backward(Tensor::from_vector({n, ch, h, w}, c.input("dy")));
-  c.expected = {{"y", y.to_vector()},         {"att", att.to_vector()},       {"dx", x.grad().to_vector()},
-                {"dw1", w1.grad().to_vector()}, {"db1", b1.grad().to_vector()}, {"dw2", w2.grad().to_vector()},
+  c.expected = {{"y", y.to_vector()},           {"att", att.to_vector()},
+                {"dx", x.grad().to_vector()},   {"dw1", w1.grad().to_vector()},
+                {"db1", b1.grad().to_vector()}, {"dw2", w2.grad().to_vector()},
                 {"db2", b2.grad().to_vector()}};
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 16.0 * static_cast<double>(n * ch * hidden);
@@ -160,7 +173,9 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   const Tensor att = sigmoid(conv2d(concat_channels({channel_mean(x), channel_max(x)}), weight, Tensor()));
   const Tensor y = mul(x, att);
   y.backward(Tensor::from_vector({n, ch, h, w}, c.input("dy")));
-  c.expected = {{"y", y.to_vector()}, {"att", att.to_vector()}, {"dx", x.grad().to_vector()},
+  c.expected = {{"y", y.to_vector()},
+                {"att", att.to_vector()},
+                {"dx", x.grad().to_vector()},
                 {"dw", weight.grad().to_vector()}};
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 12.0 * static_cast<double>(n * p * k * k);
@@ -188,13 +203,13 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   const auto& dy = c.input("dy");
   auto& e = c.expected;
   std::vector<float> y(total), infer(total), mean(chs), invstd(chs), rm = c.input("running_mean"),
-      rv = c.input("running_var");
+                                                                     rv = c.input("running_var");
   // BN alone on the CPU, then the add and the ReLU; backward masks dy by the ReLU output, and that
   // masked gradient is also the residual's gradient.
-  cpu::batchnorm_forward_train(s, x.data(), c.input("gamma").data(), c.input("beta").data(), 1e-3f, 0.01f, false,
-                               false, y.data(), mean.data(), invstd.data(), rm.data(), rv.data());
-  cpu::batchnorm_forward_infer(s, x.data(), c.input("gamma").data(), c.input("beta").data(), rm.data(), rv.data(),
-                               1e-3f, false, infer.data());
+  cpu::batchnorm_forward_train(s, x.data(), c.input("gamma").data(), c.input("beta").data(), 1e-3f, 0.01f,
+                               false, false, y.data(), mean.data(), invstd.data(), rm.data(), rv.data());
+  cpu::batchnorm_forward_infer(s, x.data(), c.input("gamma").data(), c.input("beta").data(), rm.data(),
+                               rv.data(), 1e-3f, false, infer.data());
   std::vector<float> dz(total);
   for (size_t i = 0; i < total; ++i) {
     y[i] += residual ? r[i] : 0.0f;
@@ -206,10 +221,17 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
     dz[i] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
   }
   std::vector<float> dx(total), dgamma(chs), dbeta(chs);
-  cpu::batchnorm_backward(s, x.data(), nullptr, dz.data(), c.input("gamma").data(), mean.data(), invstd.data(),
-                          dx.data(), dgamma.data(), dbeta.data());
-  e = {{"y", y},   {"save_mean", mean}, {"save_invstd", invstd}, {"running_mean", rm}, {"running_var", rv},
-       {"infer", infer}, {"dx", dx}, {"dgamma", dgamma}, {"dbeta", dbeta}};
+  cpu::batchnorm_backward(s, x.data(), nullptr, dz.data(), c.input("gamma").data(), mean.data(),
+                          invstd.data(), dx.data(), dgamma.data(), dbeta.data());
+  e = {{"y", y},
+       {"save_mean", mean},
+       {"save_invstd", invstd},
+       {"running_mean", rm},
+       {"running_var", rv},
+       {"infer", infer},
+       {"dx", dx},
+       {"dgamma", dgamma},
+       {"dbeta", dbeta}};
   if (residual) {
     e["dresidual"] = dz;
   }
@@ -251,8 +273,8 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
   auto& e = c.expected;
   e["probs"].resize(sz(batch * classes));
   e["dlogits"].resize(sz(batch * classes));
-  e["loss"] = {cpu::softmax_cross_entropy_forward(batch, classes, c.input("logits").data(), c.labels.data(), options,
-                                                  e["probs"].data())};
+  e["loss"] = {cpu::softmax_cross_entropy_forward(batch, classes, c.input("logits").data(), c.labels.data(),
+                                                  options, e["probs"].data())};
   cpu::softmax_cross_entropy_backward(batch, classes, e["probs"].data(), c.labels.data(), options, 0.5f,
                                       e["dlogits"].data());
   c.flops = 10.0 * static_cast<double>(batch * classes);

@@ -21,8 +21,8 @@ struct KernelCase {
   std::map<std::string, std::vector<float>> inputs;
   std::vector<int32_t> labels;
   std::map<std::string, std::vector<float>> expected;  // forward and backward outputs by name
-  double flops = 0.0;  // of one forward + backward run
-  double bytes = 0.0;  // minimum memory traffic of one run
+  double flops = 0.0;                                  // of one forward + backward run
+  double bytes = 0.0;                                  // minimum memory traffic of one run
   int64_t dim(const std::string& name) const;
   const std::vector<float>& input(const std::string& name) const;
 };

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
 (cd build && OMP_NUM_THREADS=2 ctest --output-on-failure)
-scripts/build.sh build-asan -DS2_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The sanitizers instrument host code only, so the nvcc build is not repeated there.
+scripts/build.sh build-asan -DS2_SANITIZE=ON -DS2_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-asan && OMP_NUM_THREADS=2 ctest --output-on-failure -LE slow)

@@ -33,8 +33,8 @@ cu::DeviceBuffer<T> upload(const std::vector<T>& host) {
 // Float32 tolerance: accumulation order differs between the GPU kernels and the CPU references.
 constexpr double kTolerance = 1e-4;
 
-inline void check_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what,
-                        double tolerance = kTolerance) {
+inline void check_close(const std::vector<float>& got, const std::vector<float>& want,
+                        const std::string& what, double tolerance = kTolerance) {
   REQUIRE(got.size() == want.size());
   const double err = compare_outputs(got, want).scaled();
   INFO(what << ": scaled max error " << err << " (tolerance " << tolerance << ")");

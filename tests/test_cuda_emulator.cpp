@@ -73,7 +73,9 @@ __global__ void warp_ops_kernel(dev_ptr<int> out) {
   out[(base + lane) * 6 + 5] = __shfl_down_sync(full, lane, 4, 8);  // width-8 segments
 }
 
-__global__ void count_kernel(dev_ptr<int> counter) { atomicAdd(&counter[0], 1); }
+__global__ void count_kernel(dev_ptr<int> counter) {
+  atomicAdd(&counter[0], 1);
+}
 
 __global__ void thread_index_kernel(dev_ptr<int> out) {
   const int64_t block = (int64_t{blockIdx.z} * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
@@ -99,7 +101,8 @@ std::vector<float> tree_sums(emu::ThreadOrder order, unsigned blocks) {
   std::iota(x.begin(), x.end(), 0.0f);
   const auto dx = upload(x);
   cu::DeviceBuffer<float> dout(blocks);
-  cu::launch("tree_sum", tree_sum_kernel<kBarriers>, dim3(blocks), dim3(kBlock), nullptr, dx.get(), dout.get());
+  cu::launch("tree_sum", tree_sum_kernel<kBarriers>, dim3(blocks), dim3(kBlock), nullptr, dx.get(),
+             dout.get());
   return download(dout);
 }
 
@@ -143,7 +146,8 @@ TEST_CASE("the executor catches a planted out-of-bounds write and names kernel, 
   CHECK(message.find("out-of-bounds access: element 100") != std::string::npos);
   CHECK(message.find("block (0,0,0) thread (100,0,0)") != std::string::npos);
   // In bounds the same kernel passes.
-  CHECK_NOTHROW(cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), nullptr, int64_t{99}, y.get()));
+  CHECK_NOTHROW(
+      cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), nullptr, int64_t{99}, y.get()));
 }
 
 TEST_CASE("the executor reports __syncthreads that not every thread reaches") {
@@ -154,9 +158,9 @@ TEST_CASE("the executor reports __syncthreads that not every thread reaches") {
 
 TEST_CASE("a host pointer passed to a kernel is rejected at launch") {
   std::vector<float> host(64);
-  CHECK_THROWS_WITH_AS(cu::launch("host_ptr", divergent_barrier_kernel, dim3(1), dim3(64), nullptr, host.data()),
-                       doctest::Contains("kernel host_ptr: a kernel argument points to host memory"),
-                       emu::KernelError);
+  CHECK_THROWS_WITH_AS(
+      cu::launch("host_ptr", divergent_barrier_kernel, dim3(1), dim3(64), nullptr, host.data()),
+      doctest::Contains("kernel host_ptr: a kernel argument points to host memory"), emu::KernelError);
 }
 
 TEST_CASE("warp shuffles and votes follow CUDA's 32-lane semantics") {
@@ -168,8 +172,8 @@ TEST_CASE("warp shuffles and votes follow CUDA's 32-lane semantics") {
     for (int t = 0; t < 64; ++t) {
       const int lane = t % 32;
       CAPTURE(t);
-      CHECK(r[t * 6 + 0] == 496);                             // 0 + 1 + ... + 31
-      CHECK(r[t * 6 + 1] == (lane == 0 ? 0 : lane - 1));      // shfl_up keeps lane 0's own value
+      CHECK(r[t * 6 + 0] == 496);                         // 0 + 1 + ... + 31
+      CHECK(r[t * 6 + 1] == (lane == 0 ? 0 : lane - 1));  // shfl_up keeps lane 0's own value
       CHECK(r[t * 6 + 2] == (lane ^ 1));
       CHECK(static_cast<unsigned>(r[t * 6 + 3]) == 0x55555555u);
       CHECK(r[t * 6 + 4] == 1);

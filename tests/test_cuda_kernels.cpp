@@ -21,8 +21,8 @@ void check_case(const KernelCase& c, const std::vector<int>& only_versions = {})
   CAPTURE(c.op);
   CAPTURE(c.shape);
   for (const KernelVersionInfo& v : backend.versions(c.op)) {
-    const bool wanted = only_versions.empty() ||
-                        std::find(only_versions.begin(), only_versions.end(), v.number) != only_versions.end();
+    const bool wanted = only_versions.empty() || std::find(only_versions.begin(), only_versions.end(),
+                                                           v.number) != only_versions.end();
     if (v.library || !wanted) {
       continue;  // library versions are GPU-only; their emulator error is tested below
     }
@@ -89,7 +89,9 @@ TEST_CASE("BN epilogue versions 1 and 2 match the CPU BN, add and ReLU") {
   check_case(bn_epilogue_case(1, 1, 300, true, true));
 }
 
-TEST_CASE("paper: BN epilogue on a stage-3 residual output") { check_case(bn_epilogue_case(4, 256, 360, true, true)); }
+TEST_CASE("paper: BN epilogue on a stage-3 residual output") {
+  check_case(bn_epilogue_case(4, 256, 360, true, true));
+}
 
 TEST_CASE("global average pooling, softmax cross-entropy and Adam match the CPU kernels") {
   check_case(avg_pool_case(70, 37));

@@ -17,13 +17,15 @@ constexpr unsigned kThreads = 256;
 
 struct Layout {
   int64_t N, C, P;
-  __device__ int64_t index(int64_t c, int64_t i) const { return (i / P * C + c) * P + i % P; }  // i over (n, p)
+  __device__ int64_t index(int64_t c, int64_t i) const {
+    return (i / P * C + c) * P + i % P;
+  }  // i over (n, p)
 };
 
 // One block per channel: batch mean and 1/std (two passes, for accuracy), and the running update.
 __global__ void bn_stats_kernel(Layout l, dev_ptr<const float> x, float eps, float momentum, bool unbiased,
-                                dev_ptr<float> save_mean, dev_ptr<float> save_invstd, dev_ptr<float> running_mean,
-                                dev_ptr<float> running_var) {
+                                dev_ptr<float> save_mean, dev_ptr<float> save_invstd,
+                                dev_ptr<float> running_mean, dev_ptr<float> running_var) {
   const int64_t c = blockIdx.x, count = l.N * l.P;
   float s = 0.0f;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
@@ -49,8 +51,9 @@ __global__ void bn_stats_kernel(Layout l, dev_ptr<const float> x, float eps, flo
 // y = (x - mean) * invstd * gamma + beta (+ residual) (then ReLU). With `variance`, spread holds
 // the variance (inference with running statistics), otherwise 1/std.
 __global__ void bn_apply_kernel(Layout l, dev_ptr<const float> x, dev_ptr<const float> residual,
-                                dev_ptr<const float> gamma, dev_ptr<const float> beta, dev_ptr<const float> mean,
-                                dev_ptr<const float> spread, bool variance, float eps, bool relu, dev_ptr<float> y) {
+                                dev_ptr<const float> gamma, dev_ptr<const float> beta,
+                                dev_ptr<const float> mean, dev_ptr<const float> spread, bool variance,
+                                float eps, bool relu, dev_ptr<float> y) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i >= l.N * l.C * l.P) {
     return;
@@ -87,7 +90,8 @@ __global__ void relu_backward_kernel(int64_t n, dev_ptr<const float> y, dev_ptr<
   }
 }
 
-__device__ __forceinline__ float masked_grad(dev_ptr<const float> y, dev_ptr<const float> dy, bool relu, int64_t i) {
+__device__ __forceinline__ float masked_grad(dev_ptr<const float> y, dev_ptr<const float> dy, bool relu,
+                                             int64_t i) {
   return relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
 }
 
@@ -117,8 +121,8 @@ __global__ void bn_backward_reduce_kernel(Layout l, dev_ptr<const float> x, dev_
 __global__ void bn_backward_apply_kernel(Layout l, dev_ptr<const float> x, dev_ptr<const float> y,
                                          dev_ptr<const float> dy, bool relu, dev_ptr<const float> gamma,
                                          dev_ptr<const float> save_mean, dev_ptr<const float> save_invstd,
-                                         dev_ptr<const float> dgamma, dev_ptr<const float> dbeta, dev_ptr<float> dx,
-                                         dev_ptr<float> dresidual) {
+                                         dev_ptr<const float> dgamma, dev_ptr<const float> dbeta,
+                                         dev_ptr<float> dx, dev_ptr<float> dresidual) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i >= l.N * l.C * l.P) {
     return;
@@ -147,18 +151,20 @@ std::vector<KernelVersion> bn_epilogue_versions() {
           {2, "fused: BN + add + ReLU in one pass", false}};
 }
 
-void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const float* x, const float* residual,
-                               const float* gamma, const float* beta, float eps, float momentum,
-                               bool unbiased_running_var, bool relu, float* y, float* save_mean,
-                               float* save_invstd, float* running_mean, float* running_var, StreamHandle stream) {
+void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const float* x,
+                               const float* residual, const float* gamma, const float* beta, float eps,
+                               float momentum, bool unbiased_running_var, bool relu, float* y,
+                               float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                               StreamHandle stream) {
   check_version("bn_epilogue_forward_train", version);
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
-  launch("bn_stats", bn_stats_kernel, dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), stream, l, x, eps,
-         momentum, unbiased_running_var, save_mean, save_invstd, running_mean, running_var);
+  launch("bn_stats", bn_stats_kernel, dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), stream, l, x,
+         eps, momentum, unbiased_running_var, save_mean, save_invstd, running_mean, running_var);
   const bool fused = version == 2;
-  launch(fused ? "bn_add_relu_v2" : "bn_apply_v1", bn_apply_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads),
-         stream, l, x, fused ? residual : nullptr, gamma, beta, save_mean, save_invstd, false, eps, fused && relu, y);
+  launch(fused ? "bn_add_relu_v2" : "bn_apply_v1", bn_apply_kernel, dim3(blocks_for(n, kThreads)),
+         dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, save_mean, save_invstd, false,
+         eps, fused && relu, y);
   if (!fused && residual != nullptr) {
     launch("add_v1", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, residual, y);
   }
@@ -167,16 +173,17 @@ void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const 
   }
 }
 
-void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const float* x, const float* residual,
-                               const float* gamma, const float* beta, const float* running_mean,
-                               const float* running_var, float eps, bool relu, float* y, StreamHandle stream) {
+void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const float* x,
+                               const float* residual, const float* gamma, const float* beta,
+                               const float* running_mean, const float* running_var, float eps, bool relu,
+                               float* y, StreamHandle stream) {
   check_version("bn_epilogue_forward_infer", version);
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
   const bool fused = version == 2;
   launch(fused ? "bn_infer_add_relu_v2" : "bn_infer_v1", bn_apply_kernel, dim3(blocks_for(n, kThreads)),
-         dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, running_mean, running_var, true, eps,
-         fused && relu, y);
+         dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, running_mean, running_var,
+         true, eps, fused && relu, y);
   if (!fused && residual != nullptr) {
     launch("add_v1", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, residual, y);
   }
@@ -185,9 +192,10 @@ void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const 
   }
 }
 
-void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float* x, const float* y, const float* dy,
-                          const float* gamma, const float* save_mean, const float* save_invstd, bool relu, float* dx,
-                          float* dresidual, float* dgamma, float* dbeta, StreamHandle stream) {
+void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float* x, const float* y,
+                          const float* dy, const float* gamma, const float* save_mean,
+                          const float* save_invstd, bool relu, float* dx, float* dresidual, float* dgamma,
+                          float* dbeta, StreamHandle stream) {
   check_version("bn_epilogue_backward", version);
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
@@ -200,8 +208,8 @@ void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float
       masked = std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n));
       dz = masked->get();
     }
-    launch("relu_backward_v1", relu_backward_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, y, dy,
-           dz);
+    launch("relu_backward_v1", relu_backward_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n,
+           y, dy, dz);
     grad = dz;
     mask = false;
   }
@@ -211,8 +219,8 @@ void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float
   // v1 already wrote dresidual when it masked; without ReLU, dz = dy and the apply pass copies it.
   float* residual_out = version == 1 && relu ? nullptr : dresidual;
   launch(version == 2 ? "bn_backward_apply_v2" : "bn_backward_apply_v1", bn_backward_apply_kernel,
-         dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, l, x, y, grad, mask, gamma, save_mean, save_invstd,
-         dgamma, dbeta, dx, residual_out);
+         dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, l, x, y, grad, mask, gamma, save_mean,
+         save_invstd, dgamma, dbeta, dx, residual_out);
   synchronize(stream);  // before a temporary is freed
 }
 

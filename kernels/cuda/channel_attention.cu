@@ -16,12 +16,16 @@ namespace {
 constexpr int64_t kMaxChannels = 1024, kMaxHidden = 256;  // shared-memory bounds of version 2
 constexpr unsigned kThreads = 256;
 
-__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-__device__ __forceinline__ float relu(float v) { return v > 0.0f ? v : 0.0f; }
+__device__ __forceinline__ float sigmoid(float v) {
+  return 1.0f / (1.0f + expf(-v));
+}
+__device__ __forceinline__ float relu(float v) {
+  return v > 0.0f ? v : 0.0f;
+}
 
 // Hidden pre-activation j of the MLP for a pooled vector v of C values.
-__device__ __forceinline__ float hidden_pre(dev_ptr<const float> w1, dev_ptr<const float> b1, int64_t C, int64_t j,
-                                            dev_ptr<const float> v) {
+__device__ __forceinline__ float hidden_pre(dev_ptr<const float> w1, dev_ptr<const float> b1, int64_t C,
+                                            int64_t j, dev_ptr<const float> v) {
   float h = b1[j];
   for (int64_t c = 0; c < C; ++c) {
     h += w1[j * C + c] * v[c];
@@ -53,8 +57,9 @@ __global__ void pool_rows_naive_kernel(int64_t rows, int64_t P, dev_ptr<const fl
 }
 
 __global__ void attention_naive_kernel(int64_t N, int64_t C, int64_t H, dev_ptr<const float> w1,
-                                       dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> b2,
-                                       dev_ptr<const float> avg, dev_ptr<const float> mx, dev_ptr<float> att) {
+                                       dev_ptr<const float> b1, dev_ptr<const float> w2,
+                                       dev_ptr<const float> b2, dev_ptr<const float> avg,
+                                       dev_ptr<const float> mx, dev_ptr<float> att) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i >= N * C) {
     return;
@@ -62,14 +67,14 @@ __global__ void attention_naive_kernel(int64_t N, int64_t C, int64_t H, dev_ptr<
   const int64_t n = i / C, c = i % C;
   float o = 2.0f * b2[c];
   for (int64_t j = 0; j < H; ++j) {
-    o += w2[c * H + j] * (relu(hidden_pre(w1, b1, C, j, avg + n * C)) +
-                          relu(hidden_pre(w1, b1, C, j, mx + n * C)));
+    o += w2[c * H + j] *
+         (relu(hidden_pre(w1, b1, C, j, avg + n * C)) + relu(hidden_pre(w1, b1, C, j, mx + n * C)));
   }
   att[i] = sigmoid(o);
 }
 
-__global__ void scale_rows_kernel(int64_t total, int64_t P, dev_ptr<const float> x, dev_ptr<const float> scale,
-                                  dev_ptr<float> y) {
+__global__ void scale_rows_kernel(int64_t total, int64_t P, dev_ptr<const float> x,
+                                  dev_ptr<const float> scale, dev_ptr<float> y) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i < total) {
     y[i] = x[i] * scale[i / P];
@@ -77,8 +82,9 @@ __global__ void scale_rows_kernel(int64_t total, int64_t P, dev_ptr<const float>
 }
 
 // d_o[n, c]: gradient at the MLP output (before the sigmoid).
-__global__ void output_grad_naive_kernel(int64_t rows, int64_t P, dev_ptr<const float> x, dev_ptr<const float> dy,
-                                         dev_ptr<const float> att, dev_ptr<float> d_out) {
+__global__ void output_grad_naive_kernel(int64_t rows, int64_t P, dev_ptr<const float> x,
+                                         dev_ptr<const float> dy, dev_ptr<const float> att,
+                                         dev_ptr<float> d_out) {
   const int64_t r = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (r >= rows) {
     return;
@@ -94,7 +100,8 @@ __global__ void output_grad_naive_kernel(int64_t rows, int64_t P, dev_ptr<const 
 __global__ void hidden_grad_naive_kernel(int64_t N, int64_t C, int64_t H, dev_ptr<const float> w1,
                                          dev_ptr<const float> b1, dev_ptr<const float> w2,
                                          dev_ptr<const float> avg, dev_ptr<const float> mx,
-                                         dev_ptr<const float> d_out, dev_ptr<float> pre, dev_ptr<float> d_hidden) {
+                                         dev_ptr<const float> d_out, dev_ptr<float> pre,
+                                         dev_ptr<float> d_hidden) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i >= N * H) {
     return;
@@ -115,8 +122,8 @@ __global__ void hidden_grad_naive_kernel(int64_t N, int64_t C, int64_t H, dev_pt
 __global__ void mlp_param_grad_naive_kernel(int64_t N, int64_t C, int64_t H, dev_ptr<const float> avg,
                                             dev_ptr<const float> mx, dev_ptr<const float> d_out,
                                             dev_ptr<const float> pre, dev_ptr<const float> d_hidden,
-                                            dev_ptr<float> gw1, dev_ptr<float> gb1,
-                                            dev_ptr<float> gw2, dev_ptr<float> gb2) {
+                                            dev_ptr<float> gw1, dev_ptr<float> gb1, dev_ptr<float> gw2,
+                                            dev_ptr<float> gb2) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t w_count = C * H;
   float s = 0.0f;
@@ -233,13 +240,11 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // One block per sample: the whole backward, with the parameter gradients added atomically.
-__global__ void __launch_bounds__(kThreads)
-    channel_attention_backward_kernel(int64_t C, int64_t P, int64_t H, dev_ptr<const float> x,
-                                      dev_ptr<const float> dy, dev_ptr<const float> w1, dev_ptr<const float> b1,
-                                      dev_ptr<const float> w2, dev_ptr<const float> avg, dev_ptr<const float> mx,
-                                      dev_ptr<const int32_t> argmax, dev_ptr<const float> att, dev_ptr<float> dx,
-                                      dev_ptr<float> gw1, dev_ptr<float> gb1, dev_ptr<float> gw2,
-                                      dev_ptr<float> gb2) {
+__global__ void __launch_bounds__(kThreads) channel_attention_backward_kernel(
+    int64_t C, int64_t P, int64_t H, dev_ptr<const float> x, dev_ptr<const float> dy, dev_ptr<const float> w1,
+    dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> avg, dev_ptr<const float> mx,
+    dev_ptr<const int32_t> argmax, dev_ptr<const float> att, dev_ptr<float> dx, dev_ptr<float> gw1,
+    dev_ptr<float> gb1, dev_ptr<float> gw2, dev_ptr<float> gb2) {
   __shared__ float s_avg[kMaxChannels], s_max[kMaxChannels], s_dout[kMaxChannels];
   __shared__ float s_davg[kMaxChannels], s_dmax[kMaxChannels];
   __shared__ float pre_avg[kMaxHidden], pre_max[kMaxHidden], d_avg_h[kMaxHidden], d_max_h[kMaxHidden];
@@ -317,9 +322,10 @@ void check_version_and_shape(const char* op, int version, int64_t channels, int6
                                 " (1 naive, 2 fused)");
   }
   if (version == 2 && (channels > kMaxChannels || hidden > kMaxHidden)) {
-    throw std::invalid_argument(std::string(op) + " version 2 supports up to " + std::to_string(kMaxChannels) +
-                                " channels and " + std::to_string(kMaxHidden) + " hidden units, got " +
-                                std::to_string(channels) + " and " + std::to_string(hidden));
+    throw std::invalid_argument(std::string(op) + " version 2 supports up to " +
+                                std::to_string(kMaxChannels) + " channels and " + std::to_string(kMaxHidden) +
+                                " hidden units, got " + std::to_string(channels) + " and " +
+                                std::to_string(hidden));
   }
 }
 
@@ -330,23 +336,25 @@ std::vector<KernelVersion> channel_attention_versions() {
           {2, "fused: warp-per-row pooling + one block per sample for MLP, sigmoid and scale", false}};
 }
 
-void channel_attention_forward(int version, int64_t N, int64_t C, int64_t P, const float* x, const ChannelMlp& mlp,
-                               const ChannelAttentionSaved& saved, float* y, StreamHandle stream) {
+void channel_attention_forward(int version, int64_t N, int64_t C, int64_t P, const float* x,
+                               const ChannelMlp& mlp, const ChannelAttentionSaved& saved, float* y,
+                               StreamHandle stream) {
   check_version_and_shape("channel_attention_forward", version, C, mlp.hidden);
   const int64_t rows = N * C;
   if (version == 1) {
-    launch("channel_pool_v1", pool_rows_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads), stream,
-           rows, P, x, saved.avg, saved.max, saved.argmax);
-    launch("channel_attention_mlp_v1", attention_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads),
-           stream, N, C, mlp.hidden, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att);
-    launch("channel_scale_v1", scale_rows_kernel, dim3(blocks_for(rows * P, kThreads)), dim3(kThreads), stream,
-           rows * P, P, x, saved.att, y);
+    launch("channel_pool_v1", pool_rows_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads),
+           stream, rows, P, x, saved.avg, saved.max, saved.argmax);
+    launch("channel_attention_mlp_v1", attention_naive_kernel, dim3(blocks_for(rows, kThreads)),
+           dim3(kThreads), stream, N, C, mlp.hidden, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max,
+           saved.att);
+    launch("channel_scale_v1", scale_rows_kernel, dim3(blocks_for(rows * P, kThreads)), dim3(kThreads),
+           stream, rows * P, P, x, saved.att, y);
     return;
   }
-  launch("channel_pool_v2", channel_pool_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads), stream,
-         rows, P, x, saved.avg, saved.max, saved.argmax);
-  launch("channel_mlp_scale_v2", channel_mlp_scale_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads), stream,
-         C, P, mlp.hidden, x, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att, y);
+  launch("channel_pool_v2", channel_pool_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads),
+         stream, rows, P, x, saved.avg, saved.max, saved.argmax);
+  launch("channel_mlp_scale_v2", channel_mlp_scale_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads),
+         stream, C, P, mlp.hidden, x, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att, y);
 }
 
 void channel_attention_backward(int version, int64_t N, int64_t C, int64_t P, const float* x, const float* dy,
@@ -364,15 +372,15 @@ void channel_attention_backward(int version, int64_t N, int64_t C, int64_t P, co
       d_hidden(static_cast<size_t>(N * 2 * H));
   launch("channel_output_grad_v1", output_grad_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads),
          stream, rows, P, x, dy, saved.att, d_out.get());
-  launch("channel_hidden_grad_v1", hidden_grad_naive_kernel, dim3(blocks_for(N * H, kThreads)), dim3(kThreads),
-         stream, N, C, H, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, d_out.get(), pre.get(),
-         d_hidden.get());
+  launch("channel_hidden_grad_v1", hidden_grad_naive_kernel, dim3(blocks_for(N * H, kThreads)),
+         dim3(kThreads), stream, N, C, H, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, d_out.get(),
+         pre.get(), d_hidden.get());
   const int64_t params = 2 * C * H + C + H;
   launch("channel_mlp_param_grad_v1", mlp_param_grad_naive_kernel, dim3(blocks_for(params, kThreads)),
          dim3(kThreads), stream, N, C, H, saved.avg, saved.max, d_out.get(), pre.get(), d_hidden.get(),
          grads.w1, grads.b1, grads.w2, grads.b2);
-  launch("channel_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(rows * P, kThreads)), dim3(kThreads),
-         stream, N, C, P, H, mlp.w1, dy, saved.att, saved.argmax, d_hidden.get(), dx);
+  launch("channel_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(rows * P, kThreads)),
+         dim3(kThreads), stream, N, C, P, H, mlp.w1, dy, saved.att, saved.argmax, d_hidden.get(), dx);
   synchronize(stream);  // the temporaries are freed on return
 }
 

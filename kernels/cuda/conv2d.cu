@@ -154,9 +154,16 @@ void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const 
   if (version == 3) {
     return conv2d_cudnn_forward(g, x, w, bias, y, stream);
   }
-  const ConvForward p{g.c_out,  g.batch * g.out_pixels(),
-                      g.patch_size(), w, bias, y, PaddedInput{x, g.c_in, g.h_in, g.w_in},
-                      taps_of(g), g.out_pixels(), g.kernel_h * g.kernel_w};
+  const ConvForward p{g.c_out,
+                      g.batch * g.out_pixels(),
+                      g.patch_size(),
+                      w,
+                      bias,
+                      y,
+                      PaddedInput{x, g.c_in, g.h_in, g.w_in},
+                      taps_of(g),
+                      g.out_pixels(),
+                      g.kernel_h * g.kernel_w};
   launch_gemm(version == 1 ? "conv2d_forward_v1" : "conv2d_forward_v2", version, p, 1, stream);
 }
 
@@ -176,9 +183,9 @@ void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x
   if (version == 3) {
     return conv2d_cudnn_backward_weight(g, x, dy, dw, dbias, stream);
   }
-  const ConvBackwardWeight p{g.c_out, g.patch_size(), g.batch * g.out_pixels(), dy, dw,
-                             PaddedInput{x, g.c_in, g.h_in, g.w_in}, taps_of(g), g.out_pixels(),
-                             g.kernel_h * g.kernel_w};
+  const ConvBackwardWeight p{
+      g.c_out,    g.patch_size(), g.batch * g.out_pixels(), dy, dw, PaddedInput{x, g.c_in, g.h_in, g.w_in},
+      taps_of(g), g.out_pixels(), g.kernel_h * g.kernel_w};
   // Few output tiles and a long K (batch x pixels): split K so that enough blocks run.
   const int64_t tiles = ((p.M + kTileM - 1) / kTileM) * ((p.N + kTileN - 1) / kTileN);
   const int64_t splits = version == 2 ? std::max<int64_t>(1, std::min<int64_t>(p.K / 512, 64 / tiles)) : 1;

@@ -22,7 +22,9 @@ void check(cudaError_t status, const char* what) {
     throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
   }
 }
-cudaStream_t native(StreamHandle s) { return static_cast<cudaStream_t>(s); }
+cudaStream_t native(StreamHandle s) {
+  return static_cast<cudaStream_t>(s);
+}
 bool sync_after_launch() {
   const char* v = std::getenv("S2_CUDA_SYNC");
   return v != nullptr && std::string(v) == "1";
@@ -81,7 +83,9 @@ void* device_alloc(size_t bytes) {
   check(cudaMalloc(&p, bytes), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
   return p;
 }
-void device_free(void* p) { check(cudaFree(p), "cudaFree"); }
+void device_free(void* p) {
+  check(cudaFree(p), "cudaFree");
+}
 void copy_to_device(void* dst, const void* src, size_t bytes, StreamHandle s) {
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, native(s)), "copy to device");
 }
@@ -97,8 +101,12 @@ StreamHandle create_stream() {
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   return s;
 }
-void destroy_stream(StreamHandle s) { check(cudaStreamDestroy(native(s)), "cudaStreamDestroy"); }
-void synchronize(StreamHandle s) { check(cudaStreamSynchronize(native(s)), "cudaStreamSynchronize"); }
+void destroy_stream(StreamHandle s) {
+  check(cudaStreamDestroy(native(s)), "cudaStreamDestroy");
+}
+void synchronize(StreamHandle s) {
+  check(cudaStreamSynchronize(native(s)), "cudaStreamSynchronize");
+}
 
 double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
   body();  // warm-up: first-launch costs, cuDNN algorithm choice
@@ -120,12 +128,24 @@ double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
 
 #else  // the emulator
 
-bool device_available() { return true; }
-std::string device_description() { return "CPU emulator of the CUDA programming model"; }
-double device_peak_gflops() { return 0.0; }
-double device_peak_gbps() { return 0.0; }
-void* device_alloc(size_t bytes) { return emu::device_malloc(bytes); }
-void device_free(void* p) { emu::device_free(p); }
+bool device_available() {
+  return true;
+}
+std::string device_description() {
+  return "CPU emulator of the CUDA programming model";
+}
+double device_peak_gflops() {
+  return 0.0;
+}
+double device_peak_gbps() {
+  return 0.0;
+}
+void* device_alloc(size_t bytes) {
+  return emu::device_malloc(bytes);
+}
+void device_free(void* p) {
+  emu::device_free(p);
+}
 
 namespace {
 void require_device(const void* p, size_t bytes, const char* what) {
@@ -149,7 +169,9 @@ void fill_zero(void* dst, size_t bytes, StreamHandle) {
   require_device(dst, bytes, "fill_zero");
   std::memset(dst, 0, bytes);
 }
-StreamHandle create_stream() { return nullptr; }
+StreamHandle create_stream() {
+  return nullptr;
+}
 void destroy_stream(StreamHandle) {}
 void synchronize(StreamHandle) {}
 
@@ -159,7 +181,8 @@ double time_ms(const std::function<void()>& body, int repeats, StreamHandle) {
   for (int i = 0; i < repeats; ++i) {
     body();
   }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / repeats;
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+         repeats;
 }
 
 #endif

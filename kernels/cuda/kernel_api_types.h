@@ -35,5 +35,4 @@ struct SpatialAttentionSaved {
   float* att;
 };
 
-
 }  // namespace s2

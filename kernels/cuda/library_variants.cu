@@ -23,7 +23,8 @@ void check_cudnn(cudnnStatus_t status, const char* what) {
 }
 void check_cublas(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string("cuBLAS ") + what + ": status " + std::to_string(static_cast<int>(status)));
+    throw std::runtime_error(std::string("cuBLAS ") + what + ": status " +
+                             std::to_string(static_cast<int>(status)));
   }
 }
 
@@ -72,17 +73,21 @@ struct ConvDescriptors {
     check_cudnn(cudnnCreateFilterDescriptor(&w), "descriptor");
     check_cudnn(cudnnCreateConvolutionDescriptor(&conv), "descriptor");
     check_cudnn(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.batch), i(g.c_in),
-                                           i(g.h_in), i(g.w_in)), "x descriptor");
+                                           i(g.h_in), i(g.w_in)),
+                "x descriptor");
     check_cudnn(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.batch), i(g.c_out),
-                                           i(g.h_out), i(g.w_out)), "y descriptor");
+                                           i(g.h_out), i(g.w_out)),
+                "y descriptor");
     check_cudnn(cudnnSetTensor4dDescriptor(bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, i(g.c_out), 1, 1),
                 "bias descriptor");
     check_cudnn(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(g.c_out), i(g.c_in),
-                                           i(g.kernel_h), i(g.kernel_w)), "w descriptor");
+                                           i(g.kernel_h), i(g.kernel_w)),
+                "w descriptor");
     // cuDNN pads symmetrically; 'same' padding of an even kernel is asymmetric and unsupported here.
-    check_cudnn(cudnnSetConvolution2dDescriptor(conv, i(g.pad_top), i(g.pad_left), i(g.stride_h),
-                                                i(g.stride_w), 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-                "conv descriptor");
+    check_cudnn(
+        cudnnSetConvolution2dDescriptor(conv, i(g.pad_top), i(g.pad_left), i(g.stride_h), i(g.stride_w), 1, 1,
+                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+        "conv descriptor");
   }
   ~ConvDescriptors() {
     cudnnDestroyTensorDescriptor(x);
@@ -93,7 +98,8 @@ struct ConvDescriptors {
   }
 };
 
-__global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const float> bias, dev_ptr<float> y) {
+__global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const float> bias,
+                                     dev_ptr<float> y) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i < rows * cols) {
     y[i] += bias[i % cols];
@@ -102,18 +108,21 @@ __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const f
 
 }  // namespace
 
-void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias, float* y,
-                          StreamHandle stream) {
+void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
+                          float* y, StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
   cudnnConvolutionFwdAlgoPerf_t perf[4];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, 4, &found, perf), "pick algorithm");
+  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, 4, &found, perf),
+              "pick algorithm");
   size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, perf[0].algo, &bytes), "workspace");
+  check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, perf[0].algo, &bytes),
+              "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, perf[0].algo, cudnn_workspace(bytes), bytes,
-                                      &zero, d.y, y), "cudnnConvolutionForward");
+  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, perf[0].algo, cudnn_workspace(bytes),
+                                      bytes, &zero, d.y, y),
+              "cudnnConvolutionForward");
   if (bias != nullptr) {
     check_cudnn(cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y), "cudnnAddTensor");
   }
@@ -125,13 +134,15 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
   ConvDescriptors d(g);
   cudnnConvolutionBwdDataAlgoPerf_t perf[4];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, 4, &found, perf), "algorithm");
+  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, 4, &found, perf),
+              "algorithm");
   size_t bytes = 0;
   check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, perf[0].algo, &bytes),
               "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, perf[0].algo, cudnn_workspace(bytes),
-                                           bytes, &zero, d.x, dx), "cudnnConvolutionBackwardData");
+  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, perf[0].algo,
+                                           cudnn_workspace(bytes), bytes, &zero, d.x, dx),
+              "cudnnConvolutionBackwardData");
 }
 
 void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
@@ -155,15 +166,16 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
 }
 
 // Row-major y[batch, out] is column-major [out, batch]: y^T = w x^T in cuBLAS's terms.
-void linear_cublas_forward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w, const float* b,
-                           float* y, StreamHandle stream) {
+void linear_cublas_forward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
+                           const float* b, float* y, StreamHandle stream) {
   const float one = 1.0f, zero = 0.0f;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
-  check_cublas(cublasSgemm(cublas_handle(stream), CUBLAS_OP_T, CUBLAS_OP_N, i(out), i(batch), i(in), &one, w, i(in),
-                           x, i(in), &zero, y, i(out)), "forward");
+  check_cublas(cublasSgemm(cublas_handle(stream), CUBLAS_OP_T, CUBLAS_OP_N, i(out), i(batch), i(in), &one, w,
+                           i(in), x, i(in), &zero, y, i(out)),
+               "forward");
   if (b != nullptr) {
-    launch("add_bias_rows", add_bias_rows_kernel, dim3(blocks_for(batch * out, 256)), dim3(256), stream, batch,
-           out, b, y);
+    launch("add_bias_rows", add_bias_rows_kernel, dim3(blocks_for(batch * out, 256)), dim3(256), stream,
+           batch, out, b, y);
   }
 }
 
@@ -172,10 +184,12 @@ void linear_cublas_backward(int64_t batch, int64_t in, int64_t out, const float*
   const float one = 1.0f, zero = 0.0f;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
   cublasHandle_t h = cublas_handle(stream);
-  check_cublas(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, i(in), i(batch), i(out), &one, w, i(in), dy, i(out), &zero,
-                           dx, i(in)), "backward input");
-  check_cublas(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, i(in), i(out), i(batch), &one, x, i(in), dy, i(out), &zero,
-                           dw, i(in)), "backward weight");
+  check_cublas(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, i(in), i(batch), i(out), &one, w, i(in), dy, i(out),
+                           &zero, dx, i(in)),
+               "backward input");
+  check_cublas(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, i(in), i(out), i(batch), &one, x, i(in), dy, i(out),
+                           &zero, dw, i(in)),
+               "backward weight");
   if (db != nullptr) {
     channel_sum(batch, out, 1, dy, db, stream);
   }
@@ -189,7 +203,8 @@ namespace {
 }
 }  // namespace
 
-void conv2d_cudnn_forward(const Conv2dGeometry&, const float*, const float*, const float*, float*, StreamHandle) {
+void conv2d_cudnn_forward(const Conv2dGeometry&, const float*, const float*, const float*, float*,
+                          StreamHandle) {
   gpu_only("conv2d version 3 (cuDNN)");
 }
 void conv2d_cudnn_backward_input(const Conv2dGeometry&, const float*, const float*, float*, StreamHandle) {
@@ -203,8 +218,8 @@ void linear_cublas_forward(int64_t, int64_t, int64_t, const float*, const float*
                            StreamHandle) {
   gpu_only("linear version 2 (cuBLAS)");
 }
-void linear_cublas_backward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*, float*,
-                            float*, StreamHandle) {
+void linear_cublas_backward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*,
+                            float*, float*, StreamHandle) {
   gpu_only("linear version 2 (cuBLAS)");
 }
 

@@ -25,7 +25,9 @@ struct PlainGemm {
   int64_t M, N, K;
   dev_ptr<const float> a_data, b_data;
   dev_ptr<float> c;
-  __device__ float a(int64_t m, int64_t k) const { return kTransposeA ? a_data[k * M + m] : a_data[m * K + k]; }
+  __device__ float a(int64_t m, int64_t k) const {
+    return kTransposeA ? a_data[k * M + m] : a_data[m * K + k];
+  }
   __device__ float b(int64_t k, int64_t n) const { return b_data[k * N + n]; }
   __device__ void store(int64_t m, int64_t n, float v) const { c[m * N + n] = v; }
   __device__ void accumulate(int64_t m, int64_t n, float v) const { atomicAdd(&c[m * N + n], v); }

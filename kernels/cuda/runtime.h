@@ -48,7 +48,8 @@ void launch(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, Strea
     emu::run_kernel(name, grid, block, [&] { std::apply(kernel, params); });
   } catch (const emu::KernelError& e) {
     const std::string what = e.what();
-    throw emu::KernelError(what.rfind("kernel ", 0) == 0 ? what : "kernel " + std::string(name) + ": " + what);
+    throw emu::KernelError(what.rfind("kernel ", 0) == 0 ? what
+                                                         : "kernel " + std::string(name) + ": " + what);
   }
 #endif
 }

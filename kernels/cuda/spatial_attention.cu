@@ -22,7 +22,9 @@ struct MapShape {
   __device__ int64_t pad() const { return (k - 1) / 2; }
 };
 
-__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+__device__ __forceinline__ float sigmoid(float v) {
+  return 1.0f / (1.0f + expf(-v));
+}
 
 // The conv output at pixel p of a 2-channel map (any dev_ptr or shared array).
 template <class Map, class Weights>
@@ -48,7 +50,8 @@ __device__ float conv_at(const MapShape& s, const Map& map, const Weights& w, in
 
 // The transposed conv: gradient at pixel p of input channel ch from the output gradient d.
 template <class Grad, class Weights>
-__device__ float conv_transpose_at(const MapShape& s, const Grad& d, const Weights& w, int64_t ch, int64_t p) {
+__device__ float conv_transpose_at(const MapShape& s, const Grad& d, const Weights& w, int64_t ch,
+                                   int64_t p) {
   const int64_t y = p / s.W, x = p % s.W;
   float acc = 0.0f;
   for (int64_t ky = 0; ky < s.k; ++ky) {
@@ -103,8 +106,8 @@ __global__ void pool_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x,
   argmax[i] = index;
 }
 
-__global__ void attention_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> pooled, dev_ptr<const float> w,
-                                       dev_ptr<float> att) {
+__global__ void attention_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> pooled,
+                                       dev_ptr<const float> w, dev_ptr<float> att) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i < N * P) {
@@ -121,8 +124,9 @@ __global__ void scale_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> 
   }
 }
 
-__global__ void logit_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x, dev_ptr<const float> dy,
-                                        dev_ptr<const float> att, dev_ptr<float> d_logit) {
+__global__ void logit_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x,
+                                        dev_ptr<const float> dy, dev_ptr<const float> att,
+                                        dev_ptr<float> d_logit) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i >= N * P) {
@@ -166,9 +170,9 @@ __global__ void weight_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const fl
   dw[i] += g;
 }
 
-__global__ void input_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> dy, dev_ptr<const float> att,
-                                        dev_ptr<const int32_t> argmax, dev_ptr<const float> d_pooled,
-                                        dev_ptr<float> dx) {
+__global__ void input_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> dy,
+                                        dev_ptr<const float> att, dev_ptr<const int32_t> argmax,
+                                        dev_ptr<const float> d_pooled, dev_ptr<float> dx) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i >= N * s.C * P) {
@@ -269,12 +273,12 @@ void check_version_and_shape(const char* op, int version, int64_t pixels, int64_
                                 " (1 naive, 2 fused)");
   }
   if (kernel < 1 || kernel % 2 == 0 || (version == 2 && (pixels > kMaxPixels || kernel > kMaxKernel))) {
-    throw std::invalid_argument(std::string(op) + ": needs an odd kernel size" +
-                                (version == 2 ? " up to " + std::to_string(kMaxKernel) + " and up to " +
-                                                    std::to_string(kMaxPixels) + " pixels"
-                                              : std::string()) +
-                                ", got kernel " + std::to_string(kernel) + " and " + std::to_string(pixels) +
-                                " pixels");
+    throw std::invalid_argument(
+        std::string(op) + ": needs an odd kernel size" +
+        (version == 2
+             ? " up to " + std::to_string(kMaxKernel) + " and up to " + std::to_string(kMaxPixels) + " pixels"
+             : std::string()) +
+        ", got kernel " + std::to_string(kernel) + " and " + std::to_string(pixels) + " pixels");
   }
 }
 
@@ -285,44 +289,47 @@ std::vector<KernelVersion> spatial_attention_versions() {
           {2, "fused: one block per sample, pooled maps in shared memory", false}};
 }
 
-void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, const float* x,
-                               const float* w, const SpatialAttentionSaved& saved, float* y, StreamHandle stream) {
+void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
+                               const float* x, const float* w, const SpatialAttentionSaved& saved, float* y,
+                               StreamHandle stream) {
   check_version_and_shape("spatial_attention_forward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
   if (version == 2) {
-    launch("spatial_attention_v2", spatial_attention_fused_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads),
-           stream, s, x, w, saved.pooled, saved.argmax, saved.att, y);
+    launch("spatial_attention_v2", spatial_attention_fused_kernel, dim3(static_cast<unsigned>(N)),
+           dim3(kThreads), stream, s, x, w, saved.pooled, saved.argmax, saved.att, y);
     return;
   }
-  launch("spatial_pool_v1", pool_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), stream, N, s, x,
-         saved.pooled, saved.argmax);
+  launch("spatial_pool_v1", pool_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), stream, N,
+         s, x, saved.pooled, saved.argmax);
   launch("spatial_conv_sigmoid_v1", attention_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
          stream, N, s, saved.pooled, w, saved.att);
-  launch("spatial_scale_v1", scale_pixels_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads), stream, N,
-         s, x, saved.att, y);
+  launch("spatial_scale_v1", scale_pixels_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads),
+         stream, N, s, x, saved.att, y);
 }
 
-void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, const float* x,
-                                const float* w, const float* dy, const SpatialAttentionSaved& saved, float* dx,
-                                float* dw, StreamHandle stream) {
+void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
+                                const float* x, const float* w, const float* dy,
+                                const SpatialAttentionSaved& saved, float* dx, float* dw,
+                                StreamHandle stream) {
   check_version_and_shape("spatial_attention_backward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
   if (version == 2) {
-    launch("spatial_attention_backward_v2", spatial_attention_backward_fused_kernel, dim3(static_cast<unsigned>(N)),
-           dim3(kThreads), stream, s, x, w, dy, saved.pooled, saved.argmax, saved.att, dx, dw);
+    launch("spatial_attention_backward_v2", spatial_attention_backward_fused_kernel,
+           dim3(static_cast<unsigned>(N)), dim3(kThreads), stream, s, x, w, dy, saved.pooled, saved.argmax,
+           saved.att, dx, dw);
     return;
   }
   DeviceBuffer<float> d_logit(static_cast<size_t>(N * P)), d_pooled(static_cast<size_t>(N * 2 * P));
   launch("spatial_logit_grad_v1", logit_grad_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
          stream, N, s, x, dy, saved.att, d_logit.get());
-  launch("spatial_pooled_grad_v1", pooled_grad_naive_kernel, dim3(blocks_for(N * 2 * P, kThreads)), dim3(kThreads),
-         stream, N, s, d_logit.get(), w, d_pooled.get());
-  launch("spatial_weight_grad_v1", weight_grad_naive_kernel, dim3(blocks_for(2 * k * k, kThreads)), dim3(kThreads),
-         stream, N, s, d_logit.get(), saved.pooled, dw);
-  launch("spatial_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads),
-         stream, N, s, dy, saved.att, saved.argmax, d_pooled.get(), dx);
+  launch("spatial_pooled_grad_v1", pooled_grad_naive_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
+         dim3(kThreads), stream, N, s, d_logit.get(), w, d_pooled.get());
+  launch("spatial_weight_grad_v1", weight_grad_naive_kernel, dim3(blocks_for(2 * k * k, kThreads)),
+         dim3(kThreads), stream, N, s, d_logit.get(), saved.pooled, dw);
+  launch("spatial_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(N * C * P, kThreads)),
+         dim3(kThreads), stream, N, s, dy, saved.att, saved.argmax, d_pooled.get(), dx);
   synchronize(stream);  // the temporaries are freed on return
 }
 

@@ -28,7 +28,8 @@ __global__ void avg_pool_rows_kernel(int64_t rows, int64_t pixels, dev_ptr<const
   }
 }
 
-__global__ void avg_pool_backward_kernel(int64_t rows, int64_t pixels, dev_ptr<const float> dy, dev_ptr<float> dx) {
+__global__ void avg_pool_backward_kernel(int64_t rows, int64_t pixels, dev_ptr<const float> dy,
+                                         dev_ptr<float> dx) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i < rows * pixels) {
     dx[i] = dy[i / pixels] / static_cast<float>(pixels);
@@ -78,9 +79,11 @@ __global__ void softmax_cross_entropy_kernel(int64_t batch, int64_t classes, dev
 }
 
 // One block: the weight total, then dlogits = grad * w[y] / total * (p - onehot).
-__global__ void softmax_cross_entropy_backward_kernel(int64_t batch, int64_t classes, dev_ptr<const float> probs,
-                                                      dev_ptr<const int32_t> labels, dev_ptr<const float> weights,
-                                                      float grad_loss, dev_ptr<float> dlogits) {
+__global__ void softmax_cross_entropy_backward_kernel(int64_t batch, int64_t classes,
+                                                      dev_ptr<const float> probs,
+                                                      dev_ptr<const int32_t> labels,
+                                                      dev_ptr<const float> weights, float grad_loss,
+                                                      dev_ptr<float> dlogits) {
   float total = 0.0f;
   for (int64_t i = threadIdx.x; i < batch; i += blockDim.x) {
     total += class_weight(weights, labels[i]);
@@ -113,8 +116,8 @@ __global__ void adam_kernel(int64_t n, dev_ptr<float> param, dev_ptr<const float
 }  // namespace
 
 void global_avg_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y, StreamHandle stream) {
-  launch("global_avg_pool", avg_pool_rows_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads), stream, rows,
-         pixels, x, y);
+  launch("global_avg_pool", avg_pool_rows_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads),
+         stream, rows, pixels, x, y);
 }
 
 void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, float* dx, StreamHandle stream) {
@@ -123,16 +126,17 @@ void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, flo
 }
 
 void softmax_cross_entropy_forward(int64_t batch, int64_t classes, const float* logits, const int32_t* labels,
-                                   const float* class_weights, float* probs, float* loss, StreamHandle stream) {
-  launch("softmax_cross_entropy", softmax_cross_entropy_kernel, dim3(1), dim3(kThreads), stream, batch, classes,
-         logits, labels, class_weights, probs, loss);
+                                   const float* class_weights, float* probs, float* loss,
+                                   StreamHandle stream) {
+  launch("softmax_cross_entropy", softmax_cross_entropy_kernel, dim3(1), dim3(kThreads), stream, batch,
+         classes, logits, labels, class_weights, probs, loss);
 }
 
 void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float* probs, const int32_t* labels,
                                     const float* class_weights, float grad_loss, float* dlogits,
                                     StreamHandle stream) {
-  launch("softmax_cross_entropy_backward", softmax_cross_entropy_backward_kernel, dim3(1), dim3(kThreads), stream,
-         batch, classes, probs, labels, class_weights, grad_loss, dlogits);
+  launch("softmax_cross_entropy_backward", softmax_cross_entropy_backward_kernel, dim3(1), dim3(kThreads),
+         stream, batch, classes, probs, labels, class_weights, grad_loss, dlogits);
 }
 
 void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, const cpu::AdamStep& step,
@@ -140,8 +144,8 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
   // Bias corrections are per step, not per element: computed once here, as the CPU kernel does.
   const float bc1 = 1.0f - std::pow(step.beta1, static_cast<float>(step.step));
   const float bc2 = 1.0f - std::pow(step.beta2, static_cast<float>(step.step));
-  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v, step,
-         step.lr / bc1, 1.0f / std::sqrt(bc2));
+  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v,
+         step, step.lr / bc1, 1.0f / std::sqrt(bc2));
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

@@ -28,7 +28,9 @@
 #define gridDim (::s2::emu::current_thread().grid_dim)
 constexpr int warpSize = 32;
 
-inline void __syncthreads() { ::s2::emu::syncthreads(); }
+inline void __syncthreads() {
+  ::s2::emu::syncthreads();
+}
 inline void __syncwarp(unsigned mask = 0xffffffffu) {
   ::s2::emu::warp_collective(::s2::emu::WarpOp::Sync, mask, 0, 0, 32);
 }
@@ -101,12 +103,24 @@ T atomicExch(T* address, T v) {
 }
 
 // Device math functions that <cmath> lacks.
-inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
-inline float __expf(float x) { return std::exp(x); }
-inline float __logf(float x) { return std::log(x); }
-inline float __fdividef(float a, float b) { return a / b; }
-inline float __int_as_float(int v) { return std::bit_cast<float>(v); }
-inline int __float_as_int(float v) { return std::bit_cast<int>(v); }
+inline float rsqrtf(float x) {
+  return 1.0f / std::sqrt(x);
+}
+inline float __expf(float x) {
+  return std::exp(x);
+}
+inline float __logf(float x) {
+  return std::log(x);
+}
+inline float __fdividef(float a, float b) {
+  return a / b;
+}
+inline float __int_as_float(int v) {
+  return std::bit_cast<float>(v);
+}
+inline int __float_as_int(float v) {
+  return std::bit_cast<int>(v);
+}
 
 namespace s2::emu {
 
@@ -132,8 +146,8 @@ class DevPtr {
     hi_ = static_cast<int64_t>((a.end - c) / sizeof(T));
   }
   template <class U>
-    requires(std::is_convertible_v<U*, T*> && !std::is_same_v<U, T>)
-  DevPtr(const DevPtr<U>& o) : ptr_(o.ptr_), lo_(o.lo_), hi_(o.hi_) {}  // NOLINT: T* -> const T*
+  requires(std::is_convertible_v<U*, T*> && !std::is_same_v<U, T>) DevPtr(const DevPtr<U>& o)
+      : ptr_(o.ptr_), lo_(o.lo_), hi_(o.hi_) {}  // NOLINT: T* -> const T*
 
   T& operator[](int64_t i) const { return at(i); }
   T& operator*() const { return at(0); }

@@ -176,7 +176,8 @@ bool BlockRunner::release_warps(LaunchRecord& launch) {
         return false;
       }
       if (t.state == State::AtWarp && (t.mask != lead.mask || t.op != lead.op)) {
-        launch.add(where, fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
+        launch.add(where,
+                   fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
         return false;
       }
     }
@@ -279,9 +280,9 @@ void run_kernel(const char* name, dim3 grid, dim3 block, const std::function<voi
     }
   }
   if (record.error_count > 0) {
-    throw KernelError(record.error_count == 1
-                          ? record.first_error
-                          : fmt::format("{} (and {} more errors)", record.first_error, record.error_count - 1));
+    throw KernelError(record.error_count == 1 ? record.first_error
+                                              : fmt::format("{} (and {} more errors)", record.first_error,
+                                                            record.error_count - 1));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define S2_FIBER_ASAN 1
 #endif
@@ -78,7 +79,9 @@ struct Fiber::Impl {
 };
 
 namespace {
-size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+size_t page_size() {
+  return static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
 }  // namespace
 
 Fiber::Fiber(size_t stack_bytes) : impl_(std::make_unique<Impl>()) {
@@ -96,7 +99,9 @@ Fiber::Fiber(size_t stack_bytes) : impl_(std::make_unique<Impl>()) {
   impl_->stack_bottom = impl_->mapping + page;
 }
 
-Fiber::~Fiber() { munmap(impl_->mapping, impl_->mapping_bytes); }
+Fiber::~Fiber() {
+  munmap(impl_->mapping, impl_->mapping_bytes);
+}
 
 void Fiber::entry(void* self) {
   auto* fiber = static_cast<Fiber*>(self);
@@ -134,16 +139,20 @@ void Fiber::reset(std::function<void()> body) {
   body_ = std::move(body);
   finished_ = false;
   impl_->error = nullptr;
+#ifdef S2_FIBER_ASAN
+  // The previous run left its frames' redzones poisoned (a fiber may be abandoned mid-kernel).
+  __asan_unpoison_memory_region(impl_->stack_bottom, impl_->stack_bytes);
+#endif
 #if defined(__x86_64__)
   auto* top = reinterpret_cast<uintptr_t*>(
       (reinterpret_cast<uintptr_t>(impl_->stack_bottom + impl_->stack_bytes) & ~uintptr_t{15}) - 64);
-  top[0] = 0;                                                   // r15
-  top[1] = 0;                                                   // r14
-  top[2] = reinterpret_cast<uintptr_t>(&Fiber::entry);          // r13
-  top[3] = reinterpret_cast<uintptr_t>(this);                   // r12
-  top[4] = 0;                                                   // rbx
-  top[5] = 0;                                                   // rbp
-  top[6] = reinterpret_cast<uintptr_t>(&s2_emu_trampoline);     // return address
+  top[0] = 0;                                                // r15
+  top[1] = 0;                                                // r14
+  top[2] = reinterpret_cast<uintptr_t>(&Fiber::entry);       // r13
+  top[3] = reinterpret_cast<uintptr_t>(this);                // r12
+  top[4] = 0;                                                // rbx
+  top[5] = 0;                                                // rbp
+  top[6] = reinterpret_cast<uintptr_t>(&s2_emu_trampoline);  // return address
   impl_->fiber_sp = top;
 #else
   getcontext(&impl_->fiber_ctx);
