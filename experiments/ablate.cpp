@@ -48,8 +48,11 @@ std::string names() {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"config", "variants", "seeds", "epochs", "out", "threads"});
-    const experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"config", "variants", "seeds", "epochs", "out", "threads"}));
+    experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
+    base.train.device = experiments::apply_device_options(args);
     const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only",
                                                    "no_skip", "plain_cnn", "tempcnn"});
     for (const auto& v : chosen)

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <exception>
 
+#include "framework/device.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
@@ -85,6 +86,31 @@ int run_main(const std::function<int()>& body) {
     fmt::print(stderr, "internal error: {}\n", e.what());
   }
   return 1;
+}
+
+std::set<std::string> with_device_options(std::set<std::string> known) {
+  known.insert(kDeviceOptions.begin(), kDeviceOptions.end());
+  return known;
+}
+
+Device apply_device_options(const Args& args) {
+  const Device device = select_device(args.get("device", "auto"));
+  if (args.has("kernels")) {
+    S2_CHECK(device == Device::CUDA,
+             "option --kernels chooses CUDA kernel versions; it needs --device cuda or emulator");
+    set_device_kernel_versions(args.require("kernels"));
+  }
+  if (device == Device::CUDA) {
+    const DeviceKernelVersions v = device_kernel_versions();
+    fmt::print(
+        "device: {} ({}); kernels conv2d v{}, linear v{}, channel_attention v{}, spatial_attention v{}, "
+        "bn_epilogue v{}\n",
+        device_kernels().name, device_kernels().device_description(), v.conv2d, v.linear, v.channel_attention,
+        v.spatial_attention, v.bn_epilogue);
+  } else {
+    fmt::print("device: cpu{}\n", args.get("device", "auto") == "auto" ? " (no GPU present)" : "");
+  }
+  return device;
 }
 
 }  // namespace s2::experiments

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "framework/tensor.h"
+
 namespace s2::experiments {
 
 class Args {
@@ -25,5 +27,12 @@ class Args {
 };
 
 int run_main(const std::function<int()>& body);
+
+// The options every experiment binary takes for where it runs: --device auto|cpu|cuda|emulator
+// (auto = cuda when a GPU is present, else cpu) and --kernels op=version,... for the device kernels.
+// Selects the backend and prints one line saying where the run goes.
+inline const std::set<std::string> kDeviceOptions = {"device", "kernels"};
+Device apply_device_options(const Args& args);
+std::set<std::string> with_device_options(std::set<std::string> known);
 
 }  // namespace s2::experiments

@@ -16,10 +16,14 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"checkpoint", "data", "labels", "groups", "config", "out"});
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"checkpoint", "data", "labels", "groups", "config", "out"}));
     cpu::init_threading();
+    const Device device = experiments::apply_device_options(args);
     const std::string checkpoint = args.require("checkpoint");
     experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
+    saved.model->to(device);
     experiments::DataFiles files = experiments::test_files(saved.config);
     if (args.has("data")) files = {args.get("data", ""), args.get("labels", ""), args.get("groups", "")};
     S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");

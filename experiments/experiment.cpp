@@ -174,6 +174,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     normalise(fold, normaliser);
     manual_seed(seed);
     auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
+    model->to(c.train.device);
     TrainOptions options = c.train;
     options.seed = seed;
     if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);

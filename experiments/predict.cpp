@@ -13,10 +13,14 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"checkpoint", "data", "labels", "groups", "out", "config"});
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"checkpoint", "data", "labels", "groups", "out", "config"}));
     cpu::init_threading();
+    const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
+    saved.model->to(device);
     const experiments::DataFiles files{args.require("data"), args.get("labels", ""), args.get("groups", "")};
     data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
     experiments::check_compatible(saved, d);

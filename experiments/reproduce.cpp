@@ -13,9 +13,12 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"config", "seeds", "epochs", "model", "out", "threads"});
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"config", "seeds", "epochs", "model", "out", "threads"}));
     experiments::ExperimentConfig config = experiments::load_multi_seed_config(args);
     config.model.kind = args.get("model", config.model.kind);
+    config.train.device = experiments::apply_device_options(args);
     const std::string out =
         args.get("out", "runs/reproduce-" + std::filesystem::path(config.path).stem().string());
 

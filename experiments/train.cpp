@@ -17,7 +17,9 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"config", "out", "seed", "epochs", "threads", "resume"});
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"config", "out", "seed", "epochs", "threads", "resume"}));
     experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
     const auto seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(config.train.seed)));
     config.train.epochs = args.get_int("epochs", config.train.epochs);
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
     const std::string resume = args.get("resume", "no");
     S2_CHECK(resume == "yes" || resume == "no", "option --resume takes yes or no, got '{}'", resume);
     config.train.resume = resume == "yes";
+    config.train.device = experiments::apply_device_options(args);
 
     const experiments::LoadedData data = experiments::load_data(config);
     fmt::print("data: {} samples of {} dates x {} bands, {} classes ({}); test: {} samples\n",

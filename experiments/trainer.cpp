@@ -41,7 +41,13 @@ void restore(models::Classifier& model, const NamedTensors& saved) {
 }
 }  // namespace
 
+Device device_of(const Module& model) {
+  const auto params = model.parameters();
+  return params.empty() ? Device::CPU : params.front().device();
+}
+
 Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
+  const Device device = device_of(model);
   const bool was_training = model.is_training();
   model.eval();
   CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
@@ -54,7 +60,7 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   for (int64_t begin = 0; begin < d.size(); begin += batch_size) {
     const int64_t end = std::min(d.size(), begin + batch_size);
     const data::Batch batch = data::make_batch(d, order, begin, end);
-    const Tensor logits = model.forward(batch.x);
+    const Tensor logits = model.forward(batch.x.to(device)).to(Device::CPU);
     if (!d.labels.empty()) {
       loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
     }
@@ -86,14 +92,15 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     data::Batch batch = data::make_batch(train, order, begin, end);
     if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
     optimizer.zero_grad();
-    const Tensor logits = model.forward(batch.x);
+    const Tensor logits = model.forward(batch.x.to(device_of(model)));
     const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
     loss.backward();
     optimizer.step();
     const int64_t n = end - begin, k = logits.size(1);
     loss_sum += loss.item() * static_cast<double>(n);
+    const Tensor host_logits = logits.to(Device::CPU);
     for (int64_t i = 0; i < n; ++i) {
-      const float* row = logits.data() + i * k;
+      const float* row = host_logits.data() + i * k;
       correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
     }
     seen += n;

@@ -28,6 +28,7 @@ struct TrainOptions {
   // existing file there is continued from, with results identical to an uninterrupted run.
   std::string state_path = {};  // per fold, the run appends "-<fold>.ckpt"
   bool resume = false;
+  Device device = Device::CPU;  // where run_experiment puts the model
 };
 
 struct EpochLog {
@@ -43,6 +44,7 @@ struct TrainResult {
 };
 
 // Trains `model` on `train`; with `validation`, keeps the weights of the best validation loss.
+// Batches go to the device the model's parameters are on (move the model with model.to() first).
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);
 
@@ -52,5 +54,8 @@ struct Prediction {
   double loss = 0;                   // mean cross-entropy when labels are known
 };
 Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size = 256);
+
+// Where the model's parameters are.
+Device device_of(const Module& model);
 
 }  // namespace s2::experiments

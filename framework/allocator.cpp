@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "framework/device.h"
+
 namespace s2 {
 
 namespace {
@@ -14,7 +16,7 @@ constexpr size_t kAlignment = 64;  // one cache line, and what AVX-512 loads lik
 // glibc keeps freed heap memory, and raises its mmap threshold after large frees.
 constexpr size_t kMmapThreshold = 256 * 1024;
 
-void* system_allocate(size_t size) {
+void* host_allocate(size_t size) {
   if (size >= kMmapThreshold) {
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
@@ -22,18 +24,29 @@ void* system_allocate(size_t size) {
   return std::aligned_alloc(kAlignment, size);
 }
 
-void system_free(void* ptr, size_t size) {
+void host_free(void* ptr, size_t size) {
   if (size >= kMmapThreshold) {
     ::munmap(ptr, size);
   } else {
     std::free(ptr);
   }
 }
+void* device_allocate(size_t size) {
+  return device_kernels().device_alloc(size);
+}
+void device_free(void* ptr, size_t) {
+  device_kernels().device_free(ptr);
+}
 }  // namespace
 
+// Never destroyed: tensors held in other static objects may release blocks at exit.
 CachingAllocator& CachingAllocator::host() {
-  // Never destroyed: tensors held in other static objects may release blocks at exit.
-  static auto* instance = new CachingAllocator();
+  static auto* instance = new CachingAllocator(host_allocate, host_free);
+  return *instance;
+}
+
+CachingAllocator& CachingAllocator::device() {
+  static auto* instance = new CachingAllocator(device_allocate, device_free);
   return *instance;
 }
 
@@ -58,7 +71,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     it->second.pop_back();
     stats_.bytes_cached -= size;
   } else {
-    ptr = system_allocate(size);
+    ptr = system_allocate_(size);
     if (ptr == nullptr) {
       throw std::bad_alloc();
     }
@@ -86,7 +99,7 @@ void CachingAllocator::empty_cache() {
   std::lock_guard lock(mutex_);
   for (auto& [size, blocks] : free_blocks_) {
     for (void* ptr : blocks) {
-      system_free(ptr, size);
+      system_free_(ptr, size);
     }
   }
   free_blocks_.clear();

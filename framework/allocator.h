@@ -19,7 +19,10 @@ struct AllocatorStats {
 
 class CachingAllocator {
  public:
+  // Host memory for CPU tensors.
   static CachingAllocator& host();
+  // Device memory for CUDA tensors, from the selected device backend (framework/device.h).
+  static CachingAllocator& device();
 
   void* allocate(size_t bytes);
   void release(void* ptr, size_t bytes);
@@ -33,7 +36,12 @@ class CachingAllocator {
   static size_t round_size(size_t bytes);
 
  private:
-  CachingAllocator() = default;
+  using SystemAllocate = void* (*)(size_t bytes);
+  using SystemFree = void (*)(void* ptr, size_t bytes);
+  CachingAllocator(SystemAllocate system_allocate, SystemFree system_free)
+      : system_allocate_(system_allocate), system_free_(system_free) {}
+  SystemAllocate system_allocate_;
+  SystemFree system_free_;
   mutable std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_blocks_;
   AllocatorStats stats_;

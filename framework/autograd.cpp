@@ -3,6 +3,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "framework/device.h"
 #include "framework/error.h"
 #include "kernels/cpu/elementwise.h"
 
@@ -17,8 +18,14 @@ void accumulate(Tensor& slot, const Tensor& grad) {
     return;
   }
   // Never write into a gradient that may alias a buffer the caller still holds.
-  Tensor sum = Tensor::empty(slot.shape());
-  cpu::add_same_shape(slot.data(), grad.data(), sum.data(), slot.numel());
+  S2_CHECK(slot.device() == grad.device(), "autograd: gradients on {} and {} cannot be summed",
+           device_name(slot.device()), device_name(grad.device()));
+  Tensor sum = Tensor::empty(slot.shape(), slot.device());
+  if (slot.device() == Device::CUDA) {
+    device_kernels().add(slot.numel(), slot.data(), grad.data(), sum.data(), nullptr);
+  } else {
+    cpu::add_same_shape(slot.data(), grad.data(), sum.data(), slot.numel());
+  }
   slot = sum;
 }
 

@@ -144,7 +144,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
     for (int64_t d : t.shape()) {
       put<int64_t>(payload, d);
     }
-    payload.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(t.numel()) * sizeof(float));
+    const Tensor host = t.to(Device::CPU);  // device tensors are saved through a host copy
+    payload.append(reinterpret_cast<const char*>(host.data()),
+                   static_cast<size_t>(host.numel()) * sizeof(float));
   }
   std::string file(kMagic, sizeof(kMagic));
   put<uint32_t>(file, Checkpoint::kVersion);

@@ -63,4 +63,13 @@ Tensor Module::register_buffer(const std::string& name, Tensor value) {
   return value;
 }
 
+void Module::to(Device device) {
+  for (auto& [name, t] : named_parameters()) {
+    t.move_to_(device);
+  }
+  for (auto& [name, t] : named_buffers()) {
+    t.move_to_(device);
+  }
+}
+
 }  // namespace s2

@@ -29,6 +29,8 @@ class Module {
   std::vector<Tensor> parameters() const;
   int64_t num_parameters() const;
   void zero_grad();
+  // Moves every parameter and buffer to `device` in place (optimisers built before still see them).
+  void to(Device device);
 
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);

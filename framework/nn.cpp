@@ -30,8 +30,9 @@ BatchNorm2d::BatchNorm2d(int64_t channels, BatchNormOptions options) : options_(
   running_var = register_buffer("running_var", Tensor::ones({channels}));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x, bool fuse_relu) {
-  return batch_norm2d(x, gamma, beta, running_mean, running_var, is_training(), options_, fuse_relu);
+Tensor BatchNorm2d::forward(const Tensor& x, bool fuse_relu, const Tensor& residual) {
+  return batch_norm2d(x, gamma, beta, running_mean, running_var, is_training(), options_, fuse_relu,
+                      residual);
 }
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, Init init) {

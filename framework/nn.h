@@ -27,8 +27,8 @@ class Conv2d : public Module {
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, BatchNormOptions options = {});
-  // fuse_relu returns relu(bn(x)) in one pass.
-  Tensor forward(const Tensor& x, bool fuse_relu = false);
+  // fuse_relu returns relu(bn(x)) in one pass; a residual is added before the ReLU.
+  Tensor forward(const Tensor& x, bool fuse_relu = false, const Tensor& residual = Tensor());
   Tensor gamma, beta, running_mean, running_var;
 
  private:

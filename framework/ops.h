@@ -34,9 +34,11 @@ struct BatchNormOptions {
 };
 // x: (N, C, H, W). In training, batch statistics normalise and running statistics are updated in
 // place. fuse_relu applies ReLU in the same pass.
+// With a residual (same shape as x), returns relu?(BN(x) + residual): the residual block's epilogue,
+// one fused kernel on cuda.
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, bool training, const BatchNormOptions& options = {},
-                    bool fuse_relu = false);
+                    bool fuse_relu = false, const Tensor& residual = Tensor());
 
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
@@ -60,6 +62,14 @@ Tensor channel_max(const Tensor& x);
 Tensor transpose_last2(const Tensor& x);
 // Concatenates (N, Ci, H, W) tensors along channels.
 Tensor concat_channels(const std::vector<Tensor>& parts);
+
+// CBAM's channel attention on x (N, C, H, W): x * sigmoid(MLP(avgpool(x)) + MLP(maxpool(x))) with the
+// shared MLP relu(p w1^T + b1) w2^T + b2, w1 (C/r, C), w2 (C, C/r). Fused kernels on cuda.
+Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                         const Tensor& b2);
+// CBAM's spatial attention: x * sigmoid(conv(concat(mean_c(x), max_c(x)), weight)), weight (1, 2, k, k)
+// with 'same' padding and no bias. One fused kernel on cuda.
+Tensor spatial_attention(const Tensor& x, const Tensor& weight);
 
 // x: (N, in), weight: (out, in), bias: (out) or undefined -> (N, out)
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);

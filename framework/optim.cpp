@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "framework/autograd.h"
+#include "framework/device.h"
 #include "framework/error.h"
 #include "kernels/cpu/optim.h"
 
@@ -14,7 +15,7 @@ namespace {
 std::vector<Tensor> zeros_like_all(const std::vector<Tensor>& params) {
   std::vector<Tensor> out;
   for (const Tensor& p : params) {
-    out.push_back(Tensor::zeros(p.shape()));
+    out.push_back(Tensor::zeros(p.shape(), p.device()));
   }
   return out;
 }
@@ -67,6 +68,7 @@ void Sgd::step() {
     if (!g.defined()) {
       continue;
     }
+    S2_CHECK(params_[i].device() == Device::CPU, "SGD runs on the CPU only; use Adam on cuda");
     const cpu::SgdStep s{lr_, options_.momentum, options_.weight_decay, options_.nesterov, steps_ == 0};
     cpu::sgd_update(params_[i].numel(), params_[i].data(), g.data(), velocity_[i].data(), s);
   }
@@ -98,7 +100,15 @@ void Adam::step() {
                         steps_};
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor g = params_[i].grad();
-    if (g.defined()) {
+    if (!g.defined()) {
+      continue;
+    }
+    if (params_[i].device() == Device::CUDA) {
+      m_[i].move_to_(Device::CUDA);  // the model may have moved after the optimiser was built
+      v_[i].move_to_(Device::CUDA);
+      device_kernels().adam_update(params_[i].numel(), params_[i].data(), g.data(), m_[i].data(),
+                                   v_[i].data(), s, nullptr);
+    } else {
       cpu::adam_update(params_[i].numel(), params_[i].data(), g.data(), m_[i].data(), v_[i].data(), s);
     }
   }
@@ -127,21 +137,27 @@ std::unique_ptr<Adam> make_adamw(std::vector<Tensor> params, float lr, float wei
 }
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
+  // Through host copies: one reduction per step is cheap next to the network, on either device.
+  std::vector<std::vector<float>> grads;
   double sq = 0.0;
   for (const Tensor& p : params) {
-    const Tensor g = p.grad();
-    for (int64_t i = 0; g.defined() && i < g.numel(); ++i) {
-      sq += static_cast<double>(g.data()[i]) * g.data()[i];
+    grads.push_back(p.grad().defined() ? p.grad().to_vector() : std::vector<float>{});
+    for (const float v : grads.back()) {
+      sq += static_cast<double>(v) * v;
     }
   }
   const float norm = static_cast<float>(std::sqrt(sq));
   if (norm > max_norm) {
     const float scale = max_norm / (norm + 1e-6f);
-    for (const Tensor& p : params) {
-      Tensor g = p.grad();
-      for (int64_t i = 0; g.defined() && i < g.numel(); ++i) {
-        g.data()[i] *= scale;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (grads[i].empty()) {
+        continue;
       }
+      for (float& v : grads[i]) {
+        v *= scale;
+      }
+      Tensor g = params[i].grad();
+      g.copy_from(Tensor::from_vector(g.shape(), grads[i]));
     }
   }
   return norm;

@@ -7,6 +7,7 @@
 
 #include "framework/allocator.h"
 #include "framework/autograd.h"
+#include "framework/device.h"
 #include "framework/error.h"
 
 namespace s2 {
@@ -28,13 +29,31 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+namespace {
+CachingAllocator& allocator_of(Device device) {
+  return device == Device::CPU ? CachingAllocator::host() : CachingAllocator::device();
+}
+
+// Copies bytes between any two devices.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (dst_device == Device::CPU && src_device == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+  } else if (dst_device == Device::CPU) {
+    device_kernels().copy_to_host(dst, src, bytes, nullptr);
+  } else if (src_device == Device::CPU) {
+    device_kernels().copy_to_device(dst, src, bytes, nullptr);
+  } else {
+    device_kernels().copy_on_device(dst, src, bytes, nullptr);
+  }
+}
+}  // namespace
+
 Storage::Storage(size_t count, Device dev) : numel(count), device(dev) {
-  S2_CHECK(dev == Device::CPU, "device {} storage needs the CUDA backend", device_name(dev));
-  data = static_cast<float*>(CachingAllocator::host().allocate(count * sizeof(float)));
+  data = static_cast<float*>(allocator_of(dev).allocate(count * sizeof(float)));
 }
 
 Storage::~Storage() {
-  CachingAllocator::host().release(data, numel * sizeof(float));
+  allocator_of(device).release(data, numel * sizeof(float));
 }
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
@@ -94,11 +113,15 @@ const float* Tensor::data() const {
 
 float Tensor::item() const {
   S2_CHECK(numel() == 1, "item() needs a tensor with one element, got shape {}", shape_str(shape()));
-  return data()[0];
+  float v = 0.0f;
+  copy_bytes(&v, Device::CPU, data(), device(), sizeof(float));
+  return v;
 }
 
 std::vector<float> Tensor::to_vector() const {
-  return {data(), data() + numel()};
+  std::vector<float> v(static_cast<size_t>(numel()));
+  copy_bytes(v.data(), Device::CPU, data(), device(), v.size() * sizeof(float));
+  return v;
 }
 
 Tensor Tensor::detach() const {
@@ -139,17 +162,40 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
 
 Tensor Tensor::clone() const {
   Tensor t = empty(shape(), device());
-  std::memcpy(t.data(), data(), static_cast<size_t>(numel()) * sizeof(float));
+  t.copy_from(*this);
   return t;
 }
 
 void Tensor::fill_(float value) {
-  std::fill_n(data(), numel(), value);
+  if (device() == Device::CUDA) {
+    device_kernels().fill(numel(), value, data(), nullptr);
+  } else {
+    std::fill_n(data(), numel(), value);
+  }
 }
 
 void Tensor::copy_from(const Tensor& other) {
   check_same_shape(*this, other, "copy_from");
-  std::memcpy(data(), other.data(), static_cast<size_t>(numel()) * sizeof(float));
+  copy_bytes(data(), device(), other.data(), other.device(), static_cast<size_t>(numel()) * sizeof(float));
+}
+
+Tensor Tensor::to(Device target) const {
+  if (device() == target) {
+    return *this;
+  }
+  Tensor t = empty(shape(), target);
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::move_to_(Device target) {
+  if (device() == target) {
+    return;
+  }
+  const Tensor moved = to(target);
+  impl_->storage = moved.impl_->storage;
+  impl_->offset = 0;
+  impl_->grad = Tensor();
 }
 
 bool Tensor::requires_grad() const {
@@ -185,7 +231,7 @@ void Tensor::set_grad_fn(std::shared_ptr<Node> node) {
 
 void Tensor::backward(bool retain_graph) const {
   S2_CHECK(numel() == 1, "backward() without a gradient needs a scalar, got shape {}", shape_str(shape()));
-  run_backward(*this, Tensor::full(shape(), 1.0f), retain_graph);
+  run_backward(*this, Tensor::full(shape(), 1.0f, device()), retain_graph);
 }
 
 void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {

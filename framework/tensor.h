@@ -61,7 +61,13 @@ class Tensor {
   // The same storage with no autograd history.
   Tensor detach() const;
   void fill_(float value);
+  // Copies other's values (same shape, any device) into this tensor.
   void copy_from(const Tensor& other);
+  // This tensor on `device`: itself when already there, else a copy with no autograd history.
+  Tensor to(Device device) const;
+  // Moves the storage to `device` in place, so that every holder of this tensor (modules,
+  // optimisers) sees it there. For parameters and buffers; drops the gradient.
+  void move_to_(Device device);
 
   bool requires_grad() const;
   Tensor& set_requires_grad(bool value);

@@ -43,7 +43,7 @@ Tensor ResidualUnit::forward(const Tensor& x) {
   if (!skip_) {
     return bn2_->forward(conv2_->forward(z), /*fuse_relu=*/true);
   }
-  return relu(add(bn2_->forward(conv2_->forward(z)), skip_->forward(x)));
+  return bn2_->forward(conv2_->forward(z), /*fuse_relu=*/true, /*residual=*/skip_->forward(x));
 }
 
 ChannelAttention::ChannelAttention(int64_t channels, int64_t reduction) {
@@ -56,10 +56,7 @@ ChannelAttention::ChannelAttention(int64_t channels, int64_t reduction) {
 }
 
 Tensor ChannelAttention::forward(const Tensor& x) const {
-  const int64_t n = x.size(0), c = x.size(1);
-  auto mlp = [&](const Tensor& pooled) { return fc2_->forward(relu(fc1_->forward(pooled.reshape({n, c})))); };
-  const Tensor weights = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
-  return mul(x, weights.reshape({n, c, 1, 1}));
+  return channel_attention(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
 }
 
 SpatialAttention::SpatialAttention(int64_t kernel) {
@@ -68,8 +65,7 @@ SpatialAttention::SpatialAttention(int64_t kernel) {
 }
 
 Tensor SpatialAttention::forward(const Tensor& x) const {
-  const Tensor pooled = concat_channels({channel_mean(x), channel_max(x)});
-  return mul(x, sigmoid(conv_->forward(pooled)));
+  return spatial_attention(x, conv_->weight);
 }
 
 Cbam::Cbam(int64_t channels, Attention mode, int64_t reduction, int64_t spatial_kernel) {

@@ -2,6 +2,7 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
+#include "framework/ops/cuda_ops.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_winograd.h"
@@ -98,13 +99,18 @@ void backward_weight(const Conv2dGeometry& g, bool winograd, const float* x, con
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
-  detail::check_rank(x, 4, "conv2d", "input");
-  detail::check_rank(weight, 4, "conv2d", "weight");
+  S2_CHECK(x.defined() && weight.defined() && x.ndim() == 4 && weight.ndim() == 4,
+           "conv2d: input and weight must have 4 dimensions");
   const Conv2dGeometry g = conv2d_geometry(x.shape(), weight.shape(), options);
   if (bias.defined()) {
     S2_CHECK(bias.shape() == Shape{g.c_out}, "conv2d: bias {} must be ({})", shape_str(bias.shape()),
              g.c_out);
   }
+  if (x.device() == Device::CUDA) {
+    return cuda_ops::conv2d(x, weight, bias, g);
+  }
+  detail::check_rank(x, 4, "conv2d", "input");
+  detail::check_rank(weight, 4, "conv2d", "weight");
   const bool winograd = use_winograd(g, options.algorithm);
   Tensor y = Tensor::empty({g.batch, g.c_out, g.h_out, g.w_out});
   forward(g, winograd, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data());

@@ -2,6 +2,7 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
+#include "framework/ops/cuda_ops.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
@@ -9,14 +10,19 @@
 namespace s2 {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_rank(x, 2, "linear", "input");
-  detail::check_rank(weight, 2, "linear", "weight");
+  S2_CHECK(x.defined() && weight.defined() && x.ndim() == 2 && weight.ndim() == 2,
+           "linear: input and weight must have 2 dimensions");
   const int64_t n = x.size(0), in = x.size(1), out = weight.size(0);
   S2_CHECK(weight.size(1) == in, "linear: input {} does not match weight {} (out, in)", shape_str(x.shape()),
            shape_str(weight.shape()));
   if (bias.defined()) {
     S2_CHECK(bias.shape() == Shape{out}, "linear: bias {} must be ({})", shape_str(bias.shape()), out);
   }
+  if (x.device() == Device::CUDA) {
+    return cuda_ops::linear(x, weight, bias);
+  }
+  detail::check_rank(x, 2, "linear", "input");
+  detail::check_rank(weight, 2, "linear", "weight");
   Tensor y = Tensor::empty({n, out});
   for (int64_t i = 0; bias.defined() && i < n; ++i) {
     std::copy_n(bias.data(), out, y.data() + i * out);
@@ -44,7 +50,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels,
                              const CrossEntropyOptions& options) {
-  detail::check_rank(logits, 2, "softmax_cross_entropy", "logits");
+  S2_CHECK(logits.defined() && logits.ndim() == 2, "softmax_cross_entropy: logits must have 2 dimensions");
   const int64_t n = logits.size(0), k = logits.size(1);
   S2_CHECK(static_cast<int64_t>(labels.size()) == n, "softmax_cross_entropy: {} labels for logits {}",
            labels.size(), shape_str(logits.shape()));
@@ -55,6 +61,10 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
            "softmax_cross_entropy: {} class weights for {} classes", options.class_weights.size(), k);
   S2_CHECK(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f,
            "softmax_cross_entropy: label smoothing {} must be in [0, 1)", options.label_smoothing);
+  if (logits.device() == Device::CUDA) {
+    return cuda_ops::softmax_cross_entropy(logits, labels, options);
+  }
+  detail::check_rank(logits, 2, "softmax_cross_entropy", "logits");
   cpu::CrossEntropyOptions kernel_options{
       options.class_weights.empty() ? nullptr : options.class_weights.data(), options.label_smoothing};
   Tensor probs = Tensor::empty({n, k});

@@ -2,20 +2,36 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
+#include "framework/ops/cuda_ops.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/batchnorm.h"
 
 namespace s2 {
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu) {
-  detail::check_rank(x, 4, "batch_norm2d", "input");
+                    Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu,
+                    const Tensor& residual) {
+  S2_CHECK(x.defined() && x.ndim() == 4, "batch_norm2d: input must have 4 dimensions, got {}",
+           x.defined() ? shape_str(x.shape()) : "undefined");
   const int64_t c = x.size(1);
   for (const Tensor* t :
        {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
     S2_CHECK(t->defined() && t->shape() == Shape{c},
              "batch_norm2d: input {} needs per-channel parameters of shape ({}), got {}",
              shape_str(x.shape()), c, t->defined() ? shape_str(t->shape()) : "undefined");
+  }
+  if (residual.defined()) {
+    check_same_shape(x, residual, "batch_norm2d residual");
+  }
+  if (x.device() == Device::CUDA) {
+    return cuda_ops::batch_norm2d(x, gamma, beta, running_mean, running_var, training, options, fuse_relu,
+                                  residual);
+  }
+  detail::check_rank(x, 4, "batch_norm2d", "input");
+  if (residual.defined()) {  // the CPU composes the epilogue from its ops
+    const Tensor bn = batch_norm2d(x, gamma, beta, running_mean, running_var, training, options, false);
+    const Tensor sum = add(bn, residual);
+    return fuse_relu ? relu(sum) : sum;
   }
   const cpu::BatchNormShape s{x.size(0), c, x.size(2) * x.size(3)};
   Tensor y = Tensor::empty(x.shape());

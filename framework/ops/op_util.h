@@ -23,6 +23,13 @@ inline void check_rank(const Tensor& t, int64_t rank, const char* op, const char
            device_name(t.device()));
 }
 
+// For ops that have only a CPU kernel.
+inline void require_cpu(const Tensor& t, const char* op) {
+  S2_CHECK(!t.defined() || t.device() == Device::CPU,
+           "{}: input is on {}, but this build runs ops on the CPU (this op has no CUDA kernel)", op,
+           device_name(t.device()));
+}
+
 using IndexBuffer = std::shared_ptr<std::vector<int32_t>>;
 inline IndexBuffer index_buffer(int64_t n) {
   return std::make_shared<std::vector<int32_t>>(static_cast<size_t>(n));

@@ -11,6 +11,7 @@ namespace {
 Tensor unary(const Tensor& x, const char* name, void (*forward)(const float*, float*, int64_t),
              void (*backward)(const float*, const float*, float*, int64_t)) {
   S2_CHECK(x.defined(), "{}: input is undefined", name);
+  detail::require_cpu(x, name);
   Tensor y = Tensor::empty(x.shape());
   forward(x.data(), y.data(), x.numel());
   // Both ReLU and sigmoid differentiate from their output alone.
@@ -63,6 +64,8 @@ Tensor reduce_to(const cpu::Broadcast4& plan_for_target, const Tensor& grad, con
 
 Tensor binary(cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
   S2_CHECK(a.defined() && b.defined(), "elementwise op on an undefined tensor");
+  detail::require_cpu(a, op == cpu::BinaryOp::Add ? "add" : "mul");
+  detail::require_cpu(b, op == cpu::BinaryOp::Add ? "add" : "mul");
   Shape out_shape;
   const cpu::Broadcast4 plan = plan_broadcast(a.shape(), b.shape(), out_shape);
   Tensor y = Tensor::empty(out_shape);
@@ -112,6 +115,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
   if (!training || p == 0.0f) {
     return x;
   }
+  detail::require_cpu(x, "dropout");
   Tensor mask = Tensor::empty(x.shape());
   float* m = mask.data();
   for (int64_t i = 0; i < mask.numel(); ++i) {
@@ -129,6 +133,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
 }
 
 Tensor sum(const Tensor& x) {
+  detail::require_cpu(x, "sum");
   double s = 0.0;
   const float* d = x.data();
   for (int64_t i = 0; i < x.numel(); ++i) {

@@ -2,11 +2,15 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
+#include "framework/ops/cuda_ops.h"
 #include "framework/ops/op_util.h"
 
 namespace s2 {
 
 Tensor global_avg_pool2d(const Tensor& x) {
+  if (x.defined() && x.device() == Device::CUDA && x.ndim() == 4) {
+    return cuda_ops::global_avg_pool2d(x);
+  }
   detail::check_rank(x, 4, "global_avg_pool2d", "input");
   const int64_t rows = x.size(0) * x.size(1), pixels = x.size(2) * x.size(3);
   Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1});

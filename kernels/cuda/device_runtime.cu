@@ -93,6 +93,9 @@ void copy_to_host(void* dst, const void* src, size_t bytes, StreamHandle s) {
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, native(s)), "copy to host");
   check(cudaStreamSynchronize(native(s)), "copy to host");
 }
+void copy_on_device(void* dst, const void* src, size_t bytes, StreamHandle s) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, native(s)), "copy on device");
+}
 void fill_zero(void* dst, size_t bytes, StreamHandle s) {
   check(cudaMemsetAsync(dst, 0, bytes, native(s)), "cudaMemsetAsync");
 }
@@ -164,6 +167,11 @@ void copy_to_device(void* dst, const void* src, size_t bytes, StreamHandle) {
 void copy_to_host(void* dst, const void* src, size_t bytes, StreamHandle) {
   require_device(src, bytes, "copy_to_host");
   std::memcpy(dst, src, bytes);
+}
+void copy_on_device(void* dst, const void* src, size_t bytes, StreamHandle) {
+  require_device(dst, bytes, "copy_on_device");
+  require_device(src, bytes, "copy_on_device");
+  std::memmove(dst, src, bytes);
 }
 void fill_zero(void* dst, size_t bytes, StreamHandle) {
   require_device(dst, bytes, "fill_zero");

@@ -1,0 +1,56 @@
+#pragma once
+// What tensors on Device::CUDA run on: the GPU build of kernels/cuda when a GPU is present, or the
+// same kernel sources built for the CPU emulator (slow, but it runs the whole device path here). One
+// table of kernel entry points, so that every op has one definition and picks CPU or CUDA kernels
+// by the device of its inputs.
+#include <string>
+
+#include "framework/tensor.h"
+#include "kernels/emu/api.h"
+
+namespace s2 {
+
+// Every kernel entry point the framework calls on the device.
+#define S2_DEVICE_KERNEL_LIST(X)                                                                          \
+  X(device_available)                                                                                     \
+  X(device_description)                                                                                   \
+  X(device_alloc) X(device_free) X(copy_to_device) X(copy_to_host) X(copy_on_device) X(fill_zero) X(fill) \
+      X(add) X(synchronize) X(conv2d_forward) X(conv2d_backward_input) X(conv2d_backward_weight)          \
+          X(linear_forward) X(linear_backward) X(channel_attention_forward) X(channel_attention_backward) \
+              X(spatial_attention_forward) X(spatial_attention_backward) X(bn_epilogue_forward_train)     \
+                  X(bn_epilogue_forward_infer) X(bn_epilogue_backward) X(global_avg_pool_forward)         \
+                      X(global_avg_pool_backward) X(softmax_cross_entropy_forward)                        \
+                          X(softmax_cross_entropy_backward) X(adam_update)
+
+struct DeviceKernels {
+  const char* name = "";
+  bool emulated = false;
+#define S2_DEVICE_KERNEL_MEMBER(fn) decltype(&::s2::cuda_emu::fn) fn = nullptr;
+  S2_DEVICE_KERNEL_LIST(S2_DEVICE_KERNEL_MEMBER)
+#undef S2_DEVICE_KERNEL_MEMBER
+};
+
+enum class DeviceBackend { Gpu, Emulator };
+// Selects the backend of Device::CUDA for the rest of the process (before any device tensor exists).
+void select_device_backend(DeviceBackend backend);
+// The selected table; a clear error when none is selected.
+const DeviceKernels& device_kernels();
+bool device_backend_selected();
+// A GPU build with at least one device present.
+bool gpu_present();
+
+// Parses a --device value and selects the backend: "cpu"; "cuda" (needs a GPU); "emulator"
+// (Device::CUDA through the CPU emulator: slow, for checking the device path); "auto" (cuda when a
+// GPU is present, else cpu).
+Device select_device(const std::string& name);
+
+// The kernel version each op uses on the device (numbered as in kernels/cuda/README.md), for
+// kernel ablations of whole training runs.
+struct DeviceKernelVersions {
+  int conv2d = 2, linear = 1, channel_attention = 2, spatial_attention = 2, bn_epilogue = 2;
+};
+DeviceKernelVersions& device_kernel_versions();
+// "conv2d=1,bn_epilogue=1": unknown ops or non-numeric versions are a clear error.
+void set_device_kernel_versions(const std::string& spec);
+
+}  // namespace s2

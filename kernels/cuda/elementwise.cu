@@ -1,0 +1,41 @@
+// Elementwise helpers the framework needs for tensors on the device: fill, sum of two buffers
+// (gradient accumulation) and device-to-device copies.
+#include <cstring>
+
+#include "kernels/cuda/runtime.h"
+
+namespace s2::S2_CUDA_NAMESPACE {
+
+namespace {
+
+constexpr unsigned kThreads = 256;
+
+__global__ void fill_kernel(int64_t n, float value, dev_ptr<float> y) {
+  const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  if (i < n) {
+    y[i] = value;
+  }
+}
+
+__global__ void add_kernel(int64_t n, dev_ptr<const float> a, dev_ptr<const float> b, dev_ptr<float> out) {
+  const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  if (i < n) {
+    out[i] = a[i] + b[i];
+  }
+}
+
+}  // namespace
+
+void fill(int64_t n, float value, float* y, StreamHandle stream) {
+  if (n > 0) {
+    launch("fill", fill_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, value, y);
+  }
+}
+
+void add(int64_t n, const float* a, const float* b, float* out, StreamHandle stream) {
+  if (n > 0) {
+    launch("add", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, a, b, out);
+  }
+}
+
+}  // namespace s2::S2_CUDA_NAMESPACE

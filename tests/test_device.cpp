@@ -1,0 +1,185 @@
+// Tensors on Device::CUDA, with the CUDA kernels running through the CPU emulator: copies, the
+// device caching allocator, clear errors for device mix-ups, and whole training steps of the paper
+// network on the device against the same steps on the CPU.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "experiments/kernel_cases.h"
+#include "framework/allocator.h"
+#include "framework/autograd.h"
+#include "framework/device.h"
+#include "framework/ops.h"
+#include "framework/optim.h"
+#include "framework/random.h"
+#include "models/cbam_crop_net.h"
+
+using namespace s2;
+
+namespace {
+
+struct EmulatedDevice {
+  EmulatedDevice() { select_device_backend(DeviceBackend::Emulator); }
+};
+
+Tensor random_tensor(const Shape& shape, uint64_t seed) {
+  Generator g(seed);
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    t.data()[i] = g.normal();
+  }
+  return t;
+}
+
+double scaled_error(const Tensor& got, const Tensor& want) {
+  return compare_outputs(got.to_vector(), want.to_vector()).scaled();
+}
+
+// One Adam step of the same network on the CPU and on the device; compares loss, logits, every
+// gradient and every updated parameter.
+void check_training_step(const models::CbamCropNetConfig& config, int64_t batch) {
+  manual_seed(7);
+  models::CbamCropNet cpu_net(config);
+  manual_seed(7);
+  models::CbamCropNet dev_net(config);
+  dev_net.to(Device::CUDA);
+  optim::Adam cpu_opt(cpu_net.parameters(), {}), dev_opt(dev_net.parameters(), {});
+
+  const Tensor x = random_tensor({batch, 1, config.timesteps, config.bands}, 3);
+  std::vector<int32_t> labels;
+  for (int64_t i = 0; i < batch; ++i) {
+    labels.push_back(static_cast<int32_t>(i % config.classes));
+  }
+  const Tensor cpu_logits = cpu_net.forward(x), dev_logits = dev_net.forward(x.to(Device::CUDA));
+  REQUIRE(dev_logits.device() == Device::CUDA);
+  CHECK(scaled_error(dev_logits, cpu_logits) < 1e-4);
+  const Tensor cpu_loss = softmax_cross_entropy(cpu_logits, labels);
+  const Tensor dev_loss = softmax_cross_entropy(dev_logits, labels);
+  CHECK(dev_loss.item() == doctest::Approx(cpu_loss.item()).epsilon(1e-5));
+  cpu_loss.backward();
+  dev_loss.backward();
+
+  const auto cpu_params = cpu_net.named_parameters(), dev_params = dev_net.named_parameters();
+  REQUIRE(cpu_params.size() == dev_params.size());
+  double grad_scale = 0.0;
+  for (const auto& [name, p] : cpu_params) {
+    grad_scale = std::max(grad_scale, compare_outputs(p.grad().to_vector(), p.grad().to_vector()).max_ref);
+  }
+  std::vector<bool> meaningful(cpu_params.size());
+  for (size_t i = 0; i < cpu_params.size(); ++i) {
+    CAPTURE(cpu_params[i].first);
+    REQUIRE(dev_params[i].second.grad().defined());
+    CHECK(dev_params[i].second.grad().device() == Device::CUDA);
+    // Gradients pass through the whole network: 1e-3 of the largest gradient. A conv bias before a
+    // BN has an analytically zero gradient, so its own scale is rounding noise.
+    const ErrorStats e =
+        compare_outputs(dev_params[i].second.grad().to_vector(), cpu_params[i].second.grad().to_vector());
+    CHECK(e.max_abs <= 1e-3 * std::max(e.max_ref, 1e-3 * grad_scale));
+    meaningful[i] = e.max_ref > 1e-4 * grad_scale;
+  }
+  cpu_opt.step();
+  dev_opt.step();
+  // Adam's first step moves every weight by about lr * sign(gradient), so a weight whose gradient is
+  // at rounding-noise level may step the other way: no weight may differ by more than that, and such
+  // weights must be rare.
+  const float lr = optim::AdamOptions{}.lr;
+  for (size_t i = 0; i < cpu_params.size(); ++i) {
+    CAPTURE(cpu_params[i].first);
+    const auto got = dev_params[i].second.to_vector(), want = cpu_params[i].second.to_vector();
+    size_t flipped = 0;
+    float max_diff = 0.0f;
+    for (size_t j = 0; j < want.size(); ++j) {
+      const float diff = std::abs(got[j] - want[j]);
+      max_diff = std::max(max_diff, diff);
+      flipped += diff > 0.5f * lr ? 1 : 0;
+    }
+    CHECK(max_diff <= 2.0f * lr * 1.001f);
+    if (meaningful[i]) {
+      CHECK(static_cast<double>(flipped) <= 0.01 * static_cast<double>(want.size()));
+    }
+  }
+  const auto cpu_buffers = cpu_net.named_buffers(), dev_buffers = dev_net.named_buffers();
+  for (size_t i = 0; i < cpu_buffers.size(); ++i) {
+    CAPTURE(cpu_buffers[i].first);
+    CHECK(scaled_error(dev_buffers[i].second, cpu_buffers[i].second) < 1e-4);
+  }
+  // Evaluation mode on the device: inference BN with the running statistics.
+  cpu_net.eval();
+  dev_net.eval();
+  NoGradGuard no_grad;
+  CHECK(scaled_error(dev_net.forward(x.to(Device::CUDA)), cpu_net.forward(x)) < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("tensors move to the device and back, through the device caching allocator") {
+  EmulatedDevice device;
+  const Tensor host = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor d = host.to(Device::CUDA);
+  CHECK(d.device() == Device::CUDA);
+  CHECK(d.to_vector() == host.to_vector());
+  CHECK(d.reshape({6}).to_vector() == host.to_vector());
+  Tensor c = d.clone();
+  c.fill_(2.5f);
+  CHECK(c.to(Device::CPU).to_vector() == std::vector<float>(6, 2.5f));
+  CHECK(d.to_vector() == host.to_vector());  // the clone did not alias
+  CHECK(Tensor::full({}, 4.0f, Device::CUDA).item() == 4.0f);
+  Tensor moved = host.clone();
+  moved.move_to_(Device::CUDA);
+  CHECK(moved.device() == Device::CUDA);
+  CHECK(moved.to_vector() == host.to_vector());
+
+  // A freed block is reused by the next tensor of the same size, without a new device allocation.
+  { Tensor warm = Tensor::empty({1000}, Device::CUDA); }
+  const auto before = CachingAllocator::device().stats().system_allocs;
+  { Tensor again = Tensor::empty({1000}, Device::CUDA); }
+  CHECK(CachingAllocator::device().stats().system_allocs == before);
+}
+
+TEST_CASE("device mix-ups and ops without a CUDA kernel give clear errors") {
+  EmulatedDevice device;
+  const Tensor x = Tensor::ones({1, 2, 4, 4}).to(Device::CUDA);
+  const Tensor w_cpu = Tensor::ones({3, 2, 3, 3});
+  CHECK_THROWS_WITH(conv2d(x, w_cpu, Tensor()), doctest::Contains("conv2d: inputs are on different devices"));
+  CHECK_THROWS_WITH(mul(x, x),
+                    doctest::Contains("mul: input is on cuda, but this build runs ops on the CPU"));
+  CHECK_THROWS_WITH(relu(x), doctest::Contains("relu: input is on cuda"));
+  CHECK_THROWS_WITH(global_max_pool2d(x), doctest::Contains("is on cuda"));
+  CHECK_THROWS_WITH(set_device_kernel_versions("conv2d=x"),
+                    doctest::Contains("not a positive version number"));
+  CHECK_THROWS_WITH(set_device_kernel_versions("lstm=1"), doctest::Contains("unknown op 'lstm'"));
+  CHECK_THROWS_WITH(select_device("tpu"), doctest::Contains("--device must be auto, cpu, cuda or emulator"));
+}
+
+TEST_CASE("a training step of a small CBAM network on the device matches the CPU") {
+  EmulatedDevice device;
+  models::CbamCropNetConfig config;
+  config.timesteps = 12;
+  config.bands = 5;
+  config.classes = 3;
+  config.stem_width = 8;
+  config.stage_widths = {8, 16};
+  check_training_step(config, 3);
+}
+
+TEST_CASE("kernel versions chosen at run time give the same training step") {
+  EmulatedDevice device;
+  const DeviceKernelVersions saved = device_kernel_versions();
+  set_device_kernel_versions("conv2d=1,channel_attention=1,spatial_attention=1,bn_epilogue=1");
+  models::CbamCropNetConfig config;
+  config.timesteps = 9;
+  config.bands = 4;
+  config.classes = 2;
+  config.stem_width = 8;
+  config.stage_widths = {8};
+  check_training_step(config, 2);
+  device_kernel_versions() = saved;
+}
+
+TEST_CASE("paper: a training step of the paper network on the device matches the CPU") {
+  EmulatedDevice device;
+  check_training_step({}, 2);
+}
