@@ -200,15 +200,13 @@ __global__ void channel_pool_kernel(int64_t rows, int64_t P, dev_ptr<const float
   }
 }
 
-// One block per sample: the MLP on both pooled vectors, the sigmoid, and the scaling of x.
-__global__ void __launch_bounds__(kThreads)
-    channel_mlp_scale_kernel(int64_t C, int64_t P, int64_t H, dev_ptr<const float> x, dev_ptr<const float> w1,
-                             dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> b2,
-                             dev_ptr<const float> avg, dev_ptr<const float> mx, dev_ptr<float> att,
-                             dev_ptr<float> y) {
-  __shared__ float s_avg[kMaxChannels], s_max[kMaxChannels], s_att[kMaxChannels];
-  __shared__ float h_sum[kMaxHidden];
-  const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x;
+// Block-wide: loads sample n's pooled vectors into shared memory and computes the MLP's hidden
+// pre-activations for both (the fused forward and backward both start here).
+__device__ __forceinline__ void pooled_and_hidden(int64_t n, int64_t C, int64_t H, dev_ptr<const float> w1,
+                                                  dev_ptr<const float> b1, dev_ptr<const float> avg,
+                                                  dev_ptr<const float> mx, float* s_avg, float* s_max,
+                                                  float* pre_avg, float* pre_max) {
+  const int64_t tid = threadIdx.x, step = blockDim.x;
   for (int64_t c = tid; c < C; c += step) {
     s_avg[c] = avg[n * C + c];
     s_max[c] = mx[n * C + c];
@@ -220,13 +218,26 @@ __global__ void __launch_bounds__(kThreads)
       ha += w1[j * C + c] * s_avg[c];
       hm += w1[j * C + c] * s_max[c];
     }
-    h_sum[j] = relu(ha) + relu(hm);  // W2 is linear: W2 h_avg + W2 h_max = W2 (h_avg + h_max)
+    pre_avg[j] = ha;
+    pre_max[j] = hm;
   }
+}
+
+// One block per sample: the MLP on both pooled vectors, the sigmoid, and the scaling of x.
+__global__ void __launch_bounds__(kThreads)
+    channel_mlp_scale_kernel(int64_t C, int64_t P, int64_t H, dev_ptr<const float> x, dev_ptr<const float> w1,
+                             dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> b2,
+                             dev_ptr<const float> avg, dev_ptr<const float> mx, dev_ptr<float> att,
+                             dev_ptr<float> y) {
+  __shared__ float s_avg[kMaxChannels], s_max[kMaxChannels], s_att[kMaxChannels];
+  __shared__ float pre_avg[kMaxHidden], pre_max[kMaxHidden];
+  const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x;
+  pooled_and_hidden(n, C, H, w1, b1, avg, mx, s_avg, s_max, pre_avg, pre_max);
   __syncthreads();
   for (int64_t c = tid; c < C; c += step) {
     float o = 2.0f * b2[c];
-    for (int64_t j = 0; j < H; ++j) {
-      o += w2[c * H + j] * h_sum[j];
+    for (int64_t j = 0; j < H; ++j) {  // W2 is linear: W2 h_avg + W2 h_max = W2 (h_avg + h_max)
+      o += w2[c * H + j] * (relu(pre_avg[j]) + relu(pre_max[j]));
     }
     s_att[c] = sigmoid(o);
     att[n * C + c] = s_att[c];
@@ -252,20 +263,7 @@ __global__ void __launch_bounds__(kThreads) channel_attention_backward_kernel(
   const int64_t lane = tid % 32, warp = tid / 32, warps = step / 32;
   const auto xs = x + n * C * P;
   const auto dys = dy + n * C * P;
-  for (int64_t c = tid; c < C; c += step) {
-    s_avg[c] = avg[n * C + c];
-    s_max[c] = mx[n * C + c];
-  }
-  __syncthreads();
-  for (int64_t j = tid; j < H; j += step) {
-    float ha = b1[j], hm = b1[j];
-    for (int64_t c = 0; c < C; ++c) {
-      ha += w1[j * C + c] * s_avg[c];
-      hm += w1[j * C + c] * s_max[c];
-    }
-    pre_avg[j] = ha;
-    pre_max[j] = hm;
-  }
+  pooled_and_hidden(n, C, H, w1, b1, avg, mx, s_avg, s_max, pre_avg, pre_max);
   for (int64_t c = warp; c < C; c += warps) {  // a warp per channel row
     float s = 0.0f;
     for (int64_t p = lane; p < P; p += 32) {

@@ -2,6 +2,7 @@
 // cross-entropy and the Adam update, so that no step falls back to the host.
 #include <cmath>
 
+#include "kernels/adam_math.h"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -102,15 +103,7 @@ __global__ void adam_kernel(int64_t n, dev_ptr<float> param, dev_ptr<const float
   if (i >= n) {
     return;
   }
-  float g = grad[i];
-  if (s.decoupled) {
-    param[i] -= s.lr * s.weight_decay * param[i];
-  } else {
-    g += s.weight_decay * param[i];
-  }
-  m[i] = s.beta1 * m[i] + (1.0f - s.beta1) * g;
-  v[i] = s.beta2 * v[i] + (1.0f - s.beta2) * g * g;
-  param[i] -= step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + s.eps);
+  adam_element(param[i], grad[i], m[i], v[i], s, step_size, inv_sqrt_bc2);
 }
 
 }  // namespace
@@ -141,11 +134,9 @@ void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float*
 
 void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, const cpu::AdamStep& step,
                  StreamHandle stream) {
-  // Bias corrections are per step, not per element: computed once here, as the CPU kernel does.
-  const float bc1 = 1.0f - std::pow(step.beta1, static_cast<float>(step.step));
-  const float bc2 = 1.0f - std::pow(step.beta2, static_cast<float>(step.step));
-  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v,
-         step, step.lr / bc1, 1.0f / std::sqrt(bc2));
+  const AdamScalars k = adam_scalars(step);
+  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v, step,
+         k.step_size, k.inv_sqrt_bc2);
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE
