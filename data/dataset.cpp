@@ -143,7 +143,9 @@ Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64
   for (int64_t i = 0; i < n; ++i) {
     const int64_t idx = order[static_cast<size_t>(begin + i)];
     std::copy_n(d.sample(idx), per, batch.x.data() + i * per);
-    batch.labels.push_back(d.labels[static_cast<size_t>(idx)]);
+    if (!d.labels.empty()) {
+      batch.labels.push_back(d.labels[static_cast<size_t>(idx)]);
+    }
   }
   return batch;
 }

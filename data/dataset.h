@@ -20,7 +20,11 @@ struct PixelDataset {
   std::vector<std::string> class_names;  // index = label
   std::string source;                    // where the samples came from, for messages
 
-  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  // Samples held; labels are empty for unlabelled data (e.g. pixels of a map).
+  int64_t size() const {
+    const int64_t per = timesteps * bands;
+    return per > 0 ? static_cast<int64_t>(values.size()) / per : 0;
+  }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
   const float* sample(int64_t i) const { return values.data() + i * timesteps * bands; }
   PixelDataset subset(const std::vector<int64_t>& indices) const;

@@ -1,6 +1,7 @@
 #include "data/raster_series.h"
 
 #include <gdal_priv.h>
+#include <gdal_utils.h>
 
 #include <algorithm>
 #include <charconv>
@@ -11,43 +12,12 @@
 #include <memory>
 #include <regex>
 
+#include "data/gdal_util.h"
 #include "framework/error.h"
 
 namespace s2::data {
 
 namespace {
-struct DatasetCloser {
-  void operator()(GDALDataset* d) const { GDALClose(d); }
-};
-using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
-
-DatasetPtr open_raster(const std::string& path) {
-  static const bool registered = [] {
-    GDALAllRegister();
-    CPLSetErrorHandler(CPLQuietErrorHandler);  // our errors carry the file name instead
-    return true;
-  }();
-  (void)registered;
-  S2_CHECK(std::filesystem::exists(path), "'{}' does not exist", path);
-  DatasetPtr d(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-  S2_CHECK(d != nullptr, "'{}' is not a readable raster: {}", path, CPLGetLastErrorMsg());
-  return d;
-}
-
-Grid grid_of(GDALDataset& d) {
-  Grid g;
-  g.width = d.GetRasterXSize();
-  g.height = d.GetRasterYSize();
-  if (d.GetGeoTransform(g.transform.data()) != CE_None) g.transform = {0, 1, 0, 0, 0, 1};
-  if (const OGRSpatialReference* srs = d.GetSpatialRef()) {
-    char* wkt = nullptr;
-    srs->exportToWkt(&wkt);
-    g.crs_wkt = wkt != nullptr ? wkt : "";
-    CPLFree(wkt);
-  }
-  return g;
-}
-
 int band_index(GDALDataset& d, const std::string& name, const std::string& path) {
   std::vector<std::string> names;
   for (int b = 1; b <= d.GetRasterCount(); ++b) {
@@ -64,6 +34,43 @@ void read_band(GDALDataset& d, int band, const Window& w, float* out, const std:
                                                      out, static_cast<int>(w.width),
                                                      static_cast<int>(w.height), GDT_Float32, 0, 0);
   S2_CHECK(err == CE_None, "'{}': reading band {} failed: {}", path, band, CPLGetLastErrorMsg());
+}
+
+// The dataset resampled onto `target` (in memory, nearest neighbour), keeping band descriptions.
+DatasetPtr warp_to(GDALDataset& source, const Grid& target, const std::string& path) {
+  const double x_min = target.transform[0], y_max = target.transform[3];
+  const double x_max = x_min + target.transform[1] * static_cast<double>(target.width);
+  const double y_min = y_max + target.transform[5] * static_cast<double>(target.height);
+  std::vector<std::string> args{"-of",
+                                "MEM",
+                                "-r",
+                                "near",
+                                "-te",
+                                fmt::format("{:.10f}", x_min),
+                                fmt::format("{:.10f}", y_min),
+                                fmt::format("{:.10f}", x_max),
+                                fmt::format("{:.10f}", y_max),
+                                "-ts",
+                                std::to_string(target.width),
+                                std::to_string(target.height)};
+  if (!target.crs_wkt.empty()) {
+    args.insert(args.end(), {"-t_srs", target.crs_wkt});
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GDALWarpAppOptions* options = GDALWarpAppOptionsNew(argv.data(), nullptr);
+  S2_CHECK(options != nullptr, "'{}': cannot set up the warp: {}", path, CPLGetLastErrorMsg());
+  GDALDatasetH src = GDALDataset::ToHandle(&source);
+  int usage_error = 0;
+  GDALDatasetH out = GDALWarp("", nullptr, 1, &src, options, &usage_error);
+  GDALWarpAppOptionsFree(options);
+  S2_CHECK(out != nullptr, "'{}': warping onto the first date's grid failed: {}", path, CPLGetLastErrorMsg());
+  DatasetPtr warped(GDALDataset::FromHandle(out));
+  for (int b = 1; b <= warped->GetRasterCount() && b <= source.GetRasterCount(); ++b) {
+    warped->GetRasterBand(b)->SetDescription(source.GetRasterBand(b)->GetDescription());
+  }
+  return warped;
 }
 
 Window resolve(Window w, const Grid& g, const std::string& path) {
@@ -145,10 +152,12 @@ RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& 
       s.window = resolve(window, grid, path);
       s.values.resize(s.acquisitions.size() * s.bands.size() * static_cast<size_t>(s.pixels()));
       s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
-    } else {
-      const std::string diff = s.grid.difference(grid);
-      S2_CHECK(diff.empty(), "'{}': grid does not match the first date '{}': {}", path,
-               s.acquisitions[0].path, diff);
+    } else if (const std::string diff = s.grid.difference(grid); !diff.empty()) {
+      S2_CHECK(options.warp_mismatched_grids,
+               "'{}': grid does not match the first date '{}': {} (warping onto the first date's grid is an "
+               "option)",
+               path, s.acquisitions[0].path, diff);
+      d = warp_to(*d, s.grid, path);
     }
     const auto n = static_cast<size_t>(s.pixels());
     uint8_t* clear = s.clear.data() + t * n;

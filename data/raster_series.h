@@ -40,6 +40,10 @@ struct SeriesOptions {
   // SCL classes that are not a usable observation: no data, defective, cloud shadow, clouds, cirrus, snow.
   std::vector<int32_t> masked_scl_classes{0, 1, 3, 8, 9, 10, 11};
   double nodata = 0;  // a band value equal to this is no observation
+  // A date whose grid (size, transform or CRS) differs from the first date's: false = a clear error,
+  // true = resampled onto the first date's grid with GDAL's warper (nearest neighbour, so SCL classes
+  // stay classes).
+  bool warp_mismatched_grids = false;
 };
 
 struct RasterSeries {
@@ -53,7 +57,7 @@ struct RasterSeries {
 };
 
 // Reads the selected bands of every acquisition. Errors name the file: a missing band, a grid that
-// differs from the first date's, an unreadable file, or NaN values.
+// differs from the first date's (unless warped), an unreadable file, or NaN values.
 RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& options, Window window = {});
 
 struct LabelRaster {

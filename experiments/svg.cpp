@@ -7,8 +7,7 @@
 
 namespace s2::experiments {
 
-namespace {
-std::string escape(const std::string& s) {
+std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '<')
@@ -22,6 +21,8 @@ std::string escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                           "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
@@ -41,9 +42,9 @@ std::string confusion_svg(const Metrics& m, const std::vector<std::string>& name
     int64_t row_total = 0;
     for (int64_t v : m.confusion[static_cast<size_t>(i)]) row_total += v;
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", left - 6,
-                       top + i * cell + cell / 2 + 4, escape(names[static_cast<size_t>(i)]));
+                       top + i * cell + cell / 2 + 4, xml_escape(names[static_cast<size_t>(i)]));
     svg += fmt::format("<text transform=\"translate({},{}) rotate(-50)\">{}</text>\n",
-                       left + i * cell + cell / 2, top - 6, escape(names[static_cast<size_t>(i)]));
+                       left + i * cell + cell / 2, top - 6, xml_escape(names[static_cast<size_t>(i)]));
     for (int j = 0; j < k; ++j) {
       const int64_t v = m.confusion[static_cast<size_t>(i)][static_cast<size_t>(j)];
       const double share = row_total > 0 ? static_cast<double>(v) / static_cast<double>(row_total) : 0.0;
@@ -110,7 +111,7 @@ std::string training_curves_svg(const std::vector<std::pair<std::string, TrainRe
   for (size_t r = 0; r < runs.size(); ++r) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"{}\">{}: training solid, validation dashed</text>\n",
                        margin, 2 * margin + panel_h + 20 * static_cast<int>(r), kColours[r % 8],
-                       escape(runs[r].first));
+                       xml_escape(runs[r].first));
   }
   return svg + "</svg>\n";
 }

@@ -9,6 +9,9 @@
 
 namespace s2::experiments {
 
+// Text made safe for SVG/XML content.
+std::string xml_escape(const std::string& s);
+
 // Row-normalised confusion matrix as a heat map, with counts in the cells.
 std::string confusion_svg(const Metrics& metrics, const std::vector<std::string>& class_names);
 

@@ -1,6 +1,7 @@
 #include "framework/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   const int fd = ::mkstemp(tmp.data());
   S2_CHECK(fd >= 0, "cannot write '{}': cannot create a temporary file in '{}': {}", path, dir.string(),
            std::strerror(errno));
+  // mkstemp creates 0600; the final file gets the usual 0666 less the umask, as a plain open would.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
   try {
     write_all(fd, bytes, path);
     S2_CHECK(::fsync(fd) == 0, "cannot write '{}': fsync failed: {}", path, std::strerror(errno));

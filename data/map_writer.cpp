@@ -1,0 +1,212 @@
+#include "data/map_writer.h"
+
+#include <gdal_priv.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/gdal_util.h"
+#include "framework/error.h"
+
+namespace s2::data {
+
+namespace {
+
+struct Output {
+  std::string final_path, temp_path;
+  GDALDataset* dataset = nullptr;
+};
+
+GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type) {
+  GDALAllRegister();
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  S2_CHECK(driver != nullptr, "GDAL has no GeoTIFF driver");
+  const char* options[] = {"TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", nullptr};
+  GDALDataset* d = driver->Create(path.c_str(), static_cast<int>(grid.width), static_cast<int>(grid.height),
+                                  bands, type, const_cast<char**>(options));
+  S2_CHECK(d != nullptr, "cannot create '{}': {}", path, CPLGetLastErrorMsg());
+  std::array<double, 6> transform = grid.transform;
+  d->SetGeoTransform(transform.data());
+  if (!grid.crs_wkt.empty()) {
+    d->SetProjection(grid.crs_wkt.c_str());
+  }
+  return d;
+}
+
+void write_window(GDALDataset& d, int band, const Window& w, void* data, GDALDataType type,
+                  const std::string& path) {
+  const CPLErr err = d.GetRasterBand(band)->RasterIO(
+      GF_Write, static_cast<int>(w.x), static_cast<int>(w.y), static_cast<int>(w.width),
+      static_cast<int>(w.height), data, static_cast<int>(w.width), static_cast<int>(w.height), type, 0, 0);
+  S2_CHECK(err == CE_None, "'{}': writing band {} failed: {}", path, band, CPLGetLastErrorMsg());
+}
+
+}  // namespace
+
+std::array<uint8_t, 3> class_colour(int64_t k) {
+  // A qualitative palette (distinct hues, readable on white); it repeats after 12 classes.
+  static constexpr std::array<std::array<uint8_t, 3>, 12> palette{{{31, 119, 180},
+                                                                   {255, 127, 14},
+                                                                   {44, 160, 44},
+                                                                   {214, 39, 40},
+                                                                   {148, 103, 189},
+                                                                   {140, 86, 75},
+                                                                   {227, 119, 194},
+                                                                   {188, 189, 34},
+                                                                   {23, 190, 207},
+                                                                   {127, 127, 127},
+                                                                   {174, 199, 232},
+                                                                   {255, 187, 120}}};
+  return palette[static_cast<size_t>((k - 1) % 12)];
+}
+
+MapPaths map_paths(const std::string& output, bool probabilities) {
+  const std::filesystem::path p(output);
+  const std::string stem = (p.parent_path() / p.stem()).string();
+  return {output, stem + "_confidence.tif", probabilities ? stem + "_probabilities.tif" : ""};
+}
+
+struct MapWriter::Impl {
+  std::vector<Output> outputs;  // classes, confidence, [probabilities]
+  int64_t classes = 0;
+  bool committed = false;
+};
+
+MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names)
+    : impl_(std::make_unique<Impl>()) {
+  S2_CHECK(!class_names.empty() && class_names.size() < 255, "a map needs 1 to 254 classes, got {}",
+           class_names.size());
+  impl_->classes = static_cast<int64_t>(class_names.size());
+  const std::string suffix = ".part-" + std::to_string(getpid());
+  for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities}) {
+    if (!path.empty()) {
+      impl_->outputs.push_back({path, path + suffix, nullptr});
+    }
+  }
+  Output& cls = impl_->outputs[0];
+  cls.dataset = create_geotiff(cls.temp_path, grid, 1, GDT_Byte);
+  GDALRasterBand* band = cls.dataset->GetRasterBand(1);
+  band->SetNoDataValue(0);
+  band->SetDescription("crop class (0 = no data)");
+  GDALColorTable colours;
+  const GDALColorEntry none{0, 0, 0, 0};
+  colours.SetColorEntry(0, &none);
+  CPLStringList names;
+  names.AddString("no data");
+  for (int64_t k = 1; k <= impl_->classes; ++k) {
+    const auto c = class_colour(k);
+    const GDALColorEntry e{c[0], c[1], c[2], 255};
+    colours.SetColorEntry(static_cast<int>(k), &e);
+    names.AddString(class_names[static_cast<size_t>(k - 1)].c_str());
+  }
+  band->SetColorTable(&colours);
+  band->SetCategoryNames(names.List());
+  for (int64_t k = 1; k <= impl_->classes; ++k) {
+    cls.dataset->SetMetadataItem(("CLASS_" + std::to_string(k)).c_str(),
+                                 class_names[static_cast<size_t>(k - 1)].c_str());
+  }
+  Output& conf = impl_->outputs[1];
+  conf.dataset = create_geotiff(conf.temp_path, grid, 1, GDT_Float32);
+  conf.dataset->GetRasterBand(1)->SetNoDataValue(-1);
+  conf.dataset->GetRasterBand(1)->SetDescription("probability of the mapped class (-1 = no data)");
+  if (impl_->outputs.size() > 2) {
+    Output& cube = impl_->outputs[2];
+    cube.dataset = create_geotiff(cube.temp_path, grid, static_cast<int>(impl_->classes), GDT_Float32);
+    for (int64_t k = 1; k <= impl_->classes; ++k) {
+      cube.dataset->GetRasterBand(static_cast<int>(k))->SetNoDataValue(-1);
+      cube.dataset->GetRasterBand(static_cast<int>(k))
+          ->SetDescription(class_names[static_cast<size_t>(k - 1)].c_str());
+    }
+  }
+}
+
+MapWriter::~MapWriter() {
+  if (impl_->committed) {
+    return;
+  }
+  for (Output& o : impl_->outputs) {
+    if (o.dataset != nullptr) {
+      GDALClose(o.dataset);
+    }
+    std::error_code ignored;
+    std::filesystem::remove(o.temp_path, ignored);
+    std::filesystem::remove(o.temp_path + ".aux.xml", ignored);
+  }
+}
+
+void MapWriter::write(const Window& window, const std::vector<uint8_t>& classes,
+                      const std::vector<float>& confidence, const std::vector<float>& probabilities) {
+  const auto n = static_cast<size_t>(window.width * window.height);
+  S2_CHECK(classes.size() == n && confidence.size() == n,
+           "map block of {} pixels got {} classes and {} confidences", n, classes.size(), confidence.size());
+  std::vector<uint8_t> c = classes;
+  std::vector<float> p = confidence;
+  write_window(*impl_->outputs[0].dataset, 1, window, c.data(), GDT_Byte, impl_->outputs[0].temp_path);
+  write_window(*impl_->outputs[1].dataset, 1, window, p.data(), GDT_Float32, impl_->outputs[1].temp_path);
+  if (impl_->outputs.size() > 2) {
+    S2_CHECK(probabilities.size() == n * static_cast<size_t>(impl_->classes),
+             "map block of {} pixels got {} probabilities for {} classes", n, probabilities.size(),
+             impl_->classes);
+    std::vector<float> plane(n);
+    for (int64_t k = 0; k < impl_->classes; ++k) {
+      std::copy_n(probabilities.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * n), n,
+                  plane.begin());
+      write_window(*impl_->outputs[2].dataset, static_cast<int>(k + 1), window, plane.data(), GDT_Float32,
+                   impl_->outputs[2].temp_path);
+    }
+  }
+}
+
+void MapWriter::commit() {
+  for (Output& o : impl_->outputs) {
+    CPLErrorReset();
+    GDALClose(o.dataset);  // flushes
+    o.dataset = nullptr;
+    S2_CHECK(CPLGetLastErrorType() != CE_Failure, "'{}': writing failed: {}", o.temp_path,
+             CPLGetLastErrorMsg());
+  }
+  for (Output& o : impl_->outputs) {
+    // GDAL keeps category names in a .aux.xml beside the GeoTIFF (QGIS reads it): it moves along.
+    for (const std::string suffix : {"", ".aux.xml"}) {
+      if (suffix.empty() || std::filesystem::exists(o.temp_path + suffix)) {
+        std::error_code ec;
+        std::filesystem::rename(o.temp_path + suffix, o.final_path + suffix, ec);
+        S2_CHECK(!ec, "cannot move '{}' to '{}': {}", o.temp_path + suffix, o.final_path + suffix,
+                 ec.message());
+      }
+    }
+  }
+  impl_->committed = true;
+}
+
+ClassMap read_class_map(const std::string& path) {
+  DatasetPtr d = open_raster(path);
+  S2_CHECK(d->GetRasterCount() >= 1 && d->GetRasterBand(1)->GetRasterDataType() == GDT_Byte,
+           "'{}': a class map has a Byte first band", path);
+  ClassMap m;
+  m.grid = grid_of(*d);
+  // Category names (the .aux.xml beside the file), else the CLASS_k items stored in the GeoTIFF itself.
+  if (char** names = d->GetRasterBand(1)->GetCategoryNames(); names != nullptr && CSLCount(names) >= 2) {
+    for (int i = 1; i < CSLCount(names); ++i) {
+      m.class_names.emplace_back(names[i]);
+    }
+  } else {
+    for (int k = 1; const char* name = d->GetMetadataItem(("CLASS_" + std::to_string(k)).c_str()); ++k) {
+      m.class_names.emplace_back(name);
+    }
+  }
+  S2_CHECK(!m.class_names.empty(), "'{}': the class map names no classes (no categories or CLASS_k metadata)",
+           path);
+  m.classes.resize(static_cast<size_t>(m.grid.width * m.grid.height));
+  const CPLErr err = d->GetRasterBand(1)->RasterIO(
+      GF_Read, 0, 0, static_cast<int>(m.grid.width), static_cast<int>(m.grid.height), m.classes.data(),
+      static_cast<int>(m.grid.width), static_cast<int>(m.grid.height), GDT_Byte, 0, 0);
+  S2_CHECK(err == CE_None, "'{}': reading the class band failed: {}", path, CPLGetLastErrorMsg());
+  for (const uint8_t c : m.classes) {
+    S2_CHECK(c <= m.class_names.size(), "'{}': class value {} has no category name", path, c);
+  }
+  return m;
+}
+
+}  // namespace s2::data

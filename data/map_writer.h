@@ -1,0 +1,54 @@
+#pragma once
+// Writes a crop map as GeoTIFFs on the grid of the input rasters, block by block: the class map
+// (Byte, 1..K, 0 = no data, with a colour table and the class names as categories), the top-class
+// probability (Float32, -1 = no data) and optionally the full class-probability cube. Files are
+// written under temporary names and renamed by commit(); without commit (an error, Ctrl-C) they are
+// deleted, so a final name never holds a half-written map.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/raster_series.h"
+
+namespace s2::data {
+
+// Colour of class k (1-based) in the map's colour table and quick-look.
+std::array<uint8_t, 3> class_colour(int64_t k);
+
+struct MapPaths {
+  std::string classes, confidence, probabilities;  // probabilities empty = not written
+};
+// <stem>.tif, <stem>_confidence.tif and <stem>_probabilities.tif for an output named <stem>.tif.
+MapPaths map_paths(const std::string& output, bool probabilities);
+
+class MapWriter {
+ public:
+  MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names);
+  ~MapWriter();
+  MapWriter(const MapWriter&) = delete;
+  MapWriter& operator=(const MapWriter&) = delete;
+
+  // One window of results: classes 0..K (0 = no data), confidence and [class][pixel] probabilities
+  // (ignored when the cube is not written), each window.width * window.height values in row order.
+  void write(const Window& window, const std::vector<uint8_t>& classes, const std::vector<float>& confidence,
+             const std::vector<float>& probabilities);
+  // Flushes and moves every file to its final name.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A class map as written by MapWriter (or any Byte GeoTIFF with category names).
+struct ClassMap {
+  Grid grid;
+  std::vector<uint8_t> classes;          // per pixel, 0 = no data
+  std::vector<std::string> class_names;  // of classes 1..K
+};
+// Errors name the file: unreadable, not one Byte band, or no category names.
+ClassMap read_class_map(const std::string& path);
+
+}  // namespace s2::data

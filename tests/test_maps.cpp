@@ -1,0 +1,258 @@
+// Crop maps from the shared Flanders rasters: a briefly trained checkpoint mapped block by block,
+// checked against the array path, for georeferencing, cloud-only pixels, bad inputs and interruption,
+// and evaluated against the label raster.
+#include <doctest/doctest.h>
+#include <gdal_priv.h>
+#include <gdal_utils.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+
+#include "data/map_writer.h"
+#include "data/raster_series.h"
+#include "experiments/experiment.h"
+#include "experiments/map_evaluation.h"
+#include "experiments/map_prediction.h"
+#include "experiments/saved_model.h"
+#include "framework/checkpoint.h"
+#include "framework/error.h"
+#include "tests/temp_files.h"
+
+using namespace s2;
+using namespace s2::experiments;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFlanders = S2_SHARED_DATA "/worldcereal/flanders-2019";
+
+std::string scratch(const std::string& name) {
+  return s2::testing::temp_path("maps-" + name);
+}
+
+// A tiny CBAM net trained for one epoch on Flanders 2019 (fold 1 of a parcel split), saved once.
+const std::string& checkpoint() {
+  static const std::string path = [] {
+    ExperimentConfig c = load_config(s2::testing::write_temp(
+        "maps-flanders.toml",
+        "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
+        "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\nmin_class_parcels = 3\n"
+        "[split]\nkind = \"grouped_kfold\"\nfolds = 2\nvalidation_fraction = 0\nmax_pixels_per_parcel = 20\n"
+        "[model]\nkind = \"cbam\"\nstem_width = 8\nstage_widths = [8, 16]\nreduction = 4\nbn_momentum = 0.1\n"
+        "[train]\nepochs = 1\nbatch_size = 16\n"));
+    c.train.verbose = false;
+    const RunResult run = run_experiment(c, load_data(c), 5);
+    const std::string out = scratch("model.ckpt");
+    save_checkpoint(out, run.folds[0].checkpoint);
+    return out;
+  }();
+  return path;
+}
+
+MapOptions options(const std::string& input, const std::string& name, int64_t block = 24) {
+  MapOptions o;
+  o.input = input;
+  o.output = scratch(name + ".tif");
+  o.block_size = block;
+  o.progress = false;
+  return o;
+}
+
+// A writable copy of the 2019 series (s2/ only) for tests that damage it.
+std::string copy_series(const std::string& name) {
+  const fs::path dir = scratch(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir / "s2");
+  for (const auto& e : fs::directory_iterator(fs::path(kFlanders) / "s2")) {
+    fs::copy_file(e.path(), dir / "s2" / e.path().filename());
+  }
+  return dir.string();
+}
+
+std::vector<std::string> dates_of(const std::string& folder) {
+  std::vector<std::string> paths;
+  for (const auto& a : data::list_acquisitions(fs::path(folder) / "s2")) paths.push_back(a.path);
+  return paths;
+}
+
+bool leftovers(const std::string& output) {
+  const fs::path p(output);
+  for (const auto& e : fs::directory_iterator(p.parent_path())) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind(p.stem().string(), 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a map of the 2019 window: same grid as the input, same classes as the array path") {
+  SavedModel model = load_saved_model(checkpoint());
+  const MapOptions o = options(kFlanders, "flanders", 24);  // 64 is not a multiple of 24
+  const MapStats stats = predict_map(model, o);
+  CHECK(stats.blocks == 9);
+  CHECK(stats.width * stats.height == stats.mapped + stats.no_data);
+
+  const data::ClassMap map = data::read_class_map(o.output);
+  const data::Grid input = data::read_raster_series(kFlanders + "/s2", {}, {0, 0, 1, 1}).grid;
+  CHECK(map.grid.difference(input).empty());
+  CHECK(map.grid.crs_wkt.find("32631") != std::string::npos);
+  CHECK(map.class_names == model.class_names);
+  CHECK(fs::exists(scratch("flanders_confidence.tif")));
+  CHECK(fs::exists(scratch("flanders.svg")));
+  CHECK_FALSE(fs::exists(scratch("flanders_probabilities.tif")));
+
+  // The labelled pixels through the array path (what `predict` and `evaluate` do): identical classes.
+  data::PixelDataset d = load_dataset(model.config, {kFlanders, "", ""}, model.class_names, false);
+  model.normaliser.apply(d);
+  const Prediction p = predict(*model.model, d);
+  int64_t same = 0;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const auto at =
+        static_cast<size_t>(d.ys[static_cast<size_t>(i)] * map.grid.width + d.xs[static_cast<size_t>(i)]);
+    same += map.classes[at] == p.classes[static_cast<size_t>(i)] + 1 ? 1 : 0;
+  }
+  CHECK(same == d.size());
+
+  // evaluate_map over the same pixels gives the same confusion matrix as the array path.
+  const MapEvaluation e = evaluate_map(o.output, kFlanders + "/labels.tif", kFlanders + "/legend.csv");
+  CHECK(e.labelled_pixels == d.size());
+  CHECK(e.unmapped_pixels == 0);
+  CHECK(e.pixels.confusion ==
+        compute_metrics(d.labels, p.classes, static_cast<int64_t>(model.class_names.size())).confusion);
+  CHECK(e.parcels_total >= 15);
+}
+
+TEST_CASE("the probability cube holds every class and sums to one; confidence is its maximum") {
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions o = options(kFlanders, "cube", 64);
+  o.probabilities = true;
+  predict_map(model, o);
+  GDALAllRegister();
+  std::unique_ptr<GDALDataset> cube(
+      GDALDataset::Open(scratch("cube_probabilities.tif").c_str(), GDAL_OF_RASTER));
+  std::unique_ptr<GDALDataset> conf(
+      GDALDataset::Open(scratch("cube_confidence.tif").c_str(), GDAL_OF_RASTER));
+  REQUIRE(cube != nullptr);
+  REQUIRE(conf != nullptr);
+  const int k = static_cast<int>(model.class_names.size());
+  CHECK(cube->GetRasterCount() == k);
+  CHECK(std::string(cube->GetRasterBand(1)->GetDescription()) == model.class_names[0]);
+  std::vector<float> probs(static_cast<size_t>(64 * 64 * k)), c(64 * 64);
+  for (int b = 0; b < k; ++b) {
+    REQUIRE(cube->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, 64, 64, probs.data() + b * 64 * 64, 64, 64,
+                                                 GDT_Float32, 0, 0) == CE_None);
+  }
+  REQUIRE(conf->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, 64, 64, c.data(), 64, 64, GDT_Float32, 0, 0) ==
+          CE_None);
+  for (size_t p = 0; p < c.size(); ++p) {
+    if (c[p] < 0) continue;
+    float sum = 0, best = 0;
+    for (int b = 0; b < k; ++b) {
+      sum += probs[static_cast<size_t>(b) * c.size() + p];
+      best = std::max(best, probs[static_cast<size_t>(b) * c.size() + p]);
+    }
+    REQUIRE(sum == doctest::Approx(1.0f).epsilon(1e-5));
+    REQUIRE(c[p] == best);
+  }
+}
+
+TEST_CASE("a pixel cloudy on every date becomes no data") {
+  const std::string folder = copy_series("cloudy");
+  GDALAllRegister();
+  for (const auto& path : dates_of(folder)) {
+    std::unique_ptr<GDALDataset> d(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_UPDATE));
+    REQUIRE(d != nullptr);
+    uint16_t cloud = 9;  // SCL: cloud, high probability
+    REQUIRE(d->GetRasterBand(11)->RasterIO(GF_Write, 5, 7, 1, 1, &cloud, 1, 1, GDT_UInt16, 0, 0) == CE_None);
+  }
+  SavedModel model = load_saved_model(checkpoint());
+  const MapOptions o = options(folder, "cloudy");
+  const MapStats stats = predict_map(model, o);
+  const data::ClassMap map = data::read_class_map(o.output);
+  CHECK(map.classes[7 * 64 + 5] == 0);
+  CHECK(map.classes[7 * 64 + 6] != 0);
+  CHECK(stats.no_data == 1);
+}
+
+TEST_CASE("map inputs with problems: clear errors, or the right result") {
+  SavedModel model = load_saved_model(checkpoint());
+  GDALAllRegister();
+  SUBCASE("a missing date file: the map uses the remaining dates") {
+    const std::string folder = copy_series("missing-date");
+    fs::remove(dates_of(folder)[10]);
+    const MapOptions o = options(folder, "missing-date");
+    CHECK(predict_map(model, o).mapped > 0);
+  }
+  SUBCASE("an empty folder") {
+    fs::create_directories(scratch("empty/s2"));
+    CHECK_THROWS_WITH(predict_map(model, options(scratch("empty"), "empty")),
+                      doctest::Contains("holds no YYYY-MM-DD.tif files"));
+  }
+  SUBCASE("a date with a missing band") {
+    const std::string folder = copy_series("missing-band");
+    const std::string path = dates_of(folder)[3];
+    {
+      std::unique_ptr<GDALDataset> d(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_UPDATE));
+      d->GetRasterBand(7)->SetDescription("B08_renamed");
+    }
+    CHECK_THROWS_WITH(predict_map(model, options(folder, "missing-band")),
+                      doctest::Contains(("'" + path + "': band 'B08' not found").c_str()));
+  }
+  SUBCASE("a date in another CRS: rejected, or warped onto the first date's grid") {
+    const std::string folder = copy_series("other-crs");
+    const std::string path = dates_of(folder)[20];
+    {
+      const char* argv[] = {"-t_srs", "EPSG:3857", "-r", "near", nullptr};
+      GDALWarpAppOptions* wo = GDALWarpAppOptionsNew(const_cast<char**>(argv), nullptr);
+      GDALDatasetH src = GDALOpen(path.c_str(), GA_ReadOnly);
+      GDALDatasetH out = GDALWarp((path + ".3857.tif").c_str(), nullptr, 1, &src, wo, nullptr);
+      GDALWarpAppOptionsFree(wo);
+      REQUIRE(out != nullptr);
+      GDALClose(out);
+      GDALClose(src);
+      fs::rename(path + ".3857.tif", path);
+    }
+    CHECK_THROWS_WITH(predict_map(model, options(folder, "other-crs")),
+                      doctest::Contains("grid does not match the first date"));
+    MapOptions o = options(folder, "other-crs");
+    o.warp = true;
+    predict_map(model, o);
+    const data::ClassMap warped = data::read_class_map(o.output);
+    predict_map(model, options(kFlanders, "reference"));
+    const data::ClassMap reference = data::read_class_map(scratch("reference.tif"));
+    CHECK(warped.grid.difference(reference.grid).empty());
+    int64_t same = 0;
+    for (size_t p = 0; p < reference.classes.size(); ++p)
+      same += warped.classes[p] == reference.classes[p] ? 1 : 0;
+    // One of 72 dates resampled twice (nearest): the map barely changes.
+    CHECK(static_cast<double>(same) >= 0.95 * static_cast<double>(reference.classes.size()));
+  }
+  SUBCASE("an unwritable output path leaves nothing behind") {
+    MapOptions o = options(kFlanders, "unwritable");
+    o.output = "/proc/s2cbam-map.tif";
+    CHECK_THROWS_WITH(predict_map(model, o), doctest::Contains("/proc/s2cbam-map.tif"));
+  }
+  SUBCASE("a corrupt date file") {
+    const std::string folder = copy_series("corrupt");
+    const std::string path = dates_of(folder)[5];
+    fs::resize_file(path, 1000);
+    CHECK_THROWS_WITH(predict_map(model, options(folder, "corrupt")), doctest::Contains(path.c_str()));
+  }
+}
+
+TEST_CASE("an interrupted map leaves no file under its final names and no partial file") {
+  SavedModel model = load_saved_model(checkpoint());
+  const std::atomic<bool> stop{true};
+  const MapOptions o = options(kFlanders, "interrupted");
+  CHECK_THROWS_WITH(predict_map(model, o, &stop), doctest::Contains("interrupted"));
+  CHECK_FALSE(leftovers(o.output));
+}
+
+TEST_CASE("a model trained on pixel tables cannot map rasters") {
+  SavedModel model = load_saved_model(checkpoint());
+  model.config.data.format = "pixel_csv";
+  CHECK_THROWS_WITH(predict_map(model, options(kFlanders, "csv-model")),
+                    doctest::Contains("trained on 'pixel_csv'"));
+}
