@@ -101,7 +101,9 @@ std::string report_markdown(const Report& r) {
                         f.metrics.kappa, f.metrics.macro_f1);
     }
   }
-  md += "\n## Training\n\n![training curves](curves.svg)\n";
+  if (!r.folds.empty()) {  // a map evaluation has no training
+    md += "\n## Training\n\n![training curves](curves.svg)\n";
+  }
   for (const auto& f : r.folds) {
     md += fmt::format("\n{}: kept the weights of epoch {} of {}.", f.name, f.training.best_epoch,
                       f.training.history.size());
@@ -117,7 +119,9 @@ void write_report(const Report& r, const std::string& dir) {
                     confusion_svg(r.metrics, r.class_names));
   std::vector<std::pair<std::string, TrainResult>> curves;
   for (const auto& f : r.folds) curves.emplace_back(f.name, f.training);
-  write_file_atomic((std::filesystem::path(dir) / "curves.svg").string(), training_curves_svg(curves));
+  if (!curves.empty()) {
+    write_file_atomic((std::filesystem::path(dir) / "curves.svg").string(), training_curves_svg(curves));
+  }
 }
 
 void print_report(const Report& r) {

@@ -24,7 +24,8 @@ struct Report {
 
 std::string report_json(const Report& r);
 std::string report_markdown(const Report& r);
-// Writes report.json, report.md, confusion.svg and curves.svg into `dir`, each atomically.
+// Writes report.json, report.md, confusion.svg and (when there was training) curves.svg into `dir`,
+// each atomically.
 void write_report(const Report& r, const std::string& dir);
 void print_report(const Report& r);
 
