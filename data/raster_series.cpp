@@ -18,14 +18,18 @@
 namespace s2::data {
 
 namespace {
-int band_index(GDALDataset& d, const std::string& name, const std::string& path) {
+// The band named `name` among bands first+1 .. first+count (count < 0: all).
+int band_index(GDALDataset& d, const std::string& name, const std::string& path, int first = 0,
+               int count = -1) {
+  const int last = count < 0 ? d.GetRasterCount() : first + count;
   std::vector<std::string> names;
-  for (int b = 1; b <= d.GetRasterCount(); ++b) {
+  for (int b = first + 1; b <= last; ++b) {
     const std::string description = d.GetRasterBand(b)->GetDescription();
     if (description == name) return b;
     names.push_back(description.empty() ? fmt::format("#{} (no description)", b) : description);
   }
-  fail("'{}': band '{}' not found (bands: {})", path, name, fmt::join(names, ", "));
+  fail("'{}': band '{}' not found{} (bands: {})", path, name,
+       count < 0 ? "" : fmt::format(" among bands {}..{}", first + 1, last), fmt::join(names, ", "));
 }
 
 void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path) {
@@ -130,28 +134,64 @@ std::vector<Acquisition> list_acquisitions(const std::string& folder) {
   return out;
 }
 
+namespace {
+std::vector<bool> masked_classes(const SeriesOptions& options) {
+  std::vector<bool> m(256, false);
+  for (int32_t c : options.masked_scl_classes) {
+    S2_CHECK(c >= 0 && c < 256, "SCL class {} is outside 0..255", c);
+    m[static_cast<size_t>(c)] = true;
+  }
+  return m;
+}
+
+// Sizes the series on its first date's grid.
+void start_series(RasterSeries& s, const Grid& grid, Window window, const std::string& path) {
+  s.grid = grid;
+  s.window = resolve(window, grid, path);
+  s.values.resize(s.acquisitions.size() * s.bands.size() * static_cast<size_t>(s.pixels()));
+  s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
+}
+
+// Reads date t from bands first+1 .. first+count of d (count < 0: all): the selected bands, nodata,
+// NaN checks and the SCL mask.
+void read_observation(GDALDataset& d, int first, int count, size_t t, const SeriesOptions& options,
+                      const std::vector<bool>& masked, const std::string& path, RasterSeries& s) {
+  const auto n = static_cast<size_t>(s.pixels());
+  uint8_t* clear = s.clear.data() + t * n;
+  std::fill_n(clear, n, uint8_t{1});
+  for (size_t b = 0; b < s.bands.size(); ++b) {
+    float* out = s.values.data() + (t * s.bands.size() + b) * n;
+    read_band(d, band_index(d, s.bands[b], path, first, count), s.window, out, path);
+    for (size_t p = 0; p < n; ++p) {
+      S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
+               s.window.x + static_cast<int64_t>(p) % s.window.width,
+               s.window.y + static_cast<int64_t>(p) / s.window.width);
+      if (out[p] == static_cast<float>(options.nodata)) clear[p] = 0;
+    }
+  }
+  if (!options.scl_band.empty()) {
+    std::vector<float> scl(n);
+    read_band(d, band_index(d, options.scl_band, path, first, count), s.window, scl.data(), path);
+    for (size_t p = 0; p < n; ++p) {
+      const auto cls = static_cast<int64_t>(scl[p]);
+      if (cls < 0 || cls > 255 || masked[static_cast<size_t>(cls)]) clear[p] = 0;
+    }
+  }
+}
+}  // namespace
+
 RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& options, Window window) {
   S2_CHECK(!options.bands.empty(), "no bands selected for '{}'", folder);
   RasterSeries s;
   s.acquisitions = list_acquisitions(folder);
   s.bands = options.bands;
-  const std::vector<bool> masked = [&] {
-    std::vector<bool> m(256, false);
-    for (int32_t c : options.masked_scl_classes) {
-      S2_CHECK(c >= 0 && c < 256, "SCL class {} is outside 0..255", c);
-      m[static_cast<size_t>(c)] = true;
-    }
-    return m;
-  }();
+  const std::vector<bool> masked = masked_classes(options);
   for (size_t t = 0; t < s.acquisitions.size(); ++t) {
     const std::string& path = s.acquisitions[t].path;
     DatasetPtr d = open_raster(path);
     const Grid grid = grid_of(*d);
     if (t == 0) {
-      s.grid = grid;
-      s.window = resolve(window, grid, path);
-      s.values.resize(s.acquisitions.size() * s.bands.size() * static_cast<size_t>(s.pixels()));
-      s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
+      start_series(s, grid, window, path);
     } else if (const std::string diff = s.grid.difference(grid); !diff.empty()) {
       S2_CHECK(options.warp_mismatched_grids,
                "'{}': grid does not match the first date '{}': {} (warping onto the first date's grid is an "
@@ -159,27 +199,47 @@ RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& 
                path, s.acquisitions[0].path, diff);
       d = warp_to(*d, s.grid, path);
     }
-    const auto n = static_cast<size_t>(s.pixels());
-    uint8_t* clear = s.clear.data() + t * n;
-    std::fill_n(clear, n, uint8_t{1});
-    for (size_t b = 0; b < s.bands.size(); ++b) {
-      float* out = s.values.data() + (t * s.bands.size() + b) * n;
-      read_band(*d, band_index(*d, s.bands[b], path), s.window, out, path);
-      for (size_t p = 0; p < n; ++p) {
-        S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
-                 s.window.x + static_cast<int64_t>(p) % s.window.width,
-                 s.window.y + static_cast<int64_t>(p) / s.window.width);
-        if (out[p] == static_cast<float>(options.nodata)) clear[p] = 0;
-      }
-    }
-    if (!options.scl_band.empty()) {
-      std::vector<float> scl(n);
-      read_band(*d, band_index(*d, options.scl_band, path), s.window, scl.data(), path);
-      for (size_t p = 0; p < n; ++p) {
-        const auto cls = static_cast<int64_t>(scl[p]);
-        if (cls < 0 || cls > 255 || masked[static_cast<size_t>(cls)]) clear[p] = 0;
-      }
-    }
+    read_observation(*d, 0, -1, t, options, masked, path, s);
+  }
+  return s;
+}
+
+std::vector<Acquisition> read_dates_file(const std::string& dates_path, const std::string& stack_path) {
+  std::ifstream in(dates_path);
+  S2_CHECK(in.good(), "cannot open the dates file '{}'", dates_path);
+  std::vector<Acquisition> out;
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::string where = fmt::format("{}:{}", dates_path, line_no);
+    const int32_t day = parse_day(line, where);
+    S2_CHECK(out.empty() || day > out.back().day,
+             "{}: date {} does not follow {}: the stack's dates must increase", where, line,
+             out.empty() ? "" : out.back().date);
+    out.push_back({stack_path, line, day});
+  }
+  S2_CHECK(!out.empty(), "the dates file '{}' lists no date", dates_path);
+  return out;
+}
+
+RasterSeries read_raster_stack(const std::string& stack_path, const std::string& dates_path,
+                               const SeriesOptions& options, Window window) {
+  S2_CHECK(!options.bands.empty(), "no bands selected for '{}'", stack_path);
+  RasterSeries s;
+  s.acquisitions = read_dates_file(dates_path, stack_path);
+  s.bands = options.bands;
+  DatasetPtr d = open_raster(stack_path);
+  const int dates = static_cast<int>(s.acquisitions.size()), total = d->GetRasterCount();
+  S2_CHECK(total % dates == 0,
+           "'{}': {} bands are not a whole number of bands for each of the {} dates in '{}'", stack_path,
+           total, dates, dates_path);
+  start_series(s, grid_of(*d), window, stack_path);
+  const std::vector<bool> masked = masked_classes(options);
+  const int per_date = total / dates;
+  for (size_t t = 0; t < s.acquisitions.size(); ++t) {
+    read_observation(*d, static_cast<int>(t) * per_date, per_date, t, options, masked,
+                     fmt::format("{} (date {})", stack_path, s.acquisitions[t].date), s);
   }
   return s;
 }

@@ -60,6 +60,13 @@ struct RasterSeries {
 // differs from the first date's (unless warped), an unreadable file, or NaN values.
 RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& options, Window window = {});
 
+// The same from one multi-band GeoTIFF holding every date: date-major bands (the bands of the first
+// date, then those of the second, ...), each described by its band name, and a text file with one
+// YYYY-MM-DD date per line in band order.
+RasterSeries read_raster_stack(const std::string& stack_path, const std::string& dates_path,
+                               const SeriesOptions& options, Window window = {});
+std::vector<Acquisition> read_dates_file(const std::string& dates_path, const std::string& stack_path);
+
 struct LabelRaster {
   Grid grid;
   std::vector<int32_t> codes;  // per pixel, 0 = unlabelled

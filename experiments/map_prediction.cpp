@@ -69,12 +69,17 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       "the checkpoint was trained on '{}' data; a map needs a model trained on raster series (band names, "
       "SCL masking, season)",
       m.config.data.format);
-  const std::string folder = series_folder(o.input);
+  const bool stack = !o.dates.empty();
+  const std::string folder = stack ? o.input : series_folder(o.input);
   const data::SeriesOptions series = series_options(m.config, o.warp);
+  const auto read = [&](const data::Window& w) {
+    return stack ? data::read_raster_stack(o.input, o.dates, series, w)
+                 : data::read_raster_series(folder, series, w);
+  };
   S2_CHECK(static_cast<int64_t>(series.bands.size()) == m.bands,
            "the checkpoint's config lists {} bands but the model takes {}", series.bands.size(), m.bands);
   // The season and its regular dates, as read_raster_dataset derived them for training.
-  const auto acquisitions = data::list_acquisitions(folder);
+  const auto acquisitions = stack ? data::read_dates_file(o.dates, o.input) : data::list_acquisitions(folder);
   const int32_t first = m.config.data.season_start.empty()
                             ? acquisitions.front().day
                             : data::parse_day(m.config.data.season_start, folder);
@@ -84,7 +89,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
   const int64_t min_clear = std::max<int64_t>(m.config.data.min_clear_observations, 1);
 
   // The grid comes from the first date (a one-pixel read also validates its bands).
-  const data::Grid grid = data::read_raster_series(folder, series, {0, 0, 1, 1}).grid;
+  const data::Grid grid = read({0, 0, 1, 1}).grid;
   MapStats stats;
   stats.width = grid.width;
   stats.height = grid.height;
@@ -104,7 +109,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
                              std::min(o.block_size, grid.width - bx * o.block_size),
                              std::min(o.block_size, grid.height - by * o.block_size)};
       auto t = Clock::now();
-      const data::RasterSeries raw = data::read_raster_series(folder, series, win);
+      const data::RasterSeries raw = read(win);
       stats.io_seconds += seconds_since(t);
 
       t = Clock::now();

@@ -12,7 +12,9 @@
 namespace s2::experiments {
 
 struct MapOptions {
-  std::string input;         // a folder of YYYY-MM-DD.tif files, or a folder holding them in s2/
+  std::string input;         // a folder of YYYY-MM-DD.tif files, or a folder holding them in s2/, or
+                             // with `dates`, one multi-band stack (data::read_raster_stack)
+  std::string dates;         // the stack's dates file; empty = `input` is a folder
   std::string output;        // the class map, <stem>.tif; confidence and cube go beside it
   std::string quicklook;     // SVG path; empty = <stem>.svg
   int64_t block_size = 256;  // pixels per block side: memory stays bounded whatever the raster size

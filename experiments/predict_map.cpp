@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     experiments::Args args(
         argc, argv,
         experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
-                                          "grid", "quicklook", "config", "threads"}));
+                                          "grid", "quicklook", "config", "threads", "dates"}));
     if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
     cpu::init_threading();
     const Device device = experiments::apply_device_options(args);
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     saved.model->to(device);
     experiments::MapOptions o;
     o.input = args.require("input");
+    o.dates = args.get("dates", "");
     o.output = args.require("out");
     o.quicklook = args.get("quicklook", "");
     o.block_size = args.get_int("block", 256);

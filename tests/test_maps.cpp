@@ -5,6 +5,7 @@
 #include <gdal_priv.h>
 #include <gdal_utils.h>
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <set>
@@ -15,6 +16,7 @@
 #include "experiments/map_evaluation.h"
 #include "experiments/map_prediction.h"
 #include "experiments/saved_model.h"
+#include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "tests/temp_files.h"
@@ -255,4 +257,48 @@ TEST_CASE("a model trained on pixel tables cannot map rasters") {
   model.config.data.format = "pixel_csv";
   CHECK_THROWS_WITH(predict_map(model, options(kFlanders, "csv-model")),
                     doctest::Contains("trained on 'pixel_csv'"));
+}
+
+TEST_CASE("a multi-band stack with a dates file maps exactly like the folder of dates") {
+  GDALAllRegister();
+  const std::string stack = scratch("stack.tif"), dates = scratch("stack-dates.txt");
+  const auto acquisitions = data::list_acquisitions(kFlanders + "/s2");
+  {
+    std::unique_ptr<GDALDataset> first(GDALDataset::Open(acquisitions[0].path.c_str(), GDAL_OF_RASTER));
+    const int per = first->GetRasterCount();
+    GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    std::unique_ptr<GDALDataset> out(gtiff->Create(
+        stack.c_str(), 64, 64, per * static_cast<int>(acquisitions.size()), GDT_UInt16, nullptr));
+    std::array<double, 6> transform{};
+    first->GetGeoTransform(transform.data());
+    out->SetGeoTransform(transform.data());
+    out->SetSpatialRef(first->GetSpatialRef());
+    std::string text;
+    std::vector<uint16_t> buffer(64 * 64);
+    for (size_t t = 0; t < acquisitions.size(); ++t) {
+      std::unique_ptr<GDALDataset> d(GDALDataset::Open(acquisitions[t].path.c_str(), GDAL_OF_RASTER));
+      for (int b = 1; b <= per; ++b) {
+        REQUIRE(d->GetRasterBand(b)->RasterIO(GF_Read, 0, 0, 64, 64, buffer.data(), 64, 64, GDT_UInt16, 0,
+                                              0) == CE_None);
+        GDALRasterBand* target = out->GetRasterBand(static_cast<int>(t) * per + b);
+        REQUIRE(target->RasterIO(GF_Write, 0, 0, 64, 64, buffer.data(), 64, 64, GDT_UInt16, 0, 0) == CE_None);
+        target->SetDescription(d->GetRasterBand(b)->GetDescription());
+      }
+      text += acquisitions[t].date + "\n";
+    }
+    s2::write_file_atomic(dates, text);
+  }
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions from_stack = options(stack, "from-stack", 40);
+  from_stack.dates = dates;
+  predict_map(model, from_stack);
+  predict_map(model, options(kFlanders, "from-folder", 40));
+  CHECK(data::read_class_map(scratch("from-stack.tif")).classes ==
+        data::read_class_map(scratch("from-folder.tif")).classes);
+
+  s2::write_file_atomic(dates, "2019-01-02\n2018-12-01\n");
+  CHECK_THROWS_WITH(predict_map(model, from_stack), doctest::Contains("the stack's dates must increase"));
+  s2::write_file_atomic(dates, "2019-01-02\n2019-02-01\n2019-03-01\n2019-04-01\n2019-05-01\n");
+  CHECK_THROWS_WITH(predict_map(model, from_stack),
+                    doctest::Contains("are not a whole number of bands for each"));
 }
