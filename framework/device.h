@@ -11,16 +11,37 @@
 namespace s2 {
 
 // Every kernel entry point the framework calls on the device.
-#define S2_DEVICE_KERNEL_LIST(X)                                                                          \
-  X(device_available)                                                                                     \
-  X(device_description)                                                                                   \
-  X(device_alloc) X(device_free) X(copy_to_device) X(copy_to_host) X(copy_on_device) X(fill_zero) X(fill) \
-      X(add) X(synchronize) X(conv2d_forward) X(conv2d_backward_input) X(conv2d_backward_weight)          \
-          X(linear_forward) X(linear_backward) X(channel_attention_forward) X(channel_attention_backward) \
-              X(spatial_attention_forward) X(spatial_attention_backward) X(bn_epilogue_forward_train)     \
-                  X(bn_epilogue_forward_infer) X(bn_epilogue_backward) X(global_avg_pool_forward)         \
-                      X(global_avg_pool_backward) X(softmax_cross_entropy_forward)                        \
-                          X(softmax_cross_entropy_backward) X(adam_update)
+// clang-format off
+#define S2_DEVICE_KERNEL_LIST(X) \
+  X(device_available) \
+  X(device_description) \
+  X(device_alloc) \
+  X(device_free) \
+  X(copy_to_device) \
+  X(copy_to_host) \
+  X(copy_on_device) \
+  X(fill_zero) \
+  X(fill) \
+  X(add) \
+  X(synchronize) \
+  X(conv2d_forward) \
+  X(conv2d_backward_input) \
+  X(conv2d_backward_weight) \
+  X(linear_forward) \
+  X(linear_backward) \
+  X(channel_attention_forward) \
+  X(channel_attention_backward) \
+  X(spatial_attention_forward) \
+  X(spatial_attention_backward) \
+  X(bn_epilogue_forward_train) \
+  X(bn_epilogue_forward_infer) \
+  X(bn_epilogue_backward) \
+  X(global_avg_pool_forward) \
+  X(global_avg_pool_backward) \
+  X(softmax_cross_entropy_forward) \
+  X(softmax_cross_entropy_backward) \
+  X(adam_update)
+// clang-format on
 
 struct DeviceKernels {
   const char* name = "";
