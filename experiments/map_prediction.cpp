@@ -97,6 +97,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
   const data::MapPaths paths = data::map_paths(o.output, o.probabilities);
   std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
   data::MapWriter writer(paths, grid, m.class_names);
+  m.model->eval();  // once for all blocks, so that predict() keeps its cached buffers between them
   QuickLook look(grid.width, grid.height, 512);
 
   const int64_t blocks_x = (grid.width + o.block_size - 1) / o.block_size;

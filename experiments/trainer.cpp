@@ -50,7 +50,9 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   const Device device = device_of(model);
   const bool was_training = model.is_training();
   model.eval();
-  CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
+  if (was_training) {
+    CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
+  }
   NoGradGuard no_grad;
   Prediction out;
   const int64_t k = model.num_classes();
