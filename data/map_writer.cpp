@@ -34,11 +34,13 @@ GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands
   return d;
 }
 
-void write_window(GDALDataset& d, int band, const Window& w, void* data, GDALDataType type,
+void write_window(GDALDataset& d, int band, const Window& w, const void* data, GDALDataType type,
                   const std::string& path) {
-  const CPLErr err = d.GetRasterBand(band)->RasterIO(
-      GF_Write, static_cast<int>(w.x), static_cast<int>(w.y), static_cast<int>(w.width),
-      static_cast<int>(w.height), data, static_cast<int>(w.width), static_cast<int>(w.height), type, 0, 0);
+  // RasterIO takes a non-const buffer for both directions; GF_Write only reads it.
+  const CPLErr err = d.GetRasterBand(band)->RasterIO(GF_Write, static_cast<int>(w.x), static_cast<int>(w.y),
+                                                     static_cast<int>(w.width), static_cast<int>(w.height),
+                                                     const_cast<void*>(data), static_cast<int>(w.width),
+                                                     static_cast<int>(w.height), type, 0, 0);
   S2_CHECK(err == CE_None, "'{}': writing band {} failed: {}", path, band, CPLGetLastErrorMsg());
 }
 
@@ -140,19 +142,16 @@ void MapWriter::write(const Window& window, const std::vector<uint8_t>& classes,
   const auto n = static_cast<size_t>(window.width * window.height);
   S2_CHECK(classes.size() == n && confidence.size() == n,
            "map block of {} pixels got {} classes and {} confidences", n, classes.size(), confidence.size());
-  std::vector<uint8_t> c = classes;
-  std::vector<float> p = confidence;
-  write_window(*impl_->outputs[0].dataset, 1, window, c.data(), GDT_Byte, impl_->outputs[0].temp_path);
-  write_window(*impl_->outputs[1].dataset, 1, window, p.data(), GDT_Float32, impl_->outputs[1].temp_path);
+  write_window(*impl_->outputs[0].dataset, 1, window, classes.data(), GDT_Byte, impl_->outputs[0].temp_path);
+  write_window(*impl_->outputs[1].dataset, 1, window, confidence.data(), GDT_Float32,
+               impl_->outputs[1].temp_path);
   if (impl_->outputs.size() > 2) {
     S2_CHECK(probabilities.size() == n * static_cast<size_t>(impl_->classes),
              "map block of {} pixels got {} probabilities for {} classes", n, probabilities.size(),
              impl_->classes);
-    std::vector<float> plane(n);
-    for (int64_t k = 0; k < impl_->classes; ++k) {
-      std::copy_n(probabilities.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * n), n,
-                  plane.begin());
-      write_window(*impl_->outputs[2].dataset, static_cast<int>(k + 1), window, plane.data(), GDT_Float32,
+    for (int64_t k = 0; k < impl_->classes; ++k) {  // [class][pixel]: each class's plane is contiguous
+      write_window(*impl_->outputs[2].dataset, static_cast<int>(k + 1), window,
+                   probabilities.data() + static_cast<size_t>(k) * n, GDT_Float32,
                    impl_->outputs[2].temp_path);
     }
   }
