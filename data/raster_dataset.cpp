@@ -49,11 +49,8 @@ PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetO
   const RasterSeries series = read_raster_series((fs::path(folder) / "s2").string(), o.series);
   const std::string diff = series.grid.difference(labels.grid);
   S2_CHECK(diff.empty(), "'{}': labels.tif does not match the image grid: {}", folder, diff);
-  const int32_t first =
-      o.season_start.empty() ? series.acquisitions.front().day : parse_day(o.season_start, folder);
-  const int32_t last =
-      o.season_end.empty() ? series.acquisitions.back().day : parse_day(o.season_end, folder);
-  const RegularSeries regular = regularise(series, regular_days(first, last, o.timesteps));
+  const RegularSeries regular =
+      regularise(series, season_days(series.acquisitions, o.season_start, o.season_end, o.timesteps, folder));
   const std::vector<int64_t> parcels = parcel_ids(labels);
 
   PixelDataset d;

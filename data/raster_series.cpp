@@ -204,6 +204,11 @@ RasterSeries read_raster_series(const std::string& folder, const SeriesOptions& 
   return s;
 }
 
+Grid read_grid(const std::string& path) {
+  DatasetPtr d = open_raster(path);
+  return grid_of(*d);
+}
+
 std::vector<Acquisition> read_dates_file(const std::string& dates_path, const std::string& stack_path) {
   std::ifstream in(dates_path);
   S2_CHECK(in.good(), "cannot open the dates file '{}'", dates_path);

@@ -67,6 +67,9 @@ RasterSeries read_raster_stack(const std::string& stack_path, const std::string&
                                const SeriesOptions& options, Window window = {});
 std::vector<Acquisition> read_dates_file(const std::string& dates_path, const std::string& stack_path);
 
+// The grid of one raster file (size, geotransform, CRS), without reading its pixels.
+Grid read_grid(const std::string& path);
+
 struct LabelRaster {
   Grid grid;
   std::vector<int32_t> codes;  // per pixel, 0 = unlabelled

@@ -73,4 +73,12 @@ RegularSeries regularise(const RasterSeries& series, const std::vector<int32_t>&
   return r;
 }
 
+std::vector<int32_t> season_days(const std::vector<Acquisition>& acquisitions,
+                                 const std::string& season_start, const std::string& season_end,
+                                 int64_t steps, const std::string& context) {
+  const int32_t first = season_start.empty() ? acquisitions.front().day : parse_day(season_start, context);
+  const int32_t last = season_end.empty() ? acquisitions.back().day : parse_day(season_end, context);
+  return regular_days(first, last, steps);
+}
+
 }  // namespace s2::data

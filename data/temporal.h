@@ -3,6 +3,7 @@
 // linear interpolation between the clear observations around each target date, and the nearest
 // clear observation before the first or after the last one.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/raster_series.h"
@@ -11,6 +12,11 @@ namespace s2::data {
 
 // `steps` days spread evenly from first to last (both included).
 std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps);
+// The regular dates of a season: from `season_start` to `season_end` (YYYY-MM-DD; empty = the first or
+// last acquisition). `context` names the data in errors.
+std::vector<int32_t> season_days(const std::vector<Acquisition>& acquisitions,
+                                 const std::string& season_start, const std::string& season_end,
+                                 int64_t steps, const std::string& context);
 
 // Interpolates one series: observation i at days[i] with value values[i * stride], used when
 // clear[i * clear_stride]; writes out[t * out_stride] for every target. Returns the number of clear

@@ -161,8 +161,10 @@ int main(int argc, char** argv) {
     if (!backend.emulated) {
       select_device_backend(DeviceBackend::Gpu);  // the framework's ops on the GPU, default kernel versions
       const double gpu_ms = training_step_ms(batch, Device::CUDA);
-      fmt::print("  {}: {:.2f} ms per step through the framework (sum of the fastest kernel of each op: {:.2f} ms)\n",
-                 backend.name, gpu_ms, step_ms_fastest);
+      fmt::print(
+          "  {}: {:.2f} ms per step through the framework (sum of the fastest kernel of each op: {:.2f} "
+          "ms)\n",
+          backend.name, gpu_ms, step_ms_fastest);
       table += fmt::format("; {} {:.2f} ms (sum of the fastest kernels {:.2f} ms)", backend.name, gpu_ms,
                            step_ms_fastest);
     } else {

@@ -24,6 +24,14 @@ DataFiles test_files(const ExperimentConfig& c) {
   return {c.data.test, c.data.test_labels, c.data.test_groups};
 }
 
+data::SeriesOptions series_options(const ExperimentConfig& c) {
+  data::SeriesOptions o;
+  o.bands = c.data.band_names;
+  o.scl_band = c.data.scl_band;
+  o.masked_scl_classes = c.data.masked_scl_classes;
+  return o;
+}
+
 data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool classes_from_config) {
   const std::string resolved = resolve_data_path(c, files.values);
@@ -38,9 +46,7 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
                : d;
   }
   data::RasterDatasetOptions o;
-  o.series.bands = c.data.band_names;
-  o.series.scl_band = c.data.scl_band;
-  o.series.masked_scl_classes = c.data.masked_scl_classes;
+  o.series = series_options(c);
   o.timesteps = c.data.timesteps;
   o.season_start = c.data.season_start;
   o.season_end = c.data.season_end;

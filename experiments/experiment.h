@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/raster_series.h"
 #include "experiments/cli.h"
 #include "experiments/config.h"
 #include "experiments/metrics.h"
@@ -27,6 +28,9 @@ DataFiles test_files(const ExperimentConfig& config);
 
 // One side read and resampled as the config says. `classes` gives the class order; with
 // `require_classes` a class missing from a raster legend is an error, else it has no pixels.
+// How the config reads raster series: bands by name and the SCL cloud mask.
+data::SeriesOptions series_options(const ExperimentConfig& config);
+
 data::PixelDataset load_dataset(const ExperimentConfig& config, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool require_classes);
 

@@ -8,6 +8,7 @@
 
 #include "data/map_writer.h"
 #include "data/temporal.h"
+#include "experiments/experiment.h"
 #include "experiments/svg.h"
 #include "experiments/trainer.h"
 #include "framework/atomic_file.h"
@@ -20,15 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-data::SeriesOptions series_options(const ExperimentConfig& c, bool warp) {
-  data::SeriesOptions o;
-  o.bands = c.data.band_names;
-  o.scl_band = c.data.scl_band;
-  o.masked_scl_classes = c.data.masked_scl_classes;
-  o.warp_mismatched_grids = warp;
-  return o;
 }
 
 // The nearest-neighbour downsampling of the map kept for the quick-look, filled block by block.
@@ -71,7 +63,8 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       m.config.data.format);
   const bool stack = !o.dates.empty();
   const std::string folder = stack ? o.input : series_folder(o.input);
-  const data::SeriesOptions series = series_options(m.config, o.warp);
+  data::SeriesOptions series = series_options(m.config);
+  series.warp_mismatched_grids = o.warp;
   const auto read = [&](const data::Window& w) {
     return stack ? data::read_raster_stack(o.input, o.dates, series, w)
                  : data::read_raster_series(folder, series, w);
@@ -80,16 +73,12 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
            "the checkpoint's config lists {} bands but the model takes {}", series.bands.size(), m.bands);
   // The season and its regular dates, as read_raster_dataset derived them for training.
   const auto acquisitions = stack ? data::read_dates_file(o.dates, o.input) : data::list_acquisitions(folder);
-  const int32_t first = m.config.data.season_start.empty()
-                            ? acquisitions.front().day
-                            : data::parse_day(m.config.data.season_start, folder);
-  const int32_t last = m.config.data.season_end.empty() ? acquisitions.back().day
-                                                        : data::parse_day(m.config.data.season_end, folder);
-  const std::vector<int32_t> targets = data::regular_days(first, last, m.timesteps);
+  const std::vector<int32_t> targets = data::season_days(acquisitions, m.config.data.season_start,
+                                                         m.config.data.season_end, m.timesteps, folder);
   const int64_t min_clear = std::max<int64_t>(m.config.data.min_clear_observations, 1);
 
-  // The grid comes from the first date (a one-pixel read also validates its bands).
-  const data::Grid grid = read({0, 0, 1, 1}).grid;
+  // The first date's grid (the stack's own); every date is read onto it, block by block.
+  const data::Grid grid = data::read_grid(stack ? o.input : acquisitions.front().path);
   MapStats stats;
   stats.width = grid.width;
   stats.height = grid.height;
