@@ -137,27 +137,27 @@ std::unique_ptr<Adam> make_adamw(std::vector<Tensor> params, float lr, float wei
 }
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
-  // Through host copies: one reduction per step is cheap next to the network, on either device.
-  std::vector<std::vector<float>> grads;
+  // On the host: to(CPU) is the gradient itself for CPU tensors and a copy for device ones (one small
+  // reduction per step, cheap next to the network).
+  std::vector<Tensor> grads;
   double sq = 0.0;
   for (const Tensor& p : params) {
-    grads.push_back(p.grad().defined() ? p.grad().to_vector() : std::vector<float>{});
-    for (const float v : grads.back()) {
-      sq += static_cast<double>(v) * v;
+    grads.push_back(p.grad().defined() ? p.grad().to(Device::CPU) : Tensor());
+    for (int64_t i = 0; grads.back().defined() && i < grads.back().numel(); ++i) {
+      sq += static_cast<double>(grads.back().data()[i]) * grads.back().data()[i];
     }
   }
   const float norm = static_cast<float>(std::sqrt(sq));
   if (norm > max_norm) {
     const float scale = max_norm / (norm + 1e-6f);
     for (size_t i = 0; i < params.size(); ++i) {
-      if (grads[i].empty()) {
-        continue;
+      Tensor& g = grads[i];
+      for (int64_t k = 0; g.defined() && k < g.numel(); ++k) {
+        g.data()[k] *= scale;
       }
-      for (float& v : grads[i]) {
-        v *= scale;
+      if (g.defined() && params[i].grad().device() != Device::CPU) {
+        Tensor(params[i].grad()).copy_from(g);
       }
-      Tensor g = params[i].grad();
-      g.copy_from(Tensor::from_vector(g.shape(), grads[i]));
     }
   }
   return norm;

@@ -183,3 +183,18 @@ TEST_CASE("paper: a training step of the paper network on the device matches the
   EmulatedDevice device;
   check_training_step({}, 2);
 }
+
+TEST_CASE("gradient clipping scales device gradients as it scales CPU ones") {
+  EmulatedDevice device;
+  Tensor cpu_w = Tensor::from_vector({2, 2}, {3, 0, 0, 4});
+  cpu_w.set_requires_grad(true);
+  Tensor dev_w = cpu_w.detach().to(Device::CUDA);
+  dev_w.set_requires_grad(true);
+  cpu_w.set_grad(Tensor::from_vector({2, 2}, {3, 0, 0, 4}));
+  dev_w.set_grad(Tensor::from_vector({2, 2}, {3, 0, 0, 4}).to(Device::CUDA));
+  CHECK(optim::clip_grad_norm({cpu_w}, 1.0f) == doctest::Approx(5.0f));
+  CHECK(optim::clip_grad_norm({dev_w}, 1.0f) == doctest::Approx(5.0f));
+  CHECK(dev_w.grad().device() == Device::CUDA);
+  CHECK(dev_w.grad().to_vector() == cpu_w.grad().to_vector());
+  CHECK(cpu_w.grad().to_vector()[3] == doctest::Approx(0.8f).epsilon(1e-5));
+}
