@@ -86,6 +86,7 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
   model.train();
   const auto start = std::chrono::steady_clock::now();
   const auto order = data::shuffled_indices(train.size(), rng);
+  const Device device = device_of(model);
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
@@ -94,7 +95,7 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     data::Batch batch = data::make_batch(train, order, begin, end);
     if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
     optimizer.zero_grad();
-    const Tensor logits = model.forward(batch.x.to(device_of(model)));
+    const Tensor logits = model.forward(batch.x.to(device));
     const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
     loss.backward();
     optimizer.step();
