@@ -137,13 +137,6 @@ __global__ void bn_backward_apply_kernel(Layout l, dev_ptr<const float> x, dev_p
   }
 }
 
-void check_version(const char* op, int version) {
-  if (version != 1 && version != 2) {
-    throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) +
-                                " (1 unfused, 2 fused epilogue)");
-  }
-}
-
 }  // namespace
 
 std::vector<KernelVersion> bn_epilogue_versions() {
@@ -156,7 +149,7 @@ void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const 
                                float momentum, bool unbiased_running_var, bool relu, float* y,
                                float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                                StreamHandle stream) {
-  check_version("bn_epilogue_forward_train", version);
+  require_version("bn_epilogue_forward_train", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
   launch("bn_stats", bn_stats_kernel, dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), stream, l, x,
@@ -177,7 +170,7 @@ void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const 
                                const float* residual, const float* gamma, const float* beta,
                                const float* running_mean, const float* running_var, float eps, bool relu,
                                float* y, StreamHandle stream) {
-  check_version("bn_epilogue_forward_infer", version);
+  require_version("bn_epilogue_forward_infer", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
   const bool fused = version == 2;
@@ -196,7 +189,7 @@ void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float
                           const float* dy, const float* gamma, const float* save_mean,
                           const float* save_invstd, bool relu, float* dx, float* dresidual, float* dgamma,
                           float* dbeta, StreamHandle stream) {
-  check_version("bn_epilogue_backward", version);
+  require_version("bn_epilogue_backward", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
   const float* grad = dy;

@@ -315,10 +315,7 @@ __global__ void __launch_bounds__(kThreads) channel_attention_backward_kernel(
 }
 
 void check_version_and_shape(const char* op, int version, int64_t channels, int64_t hidden) {
-  if (version != 1 && version != 2) {
-    throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) +
-                                " (1 naive, 2 fused)");
-  }
+  require_version(op, version, channel_attention_versions());
   if (version == 2 && (channels > kMaxChannels || hidden > kMaxHidden)) {
     throw std::invalid_argument(std::string(op) + " version 2 supports up to " +
                                 std::to_string(kMaxChannels) + " channels and " + std::to_string(kMaxHidden) +

@@ -127,13 +127,6 @@ __global__ void channel_sum_kernel(int64_t outer, int64_t channels, int64_t inne
   }
 }
 
-void require_version(const char* op, int version) {
-  if (version != 1 && version != 2 && version != 3) {
-    throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) +
-                                " (1 naive, 2 tiled implicit GEMM, 3 cuDNN)");
-  }
-}
-
 }  // namespace
 
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst,
@@ -150,7 +143,7 @@ std::vector<KernelVersion> conv2d_versions() {
 
 void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                     float* y, StreamHandle stream) {
-  require_version("conv2d_forward", version);
+  require_version("conv2d_forward", version, conv2d_versions());
   if (version == 3) {
     return conv2d_cudnn_forward(g, x, w, bias, y, stream);
   }
@@ -169,7 +162,7 @@ void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const 
 
 void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w, const float* dy, float* dx,
                            StreamHandle stream) {
-  require_version("conv2d_backward_input", version);
+  require_version("conv2d_backward_input", version, conv2d_versions());
   if (version == 3) {
     return conv2d_cudnn_backward_input(g, w, dy, dx, stream);
   }
@@ -179,7 +172,7 @@ void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w,
 
 void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                             float* dbias, StreamHandle stream) {
-  require_version("conv2d_backward_weight", version);
+  require_version("conv2d_backward_weight", version, conv2d_versions());
   if (version == 3) {
     return conv2d_cudnn_backward_weight(g, x, dy, dw, dbias, stream);
   }

@@ -14,6 +14,18 @@
 
 namespace s2::S2_CUDA_NAMESPACE {
 
+void require_version(const char* op, int version, const std::vector<KernelVersion>& known) {
+  std::string names;
+  for (const KernelVersion& k : known) {
+    if (k.number == version) {
+      return;
+    }
+    names += (names.empty() ? "" : ", ") + std::to_string(k.number) + " " + k.name;
+  }
+  throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) + " (" +
+                              names + ")");
+}
+
 #if defined(__CUDACC__)
 
 namespace {

@@ -1,11 +1,15 @@
 #pragma once
 // Host-side helpers shared by the kernel files of one build (GPU or emulated), not part of the API.
 #include <cstdint>
+#include <vector>
 
 #include "kernels/conv2d_geometry.h"
 #include "kernels/cuda/kernel_api_types.h"
 
 namespace s2::S2_CUDA_NAMESPACE {
+
+// Throws std::invalid_argument naming op, the version and the known ones, unless `version` is listed.
+void require_version(const char* op, int version, const std::vector<KernelVersion>& known);
 
 // dst[c] = sum over (outer, inner) of src[outer, c, inner]; overwrites dst.
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst,

@@ -268,10 +268,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 void check_version_and_shape(const char* op, int version, int64_t pixels, int64_t kernel) {
-  if (version != 1 && version != 2) {
-    throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) +
-                                " (1 naive, 2 fused)");
-  }
+  require_version(op, version, spatial_attention_versions());
   if (kernel < 1 || kernel % 2 == 0 || (version == 2 && (pixels > kMaxPixels || kernel > kMaxKernel))) {
     throw std::invalid_argument(
         std::string(op) + ": needs an odd kernel size" +

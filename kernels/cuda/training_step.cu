@@ -135,8 +135,8 @@ void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float*
 void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, const cpu::AdamStep& step,
                  StreamHandle stream) {
   const AdamScalars k = adam_scalars(step);
-  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v, step,
-         k.step_size, k.inv_sqrt_bc2);
+  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v,
+         step, k.step_size, k.inv_sqrt_bc2);
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE
