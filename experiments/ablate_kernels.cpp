@@ -11,6 +11,7 @@
 
 #include "experiments/cli.h"
 #include "experiments/kernel_cases.h"
+#include "experiments/paper_training_step.h"
 #include "framework/atomic_file.h"
 #include "framework/device.h"
 #include "framework/error.h"
@@ -48,35 +49,14 @@ KernelBackend pick_backend(const std::string& device) {
   return emulated_kernel_backend();
 }
 
-// One training step of the paper network through the framework on `device`, in milliseconds (the
-// loss read-back at the end of each step waits for the device).
+// One training step of the paper network through the framework on `device`, in milliseconds.
 double training_step_ms(int64_t batch, Device device) {
-  manual_seed(0);
-  models::CbamCropNet net({});
-  net.to(device);
-  optim::Adam adam(net.parameters(), {});
-  Tensor x = Tensor::empty({batch, 1, 36, 10});
-  Generator g(1);
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    x.data()[i] = g.normal();
-  }
-  std::vector<int32_t> labels;
-  for (int64_t i = 0; i < batch; ++i) {
-    labels.push_back(static_cast<int32_t>(g.below(5)));
-  }
-  x = x.to(device);
-  const auto step = [&] {
-    adam.zero_grad();
-    const Tensor loss = softmax_cross_entropy(net.forward(x), labels);
-    loss.backward();
-    adam.step();
-    (void)loss.item();
-  };
-  step();
+  experiments::PaperTrainingStep step(batch, device);
+  step.run();
   const auto t = std::chrono::steady_clock::now();
   constexpr int kSteps = 3;
   for (int i = 0; i < kSteps; ++i) {
-    step();
+    step.run();
   }
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count() / kSteps;
 }

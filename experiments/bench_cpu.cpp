@@ -12,6 +12,7 @@
 #include <string>
 
 #include "experiments/cli.h"
+#include "experiments/paper_training_step.h"
 #include "experiments/peak_flops.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
@@ -161,23 +162,13 @@ int main(int argc, char** argv) {
     fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total,
                threads);
 
-    manual_seed(0);
-    models::CbamCropNet net({});
+    experiments::PaperTrainingStep step(batch);
+    models::CbamCropNet& net = step.net();
+    Generator& g = step.generator();
     const double fwd_flops = forward_flops_per_sample(net);
     fmt::print("paper network: {} parameters, {:.3f} GFLOP forward per sample\n", net.num_parameters(),
                fwd_flops / 1e9);
-    optim::Adam adam(net.parameters(), {});
-    Tensor x = Tensor::empty({batch, 1, 36, 10});
-    Generator g(1);
-    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = g.normal();
-    std::vector<int32_t> labels;
-    for (int64_t i = 0; i < batch; ++i) labels.push_back(static_cast<int32_t>(g.below(5)));
-    auto train_step = [&] {
-      adam.zero_grad();
-      Tensor loss = softmax_cross_entropy(net.forward(x), labels);
-      loss.backward();
-      adam.step();
-    };
+    auto train_step = [&] { step.run(); };
     for (int i = 0; i < 3; ++i) train_step();
     CachingAllocator::host().reset_peak();
     const auto allocs_before = CachingAllocator::host().stats().system_allocs;
