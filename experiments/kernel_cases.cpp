@@ -143,10 +143,7 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   Tensor x = leaf({n, ch, h, w}, c.input("x")), w1 = leaf({hidden, ch}, c.input("w1"));
   Tensor b1 = leaf({hidden}, c.input("b1")), w2 = leaf({ch, hidden}, c.input("w2")),
          b2 = leaf({ch}, c.input("b2"));
-  auto mlp = [&](const Tensor& pooled) {
-    return linear(relu(linear(pooled.reshape({n, ch}), w1, b1)), w2, b2);
-  };
-  const Tensor att = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
+  const Tensor att = channel_attention_weights(x, w1, b1, w2, b2);
   const Tensor y = mul(x, att.reshape({n, ch, 1, 1}));
   y.backward(Tensor::from_vector({n, ch, h, w}, c.input("dy")));
   c.expected = {{"y", y.to_vector()},           {"att", att.to_vector()},
@@ -170,7 +167,7 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   c.inputs["dy"] = random_vector(sz(n * ch * p), 22);
   c.inputs["w"] = random_vector(sz(2 * k * k), 23, -0.5f, 0.5f);
   Tensor x = leaf({n, ch, h, w}, c.input("x")), weight = leaf({1, 2, k, k}, c.input("w"));
-  const Tensor att = sigmoid(conv2d(concat_channels({channel_mean(x), channel_max(x)}), weight, Tensor()));
+  const Tensor att = spatial_attention_map(x, weight);
   const Tensor y = mul(x, att);
   y.backward(Tensor::from_vector({n, ch, h, w}, c.input("dy")));
   c.expected = {{"y", y.to_vector()},

@@ -63,6 +63,11 @@ Tensor transpose_last2(const Tensor& x);
 // Concatenates (N, Ci, H, W) tensors along channels.
 Tensor concat_channels(const std::vector<Tensor>& parts);
 
+// The attention factors alone, composed from the CPU ops: channel weights (N, C) and the spatial map
+// (N, 1, H, W). The fused CUDA kernels are checked against these.
+Tensor channel_attention_weights(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                                 const Tensor& b2);
+Tensor spatial_attention_map(const Tensor& x, const Tensor& weight);
 // CBAM's channel attention on x (N, C, H, W): x * sigmoid(MLP(avgpool(x)) + MLP(maxpool(x))) with the
 // shared MLP relu(p w1^T + b1) w2^T + b2, w1 (C/r, C), w2 (C, C/r). Fused kernels on cuda.
 Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,

@@ -6,6 +6,15 @@
 
 namespace s2 {
 
+Tensor channel_attention_weights(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                                 const Tensor& b2) {
+  const int64_t n = x.size(0), c = x.size(1);
+  auto mlp = [&](const Tensor& pooled) {
+    return linear(relu(linear(pooled.reshape({n, c}), w1, b1)), w2, b2);
+  };
+  return sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
+}
+
 Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
                          const Tensor& b2) {
   S2_CHECK(x.defined() && x.ndim() == 4, "channel_attention: input must be (N, C, H, W)");
@@ -16,11 +25,11 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
   if (x.device() == Device::CUDA) {
     return cuda_ops::channel_attention(x, w1, b1, w2, b2);
   }
-  auto mlp = [&](const Tensor& pooled) {
-    return linear(relu(linear(pooled.reshape({n, c}), w1, b1)), w2, b2);
-  };
-  const Tensor weights = sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
-  return mul(x, weights.reshape({n, c, 1, 1}));
+  return mul(x, channel_attention_weights(x, w1, b1, w2, b2).reshape({n, c, 1, 1}));
+}
+
+Tensor spatial_attention_map(const Tensor& x, const Tensor& weight) {
+  return sigmoid(conv2d(concat_channels({channel_mean(x), channel_max(x)}), weight, Tensor()));
 }
 
 Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
@@ -31,8 +40,7 @@ Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
   if (x.device() == Device::CUDA) {
     return cuda_ops::spatial_attention(x, weight);
   }
-  const Tensor pooled = concat_channels({channel_mean(x), channel_max(x)});
-  return mul(x, sigmoid(conv2d(pooled, weight, Tensor())));
+  return mul(x, spatial_attention_map(x, weight));
 }
 
 }  // namespace s2
