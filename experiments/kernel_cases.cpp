@@ -296,6 +296,23 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   return c;
 }
 
+KernelCase elementwise_case(int64_t n) {
+  KernelCase c;
+  c.op = "elementwise";
+  c.shape = std::to_string(n) + " values";
+  c.dims = {{"n", n}};
+  c.inputs["a"] = random_vector(sz(n), 61);
+  c.inputs["b"] = random_vector(sz(n), 62);
+  std::vector<float> sum(sz(n));
+  for (size_t i = 0; i < sum.size(); ++i) {
+    sum[i] = c.input("a")[i] + c.input("b")[i];
+  }
+  c.expected = {{"sum", sum}, {"filled", std::vector<float>(sz(n), 0.25f)}};
+  c.flops = static_cast<double>(n);
+  c.bytes = 16.0 * static_cast<double>(n);
+  return c;
+}
+
 cpu::AdamStep adam_step_of(const KernelCase& c) {
   return {1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f, c.dim("decoupled") != 0, 3};
 }
@@ -317,6 +334,7 @@ std::vector<KernelCase> paper_kernel_cases(int64_t batch) {
   cases.push_back(linear_case(batch, 256, 5));
   cases.push_back(cross_entropy_case(batch, 5, false));
   cases.push_back(adam_case(1250851, false));
+  cases.push_back(elementwise_case(1250851));  // gradient accumulation over the parameters
   return cases;
 }
 

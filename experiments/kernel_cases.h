@@ -15,7 +15,7 @@ namespace s2 {
 
 struct KernelCase {
   std::string op;     // conv2d, linear, channel_attention, spatial_attention, bn_epilogue, avg_pool,
-                      // cross_entropy, adam
+                      // cross_entropy, adam, elementwise
   std::string shape;  // for people: "N2 C64->64 36x10 k3"
   std::map<std::string, int64_t> dims;
   std::map<std::string, std::vector<float>> inputs;
@@ -36,6 +36,8 @@ KernelCase bn_epilogue_case(int64_t batch, int64_t channels, int64_t pixels, boo
 KernelCase avg_pool_case(int64_t rows, int64_t pixels);
 KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights);
 KernelCase adam_case(int64_t n, bool decoupled);
+// fill and add (gradient accumulation on the device).
+KernelCase elementwise_case(int64_t n);
 // The Adam hyper-parameters of an adam case (step 3, so that bias correction matters).
 cpu::AdamStep adam_step_of(const KernelCase& c);
 

@@ -93,12 +93,14 @@ TEST_CASE("paper: BN epilogue on a stage-3 residual output") {
   check_case(bn_epilogue_case(4, 256, 360, true, true));
 }
 
-TEST_CASE("global average pooling, softmax cross-entropy and Adam match the CPU kernels") {
+TEST_CASE("global average pooling, softmax cross-entropy, Adam, fill and add match the CPU kernels") {
   check_case(avg_pool_case(70, 37));
   check_case(cross_entropy_case(37, 5, false));
   check_case(cross_entropy_case(37, 5, true));
   check_case(adam_case(1000, false));
   check_case(adam_case(1000, true));
+  check_case(elementwise_case(1000));
+  check_case(elementwise_case(1));
 }
 
 TEST_CASE("library versions are reported as GPU-only in the emulator, unknown versions are rejected") {
