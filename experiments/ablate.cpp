@@ -9,6 +9,7 @@
 
 #include "experiments/cli.h"
 #include "experiments/experiment.h"
+#include "experiments/selection.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
 #include "models/factory.h"
@@ -63,10 +64,16 @@ int main(int argc, char** argv) {
     const experiments::LoadedData data = experiments::load_data(base);
     const std::string split = experiments::describe_split(base, data);
     fmt::print("ablate {} over seeds {}\n{}\n", base.path, fmt::join(base.seeds, ","), split);
+    const bool selecting = !base.select.candidates.empty();
     std::string md = fmt::format(
-        "# ablation: {}\n\n{}\n\nSeeds: {}; mean +/- std over seeds.\n\n"
-        "| variant | parameters | OA | kappa | macro F1 | minutes |\n|---|---|---|---|---|---|\n",
-        base.path, split, fmt::join(base.seeds, ", "));
+        "# ablation: {}\n\n{}\n\nSeeds: {}; mean +/- std over seeds.{}\n\n"
+        "| variant | parameters | OA | kappa | macro F1 | minutes |{}\n|---|---|---|---|---|---|{}\n",
+        base.path, split, fmt::join(base.seeds, ", "),
+        selecting ? " Each variant's training settings are chosen by validation OA among the [select] "
+                    "candidates; the table shows the test figures of the chosen ones."
+                  : "",
+        selecting ? " settings (validation OA) |" : "", selecting ? "---|" : "");
+    std::string selection_notes;
     for (const auto& name : chosen) {
       experiments::ExperimentConfig config = base;
       variants().at(name)(config.model);
@@ -75,7 +82,8 @@ int main(int argc, char** argv) {
               ->num_parameters();
       fmt::print("\n{} ({} parameters)\n", name, params);
       const auto start = std::chrono::steady_clock::now();
-      const auto metrics = experiments::run_seeds(config, data, config.seeds);
+      const auto runs = experiments::run_seeds(config, data, config.seeds);
+      const auto& metrics = runs.test;
       const double minutes =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
       std::vector<double> oa, kappa, f1;
@@ -83,15 +91,21 @@ int main(int argc, char** argv) {
         oa.push_back(m.overall_accuracy), kappa.push_back(m.kappa), f1.push_back(m.macro_f1);
       const auto a = experiments::mean_std(oa), k = experiments::mean_std(kappa),
                  f = experiments::mean_std(f1);
-      const std::string row =
-          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |\n",
+      std::string row =
+          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |",
                       name, params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
+      if (selecting) {
+        row += fmt::format(" {} ({:.4f}) |", runs.chosen, runs.chosen_score().validation_accuracy.mean);
+        selection_notes += fmt::format("- {}: {}\n", name, runs.describe());
+      }
+      row += "\n";
       fmt::print("{}", row);
       md += row;
       std::filesystem::create_directories(out);
       write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
-                        md);  // kept current as rows arrive
+                        md + (selecting ? "\n" + selection_notes : ""));  // kept current as rows arrive
     }
+    if (selecting) md += "\n" + selection_notes;
     fmt::print("\n{}\nwrote {}/ablation.md\n", md, out);
     return 0;
   });

@@ -53,6 +53,16 @@ class Section {
     }
   }
 
+  // An array of tables ([[name.key]]), or null when absent.
+  std::shared_ptr<cpptoml::table_array> table_array(const char* key) {
+    known_.insert(key);
+    if (!table_ || !table_->contains(key)) return nullptr;
+    auto array = table_->get_table_array(key);
+    S2_CHECK(static_cast<bool>(array), "{}: [{}] {} must be an array of tables ([[{}.{}]])", path_, name_,
+             key, name_, key);
+    return array;
+  }
+
   void reject_unknown() const {
     if (!table_) return;
     for (const auto& [key, value] : *table_) {
@@ -68,6 +78,57 @@ class Section {
 };
 }  // namespace
 
+// The [train] keys that a selection candidate may set too (seeds belong to the run, not a candidate).
+void read_training_keys(Section& s, TrainOptions& t) {
+  s.read("epochs", t.epochs);
+  s.read("batch_size", t.batch_size);
+  s.read("learning_rate", t.learning_rate);
+  s.read("weight_decay", t.weight_decay);
+  s.read("class_weighted_loss", t.class_weighted_loss);
+  s.read("label_smoothing", t.label_smoothing);
+  s.read("early_stopping_patience", t.early_stopping_patience);
+  s.read("best_epoch_by", t.best_epoch_by);
+}
+
+void read_augment_keys(Section& s, data::AugmentOptions& a) {
+  s.read("max_shift", a.max_shift);
+  s.read("noise_std", a.noise_std);
+  s.read("drop_dates", a.drop_dates);
+}
+
+void check_training(const TrainOptions& t, const std::string& path, const std::string& where) {
+  S2_CHECK(t.epochs > 0 && t.batch_size >= 2, "{}: {} needs epochs > 0 and batch_size >= 2", path, where);
+  S2_CHECK(t.best_epoch_by == "val_loss" || t.best_epoch_by == "val_accuracy",
+           "{}: {} best_epoch_by '{}' is unknown (val_loss or val_accuracy)", path, where, t.best_epoch_by);
+}
+
+// [select] with [[select.candidate]] tables: each candidate starts from [train] and [augment] and
+// overrides some of their keys.
+void read_selection(const std::shared_ptr<cpptoml::table>& table, ExperimentConfig& c,
+                    const std::string& path) {
+  Section select(table, "select", path);
+  select.read("refit", c.select.refit);
+  const auto candidates = select.table_array("candidate");
+  select.reject_unknown();
+  if (!candidates) return;
+  for (const auto& t : *candidates) {
+    SelectionCandidate candidate{fmt::format("candidate{}", c.select.candidates.size() + 1), c.train};
+    const std::string where = fmt::format("select.candidate {}", c.select.candidates.size() + 1);
+    Section s(t, where, path);
+    s.read("name", candidate.name);
+    read_training_keys(s, candidate.train);
+    read_augment_keys(s, candidate.train.augment);
+    s.reject_unknown();
+    check_training(candidate.train, path, "[" + where + "]");
+    for (const auto& other : c.select.candidates)
+      S2_CHECK(other.name != candidate.name, "{}: two selection candidates are named '{}'", path,
+               candidate.name);
+    c.select.candidates.push_back(std::move(candidate));
+  }
+  S2_CHECK(c.split.validation_fraction > 0,
+           "{}: [select] chooses by validation accuracy, so [split] validation_fraction must be > 0", path);
+}
+
 ExperimentConfig load_config(const std::string& path) {
   std::ifstream in(path);
   S2_CHECK(in.good(), "cannot read config '{}': the file cannot be opened", path);
@@ -78,11 +139,11 @@ ExperimentConfig load_config(const std::string& path) {
 ExperimentConfig parse_config(const std::string& text, const std::string& path) {
   const auto root = parse_toml_text(text, fmt::format("cannot read config '{}'", path));
   for (const auto& [key, value] : *root) {
-    S2_CHECK(
-        key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
-            key == "reference",
-        "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, reference)",
-        path, key);
+    S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
+                 key == "select" || key == "reference",
+             "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, select, "
+             "reference)",
+             path, key);
   }
   ExperimentConfig c;
   c.path = path;
@@ -158,24 +219,19 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
            "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn or tempcnn)", path, c.model.kind);
 
   Section train(root->get_table("train"), "train", path);
-  train.read("epochs", c.train.epochs);
-  train.read("batch_size", c.train.batch_size);
-  train.read("learning_rate", c.train.learning_rate);
-  train.read("weight_decay", c.train.weight_decay);
-  train.read("class_weighted_loss", c.train.class_weighted_loss);
-  train.read("label_smoothing", c.train.label_smoothing);
-  train.read("early_stopping_patience", c.train.early_stopping_patience);
+  read_training_keys(train, c.train);
   train.read("seed", c.train.seed);
   std::vector<int64_t> seeds(c.seeds.begin(), c.seeds.end());
   train.read("seeds", seeds);
   c.seeds.assign(seeds.begin(), seeds.end());
   train.reject_unknown();
+  check_training(c.train, path, "[train]");
 
   Section augment(root->get_table("augment"), "augment", path);
-  augment.read("max_shift", c.train.augment.max_shift);
-  augment.read("noise_std", c.train.augment.noise_std);
-  augment.read("drop_dates", c.train.augment.drop_dates);
+  read_augment_keys(augment, c.train.augment);
   augment.reject_unknown();
+
+  read_selection(root->get_table("select"), c, path);
 
   Section reference(root->get_table("reference"), "reference", path);
   reference.read("source", c.reference.source);
@@ -184,8 +240,6 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   reference.read("macro_f1", c.reference.macro_f1);
   reference.read("tolerance", c.reference.tolerance);
   reference.reject_unknown();
-  S2_CHECK(c.train.epochs > 0 && c.train.batch_size >= 2, "{}: [train] needs epochs > 0 and batch_size >= 2",
-           path);
   return c;
 }
 

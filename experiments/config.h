@@ -1,6 +1,7 @@
 #pragma once
-// Experiment configs: TOML files with [data], [split], [model], [train] and [reference] sections. Unknown
-// sections or keys and values of the wrong type are errors that name the file and the key.
+// Experiment configs: TOML files with [data], [split], [model], [train], [augment], [select] and
+// [reference] sections. Unknown sections or keys and values of the wrong type are errors that name the
+// file and the key.
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,20 @@ struct ReferenceConfig {
   double tolerance = 0.02;
 };
 
+// Training settings chosen per model by validation accuracy, never by test figures. Each candidate is
+// [train] + [augment] with some keys overridden; every candidate runs on the same folds and seeds.
+struct SelectionCandidate {
+  std::string name;
+  TrainOptions train;
+};
+struct SelectConfig {
+  std::vector<SelectionCandidate> candidates;  // empty = no selection, the config's settings as they are
+  // After choosing, train again without the validation hold-out (on all of each fold's training
+  // groups) for the chosen candidate's mean best epoch. For data with few groups, where holding some
+  // out costs the final model much of its training set.
+  bool refit = false;
+};
+
 struct ExperimentConfig {
   std::string path, text;
   DataConfig data;
@@ -57,6 +72,7 @@ struct ExperimentConfig {
   models::ModelConfig model;
   TrainOptions train;
   std::vector<uint64_t> seeds{1, 2, 3};
+  SelectConfig select;
   ReferenceConfig reference;
 };
 

@@ -173,8 +173,16 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
   RunResult run;
   const int64_t classes = data.train.num_classes();
-  std::vector<std::vector<int64_t>> pooled(static_cast<size_t>(classes),
-                                           std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  const auto zero = [&] {
+    return std::vector<std::vector<int64_t>>(static_cast<size_t>(classes),
+                                             std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  };
+  auto pooled = zero(), pooled_validation = zero();
+  const auto add_to = [](std::vector<std::vector<int64_t>>& sum, const Metrics& m) {
+    for (size_t i = 0; i < sum.size(); ++i) {
+      for (size_t j = 0; j < sum.size(); ++j) sum[i][j] += m.confusion[i][j];
+    }
+  };
   for (Fold& fold : make_folds(c, data, seed)) {
     const auto normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
     normalise(fold, normaliser);
@@ -193,8 +201,11 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
                                   options);
     const Prediction p = predict(*model, fold.test);
     r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
-    for (size_t i = 0; i < pooled.size(); ++i) {
-      for (size_t j = 0; j < pooled.size(); ++j) pooled[i][j] += r.metrics.confusion[i][j];
+    add_to(pooled, r.metrics);
+    if (fold.validation.size() > 0) {  // the kept epoch's weights, as selection sees them
+      add_to(pooled_validation,
+             compute_metrics(fold.validation.labels, predict(*model, fold.validation).classes, classes));
+      run.has_validation = true;
     }
     r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
     r.checkpoint.config = c.text;
@@ -208,6 +219,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     run.folds.push_back(std::move(r));
   }
   run.pooled = metrics_from_confusion(pooled);
+  if (run.has_validation) run.validation = metrics_from_confusion(pooled_validation);
   return run;
 }
 
@@ -216,6 +228,9 @@ ExperimentConfig load_multi_seed_config(const Args& args) {
   config.seeds = args.get_seeds("seeds", config.seeds);
   config.train.epochs = args.get_int("epochs", config.train.epochs);
   S2_CHECK(config.train.epochs > 0, "option --epochs must be positive, got {}", config.train.epochs);
+  if (args.has("epochs")) {
+    for (auto& candidate : config.select.candidates) candidate.train.epochs = config.train.epochs;
+  }
   config.train.verbose = false;
   if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
   cpu::init_threading();
@@ -232,19 +247,6 @@ Stat mean_std(const std::vector<double>& values) {
     s.std = std::sqrt(s.std / static_cast<double>(values.size() - 1));
   }
   return s;
-}
-
-std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data,
-                               const std::vector<uint64_t>& seeds) {
-  std::vector<Metrics> out;
-  for (uint64_t seed : seeds) {
-    const RunResult run = run_experiment(config, data, seed);
-    fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}\n", seed, run.pooled.overall_accuracy,
-               run.pooled.kappa, run.pooled.macro_f1);
-    std::fflush(stdout);
-    out.push_back(run.pooled);
-  }
-  return out;
 }
 
 }  // namespace s2::experiments

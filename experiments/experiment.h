@@ -52,6 +52,9 @@ struct FoldResult {
 struct RunResult {
   std::vector<FoldResult> folds;
   Metrics pooled;  // from the summed confusion matrices of all folds
+  // The same over the folds' validation hold-outs (when the split has them), for choosing settings.
+  bool has_validation = false;
+  Metrics validation;
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
@@ -65,9 +68,5 @@ struct Stat {
   double mean = 0, std = 0;
 };
 Stat mean_std(const std::vector<double>& values);
-
-// The pooled metrics of one run per seed, printing one line per seed.
-std::vector<Metrics> run_seeds(const ExperimentConfig& config, const LoadedData& data,
-                               const std::vector<uint64_t>& seeds);
 
 }  // namespace s2::experiments

@@ -7,6 +7,7 @@
 
 #include "experiments/cli.h"
 #include "experiments/experiment.h"
+#include "experiments/selection.h"
 #include "framework/atomic_file.h"
 
 using namespace s2;
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
     const experiments::LoadedData data = experiments::load_data(config);
     fmt::print("reproduce {} ({}), seeds {}\n{}\n", config.path, config.model.kind,
                fmt::join(config.seeds, ","), experiments::describe_split(config, data));
-    const auto metrics = experiments::run_seeds(config, data, config.seeds);
+    const auto runs = experiments::run_seeds(config, data, config.seeds);
+    const auto& metrics = runs.test;
 
     struct Row {
       const char* name;
@@ -36,11 +38,11 @@ int main(int argc, char** argv) {
                         {"kappa", &experiments::Metrics::kappa, config.reference.kappa},
                         {"macro F1", &experiments::Metrics::macro_f1, config.reference.macro_f1}};
     std::string md = fmt::format(
-        "# reproduce: {} ({})\n\n{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
+        "# reproduce: {} ({})\n\n{}{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
         "| metric | mean | std | reference | verdict |\n|---|---|---|---|---|\n",
         config.path, config.model.kind, experiments::describe_split(config, data),
-        fmt::join(config.seeds, ", "), config.reference.source.empty() ? "none" : config.reference.source,
-        config.reference.tolerance);
+        runs.candidates.empty() ? "" : "\n\n" + runs.describe(), fmt::join(config.seeds, ", "),
+        config.reference.source.empty() ? "none" : config.reference.source, config.reference.tolerance);
     bool all_pass = true;
     fmt::print("\n{:<9} {:>8} {:>8} {:>10}  verdict\n", "metric", "mean", "std", "reference");
     for (const auto& row : rows) {

@@ -1,6 +1,8 @@
 // Trains a model from a config on every fold of its split, evaluates each fold's test pixels, and
 // writes the report and one checkpoint per fold.
-//   train --config FILE [--out DIR] [--seed N] [--epochs N] [--threads N] [--resume yes]
+//   train --config FILE [--out DIR] [--seed N] [--epochs N] [--threads N] [--resume yes] [--candidate NAME]
+// With [select] in the config, --candidate trains with that candidate's settings (ablate and reproduce
+// choose among them by validation); without it, [train] as written.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -9,6 +11,7 @@
 #include "experiments/cli.h"
 #include "experiments/experiment.h"
 #include "experiments/report.h"
+#include "experiments/selection.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "kernels/cpu/gemm.h"
@@ -17,10 +20,19 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv,
-        experiments::with_device_options({"config", "out", "seed", "epochs", "threads", "resume"}));
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"config", "out", "seed", "epochs", "threads", "resume", "candidate"}));
     experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
+    if (args.has("candidate")) {
+      config =
+          experiments::with_candidate(config, experiments::find_candidate(config, args.get("candidate", "")));
+    } else if (!config.select.candidates.empty()) {
+      fmt::print(
+          "note: {} has [select] candidates; training with [train] as written (--candidate NAME picks "
+          "one)\n",
+          config.path);
+    }
     const auto seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(config.train.seed)));
     config.train.epochs = args.get_int("epochs", config.train.epochs);
     S2_CHECK(config.train.epochs > 0, "option --epochs must be positive, got {}", config.train.epochs);

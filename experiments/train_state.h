@@ -15,8 +15,8 @@
 namespace s2::experiments {
 
 struct TrainState {
-  int64_t epoch = 0;  // completed epochs
-  double best_val = std::numeric_limits<double>::infinity();
+  int64_t epoch = 0;                                          // completed epochs
+  double best_val = std::numeric_limits<double>::infinity();  // best validation score, lower is better
   int64_t best_epoch = 0, bad_epochs = 0;
   bool stopped_early = false;
   std::vector<EpochLog> history;

@@ -118,6 +118,11 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
           optimizer.lr()};
 }
 
+// Lower is better, so that loss and accuracy share TrainState::best_val.
+double validation_score(const EpochLog& log, const TrainOptions& options) {
+  return options.best_epoch_by == "val_accuracy" ? -log.val_accuracy : log.val_loss;
+}
+
 void print_epoch(const EpochLog& log, bool has_validation) {
   fmt::print("epoch {:3d}  loss {:.4f}  acc {:.3f}", log.epoch, log.train_loss, log.train_accuracy);
   if (has_validation) fmt::print("  val_loss {:.4f}  val_acc {:.3f}", log.val_loss, log.val_accuracy);
@@ -160,15 +165,15 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
     if (options.verbose) print_epoch(log, has_validation);
     if (!has_validation) {
       state.best_epoch = epoch;
-    } else if (log.val_loss < state.best_val) {
-      state.best_val = log.val_loss;
+    } else if (const double score = validation_score(log, options); score < state.best_val) {
+      state.best_val = score;
       state.best_weights = snapshot(model);
       state.best_epoch = epoch;
       state.bad_epochs = 0;
     } else if (options.early_stopping_patience > 0 && ++state.bad_epochs >= options.early_stopping_patience) {
       state.stopped_early = true;
       if (options.verbose)
-        fmt::print("early stop: no better validation loss for {} epochs\n", state.bad_epochs);
+        fmt::print("early stop: no better {} for {} epochs\n", options.best_epoch_by, state.bad_epochs);
     }
     if (!options.state_path.empty()) {
       state.shuffle_rng = rng.state();

@@ -20,7 +20,11 @@ struct TrainOptions {
   float weight_decay = 0.0f;
   bool class_weighted_loss = false;  // weights inversely proportional to class frequency
   float label_smoothing = 0.0f;
-  int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation loss
+  int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation score
+  // What "better" means for best-weights keeping and early stopping: "val_loss" (lower) or
+  // "val_accuracy" (higher; ties keep the earlier epoch). Loss on a few hundred validation pixels can
+  // favour an early, confident-but-wrong epoch; accuracy is the figure the report is about.
+  std::string best_epoch_by = "val_loss";
   uint64_t seed = 0;
   bool verbose = true;
   data::AugmentOptions augment = {};
@@ -43,7 +47,8 @@ struct TrainResult {
   NamedTensors optimizer_state;  // Adam's moments and step count after the last epoch
 };
 
-// Trains `model` on `train`; with `validation`, keeps the weights of the best validation loss.
+// Trains `model` on `train`; with `validation`, keeps the weights of the best validation score
+// (options.best_epoch_by).
 // Batches go to the device the model's parameters are on (move the model with model.to() first).
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);

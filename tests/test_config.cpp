@@ -46,3 +46,63 @@ TEST_CASE("bad config keys, sections and types name the file and the key") {
   CHECK_THROWS_WITH_AS(experiments::load_config(broken), doctest::Contains("cannot read config"), Error);
   CHECK_THROWS_WITH_AS(experiments::load_config("/no/such.toml"), doctest::Contains("/no/such.toml"), Error);
 }
+
+TEST_CASE("[select] candidates start from [train] and [augment] and override some keys") {
+  const std::string base =
+      "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[split]\nvalidation_fraction = 0.25\n"
+      "[train]\nepochs = 7\nlearning_rate = 0.01\n[augment]\nnoise_std = 0.2\n";
+  const auto c = experiments::load_config(
+      write_temp("select.toml", base + "[select]\nrefit = true\n[[select.candidate]]\nname = \"plain\"\n"
+                                       "[[select.candidate]]\nlearning_rate = 0.001\nmax_shift = 3\n"
+                                       "best_epoch_by = \"val_accuracy\"\n"));
+  CHECK(c.select.refit);
+  REQUIRE(c.select.candidates.size() == 2);
+  const auto& plain = c.select.candidates[0];
+  CHECK(plain.name == "plain");
+  CHECK(plain.train.epochs == 7);
+  CHECK(plain.train.learning_rate == doctest::Approx(0.01f));
+  CHECK(plain.train.augment.noise_std == doctest::Approx(0.2f));
+  const auto& second = c.select.candidates[1];
+  CHECK(second.name == "candidate2");  // unnamed candidates are numbered
+  CHECK(second.train.learning_rate == doctest::Approx(0.001f));
+  CHECK(second.train.augment.max_shift == 3);
+  CHECK(second.train.augment.noise_std == doctest::Approx(0.2f));
+  CHECK(second.train.best_epoch_by == "val_accuracy");
+  CHECK(c.train.best_epoch_by == "val_loss");  // [train] itself is unchanged
+
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(
+          write_temp("select_key.toml", base + "[[select.candidate]]\nlearning_rat = 1\n")),
+      doctest::Contains("select_key.toml: unknown key 'learning_rat' in [select.candidate 1]"), Error);
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(
+          write_temp("select_twice.toml", base + "[[select.candidate]]\nname = \"a\"\n[[select.candidate]]\n"
+                                                 "name = \"a\"\n")),
+      doctest::Contains("two selection candidates are named 'a'"), Error);
+  CHECK_THROWS_WITH_AS(experiments::load_config(write_temp(
+                           "select_by.toml", base + "[[select.candidate]]\nbest_epoch_by = \"f1\"\n")),
+                       doctest::Contains("best_epoch_by 'f1' is unknown"), Error);
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(write_temp("select_epochs.toml", base + "[[select.candidate]]\nepochs = 0\n")),
+      doctest::Contains("[select.candidate 1] needs epochs > 0"), Error);
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(write_temp("select_table.toml", base + "[select]\ncandidate = 3\n")),
+      doctest::Contains("[select] candidate must be an array of tables"), Error);
+  const std::string no_validation =
+      "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[split]\nvalidation_fraction = 0\n[[select.candidate]]\n";
+  CHECK_THROWS_WITH_AS(experiments::load_config(write_temp("select_noval.toml", no_validation)),
+                       doctest::Contains("validation_fraction must be > 0"), Error);
+}
+
+TEST_CASE("the shipped selection configs load with their candidates") {
+  const auto flanders =
+      experiments::load_config(S2_SOURCE_DIR "/experiments/configs/flanders2019_parcels_select.toml");
+  CHECK(flanders.select.refit);
+  CHECK(flanders.select.candidates.size() == 3);
+  CHECK(flanders.select.candidates[2].train.augment.drop_dates == doctest::Approx(0.3f));
+  const auto victoria =
+      experiments::load_config(S2_SOURCE_DIR "/experiments/configs/paper_victoria_select.toml");
+  CHECK_FALSE(victoria.select.refit);
+  CHECK(victoria.select.candidates.size() == 2);
+  CHECK_FALSE(victoria.select.candidates[0].train.augment.enabled());
+}

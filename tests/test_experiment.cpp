@@ -1,10 +1,12 @@
 // Short end-to-end runs on the shared data: load, split, train, evaluate, save and reload.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "experiments/experiment.h"
 #include "experiments/saved_model.h"
+#include "experiments/selection.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
@@ -63,11 +65,13 @@ TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model 
 
 TEST_CASE("a class listed in the config without any sample is a clear error") {
   const ExperimentConfig c =
-      config_from("empty_class.toml", "[data]\nroot = \"" S2_SHARED_DATA "\"\ntrain = \"victoria-2017/train.csv\"\n"
-                                      "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"never seen\"]\n"
-                                      "[split]\nkind = \"grouped\"\n");
-  CHECK_THROWS_WITH_AS(load_data(c), doctest::Contains("class 'never seen' listed in [data] classes has no samples"),
-                       Error);
+      config_from("empty_class.toml",
+                  "[data]\nroot = \"" S2_SHARED_DATA
+                  "\"\ntrain = \"victoria-2017/train.csv\"\n"
+                  "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"never seen\"]\n"
+                  "[split]\nkind = \"grouped\"\n");
+  CHECK_THROWS_WITH_AS(
+      load_data(c), doctest::Contains("class 'never seen' listed in [data] classes has no samples"), Error);
 }
 
 TEST_CASE("Victoria: TempCNN trains on the given split, and seeds reproduce") {
@@ -80,11 +84,67 @@ TEST_CASE("Victoria: TempCNN trains on the given split, and seeds reproduce") {
                                    "= 16\ndense_units = 32\nbn_momentum = 0.1\n"
                                    "[train]\nepochs = 3\n");
   const LoadedData data = load_data(c);
-  const auto first = run_seeds(c, data, {5}), again = run_seeds(c, data, {5});
+  const auto first = run_seeds(c, data, {5}).test, again = run_seeds(c, data, {5}).test;
   CHECK(first[0].confusion == again[0].confusion);
   // Three epochs of a small TempCNN already beat chance (1/8) by far on real pixels.
   CHECK(first[0].overall_accuracy > 0.5);
   const auto s = mean_std({0.9, 0.8, 1.0});
   CHECK(s.mean == doctest::Approx(0.9));
   CHECK(s.std == doctest::Approx(0.1));
+}
+
+TEST_CASE(
+    "selection: the candidate with the best validation OA wins, and the refit is the chosen settings "
+    "trained on all training groups") {
+  ExperimentConfig c = config_from(
+      "victoria_select.toml",
+      "[data]\nroot = \"" S2_SHARED_DATA
+      "\"\ntrain = \"victoria-2017/train.csv\"\ntest = \"victoria-2017/test.csv\"\ntimesteps = 24\n"
+      "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"]\n"
+      "[split]\nvalidation_fraction = 0.25\n[model]\nkind = \"tempcnn\"\nfilters = 16\ndense_units = 32\n"
+      "[train]\nepochs = 4\nbest_epoch_by = \"val_accuracy\"\n"
+      "[select]\nrefit = true\n"
+      "[[select.candidate]]\nname = \"slow\"\nlearning_rate = 0.00001\n"
+      "[[select.candidate]]\nname = \"usual\"\n"
+      "[[select.candidate]]\nname = \"shifted\"\nmax_shift = 3\n");
+  const LoadedData data = load_data(c);
+  const std::vector<uint64_t> seeds{1, 2};
+  const SeedRuns runs = run_seeds(c, data, seeds);
+
+  // The same choice from runs made here, one candidate at a time.
+  REQUIRE(runs.candidates.size() == 3);
+  double best = -1;
+  std::string expected;
+  double expected_epochs = 0;
+  for (const auto& candidate : c.select.candidates) {
+    double sum = 0, epochs = 0;
+    for (uint64_t seed : seeds) {
+      const RunResult run = run_experiment(with_candidate(c, candidate), data, seed);
+      REQUIRE(run.has_validation);
+      sum += run.validation.overall_accuracy;
+      epochs += static_cast<double>(run.folds[0].training.best_epoch);
+    }
+    const auto& reported = runs.candidates[static_cast<size_t>(&candidate - c.select.candidates.data())];
+    CHECK(reported.name == candidate.name);
+    CHECK(reported.validation_accuracy.mean == doctest::Approx(sum / 2));
+    if (sum / 2 > best) best = sum / 2, expected = candidate.name, expected_epochs = epochs / 2;
+  }
+  MESSAGE(runs.describe());
+  CHECK(runs.chosen == expected);
+  // A learning rate of 1e-5 leaves a network near its initial guess after 4 epochs.
+  CHECK(runs.chosen != "slow");
+  CHECK(runs.refit_epochs == std::max<int64_t>(1, std::llround(expected_epochs)));
+
+  ExperimentConfig refit = with_candidate(c, find_candidate(c, expected));
+  refit.split.validation_fraction = 0;
+  refit.train.epochs = runs.refit_epochs;
+  REQUIRE(runs.test.size() == 2);
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    const RunResult run = run_experiment(refit, data, seeds[i]);
+    CHECK_FALSE(run.has_validation);
+    CHECK(run.folds[0].training.history.size() == static_cast<size_t>(runs.refit_epochs));
+    CHECK(runs.test[i].confusion == run.pooled.confusion);
+  }
+  CHECK_THROWS_WITH_AS(find_candidate(c, "fast"), doctest::Contains("no selection candidate named 'fast'"),
+                       Error);
 }

@@ -100,3 +100,29 @@ TEST_CASE("a run stopped after 2 epochs and resumed gives the same losses and we
   const auto a = straight.named_parameters(), b = resumed.named_parameters();
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
 }
+
+TEST_CASE("the kept epoch is the best validation loss, or with best_epoch_by the best validation accuracy") {
+  const data::PixelDataset d = separable_subset();
+  data::PixelDataset train = d.subset({0, 1, 2, 3, 50, 51, 52, 53, 100, 101, 102, 103});
+  data::PixelDataset validation = d.subset({10, 11, 12, 60, 61, 62, 110, 111, 112});
+  for (const std::string by : {"val_loss", "val_accuracy"}) {
+    manual_seed(4);
+    models::CbamCropNet net(tiny_model());
+    experiments::TrainOptions o{
+        .epochs = 6, .batch_size = 4, .learning_rate = 3e-3f, .seed = 4, .verbose = false};
+    o.best_epoch_by = by;
+    const auto result = experiments::train_classifier(net, train, &validation, o);
+    REQUIRE(result.history.size() == 6);
+    size_t best = 0;  // the first of equals, as the trainer keeps it
+    for (size_t i = 1; i < result.history.size(); ++i) {
+      const auto& h = result.history;
+      if (by == "val_loss" ? h[i].val_loss < h[best].val_loss : h[i].val_accuracy > h[best].val_accuracy)
+        best = i;
+    }
+    CHECK(result.best_epoch == static_cast<int64_t>(best + 1));
+    // ... and the model holds that epoch's weights: its validation accuracy is the logged one.
+    const auto p = experiments::predict(net, validation);
+    CHECK(experiments::compute_metrics(validation.labels, p.classes, 3).overall_accuracy ==
+          doctest::Approx(result.history[best].val_accuracy));
+  }
+}
