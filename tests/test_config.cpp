@@ -105,4 +105,28 @@ TEST_CASE("the shipped selection configs load with their candidates") {
   CHECK_FALSE(victoria.select.refit);
   CHECK(victoria.select.candidates.size() == 2);
   CHECK_FALSE(victoria.select.candidates[0].train.augment.enabled());
+
+  // The learning-rate follow-ups: candidates inherit [augment] and override only the rate.
+  const auto flanders_lr =
+      experiments::load_config(S2_SOURCE_DIR "/experiments/configs/flanders2019_parcels_select_lr.toml");
+  REQUIRE(flanders_lr.select.candidates.size() == 2);
+  CHECK(flanders_lr.select.candidates[1].train.learning_rate == doctest::Approx(3e-4f));
+  CHECK(flanders_lr.select.candidates[1].train.augment.max_shift == 4);
+  const auto victoria_lr =
+      experiments::load_config(S2_SOURCE_DIR "/experiments/configs/paper_victoria_select_lr.toml");
+  REQUIRE(victoria_lr.select.candidates.size() == 4);
+  CHECK(victoria_lr.select.candidates[0].train.learning_rate == doctest::Approx(1e-3f));
+  CHECK(victoria_lr.select.candidates[3].train.learning_rate == doctest::Approx(3e-4f));
+  CHECK(victoria_lr.select.candidates[3].train.augment.enabled());
+}
+
+TEST_CASE("every shipped config loads") {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(S2_SOURCE_DIR "/experiments/configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    CAPTURE(entry.path().string());
+    CHECK_NOTHROW(experiments::load_config(entry.path().string()));
+    ++loaded;
+  }
+  CHECK(loaded >= 10);
 }
