@@ -63,12 +63,13 @@ int main(int argc, char** argv) {
 
     const experiments::LoadedData data = experiments::load_data(base);
     const std::string split = experiments::describe_split(base, data);
-    fmt::print("ablate {} over seeds {}\n{}\n", base.path, fmt::join(base.seeds, ","), split);
+    const std::string compute = experiments::describe_compute(base.train.device);
+    fmt::print("ablate {} over seeds {} ({})\n{}\n", base.path, fmt::join(base.seeds, ","), compute, split);
     const bool selecting = !base.select.candidates.empty();
     std::string md = fmt::format(
-        "# ablation: {}\n\n{}\n\nSeeds: {}; mean +/- std over seeds.{}\n\n"
+        "# ablation: {}\n\n{}\n\nSeeds: {} on {}; mean +/- std over seeds.{}\n\n"
         "| variant | parameters | OA | kappa | macro F1 | minutes |{}\n|---|---|---|---|---|---|{}\n",
-        base.path, split, fmt::join(base.seeds, ", "),
+        base.path, split, fmt::join(base.seeds, ", "), compute,
         selecting ? " Each variant's training settings are chosen by validation OA among the [select] "
                     "candidates; the table shows the test figures of the chosen ones."
                   : "",

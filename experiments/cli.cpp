@@ -7,6 +7,7 @@
 
 #include "framework/device.h"
 #include "framework/error.h"
+#include "kernels/cpu/gemm.h"
 
 namespace s2::experiments {
 
@@ -111,6 +112,13 @@ Device apply_device_options(const Args& args) {
     fmt::print("device: cpu{}\n", args.get("device", "auto") == "auto" ? " (no GPU present)" : "");
   }
   return device;
+}
+
+std::string describe_compute(Device device) {
+  if (device == Device::CUDA)
+    return fmt::format("{} ({})", device_kernels().name, device_kernels().device_description());
+  const int threads = cpu::max_threads();
+  return fmt::format("CPU, {} thread{}", threads, threads == 1 ? "" : "s");
 }
 
 }  // namespace s2::experiments

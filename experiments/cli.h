@@ -35,4 +35,8 @@ inline const std::set<std::string> kDeviceOptions = {"device", "kernels"};
 Device apply_device_options(const Args& args);
 std::set<std::string> with_device_options(std::set<std::string> known);
 
+// Where a run computes, for reports ("CPU, 2 threads"). Results repeat exactly for the same seeds on
+// the same device and CPU thread count; the thread count sets the order of the gradient sums.
+std::string describe_compute(Device device);
+
 }  // namespace s2::experiments

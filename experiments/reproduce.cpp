@@ -38,10 +38,11 @@ int main(int argc, char** argv) {
                         {"kappa", &experiments::Metrics::kappa, config.reference.kappa},
                         {"macro F1", &experiments::Metrics::macro_f1, config.reference.macro_f1}};
     std::string md = fmt::format(
-        "# reproduce: {} ({})\n\n{}{}\n\nSeeds: {}. Reference: {}. Tolerance {:.3f}.\n\n"
+        "# reproduce: {} ({})\n\n{}{}\n\nSeeds: {} on {}. Reference: {}. Tolerance {:.3f}.\n\n"
         "| metric | mean | std | reference | verdict |\n|---|---|---|---|---|\n",
         config.path, config.model.kind, experiments::describe_split(config, data),
         runs.candidates.empty() ? "" : "\n\n" + runs.describe(), fmt::join(config.seeds, ", "),
+        experiments::describe_compute(config.train.device),
         config.reference.source.empty() ? "none" : config.reference.source, config.reference.tolerance);
     bool all_pass = true;
     fmt::print("\n{:<9} {:>8} {:>8} {:>10}  verdict\n", "metric", "mean", "std", "reference");
