@@ -104,10 +104,10 @@ Device apply_device_options(const Args& args) {
   if (device == Device::CUDA) {
     const DeviceKernelVersions v = device_kernel_versions();
     fmt::print(
-        "device: {} ({}); kernels conv2d v{}, linear v{}, channel_attention v{}, spatial_attention v{}, "
+        "device: {}; kernels conv2d v{}, linear v{}, channel_attention v{}, spatial_attention v{}, "
         "bn_epilogue v{}\n",
-        device_kernels().name, device_kernels().device_description(), v.conv2d, v.linear, v.channel_attention,
-        v.spatial_attention, v.bn_epilogue);
+        describe_compute(device), v.conv2d, v.linear, v.channel_attention, v.spatial_attention,
+        v.bn_epilogue);
   } else {
     fmt::print("device: cpu{}\n", args.get("device", "auto") == "auto" ? " (no GPU present)" : "");
   }
