@@ -7,9 +7,12 @@
 #include <numeric>
 
 #include "data/npy.h"
+#ifdef S2_HAVE_GDAL
 #include "data/raster_dataset.h"
+#endif
 #include "data/splits.h"
 #include "data/victoria_csv.h"
+#include "framework/device.h"
 #include "framework/error.h"
 #include "framework/random.h"
 #include "kernels/cpu/gemm.h"
@@ -45,6 +48,12 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
                ? data::resample_regular(d, c.data.timesteps)
                : d;
   }
+#ifndef S2_HAVE_GDAL
+  fail(
+      "{}: [data] format raster_series reads GeoTIFFs with GDAL, and this build of s2cbam has no GDAL "
+      "(install libgdal-dev and rebuild, or configure with -DS2_GDAL=ON)",
+      c.path);
+#else
   data::RasterDatasetOptions o;
   o.series = series_options(c);
   o.timesteps = c.data.timesteps;
@@ -55,6 +64,17 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
   o.require_classes = classes_from_config;
   o.merge = c.data.merge;
   return data::read_raster_dataset(resolved, o);
+#endif
+}
+
+Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name) {
+  if (wanted != Device::CUDA || model.has_cuda_kernels()) return wanted;
+  S2_CHECK(device_chosen_automatically(),
+           "model '{}' has no CUDA kernels (dropout, 1D convolutions): run it with --device cpu or auto",
+           model_name);
+  fmt::print("note: model '{}' has no CUDA kernels; it runs on the CPU ({})\n", model_name,
+             describe_compute(Device::CPU));
+  return Device::CPU;
 }
 
 namespace {
@@ -188,8 +208,9 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     normalise(fold, normaliser);
     manual_seed(seed);
     auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
-    model->to(c.train.device);
     TrainOptions options = c.train;
+    options.device = device_for(*model, c.train.device, c.model.kind);
+    model->to(options.device);
     options.seed = seed;
     if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
     if (options.verbose)

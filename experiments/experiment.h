@@ -19,6 +19,10 @@ struct LoadedData {
   std::vector<std::string> dropped_classes;
 };
 LoadedData load_data(const ExperimentConfig& config);
+
+// The device a model runs on: `wanted`, or the CPU for a model without CUDA kernels when the device was
+// chosen by --device auto (an explicit cuda is then a clear error naming the model).
+Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name);
 // The files of one side of the data: a table, a raster folder, or npy values with labels and groups.
 struct DataFiles {
   std::string values, labels, groups;

@@ -17,7 +17,12 @@ DeviceKernels gpu_device_kernels();
 namespace {
 std::mutex backend_mutex;
 std::optional<DeviceKernels> selected;
+bool chosen_automatically = false;
 }  // namespace
+
+bool device_chosen_automatically() {
+  return chosen_automatically;
+}
 
 bool gpu_present() {
 #if defined(S2_HAVE_CUDA_KERNELS)
@@ -61,6 +66,7 @@ const DeviceKernels& device_kernels() {
 }
 
 Device select_device(const std::string& name) {
+  chosen_automatically = name == "auto";
   if (name == "cpu") {
     return Device::CPU;
   }

@@ -64,6 +64,9 @@ bool gpu_present();
 // (Device::CUDA through the CPU emulator: slow, for checking the device path); "auto" (cuda when a
 // GPU is present, else cpu).
 Device select_device(const std::string& name);
+// True when the last select_device call was "auto": callers may then fall back to the CPU for a model
+// the device cannot run, where an explicit "cuda" is an error.
+bool device_chosen_automatically();
 
 // The kernel version each op uses on the device (numbered as in kernels/cuda/README.md), for
 // kernel ablations of whole training runs.

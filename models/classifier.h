@@ -10,6 +10,8 @@ class Classifier : public Module {
   // x: (N, T, B) or (N, 1, T, B) -> logits (N, classes)
   virtual Tensor forward(const Tensor& x) = 0;
   virtual int64_t num_classes() const = 0;
+  // False for models whose layers have no CUDA kernels: they train and predict on the CPU only.
+  virtual bool has_cuda_kernels() const { return true; }
 };
 
 // Brings (N, T, B) input to (N, 1, T, B) and checks T and B; shared by the models.

@@ -23,6 +23,8 @@ class TempCnn : public Classifier {
   explicit TempCnn(const TempCnnConfig& config);
   Tensor forward(const Tensor& x) override;
   int64_t num_classes() const override { return config_.classes; }
+  // Dropout and its 1D convolution layout (transpose_last2) have no CUDA kernels.
+  bool has_cuda_kernels() const override { return false; }
 
  private:
   TempCnnConfig config_;

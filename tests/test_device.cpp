@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "experiments/experiment.h"
 #include "experiments/kernel_cases.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
@@ -16,13 +18,22 @@
 #include "framework/optim.h"
 #include "framework/random.h"
 #include "models/cbam_crop_net.h"
+#include "models/factory.h"
 
 using namespace s2;
 
 namespace {
 
+// The backend under test: the CPU emulator by default; S2_TEST_DEVICE_BACKEND=gpu runs the same
+// checks on a real GPU (ctest registers those runs when it finds one at configure time).
 struct EmulatedDevice {
-  EmulatedDevice() { select_device_backend(DeviceBackend::Emulator); }
+  EmulatedDevice() {
+    const char* env = std::getenv("S2_TEST_DEVICE_BACKEND");
+    const std::string backend = env == nullptr ? "emulator" : env;
+    REQUIRE_MESSAGE((backend == "emulator" || backend == "gpu"),
+                    "S2_TEST_DEVICE_BACKEND must be emulator or gpu, got '" << backend << "'");
+    select_device_backend(backend == "gpu" ? DeviceBackend::Gpu : DeviceBackend::Emulator);
+  }
 };
 
 Tensor random_tensor(const Shape& shape, uint64_t seed) {
@@ -197,4 +208,20 @@ TEST_CASE("gradient clipping scales device gradients as it scales CPU ones") {
   CHECK(dev_w.grad().device() == Device::CUDA);
   CHECK(dev_w.grad().to_vector() == cpu_w.grad().to_vector());
   CHECK(cpu_w.grad().to_vector()[3] == doctest::Approx(0.8f).epsilon(1e-5));
+}
+
+TEST_CASE("a model without CUDA kernels: an explicit device is an error naming it, auto keeps the CPU") {
+  REQUIRE(select_device("emulator") == Device::CUDA);
+  models::ModelConfig tempcnn;
+  tempcnn.kind = "tempcnn";
+  const auto model = models::make_model(tempcnn, 12, 4, 3);
+  CHECK_FALSE(model->has_cuda_kernels());
+  CHECK_THROWS_WITH(experiments::device_for(*model, Device::CUDA, "tempcnn"),
+                    doctest::Contains("model 'tempcnn' has no CUDA kernels"));
+  const auto cbam = models::make_model({}, 12, 4, 3);
+  CHECK(experiments::device_for(*cbam, Device::CUDA, "cbam") == Device::CUDA);
+  // "auto" only picks the device where a GPU is present; without one it is the CPU in any case.
+  CHECK(select_device("auto") == (gpu_present() ? Device::CUDA : Device::CPU));
+  CHECK(device_chosen_automatically());
+  CHECK(experiments::device_for(*model, Device::CUDA, "tempcnn") == Device::CPU);
 }

@@ -32,6 +32,7 @@ bn_momentum = 0.1
 )";
 }  // namespace
 
+#ifdef S2_HAVE_GDAL
 TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model predicts the same again") {
   const ExperimentConfig c = config_from(
       "flanders.toml", "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
@@ -62,6 +63,17 @@ TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model 
   const auto p = predict(*saved.model, test);
   CHECK(compute_metrics(test.labels, p.classes, 3).confusion == run.folds[0].metrics.confusion);
 }
+#else
+TEST_CASE("without GDAL, raster data is a clear error that names the config") {
+  const ExperimentConfig c =
+      config_from("flanders.toml", "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
+                                   "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\n" +
+                                       kTinyModel);
+  CHECK_THROWS_WITH(load_data(c),
+                    doctest::Contains("flanders.toml: [data] format raster_series reads GeoTIFFs "
+                                      "with GDAL, and this build of s2cbam has no GDAL"));
+}
+#endif
 
 TEST_CASE("a class listed in the config without any sample is a clear error") {
   const ExperimentConfig c =

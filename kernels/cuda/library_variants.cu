@@ -88,6 +88,10 @@ struct ConvDescriptors {
         cudnnSetConvolution2dDescriptor(conv, i(g.pad_top), i(g.pad_left), i(g.stride_h), i(g.stride_w), 1, 1,
                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
         "conv descriptor");
+    // Plain FP32 FMA kernels only: cuDNN's default lets Ampere and newer GPUs run float convs on TF32
+    // tensor cores (10-bit mantissa), which misses the CPU reference by ~1e-3 of the output's scale
+    // (seen on an H100: docs/gpu-results.md).
+    check_cudnn(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH), "math type");
   }
   ~ConvDescriptors() {
     cudnnDestroyTensorDescriptor(x);
@@ -97,6 +101,17 @@ struct ConvDescriptors {
     cudnnDestroyConvolutionDescriptor(conv);
   }
 };
+
+// The fastest of cuDNN's suggestions that keeps to FP32 FMA math (the descriptor's math type).
+template <class Perf>
+Perf fma_algorithm(const Perf* perf, int found, const char* what) {
+  for (int i = 0; i < found; ++i) {
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) {
+      return perf[i];
+    }
+  }
+  throw std::runtime_error(std::string("cuDNN ") + what + ": no FP32 (FMA math) algorithm was suggested");
+}
 
 __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const float> bias,
                                      dev_ptr<float> y) {
@@ -112,16 +127,16 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
                           float* y, StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionFwdAlgoPerf_t perf[4];
+  cudnnConvolutionFwdAlgoPerf_t perf[8];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, 4, &found, perf),
+  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, 8, &found, perf),
               "pick algorithm");
+  const auto algo = fma_algorithm(perf, found, "forward").algo;
   size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, perf[0].algo, &bytes),
-              "workspace");
+  check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes), "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, perf[0].algo, cudnn_workspace(bytes),
-                                      bytes, &zero, d.y, y),
+  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, cudnn_workspace(bytes), bytes,
+                                      &zero, d.y, y),
               "cudnnConvolutionForward");
   if (bias != nullptr) {
     check_cudnn(cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y), "cudnnAddTensor");
@@ -132,16 +147,17 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
                                  StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionBwdDataAlgoPerf_t perf[4];
+  cudnnConvolutionBwdDataAlgoPerf_t perf[8];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, 4, &found, perf),
+  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, 8, &found, perf),
               "algorithm");
+  const auto algo = fma_algorithm(perf, found, "backward data").algo;
   size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, perf[0].algo, &bytes),
+  check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes),
               "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, perf[0].algo,
-                                           cudnn_workspace(bytes), bytes, &zero, d.x, dx),
+  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
+                                           bytes, &zero, d.x, dx),
               "cudnnConvolutionBackwardData");
 }
 
@@ -149,16 +165,17 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
                                   float* dbias, StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[4];
+  cudnnConvolutionBwdFilterAlgoPerf_t perf[8];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, 4, &found, perf),
+  check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, 8, &found, perf),
               "algorithm");
+  const auto algo = fma_algorithm(perf, found, "backward filter").algo;
   size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, perf[0].algo, &bytes),
+  check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes),
               "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, perf[0].algo,
-                                             cudnn_workspace(bytes), bytes, &zero, d.w, dw),
+  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
+                                             bytes, &zero, d.w, dw),
               "cudnnConvolutionBackwardFilter");
   if (dbias != nullptr) {
     check_cudnn(cudnnConvolutionBackwardBias(h, &one, d.y, dy, &zero, d.bias, dbias), "backward bias");
