@@ -12,12 +12,14 @@
 #include <string>
 
 #include "experiments/cli.h"
+#include "experiments/gemm_bench.h"
 #include "experiments/paper_training_step.h"
 #include "experiments/peak_flops.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/optim.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "models/cbam_crop_net.h"
 
 using namespace s2;
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
         stats.system_allocs - allocs_before, steps);
 
     bench_conv_layers(batch, peak.gflops_total);
+    experiments::bench_gemm_shapes(peak.gflops_total / threads);
 
     const TorchResult torch = run_torch(script, batch, threads);
     if (!torch.error.empty()) {

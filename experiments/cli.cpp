@@ -7,7 +7,8 @@
 
 #include "framework/device.h"
 #include "framework/error.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/parallel.h"
 
 namespace s2::experiments {
 
@@ -80,6 +81,12 @@ std::vector<uint64_t> Args::get_seeds(const std::string& key, const std::vector<
 
 int run_main(const std::function<int()>& body) {
   try {
+    // A bad S2CBAM_ISA is the user's error, reported before any work.
+    try {
+      (void)cpu::active_isa();
+    } catch (const std::invalid_argument& e) {
+      throw Error(e.what());
+    }
     return body();
   } catch (const Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());
@@ -95,6 +102,13 @@ std::set<std::string> with_device_options(std::set<std::string> known) {
 }
 
 Device apply_device_options(const Args& args) {
+  if (args.has("isa")) {
+    try {
+      cpu::set_isa(args.get("isa", "auto"));
+    } catch (const std::invalid_argument& e) {
+      throw Error(e.what());
+    }
+  }
   const Device device = select_device(args.get("device", "auto"));
   if (args.has("kernels")) {
     S2_CHECK(device == Device::CUDA,
@@ -109,7 +123,8 @@ Device apply_device_options(const Args& args) {
         describe_compute(device), v.conv2d, v.linear, v.channel_attention, v.spatial_attention,
         v.bn_epilogue);
   } else {
-    fmt::print("device: cpu{}\n", args.get("device", "auto") == "auto" ? " (no GPU present)" : "");
+    fmt::print("device: cpu ({}){}\n", describe_compute(Device::CPU),
+               args.get("device", "auto") == "auto" ? "; no GPU present" : "");
   }
   return device;
 }
@@ -118,7 +133,8 @@ std::string describe_compute(Device device) {
   if (device == Device::CUDA)
     return fmt::format("{} ({})", device_kernels().name, device_kernels().device_description());
   const int threads = cpu::max_threads();
-  return fmt::format("CPU, {} thread{}", threads, threads == 1 ? "" : "s");
+  return fmt::format("CPU, {} thread{}, {}", threads, threads == 1 ? "" : "s",
+                     cpu::isa_name(cpu::active_isa()));
 }
 
 }  // namespace s2::experiments

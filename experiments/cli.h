@@ -29,14 +29,15 @@ class Args {
 int run_main(const std::function<int()>& body);
 
 // The options every experiment binary takes for where it runs: --device auto|cpu|cuda|emulator
-// (auto = cuda when a GPU is present, else cpu) and --kernels op=version,... for the device kernels.
-// Selects the backend and prints one line saying where the run goes.
-inline const std::set<std::string> kDeviceOptions = {"device", "kernels"};
+// (auto = cuda when a GPU is present, else cpu), --kernels op=version,... for the device kernels, and
+// --isa auto|avx2|avx512 for the CPU kernels' instruction set (as S2CBAM_ISA; results are the same
+// bits with either). Selects the backend and prints one line saying where the run goes.
+inline const std::set<std::string> kDeviceOptions = {"device", "kernels", "isa"};
 Device apply_device_options(const Args& args);
 std::set<std::string> with_device_options(std::set<std::string> known);
 
-// Where a run computes, for reports ("CPU, 2 threads"). Results repeat exactly for the same seeds on
-// the same device and CPU thread count; the thread count sets the order of the gradient sums.
+// Where a run computes, for reports ("CPU, 2 threads"). On the CPU, results repeat bit for bit for
+// the same seeds whatever the thread count and instruction set (README, "Determinism").
 std::string describe_compute(Device device);
 
 }  // namespace s2::experiments

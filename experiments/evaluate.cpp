@@ -10,7 +10,7 @@
 #include "experiments/report.h"
 #include "experiments/saved_model.h"
 #include "framework/error.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 using namespace s2;
 
@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
                                "Evaluation of a saved model on data given at evaluation time.",
                                saved.class_names,
                                experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
-                               {}};
+                               {},
+                               experiments::model_checksum(*saved.model)};
     experiments::print_report(report);
     const std::string out = args.get("out", "");
     if (!out.empty()) {

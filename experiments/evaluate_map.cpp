@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
                                            : "one vote per parcel: the majority class of its mapped pixels",
                                        e.class_names,
                                        metrics,
+                                       {},
                                        {}};
       experiments::print_report(report);
       experiments::write_report(report, (std::filesystem::path(out) / name).string());

@@ -15,7 +15,7 @@
 #include "framework/device.h"
 #include "framework/error.h"
 #include "framework/random.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "models/factory.h"
 
 namespace s2::experiments {
@@ -75,6 +75,24 @@ Device device_for(const models::Classifier& model, Device wanted, const std::str
   fmt::print("note: model '{}' has no CUDA kernels; it runs on the CPU ({})\n", model_name,
              describe_compute(Device::CPU));
   return Device::CPU;
+}
+
+std::string model_checksum(const Module& model) {
+  NamedTensors all = model.named_parameters();
+  for (auto& b : model.named_buffers()) all.push_back(b);
+  return weights_checksum(all);
+}
+
+std::string model_checksum(const Checkpoint& checkpoint) {
+  return weights_checksum(checkpoint.with_prefix("model"));
+}
+
+std::string run_checksum(const RunResult& run) {
+  NamedTensors all;
+  for (const auto& fold : run.folds) {
+    for (auto& [name, t] : fold.checkpoint.with_prefix("model")) all.emplace_back(fold.name + "." + name, t);
+  }
+  return weights_checksum(all);
 }
 
 namespace {

@@ -63,6 +63,13 @@ struct RunResult {
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
 
+// The weights checksum (framework/checkpoint.h) of a model's parameters and buffers, from the model or
+// from a checkpoint's "model." tensors: the same value for the same weights.
+std::string model_checksum(const Module& model);
+std::string model_checksum(const Checkpoint& checkpoint);
+// One checksum for a whole run: its folds' model tensors, by fold name, in order.
+std::string run_checksum(const RunResult& run);
+
 // Loads --config and applies the options the multi-seed binaries share: --seeds, --epochs and
 // --threads; per-epoch printing is turned off.
 ExperimentConfig load_multi_seed_config(const Args& args);

@@ -12,7 +12,9 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/pooling.h"
+#include "kernels/rounding_bound.h"
 
 namespace s2 {
 
@@ -36,6 +38,17 @@ Tensor leaf(const Shape& shape, const std::vector<float>& v) {
   Tensor t = Tensor::from_vector(shape, v);
   t.set_requires_grad(true);
   return t;
+}
+
+std::vector<float> abs_of(const std::vector<float>& v) {
+  std::vector<float> a(v.size());
+  std::transform(v.begin(), v.end(), a.begin(), [](float x) { return std::abs(x); });
+  return a;
+}
+
+// Sets the same chain length, with the largest |expected| as the magnitude, for every output.
+void bound_all(KernelCase& c, int64_t chain) {
+  for (const auto& [name, values] : c.expected) c.bounds[name].chain = chain;
 }
 
 std::string dims_text(std::initializer_list<int64_t> values, const char* sep) {
@@ -99,6 +112,19 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   cpu::conv2d_backward_input(g, c.input("w").data(), c.input("dy").data(), e["dx"].data(), ws.data());
   cpu::conv2d_backward_weight(g, c.input("x").data(), c.input("dy").data(), e["dw"].data(), e["dbias"].data(),
                               ws.data());
+  // Term magnitudes: the same convolutions of the absolute values. Chains: a patch (+ the bias); the
+  // output channels of a patch plus col2im's overlapping adds; every sample's pixels.
+  const auto ax = abs_of(c.input("x")), aw = abs_of(c.input("w")), ab = abs_of(c.input("bias")),
+             ady = abs_of(c.input("dy"));
+  auto& b = c.bounds;
+  b["y"] = {g.patch_size() + 1, std::vector<float>(e["y"].size())};
+  b["dx"] = {g.c_out * kernel * kernel + kernel * kernel, std::vector<float>(e["dx"].size())};
+  b["dw"] = {batch * g.out_pixels(), std::vector<float>(e["dw"].size())};
+  b["dbias"] = {batch * g.out_pixels(), std::vector<float>(e["dbias"].size())};
+  cpu::conv2d_forward(g, ax.data(), aw.data(), ab.data(), b["y"].magnitude.data(), ws.data());
+  cpu::conv2d_backward_input(g, aw.data(), ady.data(), b["dx"].magnitude.data(), ws.data());
+  cpu::conv2d_backward_weight(g, ax.data(), ady.data(), b["dw"].magnitude.data(), b["dbias"].magnitude.data(),
+                              ws.data());
   c.flops = 3.0 * g.forward_flops();
   c.bytes =
       4.0 * static_cast<double>(2 * c.input("x").size() + 3 * c.input("dy").size() + 2 * c.input("w").size());
@@ -122,6 +148,21 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
                 {"dx", x.grad().to_vector()},
                 {"dw", w.grad().to_vector()},
                 {"db", b.grad().to_vector()}};
+  // Term magnitudes from the absolute values; chains: in (+ the bias), out, and the batch.
+  const auto ax = abs_of(c.input("x")), aw = abs_of(c.input("w")), ady = abs_of(c.input("dy"));
+  auto& bd = c.bounds;
+  bd["y"] = {in + 1, std::vector<float>(sz(batch * out))};
+  const auto abs_b = abs_of(c.input("b"));
+  for (int64_t i = 0; i < batch; ++i) std::copy_n(abs_b.data(), out, bd["y"].magnitude.data() + i * out);
+  cpu::gemm(false, true, batch, out, in, ax.data(), in, aw.data(), in, true, bd["y"].magnitude.data(), out);
+  bd["dx"] = {out, std::vector<float>(sz(batch * in))};
+  cpu::gemm(false, false, batch, in, out, ady.data(), out, aw.data(), in, false, bd["dx"].magnitude.data(),
+            in);
+  bd["dw"] = {batch, std::vector<float>(sz(out * in))};
+  cpu::gemm(true, false, out, in, batch, ady.data(), out, ax.data(), in, false, bd["dw"].magnitude.data(),
+            in);
+  bd["db"] = {batch, std::vector<float>(sz(out), 0.0f)};
+  for (int64_t i = 0; i < batch * out; ++i) bd["db"].magnitude[sz(i % out)] += ady[sz(i)];
   c.flops = 6.0 * static_cast<double>(batch * in * out);
   c.bytes = 4.0 * static_cast<double>(3 * batch * in + 3 * in * out + 3 * batch * out);
   return c;
@@ -150,6 +191,11 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
                 {"dx", x.grad().to_vector()},   {"dw1", w1.grad().to_vector()},
                 {"db1", b1.grad().to_vector()}, {"dw2", w2.grad().to_vector()},
                 {"db2", b2.grad().to_vector()}};
+  // Chains: pooling over the pixels, the MLP (C then hidden, with biases), the sum and the sigmoid
+  // (10 roundings at most), and the scaling; backward runs the same chain back and sums over the batch.
+  const int64_t forward_chain = p + ch + hidden + 14;
+  bound_all(c, 2 * forward_chain + n + 12);
+  c.bounds["y"].chain = c.bounds["att"].chain = forward_chain;
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 16.0 * static_cast<double>(n * ch * hidden);
   c.bytes = 4.0 * 6.0 * elems;  // forward: read x twice, write y; backward: read x, dy, write dx
@@ -174,6 +220,12 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
                 {"att", att.to_vector()},
                 {"dx", x.grad().to_vector()},
                 {"dw", weight.grad().to_vector()}};
+  // Chains: the channel mean (C + 1), the 2 x k x k conv, the sigmoid (10 at most), the scaling; the
+  // backward goes the same way back, and dw also sums over the batch and pixels.
+  const int64_t forward_chain = ch + 2 * k * k + 12;
+  bound_all(c, 2 * forward_chain + 12);
+  c.bounds["y"].chain = c.bounds["att"].chain = forward_chain;
+  c.bounds["dw"].chain = 2 * forward_chain + n * p;
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 12.0 * static_cast<double>(n * p * k * k);
   c.bytes = 4.0 * 6.0 * elems;
@@ -232,6 +284,14 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   if (residual) {
     e["dresidual"] = dz;
   }
+  // Chains: the batch statistics sum N x P values twice (mean, then variance), normalisation, scale
+  // and shift, residual and ReLU take 8 more; the backward sums N x P twice more on top of them.
+  const int64_t stats = 2 * n * p + 8;
+  bound_all(c, 2 * stats + 12);
+  for (const char* name : {"y", "save_mean", "save_invstd", "running_mean", "running_var"})
+    c.bounds[name].chain = stats;
+  c.bounds["infer"].chain = 8;
+  c.bounds["dresidual"].chain = 1;
   c.flops = 20.0 * static_cast<double>(total);
   c.bytes = 4.0 * static_cast<double>(total) * (residual ? 9.0 : 7.0);
   return c;
@@ -249,6 +309,9 @@ KernelCase avg_pool_case(int64_t rows, int64_t pixels) {
   e["dx"].resize(sz(rows * pixels));
   cpu::global_avg_pool_forward(rows, pixels, c.input("x").data(), e["y"].data());
   cpu::global_avg_pool_backward(rows, pixels, c.input("dy").data(), e["dx"].data());
+  c.bounds["y"] = {pixels + 1, std::vector<float>(sz(rows))};
+  cpu::global_avg_pool_forward(rows, pixels, abs_of(c.input("x")).data(), c.bounds["y"].magnitude.data());
+  c.bounds["dx"].chain = 1;
   c.flops = 2.0 * static_cast<double>(rows * pixels);
   c.bytes = 8.0 * static_cast<double>(rows * pixels);
   return c;
@@ -274,6 +337,9 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
                                                   options, e["probs"].data())};
   cpu::softmax_cross_entropy_backward(batch, classes, e["probs"].data(), c.labels.data(), options, 0.5f,
                                       e["dlogits"].data());
+  // Chains: exp and log (10 roundings at most each) and the class sum; the loss sums over the batch.
+  bound_all(c, classes + 24);
+  c.bounds["loss"].chain = batch * (classes + 24) + batch;
   c.flops = 10.0 * static_cast<double>(batch * classes);
   c.bytes = 12.0 * static_cast<double>(batch * classes);
   return c;
@@ -291,6 +357,20 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   std::vector<float> param = c.input("param"), m = c.input("m"), v = c.input("v");
   cpu::adam_update(n, param.data(), c.input("grad").data(), m.data(), v.data(), adam_step_of(c));
   c.expected = {{"param", param}, {"m", m}, {"v", v}};
+  // Elementwise, 12 roundings at most; magnitudes: each moment's two terms, and the parameter plus
+  // its decay and its step (|step| <= lr / bias correction 1 of beta1^3 is below 3 lr; see adam_math.h).
+  const cpu::AdamStep st = adam_step_of(c);
+  auto& bd = c.bounds;
+  bd["m"] = {12, std::vector<float>(sz(n))};
+  bd["v"] = {12, std::vector<float>(sz(n))};
+  bd["param"] = {12, std::vector<float>(sz(n))};
+  for (size_t i = 0; i < sz(n); ++i) {
+    const float g = std::abs(c.input("grad")[i]) + st.weight_decay * std::abs(c.input("param")[i]);
+    bd["m"].magnitude[i] = st.beta1 * std::abs(c.input("m")[i]) + (1.0f - st.beta1) * g;
+    bd["v"].magnitude[i] = st.beta2 * std::abs(c.input("v")[i]) + (1.0f - st.beta2) * g * g;
+    bd["param"].magnitude[i] =
+        std::abs(c.input("param")[i]) * (1.0f + st.lr * st.weight_decay) + 3.0f * st.lr;
+  }
   c.flops = 12.0 * static_cast<double>(n);
   c.bytes = 28.0 * static_cast<double>(n);
   return c;
@@ -308,6 +388,9 @@ KernelCase elementwise_case(int64_t n) {
     sum[i] = c.input("a")[i] + c.input("b")[i];
   }
   c.expected = {{"sum", sum}, {"filled", std::vector<float>(sz(n), 0.25f)}};
+  c.bounds["sum"] = {1, abs_of(c.input("a"))};
+  for (size_t i = 0; i < sz(n); ++i) c.bounds["sum"].magnitude[i] += std::abs(c.input("b")[i]);
+  c.bounds["filled"] = {1, std::vector<float>(sz(n), 0.0f)};  // a fill is exact
   c.flops = static_cast<double>(n);
   c.bytes = 16.0 * static_cast<double>(n);
   return c;
@@ -349,6 +432,30 @@ ErrorStats compare_outputs(const std::vector<float>& got, const std::vector<floa
     s.max_ref = std::max(s.max_ref, std::abs(static_cast<double>(want[i])));
   }
   return s;
+}
+
+BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got) {
+  const std::vector<float>& want = c.expected.at(name);
+  const auto it = c.bounds.find(name);
+  if (it == c.bounds.end()) throw std::logic_error("kernel case " + c.op + " has no error bound for " + name);
+  const KernelCase::Bound& b = it->second;
+  if (got.size() != want.size() || (!b.magnitude.empty() && b.magnitude.size() != want.size())) {
+    throw std::logic_error("check_output: " + c.op + " " + name + " sizes differ");
+  }
+  const double max_ref = compare_outputs(want, want).max_ref;
+  // The magnitudes are float32 sums of same-signed terms, themselves within gamma(chain) of exact.
+  const double inflate = 1.0 + float32_gamma(b.chain);
+  BoundCheck r;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double err = std::abs(static_cast<double>(got[i]) - want[i]);
+    const double magnitude = b.magnitude.empty() ? max_ref : b.magnitude[i];
+    const double bound = float32_difference_bound(b.chain, magnitude * inflate);
+    r.max_abs = std::max(r.max_abs, err);
+    if (err > 0.0 || std::isnan(err)) {
+      r.ratio = std::max(r.ratio, bound > 0.0 && !std::isnan(err) ? err / bound : INFINITY);
+    }
+  }
+  return r;
 }
 
 }  // namespace s2

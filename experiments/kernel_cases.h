@@ -21,8 +21,17 @@ struct KernelCase {
   std::map<std::string, std::vector<float>> inputs;
   std::vector<int32_t> labels;
   std::map<std::string, std::vector<float>> expected;  // forward and backward outputs by name
-  double flops = 0.0;                                  // of one forward + backward run
-  double bytes = 0.0;                                  // minimum memory traffic of one run
+  // How far a kernel's output may lie from the reference's (kernels/rounding_bound.h): each element of
+  // both is a chain of at most `chain` roundings of terms whose absolute values sum to `magnitude`
+  // (per element; where empty, the largest |expected| stands for every element's, which assumes the
+  // terms do not cancel: the ops without one are sums of same-signed or few terms).
+  struct Bound {
+    int64_t chain = 1;
+    std::vector<float> magnitude;
+  };
+  std::map<std::string, Bound> bounds;  // by output name; every expected output has one
+  double flops = 0.0;                   // of one forward + backward run
+  double bytes = 0.0;                   // minimum memory traffic of one run
   int64_t dim(const std::string& name) const;
   const std::vector<float>& input(const std::string& name) const;
 };
@@ -81,5 +90,13 @@ struct ErrorStats {
   double scaled() const { return max_abs / (max_ref > 0.0 ? max_ref : 1.0); }
 };
 ErrorStats compare_outputs(const std::vector<float>& got, const std::vector<float>& want);
+
+// One output against its bound: the largest |got - want| / bound over the elements (<= 1 passes).
+struct BoundCheck {
+  double max_abs = 0.0;  // max |got - want|
+  double ratio = 0.0;    // max |got - want| / bound
+  bool ok() const { return ratio <= 1.0; }
+};
+BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got);
 
 }  // namespace s2

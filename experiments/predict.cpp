@@ -7,7 +7,7 @@
 #include "experiments/experiment.h"
 #include "experiments/saved_model.h"
 #include "framework/atomic_file.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 using namespace s2;
 

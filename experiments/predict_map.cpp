@@ -8,7 +8,7 @@
 #include "experiments/cli.h"
 #include "experiments/map_prediction.h"
 #include "framework/error.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 using namespace s2;
 

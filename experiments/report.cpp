@@ -59,14 +59,17 @@ std::string report_json(const Report& r) {
   for (size_t i = 0; i < m.confusion.size(); ++i) {
     j += fmt::format("{}[{}]", i ? ", " : "", fmt::join(m.confusion[i], ", "));
   }
-  j += "],\n  \"folds\": [\n";
+  j += "]";
+  if (!r.weights_checksum.empty())
+    j += fmt::format(",\n  \"weights_checksum\": {}", json_string(r.weights_checksum));
+  j += ",\n  \"folds\": [\n";
   for (size_t f = 0; f < r.folds.size(); ++f) {
     const auto& fold = r.folds[f];
     j += fmt::format(
         "    {{\"name\": {}, \"overall_accuracy\": {:.6f}, \"kappa\": {:.6f}, \"macro_f1\": {:.6f}, "
-        "\"best_epoch\": {}, \"history\": [",
+        "\"best_epoch\": {}, \"weights_checksum\": {}, \"history\": [",
         json_string(fold.name), fold.metrics.overall_accuracy, fold.metrics.kappa, fold.metrics.macro_f1,
-        fold.training.best_epoch);
+        fold.training.best_epoch, json_string(fold.weights_checksum));
     for (size_t i = 0; i < fold.training.history.size(); ++i) {
       const auto& e = fold.training.history[i];
       j += fmt::format(
@@ -93,6 +96,7 @@ std::string report_markdown(const Report& r) {
     md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", r.class_names[i], c.precision, c.recall,
                       c.f1, c.support);
   }
+  if (!r.weights_checksum.empty()) md += fmt::format("\nWeights checksum: `{}`.\n", r.weights_checksum);
   md += "\n## Confusion matrix\n\n" + confusion_markdown(r) + "\n![confusion matrix](confusion.svg)\n";
   if (r.folds.size() > 1) {
     md += "\n## Folds\n\n| fold | OA | kappa | macro F1 |\n|---|---|---|---|\n";
@@ -105,8 +109,8 @@ std::string report_markdown(const Report& r) {
     md += "\n## Training\n\n![training curves](curves.svg)\n";
   }
   for (const auto& f : r.folds) {
-    md += fmt::format("\n{}: kept the weights of epoch {} of {}.", f.name, f.training.best_epoch,
-                      f.training.history.size());
+    md += fmt::format("\n{}: kept the weights of epoch {} of {} (weights checksum {}).", f.name,
+                      f.training.best_epoch, f.training.history.size(), f.weights_checksum);
   }
   return md + "\n";
 }
@@ -141,6 +145,9 @@ void print_report(const Report& r) {
     for (int64_t v : m.confusion[i]) fmt::print(" {:>5}", v);
     fmt::print("\n");
   }
+  // One line per model, for comparing runs (bit-identical for a config and seed).
+  for (const auto& f : r.folds) fmt::print("weights checksum ({}): {}\n", f.name, f.weights_checksum);
+  if (!r.weights_checksum.empty()) fmt::print("weights checksum: {}\n", r.weights_checksum);
 }
 
 }  // namespace s2::experiments

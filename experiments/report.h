@@ -12,6 +12,7 @@ struct FoldReport {
   std::string name;
   Metrics metrics;
   TrainResult training;
+  std::string weights_checksum;  // of the kept model's weights and buffers (framework/checkpoint.h)
 };
 
 struct Report {
@@ -20,6 +21,7 @@ struct Report {
   std::vector<std::string> class_names;
   Metrics metrics;  // over all folds (summed confusion matrices)
   std::vector<FoldReport> folds;
+  std::string weights_checksum;  // of the evaluated model (evaluate); empty when there is none
 };
 
 std::string report_json(const Report& r);

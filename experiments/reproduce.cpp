@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
       fmt::print("{:<9} {:>8.4f} {:>8.4f} {:>10}  {}\n", row.name, s.mean, s.std, reference, verdict);
       md += fmt::format("| {} | {:.4f} | {:.4f} | {} | {} |\n", row.name, s.mean, s.std, reference, verdict);
     }
+    md += "\n| seed | weights checksum |\n|---|---|\n";
+    for (size_t i = 0; i < runs.checksums.size(); ++i) {
+      md += fmt::format("| {} | `{}` |\n", config.seeds[i], runs.checksums[i]);
+      fmt::print("seed {} weights checksum: {}\n", config.seeds[i], runs.checksums[i]);
+    }
     std::filesystem::create_directories(out);
     write_file_atomic((std::filesystem::path(out) / "reproduce.md").string(), md);
     fmt::print("\nwrote {}/reproduce.md\n", out);

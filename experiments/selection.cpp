@@ -16,8 +16,8 @@ std::vector<RunResult> run_each_seed(const ExperimentConfig& config, const Loade
   for (uint64_t seed : seeds) {
     RunResult run = run_experiment(config, data, seed);
     if (candidate.empty()) {
-      fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}\n", seed, run.pooled.overall_accuracy,
-                 run.pooled.kappa, run.pooled.macro_f1);
+      fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}  weights {}\n", seed,
+                 run.pooled.overall_accuracy, run.pooled.kappa, run.pooled.macro_f1, run_checksum(run));
     } else {  // a candidate's test figures play no part in the choice, so they are not shown
       std::vector<int64_t> epochs;
       for (const auto& fold : run.folds) epochs.push_back(fold.training.best_epoch);
@@ -30,10 +30,14 @@ std::vector<RunResult> run_each_seed(const ExperimentConfig& config, const Loade
   return runs;
 }
 
-std::vector<Metrics> test_metrics(const std::vector<RunResult>& runs) {
-  std::vector<Metrics> out;
-  for (const auto& run : runs) out.push_back(run.pooled);
-  return out;
+// The runs' pooled test metrics and weights checksums become the result.
+void keep_test(SeedRuns& out, const std::vector<RunResult>& runs) {
+  out.test.clear();
+  out.checksums.clear();
+  for (const auto& run : runs) {
+    out.test.push_back(run.pooled);
+    out.checksums.push_back(run_checksum(run));
+  }
 }
 
 CandidateScore score(const std::string& name, const std::vector<RunResult>& runs) {
@@ -77,11 +81,11 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
                    const std::vector<uint64_t>& seeds) {
   SeedRuns out;
   if (config.select.candidates.empty()) {
-    out.test = test_metrics(run_each_seed(config, data, seeds, ""));
+    keep_test(out, run_each_seed(config, data, seeds, ""));
     return out;
   }
   size_t best = 0;
-  std::vector<Metrics> chosen_test;
+  SeedRuns chosen_test;
   for (const auto& candidate : config.select.candidates) {
     const auto runs = run_each_seed(with_candidate(config, candidate), data, seeds, candidate.name);
     out.candidates.push_back(score(candidate.name, runs));
@@ -89,14 +93,15 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
     if (out.candidates.size() == 1 ||
         out.candidates.back().validation_accuracy.mean > out.candidates[best].validation_accuracy.mean) {
       best = out.candidates.size() - 1;
-      chosen_test = test_metrics(runs);
+      keep_test(chosen_test, runs);
     }
   }
   out.chosen = out.candidates[best].name;
   fmt::print("  chosen by validation OA: {} ({:.4f})\n", out.chosen,
              out.chosen_score().validation_accuracy.mean);
   if (!config.select.refit) {
-    out.test = std::move(chosen_test);
+    out.test = std::move(chosen_test.test);
+    out.checksums = std::move(chosen_test.checksums);
     return out;
   }
   ExperimentConfig refit = with_candidate(config, config.select.candidates[best]);
@@ -105,7 +110,7 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
   out.refit_epochs = std::max<int64_t>(1, std::llround(out.candidates[best].mean_best_epoch));
   refit.train.epochs = out.refit_epochs;
   fmt::print("  refit on all training groups for {} epochs\n", out.refit_epochs);
-  out.test = test_metrics(run_each_seed(refit, data, seeds, ""));
+  keep_test(out, run_each_seed(refit, data, seeds, ""));
   return out;
 }
 

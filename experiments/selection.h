@@ -16,7 +16,8 @@ struct CandidateScore {
 };
 
 struct SeedRuns {
-  std::vector<Metrics> test;  // the pooled test metrics of one run per seed
+  std::vector<Metrics> test;           // the pooled test metrics of one run per seed
+  std::vector<std::string> checksums;  // and the weights checksum of each run (run_checksum)
   // Only with [select]: every candidate's validation score, the chosen one, and the epochs of the
   // refit (0 = no refit: the chosen candidate's own runs gave `test`).
   std::vector<CandidateScore> candidates;

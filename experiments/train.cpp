@@ -14,7 +14,7 @@
 #include "experiments/selection.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 using namespace s2;
 
@@ -61,11 +61,13 @@ int main(int argc, char** argv) {
         experiments::describe_split(config, data),
         data.train.class_names,
         run.pooled,
+        {},
         {}};
     for (const auto& fold : run.folds) {
       const std::string name = run.folds.size() == 1 ? "model.ckpt" : fmt::format("model-{}.ckpt", fold.name);
       save_checkpoint((std::filesystem::path(out) / name).string(), fold.checkpoint);
-      report.folds.push_back({fold.name, fold.metrics, fold.training});
+      report.folds.push_back(
+          {fold.name, fold.metrics, fold.training, experiments::model_checksum(fold.checkpoint)});
     }
     experiments::print_report(report);
     experiments::write_report(report, out);

@@ -198,4 +198,19 @@ Checkpoint load_checkpoint(const std::string& path) {
   return ck;
 }
 
+std::string weights_checksum(const NamedTensors& tensors) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  const auto mix = [&h](const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
+  };
+  for (const auto& [name, tensor] : tensors) {
+    mix(name.data(), name.size());
+    for (const int64_t d : tensor.shape()) mix(&d, sizeof d);
+    const std::vector<float> values = tensor.to_vector();
+    mix(values.data(), values.size() * sizeof(float));
+  }
+  return fmt::format("{:016x}", h);
+}
+
 }  // namespace s2

@@ -35,4 +35,10 @@ Checkpoint load_checkpoint(const std::string& path);
 
 uint32_t crc32(const void* data, size_t size);
 
+// A fingerprint of trained weights for comparing runs by one line: 64-bit FNV-1a over every tensor's
+// name, shape and float bits, in order, as 16 hex digits. Identical weights give identical checksums;
+// training is bit-reproducible for a config and seed (README, "Determinism"), so two users can compare
+// their runs by it.
+std::string weights_checksum(const NamedTensors& tensors);
+
 }  // namespace s2

@@ -7,6 +7,8 @@
 #include "framework/autograd.h"
 #include "framework/device.h"
 #include "framework/error.h"
+#include "kernels/adam_math.h"
+#include "kernels/cpu/fixed_math.h"
 #include "kernels/cpu/optim.h"
 
 namespace s2::optim {
@@ -170,7 +172,7 @@ StepLR::StepLR(Optimizer& optimizer, int64_t step_size, float gamma)
 
 void StepLR::step(float) {
   ++epoch_;
-  optimizer_.set_lr(base_lr_ * std::pow(gamma_, static_cast<float>(epoch_ / step_size_)));
+  optimizer_.set_lr(base_lr_ * static_cast<float>(integer_power(gamma_, epoch_ / step_size_)));
 }
 
 CosineLR::CosineLR(Optimizer& optimizer, int64_t total_epochs, float min_lr)
@@ -181,8 +183,8 @@ CosineLR::CosineLR(Optimizer& optimizer, int64_t total_epochs, float min_lr)
 void CosineLR::step(float) {
   epoch_ = std::min(epoch_ + 1, total_);
   const double progress = static_cast<double>(epoch_) / static_cast<double>(total_);
-  optimizer_.set_lr(min_lr_ + (base_lr_ - min_lr_) *
-                                  static_cast<float>(0.5 * (1.0 + std::cos(std::numbers::pi * progress))));
+  optimizer_.set_lr(min_lr_ +
+                    (base_lr_ - min_lr_) * static_cast<float>(0.5 * (1.0 + cpu::cos_pi_f64(progress))));
 }
 
 ReduceOnPlateau::ReduceOnPlateau(Optimizer& optimizer, float factor, int64_t patience, float min_lr,

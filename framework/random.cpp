@@ -1,7 +1,8 @@
 #include "framework/random.h"
 
 #include <cmath>
-#include <numbers>
+
+#include "kernels/cpu/fixed_math.h"
 
 namespace s2 {
 
@@ -49,10 +50,15 @@ uint64_t Generator::below(uint64_t n) {
   return x % n;
 }
 
+// Marsaglia's polar method: only sqrt (exact in IEEE arithmetic) and our own log, so the same seed
+// gives the same draws on every machine (no libm cos or log).
 float Generator::normal() {
-  const double u1 = (static_cast<double>(next_u64() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
-  const double u2 = static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
-  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+  for (;;) {
+    const double u = static_cast<double>(next_u64() >> 11) * 0x1.0p-52 - 1.0;  // [-1, 1)
+    const double v = static_cast<double>(next_u64() >> 11) * 0x1.0p-52 - 1.0;
+    const double s = u * u + v * v;
+    if (s > 0.0 && s < 1.0) return static_cast<float>(u * std::sqrt(-2.0 * cpu::log_f64(s) / s));
+  }
 }
 
 std::array<uint64_t, 4> Generator::state() const {

@@ -18,9 +18,18 @@ struct AdamScalars {
   float step_size;     // lr / (1 - beta1^t)
   float inv_sqrt_bc2;  // 1 / sqrt(1 - beta2^t)
 };
+// beta^step by repeated squaring in double: the same bits everywhere, where std::pow's depend on the
+// C library.
+inline double integer_power(double base, int64_t n) {
+  double result = 1.0;
+  for (; n > 0; n >>= 1, base *= base) {
+    if (n & 1) result *= base;
+  }
+  return result;
+}
 inline AdamScalars adam_scalars(const cpu::AdamStep& s) {
-  const float bc1 = 1.0f - std::pow(s.beta1, static_cast<float>(s.step));
-  const float bc2 = 1.0f - std::pow(s.beta2, static_cast<float>(s.step));
+  const auto bc1 = static_cast<float>(1.0 - integer_power(s.beta1, s.step));
+  const auto bc2 = static_cast<float>(1.0 - integer_power(s.beta2, s.step));
   return {s.lr / bc1, 1.0f / std::sqrt(bc2)};
 }
 

@@ -30,17 +30,6 @@ cu::DeviceBuffer<T> upload(const std::vector<T>& host) {
   return b;
 }
 
-// Float32 tolerance: accumulation order differs between the GPU kernels and the CPU references.
-constexpr double kTolerance = 1e-4;
-
-inline void check_close(const std::vector<float>& got, const std::vector<float>& want,
-                        const std::string& what, double tolerance = kTolerance) {
-  REQUIRE(got.size() == want.size());
-  const double err = compare_outputs(got, want).scaled();
-  INFO(what << ": scaled max error " << err << " (tolerance " << tolerance << ")");
-  CHECK(err <= tolerance);
-}
-
 // Runs f once per thread order, so that a missing barrier shows up as a mismatch.
 template <class F>
 void in_both_thread_orders(F&& f) {

@@ -67,7 +67,8 @@ TEST_CASE("Flanders: parcel folds test every pixel once, and a saved fold model 
 TEST_CASE("without GDAL, raster data is a clear error that names the config") {
   const ExperimentConfig c =
       config_from("flanders.toml", "[data]\nformat = \"raster_series\"\nroot = \"" S2_SHARED_DATA
-                                   "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\n" +
+                                   "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\n"
+                                   "[split]\nkind = \"grouped_kfold\"\nfolds = 2\n" +
                                        kTinyModel);
   CHECK_THROWS_WITH(load_data(c),
                     doctest::Contains("flanders.toml: [data] format raster_series reads GeoTIFFs "

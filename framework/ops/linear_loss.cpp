@@ -4,6 +4,7 @@
 #include "framework/ops.h"
 #include "framework/ops/cuda_ops.h"
 #include "framework/ops/op_util.h"
+#include "kernels/cpu/fixed_math.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 
@@ -27,14 +28,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   for (int64_t i = 0; bias.defined() && i < n; ++i) {
     std::copy_n(bias.data(), out, y.data() + i * out);
   }
-  cpu::gemm(false, true, n, out, in, 1.0f, x.data(), in, weight.data(), in, bias.defined() ? 1.0f : 0.0f,
-            y.data(), out);
+  cpu::gemm(false, true, n, out, in, x.data(), in, weight.data(), in, bias.defined(), y.data(), out);
   const Tensor xs = x.detach(), ws = weight.detach();
   const bool has_bias = bias.defined();
   attach_grad_fn(y, {x, weight, bias}, "linear", [xs, ws, has_bias, n, in, out](const Tensor& dy) {
     Tensor dx = Tensor::empty({n, in}), dw = Tensor::empty({out, in}), db;
-    cpu::gemm(false, false, n, in, out, 1.0f, dy.data(), out, ws.data(), in, 0.0f, dx.data(), in);
-    cpu::gemm(true, false, out, in, n, 1.0f, dy.data(), out, xs.data(), in, 0.0f, dw.data(), in);
+    cpu::gemm(false, false, n, in, out, dy.data(), out, ws.data(), in, false, dx.data(), in);
+    cpu::gemm(true, false, out, in, n, dy.data(), out, xs.data(), in, false, dw.data(), in);
     if (has_bias) {
       db = Tensor::zeros({out});
       for (int64_t i = 0; i < n; ++i) {
@@ -91,7 +91,7 @@ Tensor softmax(const Tensor& logits) {
     const float zmax = *std::max_element(z, z + k);
     float denom = 0.0f;
     for (int64_t j = 0; j < k; ++j) {
-      pi[j] = std::exp(z[j] - zmax);
+      pi[j] = cpu::exp_f32(z[j] - zmax);
       denom += pi[j];
     }
     for (int64_t j = 0; j < k; ++j) {

@@ -6,7 +6,7 @@
 
 #include "framework/error.h"
 #include "framework/tensor.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 namespace s2::detail {
 

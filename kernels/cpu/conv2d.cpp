@@ -15,25 +15,26 @@ size_t col_floats(const Conv2dGeometry& g) {
   return g.is_pointwise() ? 0 : static_cast<size_t>(g.patch_size() * g.out_pixels());
 }
 
-// Calls fn(row, ih, iw_start) for every (patch row, output row) pair; shared by im2col and col2im.
+// Calls fn(row, c, ih, oh, iw_start) for every (patch row, output row) pair of patch rows
+// [row0, row1); shared by im2col and col2im.
 template <typename Fn>
-void for_each_patch_row(const Conv2dGeometry& g, Fn&& fn) {
-  for (int64_t c = 0; c < g.c_in; ++c) {
-    for (int64_t i = 0; i < g.kernel_h; ++i) {
-      for (int64_t j = 0; j < g.kernel_w; ++j) {
-        const int64_t row = (c * g.kernel_h + i) * g.kernel_w + j;
-        for (int64_t oh = 0; oh < g.h_out; ++oh) {
-          fn(row, c, oh * g.stride_h - g.pad_top + i, oh, j - g.pad_left);
-        }
-      }
+void for_each_patch_row(const Conv2dGeometry& g, int64_t row0, int64_t row1, Fn&& fn) {
+  const int64_t taps = g.kernel_h * g.kernel_w;
+  for (int64_t row = row0; row < row1; ++row) {
+    const int64_t c = row / taps, i = row % taps / g.kernel_w, j = row % g.kernel_w;
+    for (int64_t oh = 0; oh < g.h_out; ++oh) {
+      fn(row, c, oh * g.stride_h - g.pad_top + i, oh, j - g.pad_left);
     }
   }
 }
+
+// Patch rows a thread unfolds at a time for the weight gradient.
+constexpr int64_t kRowsPerBlock = 256;
 }  // namespace
 
-void im2col(const Conv2dGeometry& g, const float* x, float* col) {
-  for_each_patch_row(g, [&](int64_t row, int64_t c, int64_t ih, int64_t oh, int64_t iw0) {
-    float* out = col + row * g.out_pixels() + oh * g.w_out;
+void im2col_rows(const Conv2dGeometry& g, const float* x, int64_t row0, int64_t row1, float* col) {
+  for_each_patch_row(g, row0, row1, [&](int64_t row, int64_t c, int64_t ih, int64_t oh, int64_t iw0) {
+    float* out = col + (row - row0) * g.out_pixels() + oh * g.w_out;
     if (ih < 0 || ih >= g.h_in) {
       std::fill_n(out, g.w_out, 0.0f);
       return;
@@ -54,8 +55,12 @@ void im2col(const Conv2dGeometry& g, const float* x, float* col) {
   });
 }
 
+void im2col(const Conv2dGeometry& g, const float* x, float* col) {
+  im2col_rows(g, x, 0, g.patch_size(), col);
+}
+
 void col2im_add(const Conv2dGeometry& g, const float* col, float* x) {
-  for_each_patch_row(g, [&](int64_t row, int64_t c, int64_t ih, int64_t oh, int64_t iw0) {
+  for_each_patch_row(g, 0, g.patch_size(), [&](int64_t row, int64_t c, int64_t ih, int64_t oh, int64_t iw0) {
     if (ih < 0 || ih >= g.h_in) {
       return;
     }
@@ -89,14 +94,12 @@ void conv2d_forward(const Conv2dGeometry& g, const float* x, const float* w, con
       } else {
         im2col(g, xn, col);
       }
-      float beta = 0.0f;
       if (bias != nullptr) {  // the bias rides in the GEMM's accumulator
         for (int64_t co = 0; co < g.c_out; ++co) {
           std::fill_n(yn + co * p, p, bias[co]);
         }
-        beta = 1.0f;
       }
-      gemm(false, false, g.c_out, p, k, 1.0f, w, k, col, p, beta, yn, p);
+      gemm(false, false, g.c_out, p, k, w, k, col, p, bias != nullptr, yn, p);
     }
   }
 }
@@ -116,9 +119,9 @@ void conv2d_backward_input(const Conv2dGeometry& g, const float* w, const float*
       const float* dyn = dy + n * g.c_out * p;
       float* dxn = dx + n * g.c_in * g.in_pixels();
       if (g.is_pointwise()) {
-        gemm(true, false, k, p, g.c_out, 1.0f, w, k, dyn, p, 0.0f, dxn, p);
+        gemm(true, false, k, p, g.c_out, w, k, dyn, p, false, dxn, p);
       } else {
-        gemm(true, false, k, p, g.c_out, 1.0f, w, k, dyn, p, 0.0f, col, p);
+        gemm(true, false, k, p, g.c_out, w, k, dyn, p, false, col, p);
         std::fill_n(dxn, g.c_in * g.in_pixels(), 0.0f);
         col2im_add(g, col, dxn);
       }
@@ -127,57 +130,36 @@ void conv2d_backward_input(const Conv2dGeometry& g, const float* w, const float*
 }
 
 size_t conv2d_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
-  const size_t partial = static_cast<size_t>(g.c_out * (g.patch_size() + 1));
-  return (col_floats(g) + partial) * static_cast<size_t>(threads);
+  const int64_t rows = g.is_pointwise() ? 0 : std::min(g.patch_size(), kRowsPerBlock);
+  return static_cast<size_t>(rows * g.out_pixels()) * static_cast<size_t>(threads);
 }
 
+// Threads split the columns of dW (patch rows), never the batch: each element of dW is one GEMM chain
+// over the samples in order and their pixels in order, whatever the thread count.
 void conv2d_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw, float* dbias,
                             float* workspace) {
   const int64_t k = g.patch_size(), p = g.out_pixels();
-  const int64_t partial_size = g.c_out * (k + 1);  // dw then dbias, per thread
   const int threads = omp_get_max_threads();
-  float* partials = workspace + col_floats(g) * static_cast<size_t>(threads);
+  const int64_t block = std::min(k, kRowsPerBlock);
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num();
-    const int team = omp_get_num_threads();  // may be fewer than requested
-    float* col = workspace + col_floats(g) * static_cast<size_t>(t);
-    float* my_dw = partials + partial_size * t;
-    float* my_db = my_dw + g.c_out * k;
-    std::fill_n(my_dw, partial_size, 0.0f);
-    const auto [begin, end] = thread_range(g.batch);
-    for (int64_t n = begin; n < end; ++n) {
+    float* col = workspace + static_cast<size_t>(block * p * omp_get_thread_num());
+    const auto [begin, end] = thread_range(k);
+    for (int64_t n = 0; n < g.batch; ++n) {
       const float* xn = x + n * g.c_in * g.in_pixels();
       const float* dyn = dy + n * g.c_out * p;
-      if (g.is_pointwise()) {
-        col = const_cast<float*>(xn);
-      } else {
-        im2col(g, xn, col);
-      }
-      gemm(false, true, g.c_out, k, p, 1.0f, dyn, p, col, p, 1.0f, my_dw, k);
-      for (int64_t co = 0; co < g.c_out; ++co) {
-        float s = 0.0f;
-        for (int64_t i = 0; i < p; ++i) {
-          s += dyn[co * p + i];
+      for (int64_t r0 = begin; r0 < end; r0 += block) {
+        const int64_t r1 = std::min(end, r0 + block);
+        const float* rows = xn + r0 * p;  // pointwise: the input rows are the patch rows
+        if (!g.is_pointwise()) {
+          im2col_rows(g, xn, r0, r1, col);
+          rows = col;
         }
-        my_db[co] += s;
-      }
-    }
-#pragma omp barrier
-    // Sum the per-thread partials in thread order: deterministic for a given thread count.
-    const auto [lo, hi] = thread_range(partial_size);
-    for (int64_t i = lo; i < hi; ++i) {
-      float s = 0.0f;
-      for (int u = 0; u < team; ++u) {
-        s += partials[partial_size * u + i];
-      }
-      if (i < g.c_out * k) {
-        dw[i] = s;
-      } else if (dbias != nullptr) {
-        dbias[i - g.c_out * k] = s;
+        gemm(false, true, g.c_out, r1 - r0, p, dyn, p, rows, p, n > 0, dw + r0, k);
       }
     }
   }
+  if (dbias != nullptr) conv2d_backward_bias(g, dy, dbias);
 }
 
 void conv2d_backward_bias(const Conv2dGeometry& g, const float* dy, float* dbias) {

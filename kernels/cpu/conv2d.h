@@ -1,5 +1,6 @@
 #pragma once
-// Convolution on the CPU as per-sample im2col + BLAS GEMM, parallel over the batch.
+// Convolution on the CPU as per-sample im2col + GEMM (gemm.h), parallel over the batch, or for the
+// weight gradient over its columns, so that results do not depend on the thread count.
 // Workspace sizes are in floats; the caller provides the buffer (from the caching allocator).
 #include <cstddef>
 
@@ -27,6 +28,8 @@ void conv2d_backward_bias(const Conv2dGeometry& g, const float* dy, float* dbias
 
 // Unfolds one sample [c_in, h_in, w_in] into columns [patch_size, out_pixels].
 void im2col(const Conv2dGeometry& g, const float* x, float* col);
+// The same for patch rows [row0, row1) only, into [row1 - row0, out_pixels].
+void im2col_rows(const Conv2dGeometry& g, const float* x, int64_t row0, int64_t row1, float* col);
 // Adds columns [patch_size, out_pixels] back into one sample [c_in, h_in, w_in] (not zeroed here).
 void col2im_add(const Conv2dGeometry& g, const float* col, float* x);
 

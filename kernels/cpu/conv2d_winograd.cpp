@@ -150,11 +150,12 @@ size_t winograd_workspace(const Conv2dGeometry& g, int threads) {
 }
 
 namespace {
-// Transforms samples [n0, n0 + ns) of x into V[xi][c][sample * tiles + tile] (row stride `width`).
+// Transforms channels [c0, c1) of samples [n0, n0 + ns) of x into V[xi][c][sample * tiles + tile]
+// (row stride `width`).
 void transform_input_chunk(const Conv2dGeometry& g, const float* x, int64_t n0, int64_t ns, int64_t width,
-                           float* v, float* padded) {
+                           float* v, float* padded, int64_t c0, int64_t c1) {
   const int64_t th = tiles_h(g), tw = tiles_w(g), pw = padded_w(g), plane = plane_floats(g.c_in, width);
-  for (int64_t c = 0; c < g.c_in; ++c) {
+  for (int64_t c = c0; c < c1; ++c) {
     for (int64_t s = 0; s < ns; ++s) {
       const float* xc = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
       for (int64_t h = 0; h < g.h_in; ++h) std::copy_n(xc + h * g.w_in, g.w_in, padded + (h + 1) * pw + 1);
@@ -168,11 +169,12 @@ void transform_input_chunk(const Conv2dGeometry& g, const float* x, int64_t n0, 
   }
 }
 
-// Z[xi][k][sample * tiles + tile] = A dy A^T per 2x2 tile of dy (zero beyond the border).
+// Z[xi][k][sample * tiles + tile] = A dy A^T per 2x2 tile of dy (zero beyond the border), for output
+// channels [k0, k1).
 void transform_output_grad_chunk(const Conv2dGeometry& g, const float* dy, int64_t n0, int64_t ns,
-                                 int64_t width, float* z) {
+                                 int64_t width, float* z, int64_t k0, int64_t k1) {
   const int64_t th = tiles_h(g), tw = tiles_w(g), plane = plane_floats(g.c_out, width);
-  for (int64_t k = 0; k < g.c_out; ++k) {
+  for (int64_t k = k0; k < k1; ++k) {
     for (int64_t s = 0; s < ns; ++s) {
       const float* dk = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
       float* zk = z + k * width + s * th * tw;
@@ -222,11 +224,12 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
     const auto [begin, end] = thread_range(g.batch);
     for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
       const int64_t ns = std::min(kSamplesPerChunk, end - n0);
-      transform_input_chunk(g, x, n0, ns, width, v, padded);
+      transform_input_chunk(g, x, n0, ns, width, v, padded, 0, g.c_in);
       // M[xi] = U[xi] (c_out x c_in) * V[xi] (c_in x cols), one GEMM per transformed position.
       for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, false, g.c_out, ns * t_per_sample, g.c_in, 1.0f, u + xi * g.c_out * g.c_in, g.c_in,
-             v + xi * plane_floats(g.c_in, width), width, 0.0f, m + xi * plane_floats(g.c_out, width), width);
+        gemm(false, false, g.c_out, ns * t_per_sample, g.c_in, u + xi * g.c_out * g.c_in, g.c_in,
+             v + xi * plane_floats(g.c_in, width), width, false, m + xi * plane_floats(g.c_out, width),
+             width);
       }
       // Output transform, dropping the outputs of tiles that hang over the border.
       for (int64_t k = 0; k < g.c_out; ++k) {
@@ -251,49 +254,58 @@ void conv2d_winograd(const Conv2dGeometry& g, const float* x, const float* u, co
   }
 }
 
+// The batch's chunks go in at most kGroups fixed groups of consecutive chunks, set by the batch size
+// alone; each group's dU is one GEMM chain over its chunks, and the groups' dU are summed in group
+// order. Threads only decide who computes which group, so any thread count gives the same bits.
+constexpr int64_t kGroups = 4;
+
 size_t winograd_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
-  return (static_cast<size_t>(per_thread_floats(g)) + winograd_filter_floats(g)) *
-         static_cast<size_t>(threads);
+  return static_cast<size_t>(per_thread_floats(g)) * static_cast<size_t>(threads) +
+         static_cast<size_t>(kGroups) * winograd_filter_floats(g);
 }
 
 void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                      float* workspace) {
   const int64_t t_per_sample = tiles(g), width = kSamplesPerChunk * t_per_sample;
-  const int64_t ph = padded_h(g), pw = padded_w(g);
+  const int64_t chunks = (g.batch + kSamplesPerChunk - 1) / kSamplesPerChunk;
+  const int64_t groups = std::min(kGroups, chunks);
   const auto per_thread = static_cast<size_t>(per_thread_floats(g));
   const auto du_size = static_cast<int64_t>(winograd_filter_floats(g));
   const int threads = omp_get_max_threads();
-  float* partials = workspace + per_thread * static_cast<size_t>(threads);
+  float* partials = workspace + per_thread * static_cast<size_t>(threads);  // dU[group][xi][k][c]
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num(), team = omp_get_num_threads();
-    float* v = workspace + per_thread * static_cast<size_t>(t);
+    float* v = workspace + per_thread * static_cast<size_t>(omp_get_thread_num());
     float* z = v + kTile * plane_floats(g.c_in, width);
     float* padded = z + kTile * plane_floats(g.c_out, width);
-    std::fill_n(padded, ph * pw, 0.0f);
-    float* du = partials + du_size * t;  // dU[xi][k][c], this thread's share of the batch
-    std::fill_n(du, du_size, 0.0f);
-    const auto [begin, end] = thread_range(g.batch);
-    for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
-      const int64_t ns = std::min(kSamplesPerChunk, end - n0);
-      transform_input_chunk(g, x, n0, ns, width, v, padded);
-      transform_output_grad_chunk(g, dy, n0, ns, width, z);
-      // dU[xi] += Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
-      for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, 1.0f, z + xi * plane_floats(g.c_out, width),
-             width, v + xi * plane_floats(g.c_in, width), width, 1.0f, du + xi * g.c_out * g.c_in, g.c_in);
+    std::fill_n(padded, padded_h(g) * padded_w(g), 0.0f);
+#pragma omp for schedule(static)
+    for (int64_t group = 0; group < groups; ++group) {
+      float* du = partials + du_size * group;
+      // Chunks [chunks * group / groups, chunks * (group + 1) / groups), in order.
+      for (int64_t chunk = chunks * group / groups; chunk < chunks * (group + 1) / groups; ++chunk) {
+        const int64_t n0 = chunk * kSamplesPerChunk, ns = std::min(kSamplesPerChunk, g.batch - n0);
+        const bool first = chunk == chunks * group / groups;
+        transform_input_chunk(g, x, n0, ns, width, v, padded, 0, g.c_in);
+        transform_output_grad_chunk(g, dy, n0, ns, width, z, 0, g.c_out);
+        // dU[xi] (+)= Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
+        for (int64_t xi = 0; xi < kTile; ++xi) {
+          gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, z + xi * plane_floats(g.c_out, width), width,
+               v + xi * plane_floats(g.c_in, width), width, !first, du + xi * g.c_out * g.c_in, g.c_in);
+        }
       }
+    }  // the implicit barrier: every group's dU is complete
+    // Sum the groups into the first, in group order (a streaming loop over dU), then map dU back to
+    // 3x3 kernels.
+    for (int64_t group = 1; group < groups; ++group) {
+      const float* part = partials + du_size * group;
+#pragma omp for simd schedule(static)
+      for (int64_t i = 0; i < du_size; ++i) partials[i] += part[i];
     }
-#pragma omp barrier
-    // Sum the partials in thread order (deterministic), then map dU back to 3x3 kernels.
-    const auto [lo, hi] = thread_range(g.c_out * g.c_in);
-    for (int64_t kc = lo; kc < hi; ++kc) {
+#pragma omp for schedule(static)
+    for (int64_t kc = 0; kc < g.c_out * g.c_in; ++kc) {
       float sum[kTile];
-      for (int64_t xi = 0; xi < kTile; ++xi) {
-        float acc = 0.0f;
-        for (int u = 0; u < team; ++u) acc += partials[du_size * u + xi * g.c_out * g.c_in + kc];
-        sum[xi] = acc;
-      }
+      for (int64_t xi = 0; xi < kTile; ++xi) sum[xi] = partials[xi * g.c_out * g.c_in + kc];
       filter_grad_transform(sum, dw + kc * 9);
     }
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/fixed_math.h"
+
 namespace s2::cpu {
 
 void add_same_shape(const float* a, const float* b, float* out, int64_t n) {
@@ -29,7 +31,7 @@ void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
 void sigmoid_forward(const float* x, float* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
-    y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+    y[i] = 1.0f / (1.0f + exp_f32(-x[i]));
   }
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/fixed_math.h"
+
 namespace s2::cpu {
 
 namespace {
@@ -33,13 +35,13 @@ float softmax_cross_entropy_forward(int64_t batch, int64_t classes, const float*
     const float zmax = *std::max_element(z, z + classes);
     double denom = 0.0;
     for (int64_t k = 0; k < classes; ++k) {
-      denom += std::exp(static_cast<double>(z[k] - zmax));
+      denom += exp_f64(static_cast<double>(z[k] - zmax));
     }
-    const double log_denom = std::log(denom);
+    const double log_denom = log_f64(denom);
     double loss = 0.0;
     for (int64_t k = 0; k < classes; ++k) {
       const double log_p = z[k] - zmax - log_denom;
-      p[k] = static_cast<float>(std::exp(log_p));
+      p[k] = static_cast<float>(exp_f64(log_p));
       loss -= target(options, classes, k, labels[i]) * log_p;
     }
     total += weight_of(options, labels[i]) * loss;

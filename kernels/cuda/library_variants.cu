@@ -102,15 +102,33 @@ struct ConvDescriptors {
   }
 };
 
-// The fastest of cuDNN's suggestions that keeps to FP32 FMA math (the descriptor's math type).
+// Direct summation only: each output a plain dot product, whose float32 error the kernel checks bound
+// per element (kernels/rounding_bound.h). FFT and Winograd algorithms have norm-wise error bounds.
+bool sums_directly(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+bool sums_directly(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+bool sums_directly(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+}
+
+// The fastest of cuDNN's suggestions that keeps to FP32 FMA math (the descriptor's math type) and
+// sums directly.
 template <class Perf>
 Perf fma_algorithm(const Perf* perf, int found, const char* what) {
   for (int i = 0; i < found; ++i) {
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) {
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH &&
+        sums_directly(perf[i].algo)) {
       return perf[i];
     }
   }
-  throw std::runtime_error(std::string("cuDNN ") + what + ": no FP32 (FMA math) algorithm was suggested");
+  throw std::runtime_error(std::string("cuDNN ") + what +
+                           ": no direct-summation FP32 (FMA math) algorithm among its suggestions");
 }
 
 __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const float> bias,
@@ -127,9 +145,10 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
                           float* y, StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionFwdAlgoPerf_t perf[8];
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, 8, &found, perf),
+  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y,
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
               "pick algorithm");
   const auto algo = fma_algorithm(perf, found, "forward").algo;
   size_t bytes = 0;
@@ -147,9 +166,10 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
                                  StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionBwdDataAlgoPerf_t perf[8];
+  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, 8, &found, perf),
+  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                  h, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf),
               "algorithm");
   const auto algo = fma_algorithm(perf, found, "backward data").algo;
   size_t bytes = 0;
@@ -165,9 +185,10 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
                                   float* dbias, StreamHandle stream) {
   cudnnHandle_t h = cudnn_handle(stream);
   ConvDescriptors d(g);
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[8];
+  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, 8, &found, perf),
+  check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                  h, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf),
               "algorithm");
   const auto algo = fma_algorithm(perf, found, "backward filter").algo;
   size_t bytes = 0;

@@ -100,6 +100,11 @@ Fiber::Fiber(size_t stack_bytes) : impl_(std::make_unique<Impl>()) {
 }
 
 Fiber::~Fiber() {
+#ifdef S2_FIBER_ASAN
+  // ASan keeps the stack's poisoning in its shadow after munmap: a later mapping at the same address
+  // (a large heap block, say) would then be reported as a stack access.
+  __asan_unpoison_memory_region(impl_->stack_bottom, impl_->stack_bytes);
+#endif
   munmap(impl_->mapping, impl_->mapping_bytes);
 }
 
