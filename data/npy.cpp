@@ -151,4 +151,30 @@ PixelDataset read_npy_dataset(const std::string& values_path, const std::string&
   return d;
 }
 
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  int64_t count = 1;
+  std::string dims;
+  for (const int64_t d : shape) {
+    count *= d;
+    dims += std::to_string(d) + ",";
+  }
+  S2_CHECK(count == static_cast<int64_t>(values.size()), "write_npy {}: shape holds {} values, got {}", path,
+           count, values.size());
+  if (shape.size() > 1) dims.pop_back();  // (3,) for one dimension, (2, 3) otherwise
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Magic, version, header length, header padded with spaces to a multiple of 64 bytes, ending in '\n'.
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  const auto len = static_cast<uint16_t>(header.size());
+  bytes += static_cast<char>(len & 0xff);
+  bytes += static_cast<char>(len >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  write_file_atomic(path, bytes);
+}
+
 }  // namespace s2::data

@@ -17,6 +17,10 @@ struct NpyArray {
 // Reads little-endian <f4/<f8/<i1..<i8/<u1..<u8 arrays in C order (format versions 1 to 3).
 NpyArray read_npy(const std::string& path);
 
+// Writes a little-endian float32 array (format version 1, C order) atomically: what NumPy's
+// np.load reads, for handing tensors to other frameworks.
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values);
+
 // Values (N, T, B) and labels as class indices into `class_names` (from .npy or .csv). Samples are
 // their own groups unless `groups_path` (.npy or .csv, one id per sample) is given.
 PixelDataset read_npy_dataset(const std::string& values_path, const std::string& labels_path,

@@ -101,14 +101,17 @@ std::set<std::string> with_device_options(std::set<std::string> known) {
   return known;
 }
 
-Device apply_device_options(const Args& args) {
-  if (args.has("isa")) {
-    try {
-      cpu::set_isa(args.get("isa", "auto"));
-    } catch (const std::invalid_argument& e) {
-      throw Error(e.what());
-    }
+void apply_isa_option(const Args& args) {
+  if (!args.has("isa")) return;
+  try {
+    cpu::set_isa(args.get("isa", "auto"));
+  } catch (const std::invalid_argument& e) {
+    throw Error(e.what());
   }
+}
+
+Device apply_device_options(const Args& args) {
+  apply_isa_option(args);
   const Device device = select_device(args.get("device", "auto"));
   if (args.has("kernels")) {
     S2_CHECK(device == Device::CUDA,

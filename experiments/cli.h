@@ -34,6 +34,8 @@ int run_main(const std::function<int()>& body);
 // bits with either). Selects the backend and prints one line saying where the run goes.
 inline const std::set<std::string> kDeviceOptions = {"device", "kernels", "isa"};
 Device apply_device_options(const Args& args);
+// --isa alone, for binaries that run on the CPU only.
+void apply_isa_option(const Args& args);
 std::set<std::string> with_device_options(std::set<std::string> known);
 
 // Where a run computes, for reports ("CPU, 2 threads"). On the CPU, results repeat bit for bit for

@@ -87,4 +87,11 @@ class CbamCropNet : public Classifier {
   std::shared_ptr<nn::Linear> head_;
 };
 
+// The longest chain of float32 roundings from the input to the logits (kernels/rounding_bound.h), for
+// comparing two implementations of this network: each layer's reduction length along the path, the
+// batch statistics of every batch norm in training (two sums of N x P values), the attention blocks
+// (pooling, MLP, sigmoid; channel mean and max, the k x k conv), the pooling, the dense layer and the
+// softmax.
+int64_t rounding_chain(const CbamCropNetConfig& c, int64_t batch, bool training);
+
 }  // namespace s2::models

@@ -136,3 +136,22 @@ TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their
   CHECK_THROWS_WITH_AS(data::read_npy_dataset(x, write_temp("short.csv", "1\n0\n"), {"a", "b"}),
                        doctest::Contains("has 2 labels for 3 samples"), Error);
 }
+
+TEST_CASE("write_npy writes what read_npy (and NumPy) reads back, for 0 to 3 dimensions") {
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<float>>> arrays = {
+      {{}, {2.5f}},
+      {{3}, {1.0f, -2.0f, 1e-30f}},
+      {{2, 3}, {1, 2, 3, 4, 5, 6}},
+      {{2, 1, 2}, {0.5f, -0.0f, 7.0f, 8.0f}}};
+  for (const auto& [shape, values] : arrays) {
+    const std::string path = s2::testing::write_temp("array.npy", "");
+    data::write_npy(path, shape, values);
+    const data::NpyArray back = data::read_npy(path);
+    CHECK(back.shape == shape);
+    REQUIRE(back.values.size() == values.size());
+    for (size_t i = 0; i < values.size(); ++i) CHECK(back.values[i] == values[i]);
+    CHECK(std::filesystem::file_size(path) % 64 == (values.size() * 4) % 64);  // the header pads to 64 bytes
+  }
+  CHECK_THROWS_WITH_AS(data::write_npy(s2::testing::write_temp("bad.npy", ""), {2, 2}, {1.0f}),
+                       doctest::Contains("shape holds 4 values, got 1"), Error);
+}

@@ -46,22 +46,6 @@ Tensor random_tensor(const Shape& shape, uint64_t seed) {
   return t;
 }
 
-// The longest chain of float32 roundings from the input to the logits of a CBAM network (see
-// kernels/rounding_bound.h): each layer's reduction length along the path, the batch statistics of
-// every batch norm (two sums of N x P values; training mode), the attention blocks' chains as in
-// experiments/kernel_cases.cpp, the pooling, the dense layer and the softmax.
-int64_t forward_chain(const models::CbamCropNetConfig& c, int64_t batch, bool training) {
-  const int64_t p = c.timesteps * c.bands, bn = training ? 2 * batch * p + 8 : 8;
-  const int64_t k2 = c.spatial_kernel * c.spatial_kernel;
-  int64_t chain = 9 + 1 + bn, in = c.stem_width;
-  for (const int64_t width : c.stage_widths) {
-    chain += (9 * in + 1) + bn + (9 * width + 1) + bn + 1;
-    chain += (p + width + width / c.reduction + 15) + (width + 2 * k2 + 13);
-    in = width;
-  }
-  return chain + (p + 1) + (in + 1) + (c.classes + 24);
-}
-
 // Device against CPU within the bound of two float32 evaluations of a chain of that length, taking the
 // largest CPU value as the size of every term: valid when the network does not amplify rounding
 // errors through cancellation (random weights and inputs of mixed sign, as here, sum without
@@ -90,7 +74,7 @@ void check_training_step(const models::CbamCropNetConfig& config, int64_t batch)
   }
   const Tensor cpu_logits = cpu_net.forward(x), dev_logits = dev_net.forward(x.to(Device::CUDA));
   REQUIRE(dev_logits.device() == Device::CUDA);
-  const int64_t chain = forward_chain(config, batch, true);
+  const int64_t chain = models::rounding_chain(config, batch, true);
   CHECK(within_chain_bound(dev_logits, cpu_logits, chain));
   const Tensor cpu_loss = softmax_cross_entropy(cpu_logits, labels);
   const Tensor dev_loss = softmax_cross_entropy(dev_logits, labels);
@@ -153,7 +137,7 @@ void check_training_step(const models::CbamCropNetConfig& config, int64_t batch)
   dev_net.eval();
   NoGradGuard no_grad;
   CHECK(within_chain_bound(dev_net.forward(x.to(Device::CUDA)), cpu_net.forward(x),
-                           forward_chain(config, batch, false)));
+                           models::rounding_chain(config, batch, false)));
 }
 
 }  // namespace
