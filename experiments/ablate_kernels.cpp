@@ -68,10 +68,8 @@ int main(int argc, char** argv) {
     experiments::Args args(argc, argv, {"device", "batch", "repeats", "ops", "threads", "out"});
     const std::string device = args.get("device", "auto");
     const int repeats = static_cast<int>(args.get_int("repeats", 20));
-    const int threads = static_cast<int>(args.get_int("threads", 2));
+    const int threads = experiments::apply_threads_option(args, 2);
     const auto ops = args.get_list("ops", {});
-    omp_set_num_threads(threads);
-    cpu::init_threading();
 
     const KernelBackend backend = pick_backend(device);
     const int64_t batch = args.get_int("batch", backend.emulated ? 2 : 64);

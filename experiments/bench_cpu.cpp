@@ -154,11 +154,9 @@ int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script"});
     const int64_t batch = args.get_int("batch", 64);
-    const int threads = static_cast<int>(args.get_int("threads", 2));
+    const int threads = experiments::apply_threads_option(args, 2);
     const int steps = static_cast<int>(args.get_int("steps", 10));
     const std::string script = args.get("torch-script", S2_SOURCE_DIR "/../shared/bench/torch_cbam_ref.py");
-    omp_set_num_threads(threads);
-    cpu::init_threading();
 
     const auto peak = experiments::measure_peak_flops(threads);
     fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total,

@@ -1,6 +1,7 @@
 #include "experiments/cli.h"
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <charconv>
 #include <exception>
@@ -99,6 +100,15 @@ int run_main(const std::function<int()>& body) {
 std::set<std::string> with_device_options(std::set<std::string> known) {
   known.insert(kDeviceOptions.begin(), kDeviceOptions.end());
   return known;
+}
+
+int apply_threads_option(const Args& args, int fallback) {
+  const int64_t threads = args.get_int("threads", fallback);
+  S2_CHECK(!args.has("threads") || (threads >= 1 && threads <= 1024),
+           "option --threads must be 1 to 1024, got {}", threads);
+  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  cpu::init_threading();
+  return cpu::max_threads();
 }
 
 void apply_isa_option(const Args& args) {

@@ -207,7 +207,9 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("residual_skip", cbam.residual_skip);
   model.read("reduction", cbam.reduction);
   model.read("spatial_kernel", cbam.spatial_kernel);
-  model.read("bn_momentum", c.model.batch_norm.momentum);
+  // [model] bn_momentum applies to whichever model the config builds.
+  model.read("bn_momentum", c.model.cbam.batch_norm.momentum);
+  c.model.tempcnn.batch_norm.momentum = c.model.cbam.batch_norm.momentum;
   auto& tempcnn = c.model.tempcnn;
   model.read("filters", tempcnn.filters);
   model.read("kernel_size", tempcnn.kernel_size);

@@ -16,10 +16,10 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv,
-        experiments::with_device_options({"checkpoint", "data", "labels", "groups", "config", "out"}));
-    cpu::init_threading();
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"checkpoint", "data", "labels", "groups", "config", "out", "threads"}));
+    experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     const std::string checkpoint = args.require("checkpoint");
     experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
@@ -27,9 +27,7 @@ int main(int argc, char** argv) {
     experiments::DataFiles files = experiments::test_files(saved.config);
     if (args.has("data")) files = {args.get("data", ""), args.get("labels", ""), args.get("groups", "")};
     S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
-    data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
-    experiments::check_compatible(saved, d);
-    saved.normaliser.apply(d);
+    const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);
     experiments::Report report{fmt::format("{} on {}", checkpoint, d.source),
                                "Evaluation of a saved model on data given at evaluation time.",

@@ -208,6 +208,15 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
   return folds;
 }
 
+std::vector<Fold> prepared_folds(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  std::vector<Fold> folds = make_folds(c, data, seed);
+  for (Fold& fold : folds) {
+    fold.normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
+    normalise(fold, fold.normaliser);
+  }
+  return folds;
+}
+
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
   RunResult run;
   const int64_t classes = data.train.num_classes();
@@ -221,9 +230,8 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
       for (size_t j = 0; j < sum.size(); ++j) sum[i][j] += m.confusion[i][j];
     }
   };
-  for (Fold& fold : make_folds(c, data, seed)) {
-    const auto normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
-    normalise(fold, normaliser);
+  for (Fold& fold : prepared_folds(c, data, seed)) {
+    const data::BandNormaliser& normaliser = fold.normaliser;
     manual_seed(seed);
     auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
     TrainOptions options = c.train;
@@ -271,8 +279,7 @@ ExperimentConfig load_multi_seed_config(const Args& args) {
     for (auto& candidate : config.select.candidates) candidate.train.epochs = config.train.epochs;
   }
   config.train.verbose = false;
-  if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-  cpu::init_threading();
+  apply_threads_option(args);
   return config;
 }
 

@@ -41,8 +41,12 @@ data::PixelDataset load_dataset(const ExperimentConfig& config, const DataFiles&
 struct Fold {
   std::string name;
   data::PixelDataset train, validation, test;
+  data::BandNormaliser normaliser;  // fitted on `train` (prepared_folds)
 };
 std::vector<Fold> make_folds(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
+// The folds a run trains on: make_folds, then every part standardised with statistics of the fold's
+// training pixels only. export_folds writes exactly these, for training other frameworks on them.
+std::vector<Fold> prepared_folds(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
 // One line saying how train and test were separated, for reports.
 std::string describe_split(const ExperimentConfig& config, const LoadedData& data);
 

@@ -47,9 +47,8 @@ int main(int argc, char** argv) {
              config.model.kind);
     const int64_t batch = args.get_int("batch", 32);
     const auto seed = static_cast<uint64_t>(args.get_int("seed", 1));
-    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
+    experiments::apply_threads_option(args);
     experiments::apply_isa_option(args);
-    cpu::init_threading();
     const fs::path out = args.require("out");
 
     experiments::LoadedData data = experiments::load_data(config);
@@ -85,7 +84,7 @@ int main(int argc, char** argv) {
 
     models::CbamCropNetConfig net = config.model.cbam;
     net.timesteps = t, net.bands = bands, net.classes = train.num_classes();
-    const BatchNormOptions& bn = config.model.batch_norm;
+    const BatchNormOptions& bn = config.model.batch_norm();
     write_file_atomic(
         (out / "step.json").string(),
         fmt::format("{{\n  \"config\": \"{}\",\n  \"seed\": {},\n  \"batch\": {},\n  \"classes\": {},\n  "

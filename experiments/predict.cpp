@@ -13,18 +13,16 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv,
-        experiments::with_device_options({"checkpoint", "data", "labels", "groups", "out", "config"}));
-    cpu::init_threading();
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"checkpoint", "data", "labels", "groups", "out", "config", "threads"}));
+    experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
     saved.model->to(device);
     const experiments::DataFiles files{args.require("data"), args.get("labels", ""), args.get("groups", "")};
-    data::PixelDataset d = experiments::load_dataset(saved.config, files, saved.class_names, false);
-    experiments::check_compatible(saved, d);
-    saved.normaliser.apply(d);
+    const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);
     const auto k = static_cast<int64_t>(saved.class_names.size());
     std::string csv = fmt::format("index,group,x,y,label,predicted,{}\n", fmt::join(saved.class_names, ","));

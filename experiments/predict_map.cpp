@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
         argc, argv,
         experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
                                           "grid", "quicklook", "config", "threads", "dates"}));
-    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-    cpu::init_threading();
+    experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));

@@ -42,4 +42,11 @@ void check_compatible(const SavedModel& m, const data::PixelDataset& d) {
            fmt::join(d.class_names, ", "), fmt::join(m.class_names, ", "));
 }
 
+data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files) {
+  data::PixelDataset d = load_dataset(m.config, files, m.class_names, false);
+  check_compatible(m, d);
+  m.normaliser.apply(d);
+  return d;
+}
+
 }  // namespace s2::experiments

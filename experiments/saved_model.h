@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "experiments/config.h"
+#include "experiments/experiment.h"
 #include "models/classifier.h"
 
 namespace s2::experiments {
@@ -25,5 +26,10 @@ SavedModel load_saved_model(const std::string& checkpoint_path, const std::strin
 
 // Checks that `d` has the dates, bands and classes the model was trained on, naming both sides.
 void check_compatible(const SavedModel& m, const data::PixelDataset& d);
+
+// Labelled or unlabelled pixels from `files`, read and preprocessed as the model was trained (its
+// config's format and resampling, its class names, its training normalisation), after the
+// compatibility check: what evaluate and predict feed the model.
+data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files);
 
 }  // namespace s2::experiments

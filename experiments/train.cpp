@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(config.train.seed)));
     config.train.epochs = args.get_int("epochs", config.train.epochs);
     S2_CHECK(config.train.epochs > 0, "option --epochs must be positive, got {}", config.train.epochs);
-    if (args.has("threads")) omp_set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-    cpu::init_threading();
+    experiments::apply_threads_option(args);
     const std::string out = args.get("out", "runs/" + std::filesystem::path(config.path).stem().string());
     // The training state goes beside the results after every epoch; --resume yes continues from it.
     std::filesystem::create_directories(out);

@@ -100,6 +100,7 @@ void CachingAllocator::empty_cache() {
   for (auto& [size, blocks] : free_blocks_) {
     for (void* ptr : blocks) {
       system_free_(ptr, size);
+      ++stats_.system_frees;
     }
   }
   free_blocks_.clear();

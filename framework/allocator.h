@@ -1,6 +1,7 @@
 #pragma once
-// A caching host allocator: freed blocks go to per-size free lists and are reused, so a training
-// step that allocates the same activations every iteration stops calling malloc after warm-up.
+// A caching allocator, one for host memory and one for device memory: freed blocks go to per-size free
+// lists and are reused, so a training step that allocates the same activations every iteration stops
+// calling malloc (or the device's allocation) after warm-up.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -14,6 +15,7 @@ struct AllocatorStats {
   size_t peak_bytes_in_use = 0;
   size_t bytes_cached = 0;     // held in free lists, ready for reuse
   uint64_t system_allocs = 0;  // calls that reached the system allocator
+  uint64_t system_frees = 0;   // blocks handed back to it (empty_cache)
   uint64_t requests = 0;
 };
 

@@ -9,7 +9,6 @@ std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, in
   if (config.kind == "cbam" || config.kind == "plain_cnn") {
     CbamCropNetConfig c = config.cbam;
     c.timesteps = timesteps, c.bands = bands, c.classes = classes;
-    c.batch_norm = config.batch_norm;
     if (config.kind == "plain_cnn") {
       c.attention = Attention::None;
       c.residual_skip = false;
@@ -19,7 +18,6 @@ std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, in
   if (config.kind == "tempcnn") {
     TempCnnConfig c = config.tempcnn;
     c.timesteps = timesteps, c.bands = bands, c.classes = classes;
-    c.batch_norm = config.batch_norm;
     return std::make_unique<TempCnn>(c);
   }
   fail("unknown model kind '{}' (expected cbam, plain_cnn or tempcnn)", config.kind);

@@ -11,9 +11,12 @@ namespace s2::models {
 
 struct ModelConfig {
   std::string kind = "cbam";
-  BatchNormOptions batch_norm = {};  // for every batch norm of whichever model
-  CbamCropNetConfig cbam = {};       // for "cbam" and "plain_cnn"
-  TempCnnConfig tempcnn = {};        // for "tempcnn"
+  CbamCropNetConfig cbam = {};  // for "cbam" and "plain_cnn"
+  TempCnnConfig tempcnn = {};   // for "tempcnn"
+  // The batch-norm options of the chosen kind's config (each model takes its own, as set there).
+  const BatchNormOptions& batch_norm() const {
+    return kind == "tempcnn" ? tempcnn.batch_norm : cbam.batch_norm;
+  }
 };
 
 // The input size and class count come from the data, not the config.

@@ -18,7 +18,8 @@ TEST_CASE("the demo config loads and points at the shared data") {
   CHECK(c.data.classes.size() == 8);
   CHECK(c.split.kind == "given");
   CHECK(c.model.cbam.stage_widths == std::vector<int64_t>{64, 128, 256});
-  CHECK(c.model.batch_norm.momentum == doctest::Approx(0.1f));
+  CHECK(c.model.batch_norm().momentum == doctest::Approx(0.1f));
+  CHECK(c.model.tempcnn.batch_norm.momentum == doctest::Approx(0.1f));
   CHECK(std::filesystem::exists(experiments::resolve_data_path(c, c.data.train)));
 }
 

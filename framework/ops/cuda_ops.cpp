@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/device.h"
 #include "framework/error.h"
@@ -30,16 +31,20 @@ Tensor device_empty(const Shape& shape) {
 }
 
 // int32 device memory (labels, arg-max indices), freed when the last backward holding it is gone.
+// Index buffers (attention arg-max, labels) from the device caching allocator, like tensors: a GPU
+// step then allocates nothing after warm-up.
 class DeviceInts {
  public:
   explicit DeviceInts(size_t count)
-      : data_(static_cast<int32_t*>(device_kernels().device_alloc(count * sizeof(int32_t)))) {}
-  ~DeviceInts() { device_kernels().device_free(data_); }
+      : bytes_(count * sizeof(int32_t)),
+        data_(static_cast<int32_t*>(CachingAllocator::device().allocate(bytes_))) {}
+  ~DeviceInts() { CachingAllocator::device().release(data_, bytes_); }
   DeviceInts(const DeviceInts&) = delete;
   DeviceInts& operator=(const DeviceInts&) = delete;
   int32_t* get() const { return data_; }
 
  private:
+  size_t bytes_;
   int32_t* data_;
 };
 

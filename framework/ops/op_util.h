@@ -19,15 +19,15 @@ inline void check_rank(const Tensor& t, int64_t rank, const char* op, const char
   S2_CHECK(t.defined(), "{}: {} is undefined", op, what);
   S2_CHECK(t.ndim() == rank, "{}: {} must have {} dimensions, got shape {}", op, what, rank,
            shape_str(t.shape()));
-  S2_CHECK(t.device() == Device::CPU, "{}: {} is on {}, but this build runs ops on the CPU", op, what,
-           device_name(t.device()));
+  S2_CHECK(t.device() == Device::CPU, "{}: {} is on {}, but {} has no CUDA kernel: it runs on the CPU only",
+           op, what, device_name(t.device()), op);
 }
 
 // For ops that have only a CPU kernel.
 inline void require_cpu(const Tensor& t, const char* op) {
   S2_CHECK(!t.defined() || t.device() == Device::CPU,
-           "{}: input is on {}, but this build runs ops on the CPU (this op has no CUDA kernel)", op,
-           device_name(t.device()));
+           "{}: input is on {}, but {} has no CUDA kernel: it runs on the CPU only", op,
+           device_name(t.device()), op);
 }
 
 using IndexBuffer = std::shared_ptr<std::vector<int32_t>>;

@@ -67,13 +67,6 @@ __global__ void bn_apply_kernel(Layout l, dev_ptr<const float> x, dev_ptr<const 
   y[i] = relu && v < 0.0f ? 0.0f : v;
 }
 
-__global__ void add_kernel(int64_t n, dev_ptr<const float> a, dev_ptr<float> y) {
-  const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
-  if (i < n) {
-    y[i] += a[i];
-  }
-}
-
 __global__ void relu_kernel(int64_t n, dev_ptr<float> y) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i < n && y[i] < 0.0f) {
@@ -159,7 +152,7 @@ void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const 
          dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, save_mean, save_invstd, false,
          eps, fused && relu, y);
   if (!fused && residual != nullptr) {
-    launch("add_v1", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, residual, y);
+    add(n, residual, y, y, stream);  // version 1: the residual in its own pass (elementwise.cu)
   }
   if (!fused && relu) {
     launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, y);
@@ -178,7 +171,7 @@ void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const 
          dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, running_mean, running_var,
          true, eps, fused && relu, y);
   if (!fused && residual != nullptr) {
-    launch("add_v1", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, residual, y);
+    add(n, residual, y, y, stream);  // version 1: the residual in its own pass (elementwise.cu)
   }
   if (!fused && relu) {
     launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, y);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/device_math.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -16,9 +17,6 @@ namespace {
 constexpr int64_t kMaxChannels = 1024, kMaxHidden = 256;  // shared-memory bounds of version 2
 constexpr unsigned kThreads = 256;
 
-__device__ __forceinline__ float sigmoid(float v) {
-  return 1.0f / (1.0f + expf(-v));
-}
 __device__ __forceinline__ float relu(float v) {
   return v > 0.0f ? v : 0.0f;
 }

@@ -1,5 +1,5 @@
 // conv2d forward and backward as implicit GEMMs (versions 1 and 2), plus the cuDNN version 3
-// (conv2d_cudnn.cu, GPU build only).
+// (library_variants.cu, GPU build only).
 #include <algorithm>
 #include <stdexcept>
 #include <string>

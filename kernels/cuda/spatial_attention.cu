@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/device_math.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -21,10 +22,6 @@ struct MapShape {
   __device__ int64_t pixels() const { return H * W; }
   __device__ int64_t pad() const { return (k - 1) / 2; }
 };
-
-__device__ __forceinline__ float sigmoid(float v) {
-  return 1.0f / (1.0f + expf(-v));
-}
 
 // The conv output at pixel p of a 2-channel map (any dev_ptr or shared array).
 template <class Map, class Weights>

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Trains the PyTorch restatement of the paper network under s2cbam's protocol, on the folds s2cbam
+exported (issue #20), and compares the test accuracy with s2cbam's by a Welch t-test.
+
+    build/experiments/export_folds --config CONFIG --out DIR --seeds 1,2,3,4,5
+    python3 scripts/torch_train.py DIR [--init keras|torch] [--s2cbam-oa 0.91,0.89,...]
+
+For every seed in DIR/seed<S>/ and every fold: the restatement (../shared/bench/torch_cbam_ref.py) with
+the protocol's BN epsilon and momentum, Adam (learning rate, betas, epsilon), mini-batches of the
+protocol's size in a fresh random order every epoch, mean cross-entropy, up to `epochs` epochs with early
+stopping after `early_stopping_patience` epochs without a lower validation loss (or higher validation
+accuracy), the best epoch's weights restored, then the test metrics. The folds' test confusions are
+pooled per seed, as s2cbam does; class-weighted loss as s2cbam's. --init keras uses s2cbam's (Keras's) initialisation: truncated He
+normal for the convs and the attention MLP, Glorot uniform for the head, zero biases; --init torch
+keeps PyTorch's defaults. Needs torch and numpy (scripts/install-torch.sh).
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import runpy
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def keras_init(net):
+    for name, m in net.named_modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            if name == "head":
+                torch.nn.init.xavier_uniform_(m.weight)
+            else:  # He normal truncated at 2 std, rescaled to keep the std (as Keras and s2cbam)
+                fan_in = m.weight[0].numel()
+                std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
+                torch.nn.init.trunc_normal_(m.weight, 0.0, std, -2 * std, 2 * std)
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)
+
+
+def metrics(truth, pred, classes):
+    c = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(c, (truth, pred), 1)
+    return c
+
+
+def summary(confusion):
+    n = confusion.sum()
+    oa = np.trace(confusion) / n
+    pe = (confusion.sum(0) * confusion.sum(1)).sum() / n**2
+    kappa = (oa - pe) / (1 - pe) if pe < 1 else 0.0
+    tp = np.diag(confusion).astype(float)
+    precision = np.divide(tp, confusion.sum(0), out=np.zeros_like(tp), where=confusion.sum(0) > 0)
+    recall = np.divide(tp, confusion.sum(1), out=np.zeros_like(tp), where=confusion.sum(1) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=precision + recall > 0)
+    present = confusion.sum(1) > 0
+    return oa, kappa, f1[present].mean()
+
+
+def evaluate(net, x, y):
+    net.eval()
+    with torch.no_grad():
+        logits = torch.cat([net(x[i:i + 256]) for i in range(0, len(x), 256)])
+        loss = F.cross_entropy(logits, y).item()
+    return loss, logits.argmax(1)
+
+
+def train_fold(net_cls, p, fold_dir, seed, init):
+    load = lambda n: torch.from_numpy(np.load(os.path.join(fold_dir, n + ".npy")))
+    xtr, ytr = load("x_train").unsqueeze(1), load("y_train").long()
+    xte, yte = load("x_test").unsqueeze(1), load("y_test").long()
+    has_val = os.path.exists(os.path.join(fold_dir, "x_validation.npy"))
+    if has_val:
+        xva, yva = load("x_validation").unsqueeze(1), load("y_validation").long()
+    torch.manual_seed(seed)
+    net = net_cls(p["classes"])
+    if init == "keras":
+        keras_init(net)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eps, m.momentum = p["bn_eps"], p["bn_momentum"]
+    opt = torch.optim.Adam(net.parameters(), lr=p["learning_rate"], betas=(p["adam_beta1"], p["adam_beta2"]),
+                           eps=p["adam_eps"], weight_decay=p["weight_decay"])
+    weights = None
+    if p["class_weighted_loss"]:  # n / (classes present * count), as s2cbam and scikit-learn's 'balanced'
+        counts = torch.bincount(ytr, minlength=p["classes"]).float()
+        weights = torch.where(counts > 0, len(ytr) / ((counts > 0).sum() * counts.clamp(min=1)), torch.zeros(()))
+    best, best_state, bad, best_epoch = math.inf, None, 0, 0
+    for epoch in range(1, p["epochs"] + 1):
+        net.train()
+        order = torch.randperm(len(xtr))
+        for i in range(0, len(xtr), p["batch_size"]):
+            idx = order[i:i + p["batch_size"]]
+            opt.zero_grad()
+            F.cross_entropy(net(xtr[idx]), ytr[idx], weight=weights, label_smoothing=p["label_smoothing"]).backward()
+            opt.step()
+        if not has_val:
+            best_epoch = epoch
+            continue
+        vloss, vpred = evaluate(net, xva, yva)
+        score = vloss if p["best_epoch_by"] == "val_loss" else -(vpred == yva).float().mean().item()
+        if score < best:
+            best, best_state, bad, best_epoch = score, copy.deepcopy(net.state_dict()), 0, epoch
+        else:
+            bad += 1
+            if p["early_stopping_patience"] > 0 and bad >= p["early_stopping_patience"]:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    _, pred = evaluate(net, xte, yte)
+    return metrics(yte.numpy(), pred.numpy(), p["classes"]), best_epoch
+
+
+def welch(a, b):
+    """Welch's t statistic, its degrees of freedom and the two-sided p-value."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    # Two-sided p from the regularised incomplete beta: P(|T| > t) = I_{df/(df+t^2)}(df/2, 1/2).
+    return t, df, betainc(df / 2, 0.5, df / (df + t * t))
+
+
+def betainc(a, b, x):
+    """Regularised incomplete beta I_x(a, b) by its continued fraction (Numerical Recipes, betacf)."""
+    if x <= 0 or x >= 1:
+        return float(x >= 1)
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1 - x))
+    if x > (a + 1) / (a + b + 2):
+        return 1 - betainc(b, a, 1 - x)
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / d if abs(d) > 1e-300 else 1e300
+    h = d
+    for m in range(1, 300):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1 + num * d
+            d = 1 / d if abs(d) > 1e-300 else 1e300
+            c = 1 + num / c if abs(1 + num / c) > 1e-300 else 1e-300
+            h *= d * c
+    return front * h / a
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dir")
+    ap.add_argument("--init", choices=["keras", "torch"], default="keras")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--s2cbam-oa", default="", help="s2cbam's per-seed test OA, comma-separated, for the t-test")
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    p = json.load(open(os.path.join(a.dir, "protocol.json")))
+    if p["model"] != "cbam" or p["augmentation"]:
+        sys.exit("torch_train.py restates the paper network without augmentation only")
+    net_cls = runpy.run_path(a.torch_ref)["Net"]
+    oas = []
+    seeds = sorted((d for d in os.listdir(a.dir) if d.startswith("seed")), key=lambda d: int(d[4:]))
+    for sd in seeds:
+        seed = int(sd[4:])
+        pooled, epochs = None, []
+        for fold in sorted(os.listdir(os.path.join(a.dir, sd))):
+            c, e = train_fold(net_cls, p, os.path.join(a.dir, sd, fold), seed, a.init)
+            pooled = c if pooled is None else pooled + c
+            epochs.append(e)
+        oa, kappa, f1 = summary(pooled)
+        oas.append(oa)
+        print(f"  seed {seed}: OA {oa:.4f}  kappa {kappa:.4f}  macro F1 {f1:.4f}  (kept epochs {epochs})", flush=True)
+    print(f"PyTorch {torch.__version__} ({a.init} init), {p['config']}: OA {np.mean(oas):.4f} +/- "
+          f"{np.std(oas, ddof=1) if len(oas) > 1 else 0:.4f} over {len(oas)} seeds")
+    if a.s2cbam_oa:
+        s2 = [float(v) for v in a.s2cbam_oa.split(",")]
+        t, df, pval = welch(s2, oas)
+        se = np.std(oas, ddof=1) / math.sqrt(len(oas))
+        print(f"s2cbam: OA {np.mean(s2):.4f} +/- {np.std(s2, ddof=1):.4f} over {len(s2)} seeds; "
+              f"difference {np.mean(s2) - np.mean(oas):+.4f} (PyTorch's standard error {se:.4f}); "
+              f"Welch t = {t:.2f}, df = {df:.1f}, p = {pval:.3f}")
+
+
+if __name__ == "__main__":
+    main()
