@@ -9,18 +9,20 @@
 using namespace s2;
 using doctest::Approx;
 
-TEST_CASE("conv2d 'same' 3x3 on a known input") {
-  // x = 1..9 in a 3x3 image; the kernel sums the 4-neighbourhood and the centre.
+TEST_CASE("conv2d 'same' 3x3 on a known input is a correlation, not a convolution") {
+  // x = 1..9 in a 3x3 image; the kernel weighs only the right neighbour (x 1) and the one below (x 10):
+  // y[i][j] = x[i][j+1] + 10 x[i+1][j] + 0.5, zero beyond the border. A flipped kernel (a true
+  // convolution) would weigh the left and upper neighbours instead. Small integers: exact in float32.
   const Tensor x = Tensor::from_vector({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  const Tensor w = Tensor::from_vector({1, 1, 3, 3}, {0, 1, 0, 1, 1, 1, 0, 1, 0});
+  const Tensor w = Tensor::from_vector({1, 1, 3, 3}, {0, 0, 0, 0, 0, 1, 0, 10, 0});
   const Tensor b = Tensor::from_vector({1}, {0.5f});
-  const Tensor y = conv2d(x, w, b);
-  const std::vector<float> expected{1 + 2 + 4 + 0.5f,     1 + 2 + 3 + 5 + 0.5f,     2 + 3 + 6 + 0.5f,
-                                    1 + 4 + 5 + 7 + 0.5f, 2 + 4 + 5 + 6 + 8 + 0.5f, 3 + 5 + 6 + 9 + 0.5f,
-                                    4 + 7 + 8 + 0.5f,     5 + 7 + 8 + 9 + 0.5f,     6 + 8 + 9 + 0.5f};
-  CHECK(y.shape() == Shape{1, 1, 3, 3});
-  for (size_t i = 0; i < expected.size(); ++i) {
-    CHECK(y.data()[i] == Approx(expected[i]));
+  for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd}) {
+    const Tensor y = conv2d(x, w, b, {.algorithm = algorithm});
+    const std::vector<float> expected{2 + 40 + 0.5f, 3 + 50 + 0.5f, 0 + 60 + 0.5f,  //
+                                      5 + 70 + 0.5f, 6 + 80 + 0.5f, 0 + 90 + 0.5f,  //
+                                      8 + 0 + 0.5f,  9 + 0 + 0.5f,  0 + 0 + 0.5f};
+    CHECK(y.shape() == Shape{1, 1, 3, 3});
+    CHECK(y.to_vector() == expected);
   }
 }
 
@@ -109,6 +111,13 @@ TEST_CASE("dropout keeps the expectation and is reproducible with a seed") {
   Generator g1(5), g2(5);
   const Tensor y1 = dropout(x, 0.25f, true, g1), y2 = dropout(x, 0.25f, true, g2);
   CHECK(y1.to_vector() == y2.to_vector());
-  CHECK(sum(y1).item() / 1000.0f == Approx(1.0f).epsilon(0.1));
+  // Every kept value is 1 / (1 - p), every dropped one 0; the dropped count is Binomial(1000, 0.25),
+  // mean 250, standard deviation 13.7: within 5 standard deviations.
+  int64_t zeros = 0;
+  for (const float v : y1.to_vector()) {
+    CHECK((v == 0.0f || v == Approx(1.0f / 0.75f)));
+    zeros += v == 0.0f ? 1 : 0;
+  }
+  CHECK(std::abs(zeros - 250) <= 5 * 13.7);
   CHECK(dropout(x, 0.25f, false).same_as(x));
 }

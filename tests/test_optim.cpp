@@ -42,11 +42,19 @@ TEST_CASE("Adam first two steps") {
   CHECK(p.data()[1] == Approx(-2.0f + 2e-3f));
 }
 
-TEST_CASE("AdamW decays the weights directly") {
-  Tensor p = param_with_grad({2.0f}, {0.0f});
-  auto adamw = optim::make_adamw({p}, 0.1f, 0.5f);
-  adamw->step();  // zero gradient: only decay, p *= 1 - 0.1 * 0.5
-  CHECK(p.item() == Approx(1.9f));
+TEST_CASE("AdamW decays the weights directly, where Adam adds the decay to the gradient") {
+  // p = 2, gradient 0.4, lr 0.1, decay 0.5, first step (m and v bias-corrected to g and g^2):
+  //   AdamW: p = 2 (1 - 0.1 * 0.5) - 0.1 * 0.4 / (0.4 + eps)             = 1.9 - 0.1   = 1.8
+  //   Adam with L2: g' = 0.4 + 0.5 * 2 = 1.4, p = 2 - 0.1 * 1.4 / (1.4 + eps) = 2 - 0.1 = 1.9
+  // Both to within the epsilon's share (1e-8 / 0.4) of the step; a zero gradient would not tell them apart.
+  Tensor p = param_with_grad({2.0f}, {0.4f}), q = param_with_grad({2.0f}, {0.4f});
+  optim::make_adamw({p}, 0.1f, 0.5f)->step();
+  optim::AdamOptions with_l2;
+  with_l2.lr = 0.1f;
+  with_l2.weight_decay = 0.5f;
+  optim::Adam({q}, with_l2).step();
+  CHECK(p.item() == Approx(1.8f).epsilon(1e-6));
+  CHECK(q.item() == Approx(1.9f).epsilon(1e-6));
 }
 
 TEST_CASE("optimiser state round trip resumes identically") {
