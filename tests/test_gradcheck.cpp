@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include "framework/ops.h"
+#include "framework/random.h"
+#include "models/cbam_crop_net.h"
 #include "tests/gradcheck.h"
 
 using namespace s2;
@@ -159,4 +161,79 @@ TEST_CASE("Winograd conv2d backward matches finite differences") {
     const Conv2dOptions o{.algorithm = ConvAlgorithm::Winograd};
     CHECK(gradcheck([o](const auto& in) { return conv2d(in[0], in[1], in[2], o); }, inputs) <= 1.0);
   }
+}
+
+TEST_CASE("composites: CBAM's channel and spatial attention backward") {
+  Generator g(21);
+  // Channel attention: x (2, 4, 3, 2), MLP 4 -> 2 -> 4 with biases. Distinct x keeps the max pooling
+  // away from ties within the finite-difference step.
+  std::vector<Tensor> channel{distinct_tensor({2, 4, 3, 2}, g), random_tensor({2, 4}, g, 0.5f),
+                              random_tensor({2}, g, 0.1f), random_tensor({4, 2}, g, 0.5f),
+                              random_tensor({4}, g, 0.1f)};
+  CHECK(gradcheck([](const auto& in) { return channel_attention(in[0], in[1], in[2], in[3], in[4]); },
+                  channel, {.eps = 1e-3f}) <= 1.0);
+  // Spatial attention: a 3x3 kernel over mean and max of 3 channels.
+  std::vector<Tensor> spatial{distinct_tensor({2, 3, 4, 3}, g), random_tensor({1, 2, 3, 3}, g, 0.5f)};
+  CHECK(gradcheck([](const auto& in) { return spatial_attention(in[0], in[1]); }, spatial, {.eps = 1e-3f}) <=
+        1.0);
+}
+
+TEST_CASE("batch_norm2d with a residual (the residual unit's epilogue) backward") {
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    Generator g(12);
+    Tensor running_mean = Tensor::zeros({3}), running_var = Tensor::ones({3});
+    std::vector<Tensor> inputs{random_tensor({3, 3, 2, 2}, g), random_tensor({3}, g), random_tensor({3}, g),
+                               random_tensor({3, 3, 2, 2}, g)};
+    CHECK(gradcheck(
+              [&](const auto& in) {
+                return batch_norm2d(in[0], in[1], in[2], running_mean, running_var, true, {}, relu, in[3]);
+              },
+              inputs, {.eps = 1e-3f}) <= 1.0);
+  }
+}
+
+TEST_CASE("a node feeding two branches accumulates both gradients: x * sigmoid(x), and x + relu(x) * x") {
+  Generator g(13);
+  CHECK(gradcheck([](const auto& in) { return mul(in[0], sigmoid(in[0])); }, {random_tensor({2, 5}, g)}) <=
+        1.0);
+  CHECK(gradcheck([](const auto& in) { return add(in[0], mul(relu(in[0]), in[0])); },
+                  {distinct_tensor({3, 4}, g)}) <= 1.0);
+}
+
+TEST_CASE("edge shapes: pooling with one channel or one pixel, linear without bias") {
+  Generator g(14);
+  for (const Shape& s : {Shape{2, 1, 3, 4}, Shape{2, 3, 1, 1}}) {
+    CAPTURE(shape_str(s));
+    const std::vector<Tensor> x{distinct_tensor(s, g)};
+    for (const auto& op :
+         std::vector<s2::testing::OpFn>{[](const auto& in) { return global_avg_pool2d(in[0]); },
+                                        [](const auto& in) { return global_max_pool2d(in[0]); },
+                                        [](const auto& in) { return channel_mean(in[0]); },
+                                        [](const auto& in) { return channel_max(in[0]); }}) {
+      CHECK(gradcheck(op, x, {.eps = 1e-3f}) <= 1.0);
+    }
+  }
+  CHECK(gradcheck([](const auto& in) { return linear(in[0], in[1], Tensor()); },
+                  {random_tensor({3, 4}, g), random_tensor({2, 4}, g)}) <= 1.0);
+}
+
+TEST_CASE("a tiny CBAM network end to end: every parameter's gradient") {
+  // Widths {2, 4}, 5 dates x 3 bands, batch 2: every layer of the paper network's kinds, small enough to
+  // difference every parameter. Batch norm in training mode; inputs distinct to keep max pools stable.
+  models::CbamCropNetConfig config;
+  config.timesteps = 5, config.bands = 3, config.classes = 3, config.stem_width = 2,
+  config.stage_widths = {2, 4};
+  config.reduction = 2, config.spatial_kernel = 3;
+  manual_seed(4);
+  models::CbamCropNet net(config);
+  Generator g(15);
+  const Tensor x = distinct_tensor({2, 1, 5, 3}, g);
+  const auto params = net.named_parameters();
+  std::vector<Tensor> inputs;
+  for (const auto& [name, p] : params) inputs.push_back(p);
+  // The op reads the parameters through the network itself (they are its tensors, perturbed in place).
+  const double worst =
+      gradcheck([&](const std::vector<Tensor>&) { return net.forward(x); }, inputs, {.eps = 1e-3f});
+  CHECK(worst <= 1.0);
 }
