@@ -29,3 +29,28 @@ TEST_CASE("perfect and empty predictions") {
   CHECK(perfect.kappa == Approx(1.0));
   CHECK(compute_metrics({}, {}, 2).overall_accuracy == 0.0);
 }
+
+TEST_CASE("against scikit-learn: five classes, one absent from the truth, one never predicted") {
+  // The values come from scikit-learn 1.9.1 (scripts/metrics_reference.py, which holds the same arrays).
+  // Both sides compute a few dozen double operations on counts: 1e-12 relative is far above their
+  // rounding (about 50 x 2^-53) and far below any real difference.
+  const std::vector<int32_t> truth{0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 4, 4, 0, 1};
+  const std::vector<int32_t> pred{0, 0, 1, 3, 1, 1, 0, 2, 2, 1, 2, 0, 2, 0, 0, 1};
+  const Metrics m = compute_metrics(truth, pred, 5);
+  const auto exact = [](double v) { return Approx(v).epsilon(1e-12); };
+  CHECK(m.overall_accuracy == exact(0.5625));
+  CHECK(m.kappa == exact(0.39784946236559138));
+  CHECK(m.macro_f1 == exact(0.46969696969696961));
+  CHECK(m.weighted_f1 == exact(0.54545454545454541));
+  const double precision[] = {0.5, 0.59999999999999998, 0.75, 0, 0};
+  const double recall[] = {0.59999999999999998, 0.75, 0.59999999999999998, 0, 0};
+  const double f1[] = {0.54545454545454541, 0.66666666666666663, 0.66666666666666663, 0, 0};
+  for (size_t c = 0; c < 5; ++c) {
+    CAPTURE(c);
+    CHECK(m.per_class[c].precision == exact(precision[c]));
+    CHECK(m.per_class[c].recall == exact(recall[c]));
+    CHECK(m.per_class[c].f1 == exact(f1[c]));
+  }
+  CHECK(m.per_class[3].support == 0);
+  CHECK(m.per_class[4].support == 2);
+}
