@@ -8,9 +8,11 @@
 
 #include "data/npy.h"
 #include "data/splits.h"
+#include "data/temporal.h"
 #include "data/victoria_csv.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
+#include "kernels/rounding_bound.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
@@ -154,4 +156,39 @@ TEST_CASE("write_npy writes what read_npy (and NumPy) reads back, for 0 to 3 dim
   }
   CHECK_THROWS_WITH_AS(data::write_npy(s2::testing::write_temp("bad.npy", ""), {2, 2}, {1.0f}),
                        doctest::Contains("shape holds 4 values, got 1"), Error);
+}
+
+TEST_CASE("regular resampling at weights of 1/3 and 2/3, band by band") {
+  // 5 dates -> 4: positions 0, 4/3, 8/3 and 4. Two bands, the second the first times -1.
+  data::PixelDataset d;
+  d.timesteps = 5, d.bands = 2, d.labels = {0}, d.groups = {0}, d.class_names = {"a"};
+  d.values = {0, 0, 30, -30, 60, -60, 120, -120, 240, -240};
+  const auto r = data::resample_regular(d, 4);
+  // (1 - w) a + w b in float32, w itself rounded: within gamma(3) of terms summing to at most 240.
+  const double expected[] = {0, 40, 100, 240};
+  for (int t = 0; t < 4; ++t) {
+    CAPTURE(t);
+    CHECK(std::abs(r.values[static_cast<size_t>(2 * t)] - expected[t]) <= float32_gamma(3) * 240.0);
+    CHECK(r.values[static_cast<size_t>(2 * t + 1)] == -r.values[static_cast<size_t>(2 * t)]);
+  }
+}
+
+TEST_CASE(
+    "gap filling: weights of 1/4 and 3/4, the nearest clear observation before the first and after the "
+    "last") {
+  // Days 0..40; only days 10 (value 2) and 30 (value 4) are clear.
+  const std::vector<int32_t> days{0, 10, 20, 30, 40};
+  const std::vector<float> values{1, 2, 3, 4, 5};
+  const std::vector<uint8_t> clear{0, 1, 0, 1, 0};
+  const std::vector<int32_t> targets{0, 10, 15, 25, 30, 40};
+  std::vector<float> out(targets.size(), -1.0f);
+  CHECK(data::interpolate_series(days, values.data(), 1, clear.data(), 1, targets, out.data(), 1) == 2);
+  // 2 + 0.25 * 2 and 2 + 0.75 * 2 are exact in float32.
+  CHECK(out == std::vector<float>{2, 2, 2.5f, 3.5f, 4, 4});
+  // No clear observation: the output is left as it was.
+  const std::vector<uint8_t> cloudy(5, 0);
+  std::vector<float> untouched(targets.size(), -1.0f);
+  CHECK(data::interpolate_series(days, values.data(), 1, cloudy.data(), 1, targets, untouched.data(), 1) ==
+        0);
+  CHECK(untouched == std::vector<float>(targets.size(), -1.0f));
 }
