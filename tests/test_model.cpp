@@ -7,6 +7,7 @@
 #include "framework/autograd.h"
 #include "framework/error.h"
 #include "framework/random.h"
+#include "kernels/rounding_bound.h"
 #include "models/cbam_crop_net.h"
 #include "models/factory.h"
 
@@ -89,5 +90,41 @@ TEST_CASE("the factory keeps the batch-norm options set in each model's own conf
     float largest = 0.0f;
     for (const float v : full) largest = std::max(largest, std::abs(v));
     CHECK(largest > 1e-3f);  // the check above is not 0 == 0
+  }
+}
+
+TEST_CASE("the forward pass equals an independent float64 statement of the network") {
+  // scripts/forward_reference.py states the network with PyTorch's functional ops in float64 and sets
+  // parameter p element j to ((7 j + 13 p) mod 17 - 8) / 16 and input (n, k) to ((31 n + 11 k) mod 23 - 11) /
+  // 8, exact in float32. Its logits (torch 2.15.0) are committed here.
+  models::CbamCropNetConfig config;
+  config.timesteps = 5, config.bands = 3, config.classes = 3, config.stem_width = 2,
+  config.stage_widths = {2, 4};
+  config.reduction = 2, config.spatial_kernel = 3;
+  models::CbamCropNet net(config);
+  const auto params = net.named_parameters();
+  const std::vector<std::string> order{"stem_conv.weight", "stem_conv.bias", "stem_bn.gamma", "stem_bn.beta"};
+  REQUIRE(params.size() == 4 + 2 * 12 + 2);
+  for (size_t p = 0; p < order.size(); ++p) CHECK(params[p].first == order[p]);
+  CHECK(params[4].first == "stage1.unit1.conv1.weight");
+  CHECK(params[11].first == "stage1.cbam.channel.fc1.weight");
+  CHECK(params.back().first == "head.bias");
+  for (size_t p = 0; p < params.size(); ++p) {
+    Tensor t = params[p].second;
+    for (int64_t j = 0; j < t.numel(); ++j)
+      t.data()[j] = static_cast<float>((7 * j + 13 * static_cast<int64_t>(p)) % 17 - 8) / 16.0f;
+  }
+  Tensor x = Tensor::empty({2, 1, 5, 3});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t k = 0; k < 15; ++k)
+      x.data()[n * 15 + k] = static_cast<float>((31 * n + 11 * k) % 23 - 11) / 8.0f;
+  const std::vector<double> reference{-0.336029883009, 0.182310629327, -0.501031815274,
+                                      -0.335888450304, 0.179936837652, -0.500155908689};
+  const std::vector<float> logits = net.forward(x).to_vector();
+  // One float32 evaluation of the network's rounding chain against float64, sized by the largest logit.
+  const double bound = float32_gamma(models::rounding_chain(config, 2, true)) * 0.501031815274;
+  for (size_t i = 0; i < reference.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::abs(logits[i] - reference[i]) <= bound);
   }
 }
