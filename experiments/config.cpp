@@ -2,6 +2,7 @@
 
 #include <cpptoml.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -53,6 +54,23 @@ class Section {
     }
   }
 
+  // A number (or an array of numbers) that must be finite and within [lo, hi], checked where it is read
+  // so that every config, and every checkpoint's embedded config, obeys the same ranges.
+  template <typename T>
+  void read(const char* key, T& target, double lo, double hi) {
+    read(key, target);
+    if (!table_ || !table_->contains(key)) return;
+    auto check = [&](double v) {
+      S2_CHECK(std::isfinite(v) && v >= lo && v <= hi, "{}: [{}] {} must be in [{}, {}], got {}", path_,
+               name_, key, lo, hi, v);
+    };
+    if constexpr (std::is_arithmetic_v<T>) {
+      check(static_cast<double>(target));
+    } else {
+      for (const auto& v : target) check(static_cast<double>(v));
+    }
+  }
+
   // An array of tables ([[name.key]]), or null when absent.
   std::shared_ptr<cpptoml::table_array> table_array(const char* key) {
     known_.insert(key);
@@ -62,6 +80,8 @@ class Section {
              key, name_, key);
     return array;
   }
+
+  bool has(const char* key) const { return table_ && table_->contains(key); }
 
   void reject_unknown() const {
     if (!table_) return;
@@ -80,20 +100,20 @@ class Section {
 
 // The [train] keys that a selection candidate may set too (seeds belong to the run, not a candidate).
 void read_training_keys(Section& s, TrainOptions& t) {
-  s.read("epochs", t.epochs);
-  s.read("batch_size", t.batch_size);
-  s.read("learning_rate", t.learning_rate);
-  s.read("weight_decay", t.weight_decay);
+  s.read("epochs", t.epochs, 1, 100000);
+  s.read("batch_size", t.batch_size, 2, 65536);
+  s.read("learning_rate", t.learning_rate, 1e-12, 10);
+  s.read("weight_decay", t.weight_decay, 0, 10);
   s.read("class_weighted_loss", t.class_weighted_loss);
-  s.read("label_smoothing", t.label_smoothing);
-  s.read("early_stopping_patience", t.early_stopping_patience);
+  s.read("label_smoothing", t.label_smoothing, 0, 0.999);
+  s.read("early_stopping_patience", t.early_stopping_patience, 0, 100000);
   s.read("best_epoch_by", t.best_epoch_by);
 }
 
 void read_augment_keys(Section& s, data::AugmentOptions& a) {
-  s.read("max_shift", a.max_shift);
-  s.read("noise_std", a.noise_std);
-  s.read("drop_dates", a.drop_dates);
+  s.read("max_shift", a.max_shift, 0, 10000);
+  s.read("noise_std", a.noise_std, 0, 100);
+  s.read("drop_dates", a.drop_dates, 0, 0.999);
 }
 
 void check_training(const TrainOptions& t, const std::string& path, const std::string& where) {
@@ -158,18 +178,27 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("test_labels", c.data.test_labels);
   data.read("train_groups", c.data.train_groups);
   data.read("test_groups", c.data.test_groups);
-  data.read("bands", c.data.bands);
+  data.read("bands", c.data.bands, 1, 1000);
   data.read("band_names", c.data.band_names);
-  data.read("timesteps", c.data.timesteps);
+  data.read("timesteps", c.data.timesteps, 0, 100000);
   data.read("classes", c.data.classes);
+  S2_CHECK(!data.has("classes") || c.data.classes.size() >= 2,
+           "{}: [data] classes must name at least 2 classes (or be left out to take the data's own), got {}",
+           path, c.data.classes.size());
+  for (size_t i = 0; i < c.data.classes.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      S2_CHECK(c.data.classes[i] != c.data.classes[j], "{}: [data] classes names '{}' twice", path,
+               c.data.classes[i]);
+    }
+  }
   data.read("merge", c.data.merge);
-  data.read("min_class_pixels", c.data.min_class_pixels);
-  data.read("min_class_parcels", c.data.min_class_parcels);
+  data.read("min_class_pixels", c.data.min_class_pixels, 0, 1e12);
+  data.read("min_class_parcels", c.data.min_class_parcels, 0, 1e12);
   data.read("season_start", c.data.season_start);
   data.read("season_end", c.data.season_end);
   data.read("scl_band", c.data.scl_band);
-  data.read("masked_scl_classes", c.data.masked_scl_classes);
-  data.read("min_clear_observations", c.data.min_clear_observations);
+  data.read("masked_scl_classes", c.data.masked_scl_classes, 0, 255);
+  data.read("min_clear_observations", c.data.min_clear_observations, 1, 100000);
   data.reject_unknown();
   S2_CHECK(c.data.format == "pixel_csv" || c.data.format == "raster_series" || c.data.format == "npy",
            "{}: [data] format '{}' is not supported (pixel_csv, raster_series or npy)", path, c.data.format);
@@ -180,11 +209,11 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
 
   Section split(root->get_table("split"), "split", path);
   split.read("kind", c.split.kind);
-  split.read("folds", c.split.folds);
-  split.read("test_fraction", c.split.test_fraction);
-  split.read("validation_fraction", c.split.validation_fraction);
-  split.read("block_size", c.split.block_size);
-  split.read("max_pixels_per_parcel", c.split.max_pixels_per_parcel);
+  split.read("folds", c.split.folds, 2, 1000);
+  split.read("test_fraction", c.split.test_fraction, 0.001, 0.999);
+  split.read("validation_fraction", c.split.validation_fraction, 0, 0.999);
+  split.read("block_size", c.split.block_size, 1, 1000000);
+  split.read("max_pixels_per_parcel", c.split.max_pixels_per_parcel, 0, 1e12);
   split.reject_unknown();
   const auto& kind = c.split.kind;
   S2_CHECK(kind == "given" || kind == "grouped" || kind == "stratified" || kind == "grouped_kfold" ||
@@ -201,21 +230,21 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   std::string attention = models::attention_name(cbam.attention);
   model.read("attention", attention);
   cbam.attention = models::parse_attention(attention);
-  model.read("stem_width", cbam.stem_width);
-  model.read("stage_widths", cbam.stage_widths);
-  model.read("units_per_stage", cbam.units_per_stage);
+  model.read("stem_width", cbam.stem_width, 1, 4096);
+  model.read("stage_widths", cbam.stage_widths, 1, 4096);
+  model.read("units_per_stage", cbam.units_per_stage, 1, 64);
   model.read("residual_skip", cbam.residual_skip);
-  model.read("reduction", cbam.reduction);
-  model.read("spatial_kernel", cbam.spatial_kernel);
+  model.read("reduction", cbam.reduction, 1, 4096);
+  model.read("spatial_kernel", cbam.spatial_kernel, 1, 63);
   // [model] bn_momentum applies to whichever model the config builds.
-  model.read("bn_momentum", c.model.cbam.batch_norm.momentum);
+  model.read("bn_momentum", c.model.cbam.batch_norm.momentum, 0, 1);
   c.model.tempcnn.batch_norm.momentum = c.model.cbam.batch_norm.momentum;
   auto& tempcnn = c.model.tempcnn;
-  model.read("filters", tempcnn.filters);
-  model.read("kernel_size", tempcnn.kernel_size);
-  model.read("conv_layers", tempcnn.conv_layers);
-  model.read("dense_units", tempcnn.dense_units);
-  model.read("dropout", tempcnn.dropout);
+  model.read("filters", tempcnn.filters, 1, 4096);
+  model.read("kernel_size", tempcnn.kernel_size, 1, 63);
+  model.read("conv_layers", tempcnn.conv_layers, 1, 64);
+  model.read("dense_units", tempcnn.dense_units, 1, 65536);
+  model.read("dropout", tempcnn.dropout, 0, 0.999);
   model.reject_unknown();
   S2_CHECK(c.model.kind == "cbam" || c.model.kind == "plain_cnn" || c.model.kind == "tempcnn",
            "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn or tempcnn)", path, c.model.kind);
@@ -237,10 +266,10 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
 
   Section reference(root->get_table("reference"), "reference", path);
   reference.read("source", c.reference.source);
-  reference.read("overall_accuracy", c.reference.overall_accuracy);
-  reference.read("kappa", c.reference.kappa);
-  reference.read("macro_f1", c.reference.macro_f1);
-  reference.read("tolerance", c.reference.tolerance);
+  reference.read("overall_accuracy", c.reference.overall_accuracy, -1, 1);
+  reference.read("kappa", c.reference.kappa, -1, 1);
+  reference.read("macro_f1", c.reference.macro_f1, -1, 1);
+  reference.read("tolerance", c.reference.tolerance, 0, 1);
   reference.reject_unknown();
   return c;
 }

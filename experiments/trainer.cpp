@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 
 #include "experiments/train_state.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
+#include "framework/error.h"
 #include "framework/ops.h"
 #include "framework/optim.h"
 
@@ -82,7 +84,7 @@ namespace {
 // One pass over the training set in the shuffled order; returns (mean loss, accuracy, samples).
 EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
                          const data::PixelDataset& train, const TrainOptions& options,
-                         const CrossEntropyOptions& loss_options, Generator& rng) {
+                         const CrossEntropyOptions& loss_options, Generator& rng, int64_t epoch) {
   model.train();
   const auto start = std::chrono::steady_clock::now();
   const auto order = data::shuffled_indices(train.size(), rng);
@@ -97,10 +99,15 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     optimizer.zero_grad();
     const Tensor logits = model.forward(batch.x.to(device));
     const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
+    const float batch_loss = loss.item();
+    // A diverged run stops here, before a non-finite update reaches the weights and a model is saved.
+    S2_CHECK(std::isfinite(batch_loss),
+             "training diverged: the loss is {} at batch {} of epoch {}; try a lower learning rate than {}",
+             batch_loss, begin / options.batch_size + 1, epoch, optimizer.lr());
     loss.backward();
     optimizer.step();
     const int64_t n = end - begin, k = logits.size(1);
-    loss_sum += loss.item() * static_cast<double>(n);
+    loss_sum += batch_loss * static_cast<double>(n);
     const Tensor host_logits = logits.to(Device::CPU);
     for (int64_t i = 0; i < n; ++i) {
       const float* row = host_logits.data() + i * k;
@@ -152,7 +159,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
     if (options.verbose) fmt::print("resumed from {} after epoch {}\n", options.state_path, state.epoch);
   }
   for (int64_t epoch = state.epoch + 1; epoch <= options.epochs && !state.stopped_early; ++epoch) {
-    EpochLog log = train_one_epoch(model, optimizer, train, options, loss_options, rng);
+    EpochLog log = train_one_epoch(model, optimizer, train, options, loss_options, rng, epoch);
     log.epoch = epoch;
     if (has_validation) {
       const Prediction p = predict(model, *validation);

@@ -85,7 +85,7 @@ TEST_CASE("[select] candidates start from [train] and [augment] and override som
                        doctest::Contains("best_epoch_by 'f1' is unknown"), Error);
   CHECK_THROWS_WITH_AS(
       experiments::load_config(write_temp("select_epochs.toml", base + "[[select.candidate]]\nepochs = 0\n")),
-      doctest::Contains("[select.candidate 1] needs epochs > 0"), Error);
+      doctest::Contains("[select.candidate 1] epochs must be in [1, 100000], got 0"), Error);
   CHECK_THROWS_WITH_AS(
       experiments::load_config(write_temp("select_table.toml", base + "[select]\ncandidate = 3\n")),
       doctest::Contains("[select] candidate must be an array of tables"), Error);
@@ -130,4 +130,33 @@ TEST_CASE("every shipped config loads") {
     ++loaded;
   }
   CHECK(loaded >= 10);
+}
+
+TEST_CASE("every number in a config is range-checked where it is read, with the range in the message") {
+  // One row per rule: a value outside its range (or not finite) and the message it must give.
+  const std::pair<const char*, const char*> rows[] = {
+      {"[data]\nbands = 0", "[data] bands must be in [1, 1000], got 0"},
+      {"[data]\ntimesteps = -5", "[data] timesteps must be in [0, 100000], got -5"},
+      {"[data]\nclasses = []", "[data] classes must name at least 2 classes"},
+      {"[data]\nclasses = [\"maize\", \"wheat\", \"maize\"]", "[data] classes names 'maize' twice"},
+      {"[model]\nstage_widths = [64, 0, 256]", "[model] stage_widths must be in [1, 4096], got 0"},
+      {"[model]\nbn_momentum = 1.5", "[model] bn_momentum must be in [0, 1], got 1.5"},
+      {"[train]\nlearning_rate = nan", "[train] learning_rate must be in [1e-12, 10], got nan"},
+      {"[train]\nlearning_rate = inf", "[train] learning_rate must be in [1e-12, 10], got inf"},
+      {"[train]\nlearning_rate = 0", "[train] learning_rate must be in [1e-12, 10], got 0"},
+      {"[train]\nbatch_size = 1", "[train] batch_size must be in [2, 65536], got 1"},
+      {"[split]\nfolds = 1", "[split] folds must be in [2, 1000], got 1"},
+      {"[augment]\ndrop_dates = 1", "[augment] drop_dates must be in [0, 0.999], got 1"},
+  };
+  for (const auto& [section, message] : rows) {
+    CAPTURE(section);
+    const std::string text = std::string(section) + "\n";
+    // [data] rows replace the data section; the others add theirs to a valid one.
+    const std::string config = text.rfind("[data]", 0) == 0
+                                   ? "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n" + text.substr(7)
+                                   : "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n" + text;
+    const std::string expected = std::string("range.toml: ") + message;
+    CHECK_THROWS_WITH_AS(experiments::load_config(write_temp("range.toml", config)),
+                         doctest::Contains(expected.c_str()), Error);
+  }
 }

@@ -5,6 +5,8 @@
 
 #include "data/victoria_csv.h"
 #include "experiments/trainer.h"
+#include "framework/error.h"
+#include "framework/random.h"
 #include "models/cbam_crop_net.h"
 #include "tests/temp_files.h"
 
@@ -125,4 +127,32 @@ TEST_CASE("the kept epoch is the best validation loss, or with best_epoch_by the
     CHECK(experiments::compute_metrics(validation.labels, p.classes, 3).overall_accuracy ==
           doctest::Approx(result.history[best].val_accuracy));
   }
+}
+
+TEST_CASE("a diverging run stops with a clear error naming the batch and epoch, and keeps no model") {
+  // A learning rate far too large (only a program can set it: configs cap it at 10) moves the weights to
+  // about 1e38 in the first step; the next forward overflows and that batch's loss is not finite.
+  data::PixelDataset d;
+  d.timesteps = 6, d.bands = 2, d.class_names = {"a", "b"};
+  Generator g(2);
+  for (int64_t i = 0; i < 16; ++i) {
+    for (int64_t k = 0; k < 12; ++k) d.values.push_back(g.normal() + static_cast<float>(i % 2));
+    d.labels.push_back(static_cast<int32_t>(i % 2));
+    d.groups.push_back(i);
+  }
+  models::CbamCropNetConfig config;
+  config.timesteps = 6, config.bands = 2, config.classes = 2, config.stem_width = 4,
+  config.stage_widths = {4};
+  config.reduction = 2;
+  manual_seed(1);
+  models::CbamCropNet net(config);
+  experiments::TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 4;
+  options.learning_rate = 1e38f;
+  options.verbose = false;
+  CHECK_THROWS_WITH_AS(experiments::train_classifier(net, d, nullptr, options),
+                       doctest::Contains("training diverged: the loss is"), Error);
+  CHECK_THROWS_WITH_AS(experiments::train_classifier(net, d, nullptr, options),
+                       doctest::Contains("try a lower learning rate than 1e+38"), Error);
 }
