@@ -104,20 +104,6 @@ std::string Grid::difference(const Grid& o) const {
   return {};
 }
 
-int32_t parse_day(const std::string& date, const std::string& context) {
-  int y = 0;
-  unsigned m = 0, d = 0;
-  const bool shape_ok = date.size() == 10 && date[4] == '-' && date[7] == '-';
-  const auto parse = [&](size_t at, size_t len, auto& out) {
-    return std::from_chars(date.data() + at, date.data() + at + len, out).ec == std::errc();
-  };
-  S2_CHECK(shape_ok && parse(0, 4, y) && parse(5, 2, m) && parse(8, 2, d),
-           "{}: '{}' is not a date of the form YYYY-MM-DD", context, date);
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
-  S2_CHECK(ymd.ok(), "{}: '{}' is not a valid calendar date", context, date);
-  return static_cast<int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
-}
-
 std::vector<Acquisition> list_acquisitions(const std::string& folder) {
   S2_CHECK(std::filesystem::is_directory(folder), "image folder '{}' does not exist", folder);
   static const std::regex dated(R"((\d{4}-\d{2}-\d{2})\.tiff?)");

@@ -1,8 +1,26 @@
 #include "data/temporal.h"
 
+#include <charconv>
+#include <chrono>
+
 #include "framework/error.h"
 
 namespace s2::data {
+
+// Days since 1970-01-01 (here rather than in raster_series.cpp: dates do not need GDAL).
+int32_t parse_day(const std::string& date, const std::string& context) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  const bool shape_ok = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  const auto parse = [&](size_t at, size_t len, auto& out) {
+    return std::from_chars(date.data() + at, date.data() + at + len, out).ec == std::errc();
+  };
+  S2_CHECK(shape_ok && parse(0, 4, y) && parse(5, 2, m) && parse(8, 2, d),
+           "{}: '{}' is not a date of the form YYYY-MM-DD", context, date);
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+  S2_CHECK(ymd.ok(), "{}: '{}' is not a valid calendar date", context, date);
+  return static_cast<int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
+}
 
 std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps) {
   S2_CHECK(steps >= 2 && last > first,

@@ -49,6 +49,7 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
                : d;
   }
 #ifndef S2_HAVE_GDAL
+  (void)classes_from_config;
   fail(
       "{}: [data] format raster_series reads GeoTIFFs with GDAL, and this build of s2cbam has no GDAL "
       "(install libgdal-dev and rebuild, or configure with -DS2_GDAL=ON)",
