@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/kernel_cases.h"
+#include "experiments/kernel_checks/kernel_cases.h"
 #include "kernels/cuda/runtime.h"
 
 namespace s2::testing {

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "experiments/config.h"
+#include "experiments/cli/config.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
 #include "tests/temp_files.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/kernel_cases.h"
+#include "experiments/kernel_checks/kernel_cases.h"
 #include "tests/cuda_test_util.h"
 
 using namespace s2;

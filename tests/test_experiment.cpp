@@ -4,9 +4,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "experiments/experiment.h"
-#include "experiments/saved_model.h"
-#include "experiments/selection.h"
+#include "experiments/training/experiment.h"
+#include "experiments/training/saved_model.h"
+#include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"

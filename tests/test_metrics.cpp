@@ -1,7 +1,7 @@
 // Metrics against a hand-computed confusion matrix.
 #include <doctest/doctest.h>
 
-#include "experiments/metrics.h"
+#include "experiments/report/metrics.h"
 
 using namespace s2::experiments;
 using doctest::Approx;

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "data/victoria_csv.h"
-#include "experiments/trainer.h"
+#include "experiments/training/trainer.h"
 #include "framework/error.h"
 #include "framework/random.h"
 #include "models/cbam_crop_net.h"

@@ -1,0 +1,113 @@
+// Runs model variants on the same data, split and seeds, and writes one comparison table.
+//   ablate --config FILE [--variants paper,no_attention,...] [--seeds 1,2,3] [--epochs N] [--out DIR]
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "experiments/cli/cli.h"
+#include "experiments/training/experiment.h"
+#include "experiments/training/selection.h"
+#include "framework/atomic_file.h"
+#include "framework/error.h"
+#include "models/factory.h"
+
+using namespace s2;
+
+namespace {
+// Each variant changes the config's model in one respect.
+const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants() {
+  using models::Attention;
+  static const std::map<std::string, std::function<void(models::ModelConfig&)>> table{
+      {"paper", [](auto& m) { m.kind = "cbam"; }},
+      {"no_attention", [](auto& m) { m.cbam.attention = Attention::None; }},
+      {"channel_only", [](auto& m) { m.cbam.attention = Attention::ChannelOnly; }},
+      {"spatial_only", [](auto& m) { m.cbam.attention = Attention::SpatialOnly; }},
+      {"no_skip", [](auto& m) { m.cbam.residual_skip = false; }},
+      {"reduction4", [](auto& m) { m.cbam.reduction = 4; }},
+      {"reduction16", [](auto& m) { m.cbam.reduction = 16; }},
+      {"spatial_kernel3", [](auto& m) { m.cbam.spatial_kernel = 3; }},
+      {"narrow",
+       [](auto& m) {
+         m.cbam.stem_width = 32, m.cbam.stage_widths = {32, 64, 128};
+       }},
+      {"deep", [](auto& m) { m.cbam.units_per_stage = 2; }},
+      {"plain_cnn", [](auto& m) { m.kind = "plain_cnn"; }},
+      {"tempcnn", [](auto& m) { m.kind = "tempcnn"; }},
+  };
+  return table;
+}
+
+std::string names() {
+  std::vector<std::string> out;
+  for (const auto& [name, fn] : variants()) out.push_back(name);
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"config", "variants", "seeds", "epochs", "out", "threads"}));
+    experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
+    base.train.device = experiments::apply_device_options(args);
+    const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only",
+                                                   "no_skip", "plain_cnn", "tempcnn"});
+    for (const auto& v : chosen)
+      S2_CHECK(variants().count(v) > 0, "unknown variant '{}' (known: {})", v, names());
+    const std::string out =
+        args.get("out", "runs/ablate-" + std::filesystem::path(base.path).stem().string());
+
+    const experiments::LoadedData data = experiments::load_data(base);
+    const std::string split = experiments::describe_split(base, data);
+    const std::string compute = experiments::describe_compute(base.train.device);
+    fmt::print("ablate {} over seeds {} ({})\n{}\n", base.path, fmt::join(base.seeds, ","), compute, split);
+    const bool selecting = !base.select.candidates.empty();
+    std::string md = fmt::format(
+        "# ablation: {}\n\n{}\n\nSeeds: {} on {}; mean +/- std over seeds.{}\n\n"
+        "| variant | parameters | OA | kappa | macro F1 | minutes |{}\n|---|---|---|---|---|---|{}\n",
+        base.path, split, fmt::join(base.seeds, ", "), compute,
+        selecting ? " Each variant's training settings are chosen by validation OA among the [select] "
+                    "candidates; the table shows the test figures of the chosen ones."
+                  : "",
+        selecting ? " settings (validation OA) |" : "", selecting ? "---|" : "");
+    std::string selection_notes;
+    for (const auto& name : chosen) {
+      experiments::ExperimentConfig config = base;
+      variants().at(name)(config.model);
+      const int64_t params =
+          models::make_model(config.model, data.train.timesteps, data.train.bands, data.train.num_classes())
+              ->num_parameters();
+      fmt::print("\n{} ({} parameters)\n", name, params);
+      const auto start = std::chrono::steady_clock::now();
+      const auto runs = experiments::run_seeds(config, data, config.seeds);
+      const auto& metrics = runs.test;
+      const double minutes =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+      std::vector<double> oa, kappa, f1;
+      for (const auto& m : metrics)
+        oa.push_back(m.overall_accuracy), kappa.push_back(m.kappa), f1.push_back(m.macro_f1);
+      const auto a = experiments::mean_std(oa), k = experiments::mean_std(kappa),
+                 f = experiments::mean_std(f1);
+      std::string row =
+          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |",
+                      name, params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
+      if (selecting) {
+        row += fmt::format(" {} ({:.4f}) |", runs.chosen, runs.chosen_score().validation_accuracy.mean);
+        selection_notes += fmt::format("- {}: {}\n", name, runs.describe());
+      }
+      row += "\n";
+      fmt::print("{}", row);
+      md += row;
+      std::filesystem::create_directories(out);
+      write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
+                        md + (selecting ? "\n" + selection_notes : ""));  // kept current as rows arrive
+    }
+    if (selecting) md += "\n" + selection_notes;
+    fmt::print("\n{}\nwrote {}/ablation.md\n", md, out);
+    return 0;
+  });
+}

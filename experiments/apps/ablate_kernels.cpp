@@ -1,0 +1,161 @@
+// Kernel-level ablation: every op of the paper network's training step, every kernel version, on the
+// paper's shapes. Each version is first validated against the CPU reference, then timed (CUDA events
+// on a GPU). In the CPU emulator only correctness is reported: its times say nothing about a GPU.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "experiments/cli/cli.h"
+#include "experiments/kernel_checks/kernel_cases.h"
+#include "experiments/bench/paper_training_step.h"
+#include "framework/atomic_file.h"
+#include "framework/device.h"
+#include "framework/error.h"
+#include "framework/ops.h"
+#include "framework/optim.h"
+#include "framework/random.h"
+#include "kernels/cpu/parallel.h"
+#include "models/cbam_crop_net.h"
+
+using namespace s2;
+
+namespace {
+
+KernelBackend pick_backend(const std::string& device) {
+  if (device == "emulator") {
+    return emulated_kernel_backend();
+  }
+#if defined(S2_HAVE_CUDA_KERNELS)
+  KernelBackend gpu = gpu_kernel_backend();
+  if (gpu.available()) {
+    return gpu;
+  }
+  if (device == "cuda") {
+    throw Error("--device cuda: no CUDA device is present (use --device emulator to validate on the CPU)");
+  }
+#else
+  if (device == "cuda") {
+    throw Error("--device cuda: this build has no GPU kernels (nvcc was not found at configure time)");
+  }
+#endif
+  if (device != "auto") {
+    throw Error(fmt::format("--device must be auto, cuda or emulator, got '{}'", device));
+  }
+  fmt::print("no GPU present: running the CUDA kernels through the CPU emulator (correctness only)\n");
+  return emulated_kernel_backend();
+}
+
+// One training step of the paper network through the framework on `device`, in milliseconds.
+double training_step_ms(int64_t batch, Device device) {
+  experiments::PaperTrainingStep step(batch, device);
+  step.run();
+  const auto t = std::chrono::steady_clock::now();
+  constexpr int kSteps = 3;
+  for (int i = 0; i < kSteps; ++i) {
+    step.run();
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count() / kSteps;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv, {"device", "batch", "repeats", "ops", "threads", "out"});
+    const std::string device = args.get("device", "auto");
+    const int repeats = static_cast<int>(args.get_int("repeats", 20));
+    const int threads = experiments::apply_threads_option(args, 2);
+    const auto ops = args.get_list("ops", {});
+
+    const KernelBackend backend = pick_backend(device);
+    const int64_t batch = args.get_int("batch", backend.emulated ? 2 : 64);
+    if (batch < 1 || repeats < 1) {
+      throw Error("--batch and --repeats must be positive");
+    }
+    const double peak_gflops = backend.peak_gflops(), peak_gbps = backend.peak_gbps();
+    fmt::print("device: {} ({}), batch {}\n", backend.name, backend.description(), batch);
+    if (peak_gflops > 0) {
+      fmt::print("peak: {:.0f} GFLOP/s FP32, {:.0f} GB/s\n", peak_gflops, peak_gbps);
+    }
+
+    std::string table =
+        "| op | version | shape | max abs error | error / bound | check | time (ms) | GFLOP/s | GB/s | % of "
+        "peak |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
+    int failures = 0;
+    double step_ms_fastest = 0.0;
+    for (const KernelCase& c : paper_kernel_cases(batch)) {
+      if (!ops.empty() && std::find(ops.begin(), ops.end(), c.op) == ops.end()) {
+        continue;
+      }
+      double fastest = 0.0;
+      for (const KernelVersionInfo& v : backend.versions(c.op)) {
+        const std::string label = fmt::format("{} ({})", v.number, v.name);
+        if (v.library && backend.emulated) {
+          fmt::print("{:18} v{} {:28} skipped: {} runs on a GPU only\n", c.op, v.number, c.shape, v.name);
+          table += fmt::format("| {} | {} | {} | - | - | GPU only, not run | - | - | - | - |\n", c.op, label,
+                               c.shape);
+          continue;
+        }
+        auto prepared = backend.prepare(c, v.number);
+        prepared->run();
+        // Each output against its derived float32 error bound (kernel_cases.h): the worst ratio.
+        BoundCheck worst;
+        for (const auto& [name, got] : prepared->outputs()) {
+          const BoundCheck e = check_output(c, name, got);
+          if (e.ratio >= worst.ratio) worst = e;
+        }
+        const bool ok = worst.ok();
+        failures += ok ? 0 : 1;
+        std::string timing = "- | - | - | -";
+        if (!backend.emulated) {
+          const double ms = backend.time_ms([&] { prepared->run(); }, repeats);
+          const double gflops = c.flops / ms / 1e6, gbps = c.bytes / ms / 1e6;
+          const bool compute_bound = c.op == "conv2d" || c.op == "linear";
+          const double share = compute_bound ? gflops / peak_gflops : gbps / peak_gbps;
+          timing = fmt::format("{:.4f} | {:.1f} | {:.1f} | {:.1f}% {}", ms, gflops, gbps, 100.0 * share,
+                               compute_bound ? "FLOP/s" : "bandwidth");
+          fastest = fastest == 0.0 ? ms : std::min(fastest, ms);
+        }
+        fmt::print("{:18} v{} {:28} max abs error {:.3g} ({:.2g} of the bound) {}\n", c.op, v.number, c.shape,
+                   worst.max_abs, worst.ratio, ok ? "PASS" : "FAIL");
+        table += fmt::format("| {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape,
+                             worst.max_abs, worst.ratio, ok ? "pass" : "FAIL", timing);
+      }
+      step_ms_fastest += fastest;
+    }
+
+    const double cpu_ms = training_step_ms(batch, Device::CPU);
+    fmt::print("\ntraining step of the paper network, batch {}: CPU backend ({} threads) {:.1f} ms\n", batch,
+               threads, cpu_ms);
+    table +=
+        fmt::format("\nTraining step, batch {}: CPU backend ({} threads) {:.1f} ms", batch, threads, cpu_ms);
+    if (!backend.emulated) {
+      select_device_backend(DeviceBackend::Gpu);  // the framework's ops on the GPU, default kernel versions
+      const double gpu_ms = training_step_ms(batch, Device::CUDA);
+      fmt::print(
+          "  {}: {:.2f} ms per step through the framework (sum of the fastest kernel of each op: {:.2f} "
+          "ms)\n",
+          backend.name, gpu_ms, step_ms_fastest);
+      table += fmt::format("; {} {:.2f} ms (sum of the fastest kernels {:.2f} ms)", backend.name, gpu_ms,
+                           step_ms_fastest);
+    } else {
+      fmt::print("  GPU step time: not measured (no GPU; the emulator checks correctness only)\n");
+    }
+    table += "\n";
+    if (args.has("out")) {
+      write_file_atomic(args.require("out"), table);
+      fmt::print("table written to {}\n", args.require("out"));
+    } else if (!backend.emulated) {  // the timings are the point of a GPU run: show them
+      fmt::print("\n{}", table);
+    }
+    if (failures > 0) {
+      throw Error(fmt::format("{} kernel version(s) failed validation", failures));
+    }
+    return 0;
+  });
+}

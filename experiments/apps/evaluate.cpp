@@ -1,0 +1,46 @@
+// Evaluates a checkpoint on labelled data (by default the test data of the config it was trained
+// with) and writes the same report as train.
+//   evaluate --checkpoint FILE [--data PATH [--labels PATH] [--groups PATH]] [--config FILE] [--out DIR]
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "experiments/cli/cli.h"
+#include "experiments/training/experiment.h"
+#include "experiments/report/report.h"
+#include "experiments/training/saved_model.h"
+#include "framework/error.h"
+#include "kernels/cpu/parallel.h"
+
+using namespace s2;
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"checkpoint", "data", "labels", "groups", "config", "out", "threads"}));
+    experiments::apply_threads_option(args);
+    const Device device = experiments::apply_device_options(args);
+    const std::string checkpoint = args.require("checkpoint");
+    experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
+    saved.model->to(device);
+    experiments::DataFiles files = experiments::test_files(saved.config);
+    if (args.has("data")) files = {args.get("data", ""), args.get("labels", ""), args.get("groups", "")};
+    S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
+    const data::PixelDataset d = experiments::load_for_model(saved, files);
+    const auto p = experiments::predict(*saved.model, d);
+    experiments::Report report{fmt::format("{} on {}", checkpoint, d.source),
+                               "Evaluation of a saved model on data given at evaluation time.",
+                               saved.class_names,
+                               experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
+                               {},
+                               experiments::model_checksum(*saved.model)};
+    experiments::print_report(report);
+    const std::string out = args.get("out", "");
+    if (!out.empty()) {
+      experiments::write_report(report, out);
+      fmt::print("\nwrote {}/report.json and report.md\n", out);
+    }
+    return 0;
+  });
+}

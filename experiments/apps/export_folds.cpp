@@ -1,0 +1,73 @@
+// Writes the folds a config trains on, exactly as s2cbam prepares them (split, resampled, standardised
+// with the fold's training statistics), and the training protocol, so that another framework trains
+// on the same pixels under the same settings (scripts/torch_train.py, issue #20).
+//   export_folds --config FILE --out DIR [--seeds 1,2,3]
+// DIR/protocol.json; DIR/seed<S>/<fold>/{x,y}_{train,validation,test}.npy (x: N x T x B, y: class
+// index as float32) and normaliser.npy (2 x B: mean, standard deviation).
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "data/npy.h"
+#include "experiments/cli/cli.h"
+#include "experiments/training/experiment.h"
+#include "framework/atomic_file.h"
+#include "framework/optim.h"
+
+using namespace s2;
+namespace fs = std::filesystem;
+
+namespace {
+void write_part(const fs::path& dir, const std::string& part, const data::PixelDataset& d) {
+  if (d.size() == 0) return;  // e.g. no validation split
+  data::write_npy((dir / ("x_" + part + ".npy")).string(), {d.size(), d.timesteps, d.bands}, d.values);
+  data::write_npy((dir / ("y_" + part + ".npy")).string(), {d.size()},
+                  std::vector<float>(d.labels.begin(), d.labels.end()));
+}
+
+std::string protocol_json(const experiments::ExperimentConfig& c, int64_t classes) {
+  const auto& t = c.train;
+  const auto& bn = c.model.batch_norm();
+  const optim::AdamOptions adam;
+  return fmt::format(
+      "{{\n  \"config\": \"{}\",\n  \"model\": \"{}\",\n  \"classes\": {},\n  \"epochs\": {},\n  "
+      "\"batch_size\": {},\n"
+      "  \"learning_rate\": {:.9g},\n  \"weight_decay\": {:.9g},\n  \"adam_beta1\": {:.9g},\n  "
+      "\"adam_beta2\": {:.9g},\n"
+      "  \"adam_eps\": {:.9g},\n  \"early_stopping_patience\": {},\n  \"best_epoch_by\": \"{}\",\n  "
+      "\"bn_eps\": {:.9g},\n"
+      "  \"bn_momentum\": {:.9g},\n  \"label_smoothing\": {:.9g},\n  \"class_weighted_loss\": {},\n"
+      "  \"augmentation\": {},\n  \"shuffle\": \"every epoch\",\n  \"loss\": \"mean cross-entropy\"\n}}\n",
+      c.path, c.model.kind, classes, t.epochs, t.batch_size, t.learning_rate, t.weight_decay, adam.beta1,
+      adam.beta2, adam.eps, t.early_stopping_patience, t.best_epoch_by, bn.eps, bn.momentum,
+      t.label_smoothing, t.class_weighted_loss ? "true" : "false", t.augment.enabled() ? "true" : "false");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(argc, argv, {"config", "out", "seeds"});
+    const experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
+    const std::vector<uint64_t> seeds = args.get_seeds("seeds", config.seeds);
+    const fs::path out = args.require("out");
+    const experiments::LoadedData data = experiments::load_data(config);
+    fs::create_directories(out);
+    write_file_atomic((out / "protocol.json").string(), protocol_json(config, data.train.num_classes()));
+    for (const uint64_t seed : seeds) {
+      for (const auto& fold : experiments::prepared_folds(config, data, seed)) {
+        const fs::path dir = out / fmt::format("seed{}", seed) / fold.name;
+        fs::create_directories(dir);
+        write_part(dir, "train", fold.train);
+        write_part(dir, "validation", fold.validation);
+        write_part(dir, "test", fold.test);
+        std::vector<float> norm = fold.normaliser.mean;
+        norm.insert(norm.end(), fold.normaliser.stddev.begin(), fold.normaliser.stddev.end());
+        data::write_npy((dir / "normaliser.npy").string(), {2, fold.train.bands}, norm);
+        fmt::print("seed {} fold {}: {} train / {} validation / {} test samples -> {}\n", seed, fold.name,
+                   fold.train.size(), fold.validation.size(), fold.test.size(), dir.string());
+      }
+    }
+    fmt::print("wrote {}/protocol.json\n", out.string());
+    return 0;
+  });
+}

@@ -1,0 +1,61 @@
+// predict_map: a trained checkpoint applied to a folder of per-date GeoTIFFs, written as a crop map.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "experiments/cli/cli.h"
+#include "experiments/maps/map_prediction.h"
+#include "framework/error.h"
+#include "kernels/cpu/parallel.h"
+
+using namespace s2;
+
+namespace {
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) {
+  interrupted = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  return experiments::run_main([&] {
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
+                                          "grid", "quicklook", "config", "threads", "dates"}));
+    experiments::apply_threads_option(args);
+    const Device device = experiments::apply_device_options(args);
+    experiments::SavedModel saved =
+        experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
+    saved.model->to(device);
+    experiments::MapOptions o;
+    o.input = args.require("input");
+    o.dates = args.get("dates", "");
+    o.output = args.require("out");
+    o.quicklook = args.get("quicklook", "");
+    o.block_size = args.get_int("block", 256);
+    o.batch_size = args.get_int("batch", 256);
+    const std::string probabilities = args.get("probabilities", "no"), grid = args.get("grid", "reject");
+    S2_CHECK(probabilities == "yes" || probabilities == "no",
+             "option --probabilities takes yes or no, got '{}'", probabilities);
+    S2_CHECK(grid == "reject" || grid == "warp", "option --grid takes reject or warp, got '{}'", grid);
+    o.probabilities = probabilities == "yes";
+    o.warp = grid == "warp";
+    std::signal(SIGINT, on_interrupt);  // finish the block, then remove the partial files
+    std::signal(SIGTERM, on_interrupt);
+    const experiments::MapStats s = experiments::predict_map(saved, o, &interrupted);
+    const double pixels = static_cast<double>(s.width * s.height);
+    fmt::print(
+        "map {}x{}: {} pixels mapped, {} no data; {:.0f} pixels/s ({:.1f} s: I/O {:.0f}%, preprocessing "
+        "{:.0f}%, "
+        "network {:.0f}%)\n",
+        s.width, s.height, s.mapped, s.no_data, pixels / s.total_seconds, s.total_seconds,
+        100 * s.io_seconds / s.total_seconds, 100 * s.preprocess_seconds / s.total_seconds,
+        100 * s.network_seconds / s.total_seconds);
+    fmt::print("wrote {} (+ _confidence.tif{}, quick-look .svg)\n", o.output,
+               o.probabilities ? ", _probabilities.tif" : "");
+    return 0;
+  });
+}

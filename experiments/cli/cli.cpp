@@ -1,0 +1,153 @@
+#include "experiments/cli/cli.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <charconv>
+#include <exception>
+
+#include "framework/device.h"
+#include "framework/error.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/parallel.h"
+
+namespace s2::experiments {
+
+Args::Args(int argc, char** argv, std::set<std::string> known) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    S2_CHECK(arg.starts_with("--"), "unexpected argument '{}' (options are --name value)", arg);
+    std::string key = arg.substr(2), value;
+    if (const auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else {
+      S2_CHECK(i + 1 < argc, "option --{} needs a value", key);
+      value = argv[++i];
+    }
+    S2_CHECK(known.count(key) > 0, "unknown option --{} (known: --{})", key, fmt::join(known, ", --"));
+    values_[key] = value;
+  }
+}
+
+std::string Args::get(const std::string& key, const std::string& fallback) const {
+  const auto it = values_.find(key);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::require(const std::string& key) const {
+  const auto it = values_.find(key);
+  S2_CHECK(it != values_.end(), "missing required option --{}", key);
+  return it->second;
+}
+
+int64_t Args::get_int(const std::string& key, int64_t fallback) const {
+  if (!has(key)) return fallback;
+  const std::string v = get(key, "");
+  int64_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  S2_CHECK(ec == std::errc() && end == v.data() + v.size(), "option --{}: '{}' is not an integer", key, v);
+  return out;
+}
+
+std::vector<std::string> Args::get_list(const std::string& key,
+                                        const std::vector<std::string>& fallback) const {
+  if (!has(key)) return fallback;
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : get(key, "") + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  S2_CHECK(!out.empty(), "option --{} needs at least one item", key);
+  return out;
+}
+
+std::vector<uint64_t> Args::get_seeds(const std::string& key, const std::vector<uint64_t>& fallback) const {
+  if (!has(key)) return fallback;
+  std::vector<uint64_t> out;
+  for (const auto& item : get_list(key, {})) {
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    S2_CHECK(ec == std::errc() && end == item.data() + item.size(), "option --{}: '{}' is not a seed", key,
+             item);
+    out.push_back(v);
+  }
+  return out;
+}
+
+int run_main(const std::function<int()>& body) {
+  try {
+    // A bad S2CBAM_ISA is the user's error, reported before any work.
+    try {
+      (void)cpu::active_isa();
+    } catch (const std::invalid_argument& e) {
+      throw Error(e.what());
+    }
+    return body();
+  } catch (const Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "internal error: {}\n", e.what());
+  }
+  return 1;
+}
+
+std::set<std::string> with_device_options(std::set<std::string> known) {
+  known.insert(kDeviceOptions.begin(), kDeviceOptions.end());
+  return known;
+}
+
+int apply_threads_option(const Args& args, int fallback) {
+  const int64_t threads = args.get_int("threads", fallback);
+  S2_CHECK(!args.has("threads") || (threads >= 1 && threads <= 1024),
+           "option --threads must be 1 to 1024, got {}", threads);
+  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  cpu::init_threading();
+  return cpu::max_threads();
+}
+
+void apply_isa_option(const Args& args) {
+  if (!args.has("isa")) return;
+  try {
+    cpu::set_isa(args.get("isa", "auto"));
+  } catch (const std::invalid_argument& e) {
+    throw Error(e.what());
+  }
+}
+
+Device apply_device_options(const Args& args) {
+  apply_isa_option(args);
+  const Device device = select_device(args.get("device", "auto"));
+  if (args.has("kernels")) {
+    S2_CHECK(device == Device::CUDA,
+             "option --kernels chooses CUDA kernel versions; it needs --device cuda or emulator");
+    set_device_kernel_versions(args.require("kernels"));
+  }
+  if (device == Device::CUDA) {
+    const DeviceKernelVersions v = device_kernel_versions();
+    fmt::print(
+        "device: {}; kernels conv2d v{}, linear v{}, channel_attention v{}, spatial_attention v{}, "
+        "bn_epilogue v{}\n",
+        describe_compute(device), v.conv2d, v.linear, v.channel_attention, v.spatial_attention,
+        v.bn_epilogue);
+  } else {
+    fmt::print("device: cpu ({}){}\n", describe_compute(Device::CPU),
+               args.get("device", "auto") == "auto" ? "; no GPU present" : "");
+  }
+  return device;
+}
+
+std::string describe_compute(Device device) {
+  if (device == Device::CUDA)
+    return fmt::format("{} ({})", device_kernels().name, device_kernels().device_description());
+  const int threads = cpu::max_threads();
+  return fmt::format("CPU, {} thread{}, {}", threads, threads == 1 ? "" : "s",
+                     cpu::isa_name(cpu::active_isa()));
+}
+
+}  // namespace s2::experiments

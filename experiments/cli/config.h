@@ -1,0 +1,85 @@
+#pragma once
+// Experiment configs: TOML files with [data], [split], [model], [train], [augment], [select] and
+// [reference] sections. Unknown sections or keys and values of the wrong type are errors that name the
+// file and the key.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "experiments/training/trainer.h"
+#include "models/factory.h"
+
+namespace s2::experiments {
+
+struct DataConfig {
+  // "pixel_csv", "raster_series" (a folder of s2/*.tif, labels.tif, legend.csv) or "npy" (values
+  // (N, T, B) in train/test, labels in train_labels/test_labels, optional group ids in *_groups).
+  std::string format = "pixel_csv";
+  std::string root;  // relative paths below resolve against it; itself relative to the config file
+  std::string train, test;
+  std::string train_labels, test_labels, train_groups, test_groups;  // npy only
+  int64_t bands = 10;                                                // pixel_csv: bands per date
+  std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
+  int64_t timesteps = 0;  // regular dates to resample to; 0 keeps a table's own (rasters need it)
+  // pixel_csv: the name of each label value. raster_series: the legend names to keep, in class order
+  // (empty = all legend classes).
+  std::vector<std::string> classes;
+  std::map<std::string, std::string> merge;  // raster legend name -> class name
+  int64_t min_class_pixels = 0, min_class_parcels = 0;
+  std::string season_start, season_end;  // raster: default first and last acquisition
+  std::string scl_band = "SCL";
+  std::vector<int32_t> masked_scl_classes{0, 1, 3, 8, 9, 10, 11};
+  int64_t min_clear_observations = 1;
+};
+
+struct SplitConfig {
+  // "given": train and test files as they are. "grouped": one split by group (parcel or object id).
+  // "stratified": one split of individual samples by class, honest only for independent samples.
+  // "grouped_kfold" / "block_kfold": k folds of parcels / of square spatial blocks.
+  std::string kind = "given";
+  int64_t folds = 3;
+  double test_fraction = 0.2;
+  double validation_fraction = 0.2;  // grouped, from the training part; 0 = none (fixed epochs)
+  int64_t block_size = 16;
+  int64_t max_pixels_per_parcel = 0;  // cap of training pixels per parcel; 0 = all
+};
+
+// Numbers to compare against (published or previously measured), for `reproduce`.
+struct ReferenceConfig {
+  std::string source;
+  double overall_accuracy = -1, kappa = -1, macro_f1 = -1;  // -1 = not given
+  double tolerance = 0.02;
+};
+
+// Training settings chosen per model by validation accuracy, never by test figures. Each candidate is
+// [train] + [augment] with some keys overridden; every candidate runs on the same folds and seeds.
+struct SelectionCandidate {
+  std::string name;
+  TrainOptions train;
+};
+struct SelectConfig {
+  std::vector<SelectionCandidate> candidates;  // empty = no selection, the config's settings as they are
+  // After choosing, train again without the validation hold-out (on all of each fold's training
+  // groups) for the chosen candidate's mean best epoch. For data with few groups, where holding some
+  // out costs the final model much of its training set.
+  bool refit = false;
+};
+
+struct ExperimentConfig {
+  std::string path, text;
+  DataConfig data;
+  SplitConfig split;
+  models::ModelConfig model;
+  TrainOptions train;
+  std::vector<uint64_t> seeds{1, 2, 3};
+  SelectConfig select;
+  ReferenceConfig reference;
+};
+
+ExperimentConfig load_config(const std::string& path);
+// The same from text (a checkpoint's copy); `path` names it in errors and anchors relative data paths.
+ExperimentConfig parse_config(const std::string& text, const std::string& path);
+// Resolves a data path from the config against its root.
+std::string resolve_data_path(const ExperimentConfig& config, const std::string& path);
+
+}  // namespace s2::experiments

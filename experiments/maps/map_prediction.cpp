@@ -1,0 +1,216 @@
+#include "experiments/maps/map_prediction.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "data/map_writer.h"
+#include "data/temporal.h"
+#include "experiments/training/experiment.h"
+#include "experiments/report/svg.h"
+#include "experiments/training/trainer.h"
+#include "framework/atomic_file.h"
+#include "framework/error.h"
+
+namespace s2::experiments {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The nearest-neighbour downsampling of the map kept for the quick-look, filled block by block.
+struct QuickLook {
+  int64_t step = 1, width = 0, height = 0;
+  std::vector<uint8_t> cells;
+  QuickLook(int64_t w, int64_t h, int64_t max_side) {
+    step = std::max<int64_t>(1, (std::max(w, h) + max_side - 1) / max_side);
+    width = (w + step - 1) / step;
+    height = (h + step - 1) / step;
+    cells.assign(static_cast<size_t>(width * height), 0);
+  }
+  void add(const data::Window& win, const std::vector<uint8_t>& classes) {
+    for (int64_t y = 0; y < win.height; ++y) {
+      for (int64_t x = 0; x < win.width; ++x) {
+        const int64_t gx = win.x + x, gy = win.y + y;
+        if (gx % step == 0 && gy % step == 0) {
+          cells[static_cast<size_t>(gy / step * width + gx / step)] =
+              classes[static_cast<size_t>(y * win.width + x)];
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::string series_folder(const std::string& input) {
+  const std::filesystem::path nested = std::filesystem::path(input) / "s2";
+  return std::filesystem::is_directory(nested) ? nested.string() : input;
+}
+
+MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>* stop) {
+  const auto start = Clock::now();
+  S2_CHECK(o.block_size >= 1, "map block size must be positive, got {}", o.block_size);
+  S2_CHECK(
+      m.config.data.format == "raster_series",
+      "the checkpoint was trained on '{}' data; a map needs a model trained on raster series (band names, "
+      "SCL masking, season)",
+      m.config.data.format);
+  const bool stack = !o.dates.empty();
+  const std::string folder = stack ? o.input : series_folder(o.input);
+  data::SeriesOptions series = series_options(m.config);
+  series.warp_mismatched_grids = o.warp;
+  const auto read = [&](const data::Window& w) {
+    return stack ? data::read_raster_stack(o.input, o.dates, series, w)
+                 : data::read_raster_series(folder, series, w);
+  };
+  S2_CHECK(static_cast<int64_t>(series.bands.size()) == m.bands,
+           "the checkpoint's config lists {} bands but the model takes {}", series.bands.size(), m.bands);
+  // The season and its regular dates, as read_raster_dataset derived them for training.
+  const auto acquisitions = stack ? data::read_dates_file(o.dates, o.input) : data::list_acquisitions(folder);
+  const std::vector<int32_t> targets = data::season_days(acquisitions, m.config.data.season_start,
+                                                         m.config.data.season_end, m.timesteps, folder);
+  const int64_t min_clear = std::max<int64_t>(m.config.data.min_clear_observations, 1);
+
+  // The first date's grid (the stack's own); every date is read onto it, block by block.
+  const data::Grid grid = data::read_grid(stack ? o.input : acquisitions.front().path);
+  MapStats stats;
+  stats.width = grid.width;
+  stats.height = grid.height;
+  const int64_t k = static_cast<int64_t>(m.class_names.size());
+  const data::MapPaths paths = data::map_paths(o.output, o.probabilities);
+  std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
+  data::MapWriter writer(paths, grid, m.class_names);
+  m.model->eval();  // once for all blocks, so that predict() keeps its cached buffers between them
+  QuickLook look(grid.width, grid.height, 512);
+
+  const int64_t blocks_x = (grid.width + o.block_size - 1) / o.block_size;
+  const int64_t blocks_y = (grid.height + o.block_size - 1) / o.block_size;
+  const int64_t total_blocks = blocks_x * blocks_y;
+  for (int64_t by = 0; by < blocks_y; ++by) {
+    for (int64_t bx = 0; bx < blocks_x; ++bx) {
+      S2_CHECK(stop == nullptr || !stop->load(), "interrupted: no map was written under '{}'", o.output);
+      const data::Window win{bx * o.block_size, by * o.block_size,
+                             std::min(o.block_size, grid.width - bx * o.block_size),
+                             std::min(o.block_size, grid.height - by * o.block_size)};
+      auto t = Clock::now();
+      const data::RasterSeries raw = read(win);
+      stats.io_seconds += seconds_since(t);
+
+      t = Clock::now();
+      const data::RegularSeries regular = data::regularise(raw, targets);
+      data::PixelDataset d;
+      d.source = folder;
+      d.timesteps = regular.steps;
+      d.bands = regular.bands;
+      d.class_names = m.class_names;
+      std::vector<int64_t> mapped;  // pixel indices of the window with enough clear observations
+      const int64_t per = regular.steps * regular.bands;
+      for (int64_t p = 0; p < raw.pixels(); ++p) {
+        if (regular.clear_counts[static_cast<size_t>(p)] >= min_clear) {
+          mapped.push_back(p);
+          d.values.insert(d.values.end(), regular.values.begin() + p * per,
+                          regular.values.begin() + (p + 1) * per);
+        }
+      }
+      m.normaliser.apply(d);
+      stats.preprocess_seconds += seconds_since(t);
+
+      t = Clock::now();
+      const Prediction pred = d.size() > 0 ? predict(*m.model, d, o.batch_size) : Prediction{};
+      stats.network_seconds += seconds_since(t);
+
+      t = Clock::now();
+      const auto n = static_cast<size_t>(raw.pixels());
+      std::vector<uint8_t> classes(n, 0);
+      std::vector<float> confidence(n, -1.0f), cube(o.probabilities ? n * static_cast<size_t>(k) : 0, -1.0f);
+      for (size_t i = 0; i < mapped.size(); ++i) {
+        const auto p = static_cast<size_t>(mapped[i]);
+        const auto c = static_cast<size_t>(pred.classes[i]);
+        classes[p] = static_cast<uint8_t>(c + 1);
+        confidence[p] = pred.probabilities[i * static_cast<size_t>(k) + c];
+        for (size_t j = 0; j < cube.size() / n; ++j) {
+          cube[j * n + p] = pred.probabilities[i * static_cast<size_t>(k) + j];
+        }
+      }
+      writer.write(win, classes, confidence, cube);
+      look.add(win, classes);
+      stats.io_seconds += seconds_since(t);
+      stats.mapped += static_cast<int64_t>(mapped.size());
+      stats.no_data += raw.pixels() - static_cast<int64_t>(mapped.size());
+      ++stats.blocks;
+      if (o.progress) {
+        const double elapsed = seconds_since(start);
+        const double pixels_done = static_cast<double>(stats.mapped + stats.no_data);
+        const double eta =
+            elapsed / static_cast<double>(stats.blocks) * static_cast<double>(total_blocks - stats.blocks);
+        fmt::print("block {}/{}  {:.0f} pixels/s  ETA {:.0f} s\n", stats.blocks, total_blocks,
+                   pixels_done / elapsed, eta);
+        std::fflush(stdout);
+      }
+    }
+  }
+  writer.commit();
+  const std::string svg_path = o.quicklook.empty()
+                                   ? (std::filesystem::path(o.output).replace_extension(".svg")).string()
+                                   : o.quicklook;
+  write_file_atomic(svg_path, map_quicklook_svg(look.cells, look.width, look.height, m.class_names,
+                                                std::filesystem::path(o.output).filename().string()));
+  stats.total_seconds = seconds_since(start);
+  return stats;
+}
+
+std::string map_quicklook_svg(const std::vector<uint8_t>& classes, int64_t width, int64_t height,
+                              const std::vector<std::string>& class_names, const std::string& title,
+                              int64_t max_side) {
+  const int64_t step = std::max<int64_t>(1, (std::max(width, height) + max_side - 1) / max_side);
+  const int64_t w = (width + step - 1) / step, h = (height + step - 1) / step;
+  const double cell = 480.0 / static_cast<double>(std::max(w, h));
+  const double legend_x = cell * static_cast<double>(w) + 20;
+  const double svg_h =
+      std::max(cell * static_cast<double>(h) + 40, 40.0 + 22.0 * static_cast<double>(class_names.size() + 1));
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
+      "font-family=\"sans-serif\" "
+      "font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"0\" "
+      "y=\"16\">{}</text>\n"
+      "<g transform=\"translate(0,28)\" shape-rendering=\"crispEdges\">\n",
+      legend_x + 220, svg_h, xml_escape(title));
+  svg += fmt::format("<rect width=\"{:.2f}\" height=\"{:.2f}\" fill=\"#eeeeee\"/>\n",
+                     cell * static_cast<double>(w), cell * static_cast<double>(h));
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w;) {  // runs of one class become one rectangle
+      const uint8_t c = classes[static_cast<size_t>(y * step * width + x * step)];
+      int64_t run = 1;
+      while (x + run < w && classes[static_cast<size_t>(y * step * width + (x + run) * step)] == c) ++run;
+      if (c != 0) {
+        const auto rgb = data::class_colour(c);
+        svg += fmt::format(
+            "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"rgb({},{},{})\"/>\n",
+            cell * static_cast<double>(x), cell * static_cast<double>(y), cell * static_cast<double>(run),
+            cell, rgb[0], rgb[1], rgb[2]);
+      }
+      x += run;
+    }
+  }
+  svg += "</g>\n";
+  for (size_t k = 0; k <= class_names.size(); ++k) {
+    const double y = 28 + 22.0 * static_cast<double>(k);
+    const std::string fill = k == 0 ? "#eeeeee" : [&] {
+      const auto rgb = data::class_colour(static_cast<int64_t>(k));
+      return fmt::format("rgb({},{},{})", rgb[0], rgb[1], rgb[2]);
+    }();
+    svg += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"16\" height=\"16\" fill=\"{}\" stroke=\"#555\"/>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
+        legend_x, y, fill, legend_x + 22, y + 13, k == 0 ? "no data" : xml_escape(class_names[k - 1]));
+  }
+  return svg + "</svg>\n";
+}
+
+}  // namespace s2::experiments

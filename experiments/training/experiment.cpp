@@ -1,0 +1,299 @@
+#include "experiments/training/experiment.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "data/npy.h"
+#ifdef S2_HAVE_GDAL
+#include "data/raster_dataset.h"
+#endif
+#include "data/splits.h"
+#include "data/victoria_csv.h"
+#include "framework/device.h"
+#include "framework/error.h"
+#include "framework/random.h"
+#include "kernels/cpu/parallel.h"
+#include "models/factory.h"
+
+namespace s2::experiments {
+
+DataFiles train_files(const ExperimentConfig& c) {
+  return {c.data.train, c.data.train_labels, c.data.train_groups};
+}
+DataFiles test_files(const ExperimentConfig& c) {
+  return {c.data.test, c.data.test_labels, c.data.test_groups};
+}
+
+data::SeriesOptions series_options(const ExperimentConfig& c) {
+  data::SeriesOptions o;
+  o.bands = c.data.band_names;
+  o.scl_band = c.data.scl_band;
+  o.masked_scl_classes = c.data.masked_scl_classes;
+  return o;
+}
+
+data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& files,
+                                const std::vector<std::string>& classes, bool classes_from_config) {
+  const std::string resolved = resolve_data_path(c, files.values);
+  if (c.data.format == "pixel_csv" || c.data.format == "npy") {
+    data::PixelDataset d =
+        c.data.format == "npy"
+            ? data::read_npy_dataset(resolved, resolve_data_path(c, files.labels), classes,
+                                     files.groups.empty() ? "" : resolve_data_path(c, files.groups))
+            : data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
+    return c.data.timesteps > 0 && c.data.timesteps != d.timesteps
+               ? data::resample_regular(d, c.data.timesteps)
+               : d;
+  }
+#ifndef S2_HAVE_GDAL
+  (void)classes_from_config;
+  fail(
+      "{}: [data] format raster_series reads GeoTIFFs with GDAL, and this build of s2cbam has no GDAL "
+      "(install libgdal-dev and rebuild, or configure with -DS2_GDAL=ON)",
+      c.path);
+#else
+  data::RasterDatasetOptions o;
+  o.series = series_options(c);
+  o.timesteps = c.data.timesteps;
+  o.season_start = c.data.season_start;
+  o.season_end = c.data.season_end;
+  o.min_clear_observations = c.data.min_clear_observations;
+  o.classes = classes;
+  o.require_classes = classes_from_config;
+  o.merge = c.data.merge;
+  return data::read_raster_dataset(resolved, o);
+#endif
+}
+
+Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name) {
+  if (wanted != Device::CUDA || model.has_cuda_kernels()) return wanted;
+  S2_CHECK(device_chosen_automatically(),
+           "model '{}' has no CUDA kernels (dropout, 1D convolutions): run it with --device cpu or auto",
+           model_name);
+  fmt::print("note: model '{}' has no CUDA kernels; it runs on the CPU ({})\n", model_name,
+             describe_compute(Device::CPU));
+  return Device::CPU;
+}
+
+std::string model_checksum(const Module& model) {
+  NamedTensors all = model.named_parameters();
+  for (auto& b : model.named_buffers()) all.push_back(b);
+  return weights_checksum(all);
+}
+
+std::string model_checksum(const Checkpoint& checkpoint) {
+  return weights_checksum(checkpoint.with_prefix("model"));
+}
+
+std::string run_checksum(const RunResult& run) {
+  NamedTensors all;
+  for (const auto& fold : run.folds) {
+    for (auto& [name, t] : fold.checkpoint.with_prefix("model")) all.emplace_back(fold.name + "." + name, t);
+  }
+  return weights_checksum(all);
+}
+
+namespace {
+data::PixelDataset with_groups(data::PixelDataset d, const std::vector<int64_t>& groups) {
+  d.groups = groups;
+  return d;
+}
+
+void normalise(Fold& fold, const data::BandNormaliser& n) {
+  for (auto* d : {&fold.train, &fold.validation, &fold.test}) {
+    if (d->size() > 0) n.apply(*d);
+  }
+}
+}  // namespace
+
+LoadedData load_data(const ExperimentConfig& c) {
+  LoadedData out;
+  out.train = load_dataset(c, train_files(c), c.data.classes, true);
+  // A class the config names explicitly must have training samples; an empty one is a config error.
+  const auto counts = out.train.class_counts();
+  for (size_t k = 0; k < counts.size() && !c.data.classes.empty(); ++k) {
+    S2_CHECK(counts[k] > 0, "{}: class '{}' listed in [data] classes has no samples in '{}'", c.path,
+             out.train.class_names[k], out.train.source);
+  }
+  out.train = data::filter_classes(out.train, c.data.min_class_pixels, c.data.min_class_parcels,
+                                   &out.dropped_classes);
+  if (!c.data.test.empty()) {
+    // The test side uses the training classes by name; a class it lacks simply has no test pixels.
+    data::PixelDataset test =
+        load_dataset(c, test_files(c), out.train.class_names, c.data.format != "raster_series");
+    S2_CHECK(test.timesteps == out.train.timesteps && test.bands == out.train.bands,
+             "test data '{}' has {} dates x {} bands, training data {} x {}", test.source, test.timesteps,
+             test.bands, out.train.timesteps, out.train.bands);
+    out.test = test;
+  }
+  return out;
+}
+
+std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
+  const auto& s = c.split;
+  std::string text;
+  if (s.kind == "given") {
+    text = fmt::format("Train on {}, test on {} as given.", d.train.source, d.test.source);
+  } else if (s.kind == "stratified") {
+    text = fmt::format(
+        "One stratified random split of {} by sample ({:.0f}% held out for testing). Honest only if "
+        "samples are independent: pixels of one parcel are not.",
+        d.train.source, 100 * s.test_fraction);
+  } else if (s.kind == "grouped") {
+    text = fmt::format(
+        "One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
+        "both sides.",
+        d.train.source, 100 * s.test_fraction);
+  } else {
+    text = fmt::format(
+        "{}-fold cross-validation of {} over {}; every pixel is tested once, by a model that never saw "
+        "its {}.",
+        s.folds, d.train.source, s.kind == "grouped_kfold" ? "parcels" : "spatial blocks",
+        s.kind == "grouped_kfold" ? "parcel" : "block");
+  }
+  if (s.validation_fraction > 0) {
+    text += fmt::format(" Validation (early stopping, best epoch): {:.0f}% of the training groups.",
+                        100 * s.validation_fraction);
+  }
+  if (s.max_pixels_per_parcel > 0)
+    text += fmt::format(" Training uses at most {} pixels per parcel.", s.max_pixels_per_parcel);
+  if (!d.dropped_classes.empty())
+    text +=
+        fmt::format(" Dropped classes (too few pixels or parcels): {}.", fmt::join(d.dropped_classes, ", "));
+  return text;
+}
+
+std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uint64_t seed) {
+  const auto& s = c.split;
+  // The groups that must not cross sides: spatial blocks for block_kfold, parcels or objects otherwise.
+  const auto split_groups =
+      s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> parts;  // (train indices, test indices)
+  if (s.kind == "given") {
+    std::vector<int64_t> all(static_cast<size_t>(d.train.size()));
+    std::iota(all.begin(), all.end(), 0);
+    parts.push_back({all, {}});
+  } else if (s.kind == "grouped" || s.kind == "stratified") {
+    std::vector<int64_t> groups = d.train.groups;
+    if (s.kind == "stratified") std::iota(groups.begin(), groups.end(), 0);  // every sample its own group
+    const auto split = data::grouped_split(groups, d.train.labels, s.test_fraction, seed);
+    parts.push_back({split.train, split.held_out});
+  } else {
+    for (auto& f : data::grouped_kfold(split_groups, d.train.labels, s.folds, seed))
+      parts.push_back({f.train, f.held_out});
+  }
+  const data::PixelDataset grouped = with_groups(d.train, split_groups);
+  std::vector<Fold> folds;
+  for (size_t f = 0; f < parts.size(); ++f) {
+    Fold fold;
+    fold.name = parts.size() == 1 ? "all" : fmt::format("fold{}", f + 1);
+    const data::PixelDataset pool = grouped.subset(parts[f].first);
+    fold.test = s.kind == "given" ? d.test : d.train.subset(parts[f].second);
+    std::vector<int64_t> train_idx(static_cast<size_t>(pool.size()));
+    std::iota(train_idx.begin(), train_idx.end(), 0);
+    if (s.validation_fraction > 0) {
+      const auto v =
+          data::grouped_split(pool.groups, pool.labels, s.validation_fraction, seed + 1000 * (f + 1));
+      fold.validation = pool.subset(v.held_out);
+      train_idx = v.train;
+    }
+    fold.train = pool.subset(data::cap_per_group(train_idx, pool.groups, s.max_pixels_per_parcel, seed + 7));
+    S2_CHECK(fold.train.size() >= 2 && fold.test.size() > 0,
+             "{}: fold {} has {} training and {} test samples", c.path, fold.name, fold.train.size(),
+             fold.test.size());
+    folds.push_back(std::move(fold));
+  }
+  return folds;
+}
+
+std::vector<Fold> prepared_folds(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  std::vector<Fold> folds = make_folds(c, data, seed);
+  for (Fold& fold : folds) {
+    fold.normaliser = data::BandNormaliser::fit(fold.train);  // training pixels only
+    normalise(fold, fold.normaliser);
+  }
+  return folds;
+}
+
+RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  RunResult run;
+  const int64_t classes = data.train.num_classes();
+  const auto zero = [&] {
+    return std::vector<std::vector<int64_t>>(static_cast<size_t>(classes),
+                                             std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  };
+  auto pooled = zero(), pooled_validation = zero();
+  const auto add_to = [](std::vector<std::vector<int64_t>>& sum, const Metrics& m) {
+    for (size_t i = 0; i < sum.size(); ++i) {
+      for (size_t j = 0; j < sum.size(); ++j) sum[i][j] += m.confusion[i][j];
+    }
+  };
+  for (Fold& fold : prepared_folds(c, data, seed)) {
+    const data::BandNormaliser& normaliser = fold.normaliser;
+    manual_seed(seed);
+    auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
+    TrainOptions options = c.train;
+    options.device = device_for(*model, c.train.device, c.model.kind);
+    model->to(options.device);
+    options.seed = seed;
+    if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
+    if (options.verbose)
+      fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
+                 fold.train.size(), fold.validation.size(), fold.test.size());
+    FoldResult r;
+    r.name = fold.name;
+    r.training = train_classifier(*model, fold.train, fold.validation.size() > 0 ? &fold.validation : nullptr,
+                                  options);
+    const Prediction p = predict(*model, fold.test);
+    r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
+    add_to(pooled, r.metrics);
+    if (fold.validation.size() > 0) {  // the kept epoch's weights, as selection sees them
+      add_to(pooled_validation,
+             compute_metrics(fold.validation.labels, predict(*model, fold.validation).classes, classes));
+      run.has_validation = true;
+    }
+    r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
+    r.checkpoint.config = c.text;
+    r.checkpoint.metadata = fmt::format(
+        "model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n", c.model.kind,
+        fold.train.timesteps, fold.train.bands, fmt::join(fold.train.class_names, "\", \""), seed);
+    r.checkpoint.add("model", model->named_parameters());
+    r.checkpoint.add("model", model->named_buffers());
+    r.checkpoint.add("norm", normaliser.state());
+    r.checkpoint.add("optim", r.training.optimizer_state);
+    run.folds.push_back(std::move(r));
+  }
+  run.pooled = metrics_from_confusion(pooled);
+  if (run.has_validation) run.validation = metrics_from_confusion(pooled_validation);
+  return run;
+}
+
+ExperimentConfig load_multi_seed_config(const Args& args) {
+  ExperimentConfig config = load_config(args.require("config"));
+  config.seeds = args.get_seeds("seeds", config.seeds);
+  config.train.epochs = args.get_int("epochs", config.train.epochs);
+  S2_CHECK(config.train.epochs > 0, "option --epochs must be positive, got {}", config.train.epochs);
+  if (args.has("epochs")) {
+    for (auto& candidate : config.select.candidates) candidate.train.epochs = config.train.epochs;
+  }
+  config.train.verbose = false;
+  apply_threads_option(args);
+  return config;
+}
+
+Stat mean_std(const std::vector<double>& values) {
+  Stat s;
+  if (values.empty()) return s;
+  for (double v : values) s.mean += v;
+  s.mean /= static_cast<double>(values.size());
+  if (values.size() > 1) {
+    for (double v : values) s.std += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(s.std / static_cast<double>(values.size() - 1));
+  }
+  return s;
+}
+
+}  // namespace s2::experiments

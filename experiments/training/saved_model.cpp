@@ -1,0 +1,52 @@
+#include "experiments/training/saved_model.h"
+
+#include "experiments/cli/toml_text.h"
+#include "framework/checkpoint.h"
+#include "framework/error.h"
+#include "models/factory.h"
+
+namespace s2::experiments {
+
+SavedModel load_saved_model(const std::string& path, const std::string& config_anchor) {
+  const Checkpoint ck = load_checkpoint(path);
+  SavedModel m;
+  m.config = parse_config(ck.config, config_anchor.empty() ? path : config_anchor);
+  const auto meta = parse_toml_text(ck.metadata, fmt::format("metadata of checkpoint '{}'", path));
+  const auto timesteps = meta->get_as<int64_t>("timesteps");
+  const auto bands = meta->get_as<int64_t>("bands");
+  const auto classes = meta->get_array_of<std::string>("classes");
+  const auto kind = meta->get_as<std::string>("model_kind");
+  S2_CHECK(timesteps && bands && classes && kind,
+           "checkpoint '{}': metadata lacks timesteps, bands, classes or "
+           "model_kind (written by an older s2cbam?)",
+           path);
+  m.timesteps = *timesteps;
+  m.bands = *bands;
+  m.class_names = *classes;
+  m.config.model.kind = *kind;
+  m.model =
+      models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
+  ck.restore("model", m.model->named_parameters(), path);
+  ck.restore("model", m.model->named_buffers(), path);
+  m.normaliser = data::BandNormaliser::from_state(ck.with_prefix("norm"), path);
+  m.model->eval();
+  return m;
+}
+
+void check_compatible(const SavedModel& m, const data::PixelDataset& d) {
+  S2_CHECK(d.timesteps == m.timesteps && d.bands == m.bands,
+           "'{}' has {} dates x {} bands, but the model was trained on {} x {}", d.source, d.timesteps,
+           d.bands, m.timesteps, m.bands);
+  S2_CHECK(d.class_names.empty() || d.class_names == m.class_names,
+           "'{}' has classes ({}) that differ from the model's ({})", d.source,
+           fmt::join(d.class_names, ", "), fmt::join(m.class_names, ", "));
+}
+
+data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files) {
+  data::PixelDataset d = load_dataset(m.config, files, m.class_names, false);
+  check_compatible(m, d);
+  m.normaliser.apply(d);
+  return d;
+}
+
+}  // namespace s2::experiments

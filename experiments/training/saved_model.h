@@ -1,0 +1,35 @@
+#pragma once
+// A trained model back from its checkpoint: the network, the normalisation statistics of its
+// training split, and what data it expects (dates, bands, class names).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "experiments/cli/config.h"
+#include "experiments/training/experiment.h"
+#include "models/classifier.h"
+
+namespace s2::experiments {
+
+struct SavedModel {
+  ExperimentConfig config;  // as trained; data paths resolve against `config_anchor`
+  std::vector<std::string> class_names;
+  int64_t timesteps = 0, bands = 0;
+  std::unique_ptr<models::Classifier> model;
+  data::BandNormaliser normaliser;
+};
+
+// `config_anchor` is the config file the run was started from (for relative data paths); empty keeps
+// the checkpoint's folder.
+SavedModel load_saved_model(const std::string& checkpoint_path, const std::string& config_anchor = "");
+
+// Checks that `d` has the dates, bands and classes the model was trained on, naming both sides.
+void check_compatible(const SavedModel& m, const data::PixelDataset& d);
+
+// Labelled or unlabelled pixels from `files`, read and preprocessed as the model was trained (its
+// config's format and resampling, its class names, its training normalisation), after the
+// compatibility check: what evaluate and predict feed the model.
+data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files);
+
+}  // namespace s2::experiments

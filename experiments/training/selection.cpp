@@ -1,0 +1,140 @@
+#include "experiments/training/selection.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "framework/error.h"
+
+namespace s2::experiments {
+
+namespace {
+std::vector<RunResult> run_each_seed(const ExperimentConfig& config, const LoadedData& data,
+                                     const std::vector<uint64_t>& seeds, const std::string& candidate) {
+  std::vector<RunResult> runs;
+  for (uint64_t seed : seeds) {
+    RunResult run = run_experiment(config, data, seed);
+    if (candidate.empty()) {
+      fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}  weights {}\n", seed,
+                 run.pooled.overall_accuracy, run.pooled.kappa, run.pooled.macro_f1, run_checksum(run));
+    } else {  // a candidate's test figures play no part in the choice, so they are not shown
+      std::vector<int64_t> epochs;
+      for (const auto& fold : run.folds) epochs.push_back(fold.training.best_epoch);
+      fmt::print("  {} seed {}: validation OA {:.4f}  (kept epochs {})\n", candidate, seed,
+                 run.validation.overall_accuracy, fmt::join(epochs, ","));
+    }
+    std::fflush(stdout);
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+// The runs' pooled test metrics and weights checksums become the result.
+void keep_test(SeedRuns& out, const std::vector<RunResult>& runs) {
+  out.test.clear();
+  out.checksums.clear();
+  for (const auto& run : runs) {
+    out.test.push_back(run.pooled);
+    out.checksums.push_back(run_checksum(run));
+  }
+}
+
+CandidateScore score(const std::string& name, const std::vector<RunResult>& runs) {
+  std::vector<double> accuracy;
+  double epochs = 0;
+  int64_t folds = 0;
+  for (const auto& run : runs) {
+    S2_CHECK(run.has_validation, "selection needs validation pixels in every fold");
+    accuracy.push_back(run.validation.overall_accuracy);
+    for (const auto& fold : run.folds) epochs += static_cast<double>(fold.training.best_epoch), ++folds;
+  }
+  return {name, mean_std(accuracy), folds > 0 ? epochs / static_cast<double>(folds) : 0};
+}
+}  // namespace
+
+ExperimentConfig with_candidate(const ExperimentConfig& config, const SelectionCandidate& candidate) {
+  ExperimentConfig c = config;
+  const TrainOptions& base = config.train;
+  c.train = candidate.train;
+  c.train.device = base.device;
+  c.train.verbose = base.verbose;
+  c.train.seed = base.seed;
+  c.train.resume = base.resume;
+  // Candidates must not resume from each other's training state.
+  c.train.state_path = base.state_path.empty() ? "" : base.state_path + "-" + candidate.name;
+  c.select = {};
+  return c;
+}
+
+const SelectionCandidate& find_candidate(const ExperimentConfig& config, const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& candidate : config.select.candidates) {
+    if (candidate.name == name) return candidate;
+    names.push_back(candidate.name);
+  }
+  throw Error(fmt::format("{}: no selection candidate named '{}' (the config has: {})", config.path, name,
+                          names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
+                   const std::vector<uint64_t>& seeds) {
+  SeedRuns out;
+  if (config.select.candidates.empty()) {
+    keep_test(out, run_each_seed(config, data, seeds, ""));
+    return out;
+  }
+  size_t best = 0;
+  SeedRuns chosen_test;
+  for (const auto& candidate : config.select.candidates) {
+    const auto runs = run_each_seed(with_candidate(config, candidate), data, seeds, candidate.name);
+    out.candidates.push_back(score(candidate.name, runs));
+    // Strictly better only: on a tie the earlier candidate (the config's order) stays.
+    if (out.candidates.size() == 1 ||
+        out.candidates.back().validation_accuracy.mean > out.candidates[best].validation_accuracy.mean) {
+      best = out.candidates.size() - 1;
+      keep_test(chosen_test, runs);
+    }
+  }
+  out.chosen = out.candidates[best].name;
+  fmt::print("  chosen by validation OA: {} ({:.4f})\n", out.chosen,
+             out.chosen_score().validation_accuracy.mean);
+  if (!config.select.refit) {
+    out.test = std::move(chosen_test.test);
+    out.checksums = std::move(chosen_test.checksums);
+    return out;
+  }
+  ExperimentConfig refit = with_candidate(config, config.select.candidates[best]);
+  refit.split.validation_fraction = 0;
+  refit.train.early_stopping_patience = 0;
+  out.refit_epochs = std::max<int64_t>(1, std::llround(out.candidates[best].mean_best_epoch));
+  refit.train.epochs = out.refit_epochs;
+  fmt::print("  refit on all training groups for {} epochs\n", out.refit_epochs);
+  keep_test(out, run_each_seed(refit, data, seeds, ""));
+  return out;
+}
+
+const CandidateScore& SeedRuns::chosen_score() const {
+  for (const auto& c : candidates) {
+    if (c.name == chosen) return c;
+  }
+  throw Error("no candidate was chosen: the config has no [select] candidates");
+}
+
+std::string SeedRuns::describe() const {
+  if (candidates.empty()) return "";
+  std::vector<std::string> scores;
+  for (const auto& c : candidates)
+    scores.push_back(
+        fmt::format("{} {:.4f} +/- {:.4f}", c.name, c.validation_accuracy.mean, c.validation_accuracy.std));
+  std::string text = fmt::format(
+      "Training settings chosen by validation OA (mean over seeds; the test split plays no part): {}; "
+      "chosen: {}.",
+      fmt::join(scores, ", "), chosen);
+  if (refit_epochs > 0)
+    text +=
+        fmt::format(" Then trained again on all of each fold's training groups for {} epochs.", refit_epochs);
+  return text;
+}
+
+}  // namespace s2::experiments

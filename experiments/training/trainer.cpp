@@ -1,0 +1,195 @@
+#include "experiments/training/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "experiments/training/train_state.h"
+#include "framework/allocator.h"
+#include "framework/autograd.h"
+#include "framework/error.h"
+#include "framework/ops.h"
+#include "framework/optim.h"
+
+namespace s2::experiments {
+
+namespace {
+std::vector<float> inverse_frequency_weights(const data::PixelDataset& d) {
+  const auto counts = d.class_counts();
+  std::vector<float> w(counts.size(), 0.0f);
+  int64_t present = 0;
+  for (int64_t c : counts) present += c > 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    // n / (classes * count): the mean weight over samples is 1, as scikit-learn's 'balanced'.
+    w[i] = counts[i] > 0 ? static_cast<float>(d.size()) / static_cast<float>(present * counts[i]) : 0.0f;
+  }
+  return w;
+}
+
+NamedTensors snapshot(const models::Classifier& model) {
+  NamedTensors copy;
+  for (const auto& [name, t] : model.named_parameters()) copy.emplace_back(name, t.clone());
+  for (const auto& [name, t] : model.named_buffers()) copy.emplace_back(name, t.clone());
+  return copy;
+}
+
+void restore(models::Classifier& model, const NamedTensors& saved) {
+  size_t i = 0;
+  for (auto& [name, t] : model.named_parameters()) Tensor(t).copy_from(saved[i++].second);
+  for (auto& [name, t] : model.named_buffers()) Tensor(t).copy_from(saved[i++].second);
+}
+}  // namespace
+
+Device device_of(const Module& model) {
+  const auto params = model.parameters();
+  return params.empty() ? Device::CPU : params.front().device();
+}
+
+Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
+  const Device device = device_of(model);
+  const bool was_training = model.is_training();
+  model.eval();
+  if (was_training) {
+    CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
+  }
+  NoGradGuard no_grad;
+  Prediction out;
+  const int64_t k = model.num_classes();
+  std::vector<int64_t> order(static_cast<size_t>(d.size()));
+  for (int64_t i = 0; i < d.size(); ++i) order[static_cast<size_t>(i)] = i;
+  double loss_sum = 0;
+  for (int64_t begin = 0; begin < d.size(); begin += batch_size) {
+    const int64_t end = std::min(d.size(), begin + batch_size);
+    const data::Batch batch = data::make_batch(d, order, begin, end);
+    const Tensor logits = model.forward(batch.x.to(device)).to(Device::CPU);
+    if (!d.labels.empty()) {
+      loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
+    }
+    const Tensor p = softmax(logits);
+    for (int64_t i = 0; i < end - begin; ++i) {
+      const float* row = p.data() + i * k;
+      out.classes.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
+      out.probabilities.insert(out.probabilities.end(), row, row + k);
+    }
+  }
+  out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
+  model.train(was_training);
+  return out;
+}
+
+namespace {
+// One pass over the training set in the shuffled order; returns (mean loss, accuracy, samples).
+EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
+                         const data::PixelDataset& train, const TrainOptions& options,
+                         const CrossEntropyOptions& loss_options, Generator& rng, int64_t epoch) {
+  model.train();
+  const auto start = std::chrono::steady_clock::now();
+  const auto order = data::shuffled_indices(train.size(), rng);
+  const Device device = device_of(model);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
+    const int64_t end = std::min(train.size(), begin + options.batch_size);
+    if (end - begin < 2) break;  // batch norm needs more than one sample
+    data::Batch batch = data::make_batch(train, order, begin, end);
+    if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
+    optimizer.zero_grad();
+    const Tensor logits = model.forward(batch.x.to(device));
+    const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
+    const float batch_loss = loss.item();
+    // A diverged run stops here, before a non-finite update reaches the weights and a model is saved.
+    S2_CHECK(std::isfinite(batch_loss),
+             "training diverged: the loss is {} at batch {} of epoch {}; try a lower learning rate than {}",
+             batch_loss, begin / options.batch_size + 1, epoch, optimizer.lr());
+    loss.backward();
+    optimizer.step();
+    const int64_t n = end - begin, k = logits.size(1);
+    loss_sum += batch_loss * static_cast<double>(n);
+    const Tensor host_logits = logits.to(Device::CPU);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = host_logits.data() + i * k;
+      correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
+    }
+    seen += n;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {0,
+          loss_sum / static_cast<double>(seen),
+          static_cast<double>(correct) / static_cast<double>(seen),
+          0,
+          0,
+          static_cast<double>(seen) / seconds,
+          optimizer.lr()};
+}
+
+// Lower is better, so that loss and accuracy share TrainState::best_val.
+double validation_score(const EpochLog& log, const TrainOptions& options) {
+  return options.best_epoch_by == "val_accuracy" ? -log.val_accuracy : log.val_loss;
+}
+
+void print_epoch(const EpochLog& log, bool has_validation) {
+  fmt::print("epoch {:3d}  loss {:.4f}  acc {:.3f}", log.epoch, log.train_loss, log.train_accuracy);
+  if (has_validation) fmt::print("  val_loss {:.4f}  val_acc {:.3f}", log.val_loss, log.val_accuracy);
+  fmt::print("  {:.1f} samples/s\n", log.samples_per_second);
+  std::fflush(stdout);
+}
+}  // namespace
+
+TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
+                             const data::PixelDataset* validation, const TrainOptions& options) {
+  optim::AdamOptions adam;
+  adam.lr = options.learning_rate;
+  adam.weight_decay = options.weight_decay;
+  adam.decoupled_weight_decay = options.weight_decay > 0;
+  optim::Adam optimizer(model.parameters(), adam);
+  CrossEntropyOptions loss_options;
+  loss_options.label_smoothing = options.label_smoothing;
+  if (options.class_weighted_loss) loss_options.class_weights = inverse_frequency_weights(train);
+  const bool has_validation = validation != nullptr && validation->size() > 0;
+
+  TrainState state;
+  Generator rng(options.seed ^ 0x5eedULL);  // shuffling and augmentation
+  if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path)) {
+    state = load_train_state(options.state_path, model, optimizer);
+    rng.set_state(state.shuffle_rng);
+    global_generator().set_state(state.global_rng);
+    if (options.verbose) fmt::print("resumed from {} after epoch {}\n", options.state_path, state.epoch);
+  }
+  for (int64_t epoch = state.epoch + 1; epoch <= options.epochs && !state.stopped_early; ++epoch) {
+    EpochLog log = train_one_epoch(model, optimizer, train, options, loss_options, rng, epoch);
+    log.epoch = epoch;
+    if (has_validation) {
+      const Prediction p = predict(model, *validation);
+      log.val_loss = p.loss;
+      log.val_accuracy =
+          compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;
+    }
+    state.history.push_back(log);
+    state.epoch = epoch;
+    if (options.verbose) print_epoch(log, has_validation);
+    if (!has_validation) {
+      state.best_epoch = epoch;
+    } else if (const double score = validation_score(log, options); score < state.best_val) {
+      state.best_val = score;
+      state.best_weights = snapshot(model);
+      state.best_epoch = epoch;
+      state.bad_epochs = 0;
+    } else if (options.early_stopping_patience > 0 && ++state.bad_epochs >= options.early_stopping_patience) {
+      state.stopped_early = true;
+      if (options.verbose)
+        fmt::print("early stop: no better {} for {} epochs\n", options.best_epoch_by, state.bad_epochs);
+    }
+    if (!options.state_path.empty()) {
+      state.shuffle_rng = rng.state();
+      state.global_rng = global_generator().state();
+      save_train_state(options.state_path, model, optimizer, state);
+    }
+  }
+  if (!state.best_weights.empty()) restore(model, state.best_weights);
+  return {state.history, state.best_epoch, optimizer.state()};
+}
+
+}  // namespace s2::experiments

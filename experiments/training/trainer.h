@@ -1,0 +1,66 @@
+#pragma once
+// The training loop: shuffled mini-batches, Adam, class-weighted loss, validation each epoch, early
+// stopping and best-weights keeping. Deterministic for a seed and thread count.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "experiments/report/metrics.h"
+#include "models/classifier.h"
+
+namespace s2::experiments {
+
+struct TrainOptions {
+  int64_t epochs = 20;
+  int64_t batch_size = 32;
+  float learning_rate = 1e-3f;
+  float weight_decay = 0.0f;
+  bool class_weighted_loss = false;  // weights inversely proportional to class frequency
+  float label_smoothing = 0.0f;
+  int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation score
+  // What "better" means for best-weights keeping and early stopping: "val_loss" (lower) or
+  // "val_accuracy" (higher; ties keep the earlier epoch). Loss on a few hundred validation pixels can
+  // favour an early, confident-but-wrong epoch; accuracy is the figure the report is about.
+  std::string best_epoch_by = "val_loss";
+  uint64_t seed = 0;
+  bool verbose = true;
+  data::AugmentOptions augment = {};
+  // When set, the full training state is written here after every epoch, and with `resume` an
+  // existing file there is continued from, with results identical to an uninterrupted run.
+  std::string state_path = {};  // per fold, the run appends "-<fold>.ckpt"
+  bool resume = false;
+  Device device = Device::CPU;  // where run_experiment puts the model
+};
+
+struct EpochLog {
+  int64_t epoch = 0;
+  double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0;
+  double samples_per_second = 0, learning_rate = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochLog> history;
+  int64_t best_epoch = 0;        // the weights of this epoch are in the model at the end
+  NamedTensors optimizer_state;  // Adam's moments and step count after the last epoch
+};
+
+// Trains `model` on `train`; with `validation`, keeps the weights of the best validation score
+// (options.best_epoch_by).
+// Batches go to the device the model's parameters are on (move the model with model.to() first).
+TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
+                             const data::PixelDataset* validation, const TrainOptions& options);
+
+struct Prediction {
+  std::vector<int32_t> classes;
+  std::vector<float> probabilities;  // [N, classes]
+  double loss = 0;                   // mean cross-entropy when labels are known
+};
+Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size = 256);
+
+// Where the model's parameters are.
+Device device_of(const Module& model);
+
+}  // namespace s2::experiments
