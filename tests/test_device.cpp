@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "experiments/training/experiment.h"
 #include "experiments/kernel_checks/kernel_cases.h"
+#include "experiments/training/experiment.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/device.h"

@@ -12,9 +12,9 @@
 
 #include "data/map_writer.h"
 #include "data/raster_series.h"
-#include "experiments/training/experiment.h"
 #include "experiments/maps/map_evaluation.h"
 #include "experiments/maps/map_prediction.h"
+#include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"

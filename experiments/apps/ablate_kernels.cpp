@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "experiments/bench/paper_training_step.h"
 #include "experiments/cli/cli.h"
 #include "experiments/kernel_checks/kernel_cases.h"
-#include "experiments/bench/paper_training_step.h"
 #include "framework/atomic_file.h"
 #include "framework/device.h"
 #include "framework/error.h"

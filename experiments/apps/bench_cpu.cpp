@@ -11,10 +11,10 @@
 #include <regex>
 #include <string>
 
-#include "experiments/cli/cli.h"
 #include "experiments/bench/gemm_bench.h"
 #include "experiments/bench/paper_training_step.h"
 #include "experiments/bench/peak_flops.h"
+#include "experiments/cli/cli.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/optim.h"

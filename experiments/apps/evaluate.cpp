@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "experiments/cli/cli.h"
-#include "experiments/training/experiment.h"
 #include "experiments/report/report.h"
+#include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
 #include "framework/error.h"
 #include "kernels/cpu/parallel.h"

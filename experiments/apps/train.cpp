@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "experiments/cli/cli.h"
-#include "experiments/training/experiment.h"
 #include "experiments/report/report.h"
+#include "experiments/training/experiment.h"
 #include "experiments/training/selection.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"

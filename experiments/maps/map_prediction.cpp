@@ -8,8 +8,8 @@
 
 #include "data/map_writer.h"
 #include "data/temporal.h"
-#include "experiments/training/experiment.h"
 #include "experiments/report/svg.h"
+#include "experiments/training/experiment.h"
 #include "experiments/training/trainer.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
