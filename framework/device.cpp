@@ -1,5 +1,8 @@
 #include "framework/device.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -86,6 +89,17 @@ Device select_device(const std::string& name) {
   return Device::CPU;
 }
 
+DeviceKernelVersions::DeviceKernelVersions() {
+  for (const auto& op : kVersionedOps) set(op.op, op.default_version);
+}
+
+std::string DeviceKernelVersions::describe() const {
+  std::string out;
+  for (const auto& op : kVersionedOps)
+    out += fmt::format("{}{} v{}", out.empty() ? "" : ", ", op.name, of(op.op));
+  return out;
+}
+
 DeviceKernelVersions& device_kernel_versions() {
   static DeviceKernelVersions versions;
   return versions;
@@ -98,31 +112,23 @@ void set_device_kernel_versions(const std::string& spec) {
   while (std::getline(items, item, ',')) {
     const auto eq = item.find('=');
     S2_CHECK(eq != std::string::npos, "kernel versions: '{}' is not op=version", item);
-    const std::string op = item.substr(0, eq), number = item.substr(eq + 1);
+    const std::string name = item.substr(0, eq), number = item.substr(eq + 1);
     int version = 0;
     try {
       size_t used = 0;
       version = std::stoi(number, &used);
       S2_CHECK(used == number.size() && version > 0, "");
     } catch (const std::exception&) {
-      fail("kernel versions: '{}' is not a positive version number for {}", number, op);
+      fail("kernel versions: '{}' is not a positive version number for {}", number, name);
     }
-    if (op == "conv2d") {
-      v.conv2d = version;
-    } else if (op == "linear") {
-      v.linear = version;
-    } else if (op == "channel_attention") {
-      v.channel_attention = version;
-    } else if (op == "spatial_attention") {
-      v.spatial_attention = version;
-    } else if (op == "bn_epilogue") {
-      v.bn_epilogue = version;
-    } else {
-      fail(
-          "kernel versions: unknown op '{}' (conv2d, linear, channel_attention, spatial_attention, "
-          "bn_epilogue)",
-          op);
+    const auto it = std::find_if(kVersionedOps.begin(), kVersionedOps.end(),
+                                 [&](const VersionedOpInfo& op) { return op.name == name; });
+    if (it == kVersionedOps.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& op : kVersionedOps) names.push_back(op.name);
+      fail("kernel versions: unknown op '{}' ({})", name, fmt::join(names, ", "));
     }
+    v.set(it->op, version);
   }
   device_kernel_versions() = v;
 }

@@ -3,9 +3,11 @@
 // same kernel sources built for the CPU emulator (slow, but it runs the whole device path here). One
 // table of kernel entry points, so that every op has one definition and picks CPU or CUDA kernels
 // by the device of its inputs.
+#include <array>
 #include <string>
 
 #include "framework/tensor.h"
+#include "kernels/cuda/versioned_ops.h"
 #include "kernels/emu/api.h"
 
 namespace s2 {
@@ -68,10 +70,18 @@ Device select_device(const std::string& name);
 // the device cannot run, where an explicit "cuda" is an error.
 bool device_chosen_automatically();
 
-// The kernel version each op uses on the device (numbered as in kernels/cuda/README.md), for
-// kernel ablations of whole training runs.
-struct DeviceKernelVersions {
-  int conv2d = 2, linear = 1, channel_attention = 2, spatial_attention = 2, bn_epilogue = 2;
+// The kernel version each versioned op uses on the device (the registry: kernels/cuda/versioned_ops.h;
+// the versions: each op's kernel file), for kernel ablations of whole training runs.
+class DeviceKernelVersions {
+ public:
+  DeviceKernelVersions();  // the registry's defaults
+  int of(VersionedOp op) const { return versions_[static_cast<size_t>(op)]; }
+  void set(VersionedOp op, int version) { versions_[static_cast<size_t>(op)] = version; }
+  // "conv2d v2, linear v1, ..." in registry order.
+  std::string describe() const;
+
+ private:
+  std::array<int, kVersionedOps.size()> versions_{};
 };
 DeviceKernelVersions& device_kernel_versions();
 // "conv2d=1,bn_epilogue=1": unknown ops or non-numeric versions are a clear error.

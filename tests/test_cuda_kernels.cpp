@@ -4,6 +4,8 @@
 // are labelled slow; the others use odd edge shapes (sizes that do not divide the tiles, batch 1, C=1).
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -127,4 +129,14 @@ TEST_CASE("a planted kernel bug is caught: channel attention with a wrong refere
   const auto out = prepared->outputs();
   CHECK_FALSE(check_output(c, "dx", out.at("dx")).ok());
   CHECK(check_output(c, "y", out.at("y")).ok());
+}
+
+TEST_CASE("kernels/cuda/README.md shows the registry's table of kernel versions, as it is") {
+  std::ifstream in(S2_SOURCE_DIR "/kernels/cuda/README.md");
+  REQUIRE(in.good());
+  const std::string readme{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string table = kernel_version_table();
+  CHECK_MESSAGE(readme.find(table) != std::string::npos,
+                "kernels/cuda/README.md is out of date; paste the output of ablate_kernels --list yes:\n" << table);
+  CHECK(table.find("| conv2d | 2 (default) |") != std::string::npos);
 }

@@ -65,7 +65,11 @@ double training_step_ms(int64_t batch, Device device) {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"device", "batch", "repeats", "ops", "threads", "out"});
+    experiments::Args args(argc, argv, {"device", "batch", "repeats", "ops", "threads", "out", "list"});
+    if (args.get("list", "no") == "yes") {  // the registry's table, as kernels/cuda/README.md shows it
+      fmt::print("{}", kernel_version_table());
+      return 0;
+    }
     const std::string device = args.get("device", "auto");
     const int repeats = static_cast<int>(args.get_int("repeats", 20));
     const int threads = experiments::apply_threads_option(args, 2);

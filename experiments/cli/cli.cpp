@@ -129,12 +129,7 @@ Device apply_device_options(const Args& args) {
     set_device_kernel_versions(args.require("kernels"));
   }
   if (device == Device::CUDA) {
-    const DeviceKernelVersions v = device_kernel_versions();
-    fmt::print(
-        "device: {}; kernels conv2d v{}, linear v{}, channel_attention v{}, spatial_attention v{}, "
-        "bn_epilogue v{}\n",
-        describe_compute(device), v.conv2d, v.linear, v.channel_attention, v.spatial_attention,
-        v.bn_epilogue);
+    fmt::print("device: {}; kernels {}\n", describe_compute(device), device_kernel_versions().describe());
   } else {
     fmt::print("device: cpu ({}){}\n", describe_compute(Device::CPU),
                args.get("device", "auto") == "auto" ? "; no GPU present" : "");

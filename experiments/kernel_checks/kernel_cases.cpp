@@ -1,5 +1,7 @@
 #include "experiments/kernel_checks/kernel_cases.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -14,6 +16,7 @@
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/pooling.h"
+#include "kernels/cuda/versioned_ops.h"
 #include "kernels/rounding_bound.h"
 
 namespace s2 {
@@ -456,6 +459,18 @@ BoundCheck check_output(const KernelCase& c, const std::string& name, const std:
     }
   }
   return r;
+}
+
+std::string kernel_version_table() {
+  std::string table = "| op | version | kernels |\n|---|---|---|\n";
+  const KernelBackend backend = emulated_kernel_backend();  // the lists are the same in either build
+  for (const auto& op : kVersionedOps) {
+    for (const KernelVersionInfo& v : backend.versions(std::string(op.name))) {
+      table += fmt::format("| {} | {}{} | {} |\n", op.name, v.number,
+                           v.number == op.default_version ? " (default)" : "", v.name);
+    }
+  }
+  return table;
 }
 
 }  // namespace s2

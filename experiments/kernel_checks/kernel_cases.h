@@ -80,6 +80,10 @@ struct KernelBackend {
   std::function<double(const std::function<void()>& body, int repeats)> time_ms;
 };
 KernelBackend emulated_kernel_backend();
+// Every versioned op's versions (the registry, kernels/cuda/versioned_ops.h, and the kernel files) as
+// the Markdown table kernels/cuda/README.md shows (ablate_kernels --list yes prints it; a test keeps
+// the README in step).
+std::string kernel_version_table();
 #if defined(S2_HAVE_CUDA_KERNELS)
 KernelBackend gpu_kernel_backend();
 #endif

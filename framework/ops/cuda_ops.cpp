@@ -56,7 +56,7 @@ std::shared_ptr<DeviceInts> device_ints(size_t count) {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g) {
   require_device({&x, &weight, &bias}, "conv2d");
-  const int v = device_kernel_versions().conv2d;
+  const int v = device_kernel_versions().of(VersionedOp::Conv2d);
   Tensor y = device_empty({g.batch, g.c_out, g.h_out, g.w_out});
   k().conv2d_forward(v, g, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
   attach_grad_fn(y, {x, weight, bias}, "conv2d(cuda)",
@@ -80,7 +80,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                     Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu,
                     const Tensor& residual) {
   require_device({&x, &gamma, &beta, &running_mean, &running_var, &residual}, "batch_norm2d");
-  const int v = device_kernel_versions().bn_epilogue;
+  const int v = device_kernel_versions().of(VersionedOp::BnEpilogue);
   const cpu::BatchNormShape s{x.size(0), x.size(1), x.size(2) * x.size(3)};
   Tensor y = device_empty(x.shape());
   if (!training) {
@@ -115,7 +115,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   require_device({&x, &weight, &bias}, "linear");
-  const int v = device_kernel_versions().linear;
+  const int v = device_kernel_versions().of(VersionedOp::Linear);
   const int64_t n = x.size(0), in = x.size(1), out = weight.size(0);
   Tensor y = device_empty({n, out});
   k().linear_forward(v, n, in, out, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
@@ -172,7 +172,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
 Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
                          const Tensor& b2) {
   require_device({&x, &w1, &b1, &w2, &b2}, "channel_attention");
-  const int v = device_kernel_versions().channel_attention;
+  const int v = device_kernel_versions().of(VersionedOp::ChannelAttention);
   const int64_t n = x.size(0), c = x.size(1), p = x.size(2) * x.size(3), hidden = w1.size(0);
   Tensor avg = device_empty({n, c}), mx = device_empty({n, c}), att = device_empty({n, c});
   auto argmax = device_ints(static_cast<size_t>(n * c));
@@ -197,7 +197,7 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
 
 Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
   require_device({&x, &weight}, "spatial_attention");
-  const int v = device_kernel_versions().spatial_attention;
+  const int v = device_kernel_versions().of(VersionedOp::SpatialAttention);
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), kernel = weight.size(3);
   Tensor pooled = device_empty({n, 2, h, w}), att = device_empty({n, 1, h, w});
   auto argmax = device_ints(static_cast<size_t>(n * h * w));

@@ -26,6 +26,17 @@ void require_version(const char* op, int version, const std::vector<KernelVersio
                               names + ")");
 }
 
+std::vector<KernelVersion> versions_of(VersionedOp op) {
+  switch (op) {
+    case VersionedOp::Conv2d: return conv2d_versions();
+    case VersionedOp::Linear: return linear_versions();
+    case VersionedOp::ChannelAttention: return channel_attention_versions();
+    case VersionedOp::SpatialAttention: return spatial_attention_versions();
+    case VersionedOp::BnEpilogue: return bn_epilogue_versions();
+  }
+  throw std::logic_error("versions_of: an op missing from the registry's switch");
+}
+
 #if defined(__CUDACC__)
 
 namespace {
