@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "framework/atomic_file.h"
 #include "framework/error.h"
@@ -76,9 +77,18 @@ NpyArray read_npy(const std::string& path) {
            "'{}': no shape in header", path);
   NpyArray a;
   const std::string dims = m[1];
-  const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    a.shape.push_back(std::stoll(it->str()));
+  // Comma-separated dimensions, each a non-negative integer ("(3,)" and "()" included).
+  std::string item;
+  std::stringstream items(dims);
+  while (std::getline(items, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    int64_t d = -1;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), d);
+    S2_CHECK(ec == std::errc() && end == item.data() + item.size() && d >= 0,
+             "'{}': shape ({}) has the dimension '{}', not a non-negative integer", path, dims, item);
+    a.shape.push_back(d);
   }
   size_t count = 1;
   for (int64_t d : a.shape) count *= static_cast<size_t>(d);

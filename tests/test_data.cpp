@@ -122,6 +122,12 @@ TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their
   const auto u16 = write_temp("u16.npy", npy_bytes<uint16_t>("<u2", "(1, 1, 2)", {7, 65535}));
   CHECK(data::read_npy(u16).values == std::vector<double>{7, 65535});
 
+  const auto negative = write_temp("neg.npy", npy_bytes<float>("<f4", "(-1, 2, 2)", {1, 2, 3, 4}));
+  CHECK_THROWS_WITH_AS(
+      data::read_npy(negative),
+      doctest::Contains("shape (-1, 2, 2) has the dimension '-1', not a non-negative integer"), Error);
+  const auto huge = write_temp("huge.npy", npy_bytes<float>("<f4", "(99999999999999999999, 2)", {1, 2}));
+  CHECK_THROWS_WITH_AS(data::read_npy(huge), doctest::Contains("not a non-negative integer"), Error);
   const auto truncated = write_temp("trunc.npy", npy_bytes<float>("<f4", "(3, 2, 2)", {1, 2, 3}));
   CHECK_THROWS_WITH_AS(data::read_npy(truncated), doctest::Contains("truncated or padded"), Error);
   const auto nan = write_temp("nan.npy", npy_bytes<float>("<f4", "(1, 1, 2)", {1, std::nanf("")}));
