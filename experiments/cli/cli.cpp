@@ -5,6 +5,8 @@
 
 #include <charconv>
 #include <exception>
+#include <filesystem>
+#include <string_view>
 
 #include "framework/device.h"
 #include "framework/error.h"
@@ -23,6 +25,9 @@ Args::Args(int argc, char** argv, std::set<std::string> known) {
       key = key.substr(0, eq);
     } else {
       S2_CHECK(i + 1 < argc, "option --{} needs a value", key);
+      // "--resume --threads 2" is a missing value, not the value "--threads".
+      S2_CHECK(!std::string_view(argv[i + 1]).starts_with("--"),
+               "option --{} needs a value, got the option {}", key, argv[i + 1]);
       value = argv[++i];
     }
     S2_CHECK(known.count(key) > 0, "unknown option --{} (known: --{})", key, fmt::join(known, ", --"));
@@ -90,6 +95,10 @@ int run_main(const std::function<int()>& body) {
     }
     return body();
   } catch (const Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that cannot be made or written (a folder under a regular file, no permission):
+    // the message names the path.
     fmt::print(stderr, "error: {}\n", e.what());
   } catch (const std::exception& e) {
     fmt::print(stderr, "internal error: {}\n", e.what());
