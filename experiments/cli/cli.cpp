@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <string_view>
+#include <thread>
 
 #include "framework/device.h"
 #include "framework/error.h"
@@ -112,9 +113,16 @@ std::set<std::string> with_device_options(std::set<std::string> known) {
 }
 
 int apply_threads_option(const Args& args, int fallback) {
-  const int64_t threads = args.get_int("threads", fallback);
+  int64_t threads = args.get_int("threads", fallback);
   S2_CHECK(!args.has("threads") || (threads >= 1 && threads <= 1024),
            "option --threads must be 1 to 1024, got {}", threads);
+  const auto hardware = static_cast<int64_t>(std::thread::hardware_concurrency());
+  if (args.has("threads") && hardware > 0 && threads > hardware) {
+    // More threads than the machine runs only adds switching; results are the same for any count.
+    fmt::print(stderr, "warning: --threads {} is more than this machine's {} hardware threads; using {}\n",
+               threads, hardware, hardware);
+    threads = hardware;
+  }
   if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
   cpu::init_threading();
   return cpu::max_threads();

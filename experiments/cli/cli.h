@@ -36,8 +36,9 @@ inline const std::set<std::string> kDeviceOptions = {"device", "kernels", "isa"}
 Device apply_device_options(const Args& args);
 // --isa alone, for binaries that run on the CPU only.
 void apply_isa_option(const Args& args);
-// --threads N (1 to 1024; `fallback` when absent, 0 = OpenMP's default) for the CPU kernels, then the
-// kernels' start-up checks; returns the thread count in use. Every binary sets threads through this.
+// --threads N (1 to 1024, capped at the machine's hardware threads with a warning; `fallback` when
+// absent, 0 = OpenMP's default) for the CPU kernels, then the kernels' start-up checks; returns the
+// thread count in use. Every binary sets threads through this.
 int apply_threads_option(const Args& args, int fallback = 0);
 std::set<std::string> with_device_options(std::set<std::string> known);
 
