@@ -1,6 +1,7 @@
 #include "framework/checkpoint.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 
 #include "framework/atomic_file.h"
@@ -191,6 +192,11 @@ Checkpoint load_checkpoint(const std::string& path) {
     }
     Tensor t = Tensor::empty(shape);
     r.get_floats(t.data(), static_cast<uint64_t>(t.numel()), name);
+    // A valid checksum only says the bytes are as written: a diverged run's NaN weights are refused here.
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      S2_CHECK(std::isfinite(t.data()[k]),
+               "checkpoint '{}': tensor '{}' holds a NaN or infinite value (element {})", path, name, k);
+    }
     ck.tensors.emplace_back(std::move(name), t);
   }
   S2_CHECK(r.pos() == bytes.size(), "checkpoint '{}': {} unexpected bytes after the last tensor", path,

@@ -1,6 +1,7 @@
 // Checkpoint round trip and every way a file can be bad.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -80,4 +81,16 @@ TEST_CASE("atomic writes leave no temporary behind") {
   }
   CHECK_THROWS_WITH_AS(write_file_atomic("/nonexistent-dir/x", "y"), doctest::Contains("/nonexistent-dir/x"),
                        Error);
+}
+
+TEST_CASE("a checkpoint with a valid checksum but NaN or infinite weights is refused, naming the tensor") {
+  for (const float bad : {std::nanf(""), INFINITY}) {
+    Checkpoint ck;
+    ck.tensors.emplace_back("model.head.weight", Tensor::from_vector({2}, {0.5f, bad}));
+    const std::string path = s2::testing::temp_path("nan.ckpt");
+    save_checkpoint(path, ck);
+    CHECK_THROWS_WITH_AS(
+        load_checkpoint(path),
+        doctest::Contains("tensor 'model.head.weight' holds a NaN or infinite value (element 1)"), Error);
+  }
 }
