@@ -1,12 +1,13 @@
 // Times a training step (forward, backward, Adam) and inference of the paper network on the CPU,
 // runs PyTorch on the same shapes and threads in the same run, and prints the ratios.
-//   bench_cpu [--batch 64] [--threads 2] [--steps 10] [--torch-script PATH]
+//   bench_cpu [--batch 64] [--threads 2] [--steps 10] [--torch-script PATH] [--torch-python PATH]
 #include <fmt/format.h>
 #include <omp.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -49,10 +50,11 @@ double forward_flops_per_sample(const models::CbamCropNet& net) {
 
 struct TorchResult {
   double train = 0, infer = 0, max_rss_mib = 0;
-  std::string error;
+  std::string version, error;
 };
 
-TorchResult run_torch(const std::string& script, int64_t batch, int threads) {
+// The script under one Python (and the PyTorch it imports), same batch and threads.
+TorchResult run_torch(const std::string& python, const std::string& script, int64_t batch, int threads) {
   TorchResult r;
   if (!std::filesystem::exists(script)) {
     r.error = fmt::format("baseline script {} not found", script);
@@ -60,30 +62,29 @@ TorchResult run_torch(const std::string& script, int64_t batch, int threads) {
   }
   // The script prints throughput; the wrapper adds its peak resident memory.
   const std::string wrapper = fmt::format(
-      "import runpy, sys, resource; sys.argv = ['{0}', '{1}', '{2}']; runpy.run_path('{0}', "
-      "run_name='__main__'); "
+      "import runpy, sys, resource, torch; sys.argv = ['{0}', '{1}', '{2}']; runpy.run_path('{0}', "
+      "run_name='__main__'); print('torch_version', torch.__version__); "
       "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
       script, batch, threads);
-  for (const char* python : {"python3", "/usr/bin/python3"}) {
-    const std::string cmd = fmt::format("{} -c \"{}\" 2>&1", python, wrapper);
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) continue;
-    std::string out;
-    char buf[512];
-    while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-    pclose(pipe);
-    std::smatch m;
-    if (std::regex_search(out, m, std::regex(R"(train ([\d.]+) samples/s\s+infer ([\d.]+) samples/s)"))) {
-      r.train = std::stod(m[1]);
-      r.infer = std::stod(m[2]);
-      if (std::regex_search(out, m, std::regex(R"(maxrss_kb (\d+))")))
-        r.max_rss_mib = std::stod(m[1]) / 1024.0;
-      r.error.clear();
-      return r;
-    }
-    r.error = out.substr(0, 300);
+  const std::string cmd = fmt::format("{} -c \"{}\" 2>&1", python, wrapper);
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    r.error = "cannot run " + python;
+    return r;
   }
-  r.error = "PyTorch not importable (apt-get install python3-torch): " + r.error;
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  pclose(pipe);
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(train ([\d.]+) samples/s\s+infer ([\d.]+) samples/s)"))) {
+    r.error = "PyTorch not importable by " + python + ": " + out.substr(0, 200);
+    return r;
+  }
+  r.train = std::stod(m[1]);
+  r.infer = std::stod(m[2]);
+  if (std::regex_search(out, m, std::regex(R"(maxrss_kb (\d+))"))) r.max_rss_mib = std::stod(m[1]) / 1024.0;
+  if (std::regex_search(out, m, std::regex(R"(torch_version (\S+))"))) r.version = m[1];
   return r;
 }
 
@@ -152,7 +153,7 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script"});
+    experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script", "torch-python"});
     const int64_t batch = args.get_int("batch", 64);
     const int threads = experiments::apply_threads_option(args, 2);
     const int steps = static_cast<int>(args.get_int("steps", 10));
@@ -205,17 +206,26 @@ int main(int argc, char** argv) {
     bench_conv_layers(batch, peak.gflops_total);
     experiments::bench_gemm_shapes(peak.gflops_total / threads);
 
-    const TorchResult torch = run_torch(script, batch, threads);
-    if (!torch.error.empty()) {
-      fmt::print("\nPyTorch baseline unavailable: {}\n", torch.error);
-      return 0;
+    // The baselines: current PyTorch from PyPI (scripts/install-torch.sh's environment, or --torch-python)
+    // and Debian's python3-torch, each where present, in the same run.
+    const char* home = std::getenv("HOME");
+    const char* venv = std::getenv("S2CBAM_TORCH_VENV");
+    const std::string pypi =
+        args.get("torch-python", venv != nullptr ? std::string(venv) + "/bin/python"
+                                                 : std::string(home != nullptr ? home : "") +
+                                                       "/.cache/s2cbam/torch-venv/bin/python");
+    for (const auto& [label, python] :
+         {std::pair<std::string, std::string>{"PyPI", pypi}, {"Debian", "/usr/bin/python3"}}) {
+      const TorchResult torch = run_torch(python, script, batch, threads);
+      if (!torch.error.empty()) {
+        fmt::print("\nPyTorch baseline ({}) unavailable: {}\n", label, torch.error);
+        continue;
+      }
+      fmt::print("\npytorch {} ({}): train {:8.1f} samples/s  infer {:8.1f} samples/s  max RSS {:.1f} MiB\n",
+                 torch.version, label, torch.train, torch.infer, torch.max_rss_mib);
+      fmt::print("ratio (s2cbam / pytorch {}): train {:.2f}x  infer {:.2f}x\n", torch.version,
+                 train_rate / torch.train, infer_rate / torch.infer);
     }
-    fmt::print(
-        "\npytorch train {:8.1f} samples/s  infer {:8.1f} samples/s  max RSS {:.1f} MiB (training and "
-        "inference, as the s2cbam figure after inference)\n",
-        torch.train, torch.infer, torch.max_rss_mib);
-    fmt::print("ratio (s2cbam / pytorch): train {:.2f}x  infer {:.2f}x  (target >= 1.25x)\n",
-               train_rate / torch.train, infer_rate / torch.infer);
     return 0;
   });
 }
