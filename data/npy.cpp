@@ -139,10 +139,12 @@ PixelDataset read_npy_dataset(const std::string& values_path, const std::string&
   d.timesteps = x.shape[1];
   d.bands = x.shape[2];
   d.class_names = class_names;
+  const auto per_sample = static_cast<size_t>(d.timesteps * d.bands), per_date = static_cast<size_t>(d.bands);
   for (size_t i = 0; i < x.values.size(); ++i) {
-    S2_CHECK(std::isfinite(x.values[i]), "'{}': value {} of sample {} is NaN or infinite", values_path,
-             i % static_cast<size_t>(d.timesteps * d.bands), i / static_cast<size_t>(d.timesteps * d.bands));
-    d.values.push_back(static_cast<float>(x.values[i]));
+    const auto v = static_cast<float>(x.values[i]);  // a float64 beyond float32's range turns infinite here
+    S2_CHECK(std::isfinite(v), "'{}': value {} of sample {} (date {}, band {}) is NaN or infinite in float32",
+             values_path, x.values[i], i / per_sample, i % per_sample / per_date + 1, i % per_date + 1);
+    d.values.push_back(v);
   }
   for (size_t i = 0; i < labels.size(); ++i) {
     const double l = labels[i];

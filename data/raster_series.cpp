@@ -253,6 +253,14 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
              "{}:{}: expected 'code,name', got '{}'", legend_path, line_no, line);
     std::string name = line.substr(comma + 1);
     name = name.substr(0, name.find(','));
+    // 0 marks unlabelled pixels, so it cannot be a class; a code or name listed twice is ambiguous.
+    S2_CHECK(code > 0, "{}:{}: code {} must be positive (0 marks unlabelled pixels)", legend_path, line_no,
+             code);
+    S2_CHECK(!name.empty(), "{}:{}: code {} has no name", legend_path, line_no, code);
+    S2_CHECK(l.legend.count(code) == 0, "{}:{}: code {} is listed twice", legend_path, line_no, code);
+    for (const auto& [other, other_name] : l.legend)
+      S2_CHECK(other_name != name, "{}:{}: name '{}' is listed for codes {} and {}", legend_path, line_no,
+               name, other, code);
     l.legend[code] = name;
   }
   S2_CHECK(!l.legend.empty(), "legend '{}' lists no classes", legend_path);
@@ -262,7 +270,11 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
   read_band(*d, 1, {0, 0, l.grid.width, l.grid.height}, codes.data(), labels_path);
   l.codes.reserve(codes.size());
   for (size_t p = 0; p < codes.size(); ++p) {
-    const auto code = static_cast<int32_t>(codes[p]);
+    const float v = codes[p];
+    S2_CHECK(std::isfinite(v) && v >= 0 && v <= 2147483647.0f && v == std::floor(v),
+             "'{}': label value {} at pixel ({}, {}) is not a class code (a non-negative integer)",
+             labels_path, v, static_cast<int64_t>(p) % l.grid.width, static_cast<int64_t>(p) / l.grid.width);
+    const auto code = static_cast<int32_t>(v);
     S2_CHECK(code == 0 || l.legend.count(code) > 0,
              "'{}': label code {} at pixel ({}, {}) is not in the legend '{}'", labels_path, code,
              static_cast<int64_t>(p) % l.grid.width, static_cast<int64_t>(p) / l.grid.width, legend_path);

@@ -204,19 +204,25 @@ Checkpoint load_checkpoint(const std::string& path) {
   return ck;
 }
 
+Fnv1a& Fnv1a::add(const void* data, size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) h_ = (h_ ^ bytes[i]) * 0x100000001b3ULL;
+  return *this;
+}
+
+std::string Fnv1a::hex() const {
+  return fmt::format("{:016x}", h_);
+}
+
 std::string weights_checksum(const NamedTensors& tensors) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  const auto mix = [&h](const void* data, size_t size) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
-  };
+  Fnv1a h;  // the byte stream (name, shape, values, no lengths) is the published checksums' own
   for (const auto& [name, tensor] : tensors) {
-    mix(name.data(), name.size());
-    for (const int64_t d : tensor.shape()) mix(&d, sizeof d);
+    h.add(name);
+    for (const int64_t d : tensor.shape()) h.add(&d, sizeof d);
     const std::vector<float> values = tensor.to_vector();
-    mix(values.data(), values.size() * sizeof(float));
+    h.add(values.data(), values.size() * sizeof(float));
   }
-  return fmt::format("{:016x}", h);
+  return h.hex();
 }
 
 }  // namespace s2

@@ -7,6 +7,7 @@
 // | f32 data[numel]), where str = u64 length + bytes.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "framework/module.h"
 
@@ -34,6 +35,23 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 Checkpoint load_checkpoint(const std::string& path);
 
 uint32_t crc32(const void* data, size_t size);
+
+// 64-bit FNV-1a over bytes fed in order, as 16 hex digits: the checksums and fingerprints below.
+class Fnv1a {
+ public:
+  Fnv1a& add(const void* data, size_t size);
+  Fnv1a& add(const std::string& s) { return add(s.data(), s.size()); }
+  template <typename T>
+  Fnv1a& add(const std::vector<T>& v) {
+    add(v.size());
+    return add(v.data(), v.size() * sizeof(T));
+  }
+  Fnv1a& add(uint64_t v) { return add(&v, sizeof v); }
+  std::string hex() const;
+
+ private:
+  uint64_t h_ = 0xcbf29ce484222325ULL;
+};
 
 // A fingerprint of trained weights for comparing runs by one line: 64-bit FNV-1a over every tensor's
 // name, shape and float bits, in order, as 16 hex digits. Identical weights give identical checksums;

@@ -37,6 +37,18 @@ void glorot_uniform(Tensor& weight, Generator& generator) {
   }
 }
 
+void torch_default(Tensor& weight, Tensor* bias, Generator& generator) {
+  const double limit = 1.0 / std::sqrt(fans(weight).first);
+  auto fill = [&](Tensor& t) {
+    float* d = t.data();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      d[i] = static_cast<float>((2.0 * generator.uniform() - 1.0) * limit);
+    }
+  };
+  fill(weight);
+  if (bias != nullptr) fill(*bias);
+}
+
 void zeros(Tensor& t) {
   t.fill_(0.0f);
 }

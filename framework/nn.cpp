@@ -5,21 +5,23 @@
 namespace s2::nn {
 
 namespace {
-void initialise(Tensor& w, Init init) {
-  if (init == Init::HeNormal) {
-    init::he_normal(w);
-  } else {
-    init::glorot_uniform(w);
+// Biases start at zero except under PyTorch's convention, which draws them after the weight.
+void initialise(Tensor& w, Tensor& bias, Init init) {
+  switch (init) {
+    case Init::HeNormal: init::he_normal(w); break;
+    case Init::GlorotUniform: init::glorot_uniform(w); break;
+    case Init::TorchDefault: init::torch_default(w, bias.defined() ? &bias : nullptr); break;
   }
 }
 }  // namespace
 
 Conv2d::Conv2d(const Conv2dConfig& config) : config_(config) {
   Tensor w = Tensor::empty({config.out_channels, config.in_channels, config.kernel_h, config.kernel_w});
-  initialise(w, config.init);
+  Tensor b = config.bias ? Tensor::zeros({config.out_channels}) : Tensor();
+  initialise(w, b, config.init);
   weight = register_parameter("weight", w);
   if (config.bias) {
-    bias = register_parameter("bias", Tensor::zeros({config.out_channels}));
+    bias = register_parameter("bias", b);
   }
 }
 
@@ -37,10 +39,11 @@ Tensor BatchNorm2d::forward(const Tensor& x, bool fuse_relu, const Tensor& resid
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, Init init) {
   Tensor w = Tensor::empty({out_features, in_features});
-  initialise(w, init);
+  Tensor b = with_bias ? Tensor::zeros({out_features}) : Tensor();
+  initialise(w, b, init);
   weight = register_parameter("weight", w);
   if (with_bias) {
-    bias = register_parameter("bias", Tensor::zeros({out_features}));
+    bias = register_parameter("bias", b);
   }
 }
 

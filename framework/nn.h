@@ -5,7 +5,9 @@
 
 namespace s2::nn {
 
-enum class Init { HeNormal, GlorotUniform };
+// HeNormal and GlorotUniform are Keras's (zero biases); TorchDefault is PyTorch's (uniform +-1/sqrt(fan_in)
+// for the weight and the bias).
+enum class Init { HeNormal, GlorotUniform, TorchDefault };
 
 struct Conv2dConfig {
   int64_t in_channels, out_channels, kernel_h, kernel_w;

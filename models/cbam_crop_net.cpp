@@ -5,10 +5,31 @@
 namespace s2::models {
 
 namespace {
-std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, bool bias) {
-  return std::make_shared<nn::Conv2d>(nn::Conv2dConfig{in, out, k, k, bias});
+// The initialiser of every layer but the stem and the head under a convention.
+nn::Init body_init(WeightInit w) {
+  return w == WeightInit::Torch ? nn::Init::TorchDefault : nn::Init::HeNormal;
+}
+
+std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, bool bias, nn::Init init) {
+  return std::make_shared<nn::Conv2d>(nn::Conv2dConfig{in, out, k, k, bias, {}, init});
 }
 }  // namespace
+
+WeightInit parse_weight_init(const std::string& name) {
+  if (name == "he") return WeightInit::He;
+  if (name == "keras") return WeightInit::Keras;
+  if (name == "torch") return WeightInit::Torch;
+  fail("unknown init '{}' (expected he, keras or torch)", name);
+}
+
+const char* weight_init_name(WeightInit w) {
+  switch (w) {
+    case WeightInit::He: return "he";
+    case WeightInit::Keras: return "keras";
+    case WeightInit::Torch: return "torch";
+  }
+  return "?";
+}
 
 Attention parse_attention(const std::string& name) {
   if (name == "cbam") return Attention::Cbam;
@@ -28,13 +49,15 @@ const char* attention_name(Attention a) {
   return "?";
 }
 
-ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip, const BatchNormOptions& bn) {
-  conv1_ = register_module("conv1", conv(in_channels, out_channels, 3, false));
+ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, const CbamCropNetConfig& config) {
+  const nn::Init init = body_init(config.init);
+  const BatchNormOptions& bn = config.batch_norm;
+  conv1_ = register_module("conv1", conv(in_channels, out_channels, 3, false, init));
   bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm2d>(out_channels, bn));
-  conv2_ = register_module("conv2", conv(out_channels, out_channels, 3, false));
+  conv2_ = register_module("conv2", conv(out_channels, out_channels, 3, false, init));
   bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(out_channels, bn));
-  if (skip) {
-    skip_ = register_module("skip", conv(in_channels, out_channels, 1, false));
+  if (config.residual_skip) {
+    skip_ = register_module("skip", conv(in_channels, out_channels, 1, false, init));
   }
 }
 
@@ -46,34 +69,38 @@ Tensor ResidualUnit::forward(const Tensor& x) {
   return bn2_->forward(conv2_->forward(z), /*fuse_relu=*/true, /*residual=*/skip_->forward(x));
 }
 
-ChannelAttention::ChannelAttention(int64_t channels, int64_t reduction) {
+ChannelAttention::ChannelAttention(int64_t channels, const CbamCropNetConfig& config) {
+  const int64_t reduction = config.reduction;
   S2_CHECK(reduction > 0 && channels % reduction == 0 && channels >= reduction,
            "channel attention: {} channels cannot be reduced by a ratio of {}", channels, reduction);
-  fc1_ = register_module(
-      "fc1", std::make_shared<nn::Linear>(channels, channels / reduction, true, nn::Init::HeNormal));
-  fc2_ = register_module(
-      "fc2", std::make_shared<nn::Linear>(channels / reduction, channels, true, nn::Init::HeNormal));
+  const nn::Init init = body_init(config.init);
+  fc1_ = register_module("fc1",
+                         std::make_shared<nn::Linear>(channels, channels / reduction, config.mlp_bias, init));
+  fc2_ = register_module("fc2",
+                         std::make_shared<nn::Linear>(channels / reduction, channels, config.mlp_bias, init));
 }
 
 Tensor ChannelAttention::forward(const Tensor& x) const {
   return channel_attention(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
 }
 
-SpatialAttention::SpatialAttention(int64_t kernel) {
+SpatialAttention::SpatialAttention(const CbamCropNetConfig& config) {
+  const int64_t kernel = config.spatial_kernel;
   S2_CHECK(kernel > 0, "spatial attention kernel must be positive, got {}", kernel);
-  conv_ = register_module("conv", conv(2, 1, kernel, false));
+  conv_ = register_module("conv", conv(2, 1, kernel, false, body_init(config.init)));
 }
 
 Tensor SpatialAttention::forward(const Tensor& x) const {
   return spatial_attention(x, conv_->weight);
 }
 
-Cbam::Cbam(int64_t channels, Attention mode, int64_t reduction, int64_t spatial_kernel) {
+Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
+  const Attention mode = config.attention;
   if (mode == Attention::Cbam || mode == Attention::ChannelOnly) {
-    channel_ = register_module("channel", std::make_shared<ChannelAttention>(channels, reduction));
+    channel_ = register_module("channel", std::make_shared<ChannelAttention>(channels, config));
   }
   if (mode == Attention::Cbam || mode == Attention::SpatialOnly) {
-    spatial_ = register_module("spatial", std::make_shared<SpatialAttention>(spatial_kernel));
+    spatial_ = register_module("spatial", std::make_shared<SpatialAttention>(config));
   }
 }
 
@@ -88,7 +115,9 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   S2_CHECK(config.classes >= 2, "model needs at least 2 classes, got {}", config.classes);
   S2_CHECK(!config.stage_widths.empty() && config.units_per_stage >= 1,
            "model needs at least one stage with at least one unit");
-  stem_conv_ = register_module("stem_conv", conv(1, config.stem_width, 3, true));
+  const nn::Init stem_init =
+      config.init == WeightInit::Keras ? nn::Init::GlorotUniform : body_init(config.init);
+  stem_conv_ = register_module("stem_conv", conv(1, config.stem_width, 3, config.stem_bias, stem_init));
   stem_bn_ =
       register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(config.stem_width, config.batch_norm));
   int64_t channels = config.stem_width;
@@ -96,17 +125,17 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
     for (int64_t u = 0; u < config.units_per_stage; ++u) {
       const std::string name = fmt::format("stage{}.unit{}", s + 1, u + 1);
       units_.push_back(
-          register_module(name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s],
-                                                               config.residual_skip, config.batch_norm)));
+          register_module(name, std::make_shared<ResidualUnit>(channels, config.stage_widths[s], config)));
       channels = config.stage_widths[s];
     }
     if (config.attention != Attention::None) {
-      attention_.push_back(register_module(
-          fmt::format("stage{}.cbam", s + 1),
-          std::make_shared<Cbam>(channels, config.attention, config.reduction, config.spatial_kernel)));
+      attention_.push_back(
+          register_module(fmt::format("stage{}.cbam", s + 1), std::make_shared<Cbam>(channels, config)));
     }
   }
-  head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes));
+  const nn::Init head_init =
+      config.init == WeightInit::Torch ? nn::Init::TorchDefault : nn::Init::GlorotUniform;
+  head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes, true, head_init));
 }
 
 Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes) {

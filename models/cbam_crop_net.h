@@ -14,6 +14,14 @@ enum class Attention { Cbam, ChannelOnly, SpatialOnly, None };
 Attention parse_attention(const std::string& name);
 const char* attention_name(Attention a);
 
+// Weight initialisation conventions (issue #20). He: s2cbam's default, truncated He normal for every conv
+// and the attention MLP, Glorot uniform for the dense head, zero biases. Keras: the notebook's, the same
+// but with a Glorot-uniform stem conv (Keras's default for a Conv2D given no initialiser). Torch:
+// PyTorch's defaults for every layer, biases drawn too.
+enum class WeightInit { He, Keras, Torch };
+WeightInit parse_weight_init(const std::string& name);
+const char* weight_init_name(WeightInit w);
+
 struct CbamCropNetConfig {
   int64_t timesteps = 36, bands = 10, classes = 5;
   int64_t stem_width = 64;
@@ -24,12 +32,15 @@ struct CbamCropNetConfig {
   int64_t reduction = 8;             // channel-attention MLP: C -> C / reduction -> C
   int64_t spatial_kernel = 7;        // spatial-attention conv size
   BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
+  WeightInit init = WeightInit::He;
+  bool stem_bias = true;  // the stem conv's bias (Keras and PyTorch both have one)
+  bool mlp_bias = true;   // the channel-attention MLP's biases
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus a 1x1 conv skip, add, ReLU. Convs have no bias.
 class ResidualUnit : public Module {
  public:
-  ResidualUnit(int64_t in_channels, int64_t out_channels, bool skip, const BatchNormOptions& bn);
+  ResidualUnit(int64_t in_channels, int64_t out_channels, const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x);
 
  private:
@@ -40,7 +51,7 @@ class ResidualUnit : public Module {
 // Shared MLP over global average and max pooling, summed, sigmoid, scales the channels.
 class ChannelAttention : public Module {
  public:
-  ChannelAttention(int64_t channels, int64_t reduction);
+  ChannelAttention(int64_t channels, const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
 
  private:
@@ -50,7 +61,7 @@ class ChannelAttention : public Module {
 // Channel mean and max -> kxk conv 2->1 without bias -> sigmoid, scales the pixels.
 class SpatialAttention : public Module {
  public:
-  explicit SpatialAttention(int64_t kernel);
+  explicit SpatialAttention(const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
 
  private:
@@ -59,7 +70,7 @@ class SpatialAttention : public Module {
 
 class Cbam : public Module {
  public:
-  Cbam(int64_t channels, Attention mode, int64_t reduction, int64_t spatial_kernel);
+  Cbam(int64_t channels, const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
 
  private:

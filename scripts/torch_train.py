@@ -3,16 +3,19 @@
 exported (issue #20), and compares the test accuracy with s2cbam's by a Welch t-test.
 
     build/experiments/export_folds --config CONFIG --out DIR --seeds 1,2,3,4,5
-    python3 scripts/torch_train.py DIR [--init keras|torch] [--s2cbam-oa 0.91,0.89,...]
+    python3 scripts/torch_train.py DIR [--init he|keras|torch] [--s2cbam-oa 0.91,0.89,...]
 
 For every seed in DIR/seed<S>/ and every fold: the restatement (../shared/bench/torch_cbam_ref.py) with
 the protocol's BN epsilon and momentum, Adam (learning rate, betas, epsilon), mini-batches of the
 protocol's size in a fresh random order every epoch, mean cross-entropy, up to `epochs` epochs with early
 stopping after `early_stopping_patience` epochs without a lower validation loss (or higher validation
 accuracy), the best epoch's weights restored, then the test metrics. The folds' test confusions are
-pooled per seed, as s2cbam does; class-weighted loss as s2cbam's. --init keras uses s2cbam's (Keras's) initialisation: truncated He
-normal for the convs and the attention MLP, Glorot uniform for the head, zero biases; --init torch
-keeps PyTorch's defaults. Needs torch and numpy (scripts/install-torch.sh).
+pooled per seed, as s2cbam does; class-weighted loss as s2cbam's, averaged as the protocol's loss_reduction
+says. The initialisation is the protocol's `init` unless --init overrides it: he (s2cbam's default:
+truncated He normal for the convs and the attention MLP, Glorot uniform for the head, zero biases), keras
+(the same with a Glorot-uniform stem, as the notebook) or torch (PyTorch's defaults). A bias the protocol
+turns off is held at zero. PyTorch's batch norm always keeps the unbiased running variance. Needs torch
+and numpy (scripts/install-torch.sh).
 """
 import argparse
 import copy
@@ -27,10 +30,10 @@ import torch
 import torch.nn.functional as F
 
 
-def keras_init(net):
+def keras_init(net, glorot_stem):
     for name, m in net.named_modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-            if name == "head":
+            if name == "head" or (glorot_stem and is_stem(name)):
                 torch.nn.init.xavier_uniform_(m.weight)
             else:  # He normal truncated at 2 std, rescaled to keep the std (as Keras and s2cbam)
                 fan_in = m.weight[0].numel()
@@ -38,6 +41,20 @@ def keras_init(net):
                 torch.nn.init.trunc_normal_(m.weight, 0.0, std, -2 * std, 2 * std)
             if m.bias is not None:
                 torch.nn.init.zeros_(m.bias)
+
+
+def is_stem(name):
+    return name in ("stem", "stem.0", "c0", "conv0", "stem_conv")
+
+
+def hold_biases_at_zero(net, stem, mlp):
+    """A bias the protocol turns off: zero and not trained, which is the same network without it."""
+    for name, m in net.named_modules():
+        if getattr(m, "bias", None) is None or isinstance(m, torch.nn.BatchNorm2d):
+            continue
+        if (stem and isinstance(m, torch.nn.Conv2d) and is_stem(name)) or (mlp and isinstance(m, torch.nn.Linear) and name != "head"):
+            torch.nn.init.zeros_(m.bias)
+            m.bias.requires_grad_(False)
 
 
 def metrics(truth, pred, classes):
@@ -76,12 +93,13 @@ def train_fold(net_cls, p, fold_dir, seed, init):
         xva, yva = load("x_validation").unsqueeze(1), load("y_validation").long()
     torch.manual_seed(seed)
     net = net_cls(p["classes"])
-    if init == "keras":
-        keras_init(net)
+    if init in ("he", "keras"):
+        keras_init(net, glorot_stem=init == "keras")
+    hold_biases_at_zero(net, stem=not p.get("stem_bias", True), mlp=not p.get("mlp_bias", True))
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.eps, m.momentum = p["bn_eps"], p["bn_momentum"]
-    opt = torch.optim.Adam(net.parameters(), lr=p["learning_rate"], betas=(p["adam_beta1"], p["adam_beta2"]),
+    opt = torch.optim.Adam([q for q in net.parameters() if q.requires_grad], lr=p["learning_rate"], betas=(p["adam_beta1"], p["adam_beta2"]),
                            eps=p["adam_eps"], weight_decay=p["weight_decay"])
     weights = None
     if p["class_weighted_loss"]:  # n / (classes present * count), as s2cbam and scikit-learn's 'balanced'
@@ -94,7 +112,13 @@ def train_fold(net_cls, p, fold_dir, seed, init):
         for i in range(0, len(xtr), p["batch_size"]):
             idx = order[i:i + p["batch_size"]]
             opt.zero_grad()
-            F.cross_entropy(net(xtr[idx]), ytr[idx], weight=weights, label_smoothing=p["label_smoothing"]).backward()
+            logits = net(xtr[idx])
+            if weights is not None and p.get("loss_reduction", "weighted_mean") == "batch_mean":  # Keras's
+                loss = F.cross_entropy(logits, ytr[idx], weight=weights, label_smoothing=p["label_smoothing"],
+                                       reduction="sum") / len(idx)
+            else:
+                loss = F.cross_entropy(logits, ytr[idx], weight=weights, label_smoothing=p["label_smoothing"])
+            loss.backward()
             opt.step()
         if not has_val:
             best_epoch = epoch
@@ -146,7 +170,8 @@ def betainc(a, b, x):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")
-    ap.add_argument("--init", choices=["keras", "torch"], default="keras")
+    ap.add_argument("--init", choices=["he", "keras", "torch"], default=None,
+                    help="overrides the protocol's init")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--s2cbam-oa", default="", help="s2cbam's per-seed test OA, comma-separated, for the t-test")
     here = os.path.dirname(os.path.abspath(__file__))
@@ -157,6 +182,7 @@ def main():
     if p["model"] != "cbam" or p["augmentation"]:
         sys.exit("torch_train.py restates the paper network without augmentation only")
     net_cls = runpy.run_path(a.torch_ref)["Net"]
+    a.init = a.init or p.get("init", "he")
     oas = []
     seeds = sorted((d for d in os.listdir(a.dir) if d.startswith("seed")), key=lambda d: int(d[4:]))
     for sd in seeds:

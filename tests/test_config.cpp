@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "experiments/cli/config.h"
+#include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
 #include "tests/temp_files.h"
@@ -93,6 +94,51 @@ TEST_CASE("[select] candidates start from [train] and [augment] and override som
       "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[split]\nvalidation_fraction = 0\n[[select.candidate]]\n";
   CHECK_THROWS_WITH_AS(experiments::load_config(write_temp("select_noval.toml", no_validation)),
                        doctest::Contains("validation_fraction must be > 0"), Error);
+}
+
+TEST_CASE("training conventions: [model] and [train] keys, and candidates that set them (issue #20)") {
+  const std::string base =
+      "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[split]\nvalidation_fraction = 0.25\n"
+      "[model]\nbn_momentum = 0.1\n[train]\nclass_weighted_loss = true\n";
+  const auto c = experiments::load_config(write_temp(
+      "conventions.toml", base + "[[select.candidate]]\nname = \"s2cbam\"\n"
+                                 "[[select.candidate]]\nname = \"pytorch\"\ninit = \"torch\"\nbn_eps = 1e-5\n"
+                                 "bn_unbiased_running_var = true\nstem_bias = false\nmlp_bias = false\n"
+                                 "adam_eps = 1e-7\nloss_reduction = \"batch_mean\"\n"));
+  CHECK(c.model.cbam.init == models::WeightInit::He);  // the defaults
+  CHECK(c.model.cbam.batch_norm.eps == doctest::Approx(1e-3f));
+  CHECK(c.train.adam_eps == doctest::Approx(1e-8f));
+  CHECK(c.train.loss_reduction == "weighted_mean");
+  REQUIRE(c.select.candidates.size() == 2);
+  const auto plain = experiments::with_candidate(c, c.select.candidates[0]);
+  CHECK(plain.model.cbam.init == models::WeightInit::He);
+  CHECK(plain.candidate == "s2cbam");
+  const auto torch = experiments::with_candidate(c, c.select.candidates[1]);
+  CHECK(torch.model.cbam.init == models::WeightInit::Torch);
+  CHECK(torch.model.cbam.batch_norm.eps == doctest::Approx(1e-5f));
+  CHECK(torch.model.cbam.batch_norm.momentum == doctest::Approx(0.1f));  // from [model], not overridden
+  CHECK(torch.model.cbam.batch_norm.unbiased_running_var);
+  CHECK(torch.model.tempcnn.batch_norm.eps == doctest::Approx(1e-5f));  // batch norm applies to any model
+  CHECK_FALSE(torch.model.cbam.stem_bias);
+  CHECK_FALSE(torch.model.cbam.mlp_bias);
+  CHECK(torch.train.adam_eps == doctest::Approx(1e-7f));
+  CHECK(torch.train.loss_reduction == "batch_mean");
+  CHECK(torch.train.class_weighted_loss);  // from [train]
+  // Applied on top of another model (as ablate's variants build), the conventions stay the candidate's.
+  experiments::ExperimentConfig tempcnn = c;
+  tempcnn.model.kind = "tempcnn";
+  CHECK(experiments::with_candidate(tempcnn, c.select.candidates[1]).model.kind == "tempcnn");
+
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(write_temp(
+          "init.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\ninit = \"xavier\"\n")),
+      doctest::Contains("unknown init 'xavier'"), Error);
+  CHECK_THROWS_WITH_AS(experiments::load_config(write_temp(
+                           "reduction.toml", base + "[[select.candidate]]\nloss_reduction = \"sum\"\n")),
+                       doctest::Contains("loss_reduction 'sum' is unknown"), Error);
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(write_temp("bn_eps.toml", base + "[[select.candidate]]\nbn_eps = -1\n")),
+      doctest::Contains("bn_eps.toml: [select.candidate 1] bn_eps must be in [0, 1], got -1"), Error);
 }
 
 TEST_CASE("the shipped selection configs load with their candidates") {

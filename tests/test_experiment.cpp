@@ -164,3 +164,30 @@ TEST_CASE(
   CHECK_THROWS_WITH_AS(find_candidate(c, "fast"), doctest::Contains("no selection candidate named 'fast'"),
                        Error);
 }
+
+TEST_CASE("a model trained as a candidate that changes the network's conventions reloads as that network") {
+  // The candidate drops the stem and MLP biases and draws PyTorch's initialisation: the checkpoint's
+  // config alone would build a network with the biases, so the reload must apply the candidate again.
+  const ExperimentConfig c = config_from(
+      "victoria_conventions.toml",
+      "[data]\nroot = \"" S2_SHARED_DATA
+      "\"\ntrain = \"victoria-2017/train.csv\"\ntest = \"victoria-2017/test.csv\"\ntimesteps = 12\n"
+      "classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"]\n"
+      "[split]\nvalidation_fraction = 0.25\n[train]\nepochs = 1\n" +
+          kTinyModel +
+          "[[select.candidate]]\nname = \"bare\"\ninit = \"torch\"\nstem_bias = false\nmlp_bias = false\n"
+          "loss_reduction = \"batch_mean\"\n");
+  const ExperimentConfig bare = with_candidate(c, find_candidate(c, "bare"));
+  const LoadedData data = load_data(bare);
+  const RunResult run = run_experiment(bare, data, 1);
+  const std::string path = s2::testing::temp_path("bare.ckpt");
+  save_checkpoint(path, run.folds[0].checkpoint);
+  SavedModel saved = load_saved_model(path, c.path);
+  const auto with_biases = models::make_model(c.model, 12, 10, 8);
+  // 8 stem biases, and the MLP's 2 + 8 and 4 + 16 biases, are gone.
+  CHECK(saved.model->num_parameters() == with_biases->num_parameters() - 8 - (2 + 8) - (4 + 16));
+  data::PixelDataset test = data.test;
+  saved.normaliser.apply(test);
+  CHECK(compute_metrics(test.labels, predict(*saved.model, test).classes, 8).confusion ==
+        run.folds[0].metrics.confusion);
+}

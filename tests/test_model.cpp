@@ -128,3 +128,95 @@ TEST_CASE("the forward pass equals an independent float64 statement of the netwo
     CHECK(std::abs(logits[i] - reference[i]) <= bound);
   }
 }
+
+TEST_CASE("weight initialisation conventions draw from the distributions they name (issue #20)") {
+  // Each bound below is a property of every draw, so a wrong distribution or a wrong fan fails it; the
+  // "near the bound" checks hold for any seed with probability above 1 - 0.9^576 (uniform draws).
+  auto param = [](CbamCropNet& net, const std::string& name) {
+    for (const auto& [n, t] : net.named_parameters())
+      if (n == name) return t.to_vector();
+    FAIL("no parameter " << name);
+    return std::vector<float>{};
+  };
+  auto max_abs = [](const std::vector<float>& v) {
+    float m = 0.0f;
+    for (const float x : v) m = std::max(m, std::abs(x));
+    return m;
+  };
+  const double he_stem_cut = 2.0 * std::sqrt(2.0 / 9.0) / 0.87962566103423978;  // fan_in 1 x 3 x 3
+  const double glorot_stem = std::sqrt(6.0 / (9.0 + 576.0)), glorot_head = std::sqrt(6.0 / (256.0 + 5.0));
+  manual_seed(1);
+  CbamCropNet he({});
+  CHECK(max_abs(param(he, "stem_conv.weight")) <= he_stem_cut);
+  CHECK(max_abs(param(he, "stem_conv.weight")) > glorot_stem);  // He's stem is wider than Glorot's
+  CHECK(max_abs(param(he, "stem_conv.bias")) == 0.0f);
+  CHECK(max_abs(param(he, "head.weight")) <= glorot_head);
+
+  manual_seed(1);
+  CbamCropNet keras({.init = WeightInit::Keras});
+  const float keras_stem = max_abs(param(keras, "stem_conv.weight"));
+  CHECK(keras_stem <= glorot_stem);
+  CHECK(keras_stem > 0.9 * glorot_stem);
+  CHECK(max_abs(param(keras, "stem_conv.bias")) == 0.0f);
+
+  manual_seed(1);
+  CbamCropNet torch({.init = WeightInit::Torch});
+  // PyTorch: weight and bias uniform in +-1/sqrt(fan_in), for convs and linears alike.
+  const std::vector<std::pair<std::string, double>> fan_in{{"stem_conv", 9},
+                                                           {"stage1.unit1.conv1", 576},
+                                                           {"stage3.unit1.conv2", 2304},
+                                                           {"stage1.unit1.skip", 64},
+                                                           {"stage2.cbam.channel.fc1", 128},
+                                                           {"stage2.cbam.channel.fc2", 16},
+                                                           {"stage3.cbam.spatial.conv", 98},
+                                                           {"head", 256}};
+  for (const auto& [layer, fan] : fan_in) {
+    CAPTURE(layer);
+    const double bound = 1.0 / std::sqrt(fan);
+    const auto w = param(torch, layer + ".weight");
+    CHECK(max_abs(w) <= bound);
+    if (w.size() >= 576) CHECK(max_abs(w) > 0.9 * bound);
+  }
+  for (const std::string biased : {"stem_conv", "stage2.cbam.channel.fc1", "head"}) {
+    CAPTURE(biased);
+    const auto b = param(torch, biased + ".bias");
+    const double bound = 1.0 / std::sqrt(biased == "stem_conv" ? 9.0 : (biased == "head" ? 256.0 : 128.0));
+    CHECK(max_abs(b) <= bound);
+    CHECK(max_abs(b) > 0.0f);  // drawn, not zero as under Keras's convention
+  }
+  // The standard deviation of 589,824 uniform draws is bound / sqrt(3) to within 5 of its sampling
+  // standard errors (relative error sqrt((kurtosis - 1) / 4n), kurtosis 9/5 for a uniform).
+  const auto w = param(torch, "stage3.unit1.conv2.weight");
+  double sq = 0;
+  for (const float x : w) sq += static_cast<double>(x) * x;
+  const double n = static_cast<double>(w.size()), expected = 1.0 / std::sqrt(2304.0) / std::sqrt(3.0);
+  CHECK(std::abs(std::sqrt(sq / n) / expected - 1.0) <= 5.0 * std::sqrt(0.8 / (4.0 * n)));
+
+  CHECK(parse_weight_init("torch") == WeightInit::Torch);
+  CHECK(std::string(weight_init_name(WeightInit::Keras)) == "keras");
+  CHECK_THROWS_WITH_AS(parse_weight_init("xavier"), doctest::Contains("unknown init 'xavier'"), Error);
+}
+
+TEST_CASE("the stem and attention-MLP biases can be left out, and the network still runs") {
+  const int64_t paper = CbamCropNet({}).num_parameters();
+  CHECK(CbamCropNet({.stem_bias = false}).num_parameters() == paper - 64);
+  // fc1 (C/8) and fc2 (C) biases in each of the three stages.
+  CHECK(CbamCropNet({.mlp_bias = false}).num_parameters() == paper - (8 + 64) - (16 + 128) - (32 + 256));
+  CbamCropNet bare({.timesteps = 5,
+                    .bands = 3,
+                    .classes = 2,
+                    .stem_width = 4,
+                    .stage_widths = {4, 8},
+                    .reduction = 2,
+                    .stem_bias = false,
+                    .mlp_bias = false});
+  Tensor x = Tensor::empty({2, 5, 3});
+  Generator g(4);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = g.normal();
+  const Tensor loss = softmax_cross_entropy(bare.forward(x), {0, 1});
+  loss.backward();
+  for (const auto& [name, p] : bare.named_parameters()) {
+    CAPTURE(name);
+    CHECK(p.grad().defined());
+  }
+}

@@ -1,7 +1,9 @@
 // End-to-end learning on real Victoria pixels, and run-to-run determinism.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "data/victoria_csv.h"
 #include "experiments/training/trainer.h"
@@ -101,6 +103,37 @@ TEST_CASE("a run stopped after 2 epochs and resumed gives the same losses and we
   CHECK(continued.best_epoch == full.best_epoch);
   const auto a = straight.named_parameters(), b = resumed.named_parameters();
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
+
+  // The state resumes only into the run it was written for: another fingerprint (another config, seed
+  // or data) is refused before anything is restored.
+  auto other = fresh_model();
+  o.fingerprint = "another run";
+  CHECK_THROWS_WITH_AS(experiments::train_classifier(other, train, &validation, o),
+                       doctest::Contains("was written by another run"), Error);
+  const auto untouched = fresh_model().named_parameters(), after = other.named_parameters();
+  for (size_t i = 0; i < after.size(); ++i)
+    CHECK(after[i].second.to_vector() == untouched[i].second.to_vector());
+}
+
+TEST_CASE("non_finite_gradient names the first parameter whose gradient holds a NaN or an infinity") {
+  manual_seed(2);
+  models::CbamCropNet net(tiny_model());
+  Tensor x = Tensor::empty({2, 24, 10});
+  Generator g(6);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = g.normal();
+  softmax_cross_entropy(net.forward(x), {0, 2}).backward();
+  CHECK(experiments::non_finite_gradient(net).empty());
+  for (const float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
+    for (const auto& [name, p] : net.named_parameters()) {
+      if (name != "stage2.unit1.bn1.gamma") continue;
+      Tensor grad = p.grad();
+      const float kept = grad.data()[3];
+      grad.data()[3] = bad;
+      CHECK(experiments::non_finite_gradient(net) == "stage2.unit1.bn1.gamma");
+      grad.data()[3] = kept;
+    }
+  }
+  CHECK(experiments::non_finite_gradient(net).empty());
 }
 
 TEST_CASE("the kept epoch is the best validation loss, or with best_epoch_by the best validation accuracy") {
@@ -155,4 +188,35 @@ TEST_CASE("a diverging run stops with a clear error naming the batch and epoch, 
                        doctest::Contains("training diverged: the loss is"), Error);
   CHECK_THROWS_WITH_AS(experiments::train_classifier(net, d, nullptr, options),
                        doctest::Contains("try a lower learning rate than 1e+38"), Error);
+}
+
+TEST_CASE("loss_reduction: a class-weighted batch loss averaged by the weights or by the batch size") {
+  // Two classes, logits chosen so each sample's cross-entropy is known in closed form: log(1 + e^-d) for a
+  // margin d towards the true class. Weights 3 (class 0) and 1 (class 1).
+  const Tensor logits = Tensor::from_vector({3, 2}, {2.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f});
+  const std::vector<int32_t> labels{0, 1, 1};
+  CrossEntropyOptions o;
+  o.class_weights = {3.0f, 1.0f};
+  const double l0 = std::log1p(std::exp(-2.0)), l1 = std::log1p(std::exp(-1.0)),
+               l2 = std::log1p(std::exp(1.0));
+  const double weighted_sum = 3.0 * l0 + l1 + l2;
+  const float pytorch = experiments::training_loss(logits, labels, o, "weighted_mean").item();
+  const float keras = experiments::training_loss(logits, labels, o, "batch_mean").item();
+  // Each is a handful of float32 operations on values below 5: within 16 units of float32 rounding.
+  const double u = std::ldexp(1.0, -24);
+  CHECK(std::abs(pytorch - weighted_sum / 5.0) <= 16 * u * weighted_sum);
+  CHECK(std::abs(keras - weighted_sum / 3.0) <= 16 * u * weighted_sum);
+  // Without class weights the two are the same mean.
+  const CrossEntropyOptions plain;
+  CHECK(experiments::training_loss(logits, labels, plain, "batch_mean").item() ==
+        experiments::training_loss(logits, labels, plain, "weighted_mean").item());
+  // The gradient follows the scale: batch_mean's is 5/3 of weighted_mean's.
+  auto grad_of = [&](const std::string& reduction) {
+    Tensor z = Tensor::from_vector({3, 2}, logits.to_vector());
+    z.set_requires_grad(true);
+    experiments::training_loss(z, labels, o, reduction).backward();
+    return z.grad().to_vector();
+  };
+  const auto gw = grad_of("weighted_mean"), gb = grad_of("batch_mean");
+  for (size_t i = 0; i < gw.size(); ++i) CHECK(gb[i] == doctest::Approx(gw[i] * 5.0 / 3.0).epsilon(16 * u));
 }

@@ -25,7 +25,10 @@ int main(int argc, char** argv) {
     experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
     saved.model->to(device);
     experiments::DataFiles files = experiments::test_files(saved.config);
-    if (args.has("data")) files = {args.get("data", ""), args.get("labels", ""), args.get("groups", "")};
+    if (args.has("data")) {
+      files = experiments::command_line_data(saved, args.get("data", ""), args.get("labels", ""),
+                                             args.get("groups", ""));
+    }
     S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
     const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);

@@ -1,7 +1,8 @@
 // Writes the folds a config trains on, exactly as s2cbam prepares them (split, resampled, standardised
 // with the fold's training statistics), and the training protocol, so that another framework trains
 // on the same pixels under the same settings (scripts/torch_train.py, issue #20).
-//   export_folds --config FILE --out DIR [--seeds 1,2,3]
+//   export_folds --config FILE --out DIR [--seeds 1,2,3] [--candidate NAME]
+// With --candidate, the protocol is that [select] candidate's (its training settings and conventions).
 // DIR/protocol.json; DIR/seed<S>/<fold>/{x,y}_{train,validation,test}.npy (x: N x T x B, y: class
 // index as float32) and normaliser.npy (2 x B: mean, standard deviation).
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "data/npy.h"
 #include "experiments/cli/cli.h"
 #include "experiments/training/experiment.h"
+#include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
 #include "framework/optim.h"
 
@@ -28,7 +30,9 @@ void write_part(const fs::path& dir, const std::string& part, const data::PixelD
 std::string protocol_json(const experiments::ExperimentConfig& c, int64_t classes) {
   const auto& t = c.train;
   const auto& bn = c.model.batch_norm();
+  const auto& net = c.model.cbam;
   const optim::AdamOptions adam;
+  const auto flag = [](bool b) { return b ? "true" : "false"; };
   return fmt::format(
       "{{\n  \"config\": \"{}\",\n  \"model\": \"{}\",\n  \"classes\": {},\n  \"epochs\": {},\n  "
       "\"batch_size\": {},\n"
@@ -36,18 +40,27 @@ std::string protocol_json(const experiments::ExperimentConfig& c, int64_t classe
       "\"adam_beta2\": {:.9g},\n"
       "  \"adam_eps\": {:.9g},\n  \"early_stopping_patience\": {},\n  \"best_epoch_by\": \"{}\",\n  "
       "\"bn_eps\": {:.9g},\n"
-      "  \"bn_momentum\": {:.9g},\n  \"label_smoothing\": {:.9g},\n  \"class_weighted_loss\": {},\n"
-      "  \"augmentation\": {},\n  \"shuffle\": \"every epoch\",\n  \"loss\": \"mean cross-entropy\"\n}}\n",
+      "  \"bn_momentum\": {:.9g},\n  \"bn_unbiased_running_var\": {},\n  \"init\": \"{}\",\n"
+      "  \"stem_bias\": {},\n  \"mlp_bias\": {},\n  \"label_smoothing\": {:.9g},\n"
+      "  \"class_weighted_loss\": {},\n  \"loss_reduction\": \"{}\",\n"
+      "  \"augmentation\": {},\n  \"shuffle\": \"every epoch\",\n  \"loss\": \"mean cross-entropy\",\n"
+      "  \"candidate\": \"{}\"\n}}\n",
       c.path, c.model.kind, classes, t.epochs, t.batch_size, t.learning_rate, t.weight_decay, adam.beta1,
-      adam.beta2, adam.eps, t.early_stopping_patience, t.best_epoch_by, bn.eps, bn.momentum,
-      t.label_smoothing, t.class_weighted_loss ? "true" : "false", t.augment.enabled() ? "true" : "false");
+      adam.beta2, t.adam_eps, t.early_stopping_patience, t.best_epoch_by, bn.eps, bn.momentum,
+      flag(bn.unbiased_running_var), models::weight_init_name(net.init), flag(net.stem_bias),
+      flag(net.mlp_bias), t.label_smoothing, flag(t.class_weighted_loss), t.loss_reduction,
+      flag(t.augment.enabled()), c.candidate);
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"config", "out", "seeds"});
-    const experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
+    experiments::Args args(argc, argv, {"config", "out", "seeds", "candidate"});
+    experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
+    if (args.has("candidate")) {
+      config =
+          experiments::with_candidate(config, experiments::find_candidate(config, args.get("candidate", "")));
+    }
     const std::vector<uint64_t> seeds = args.get_seeds("seeds", config.seeds);
     const fs::path out = args.require("out");
     const experiments::LoadedData data = experiments::load_data(config);

@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
     experiments::ExperimentConfig config = experiments::load_config(args.require("config"));
     S2_CHECK(config.model.kind == "cbam", "export_step exports the paper network (model kind cbam), got '{}'",
              config.model.kind);
+    S2_CHECK(config.model.cbam.stem_bias && config.model.cbam.mlp_bias,
+             "export_step compares against the PyTorch restatement, which has the stem and MLP biases; "
+             "{} turns one off",
+             config.path);
     const int64_t batch = args.get_int("batch", 32);
     const auto seed = static_cast<uint64_t>(args.get_int("seed", 1));
     experiments::apply_threads_option(args);
@@ -72,6 +76,7 @@ int main(int argc, char** argv) {
     optim::AdamOptions adam;
     adam.lr = config.train.learning_rate;
     adam.weight_decay = config.train.weight_decay;
+    adam.eps = config.train.adam_eps;
     adam.decoupled_weight_decay = config.train.weight_decay > 0;
     optim::Adam optimizer(model->parameters(), adam);
     const Tensor logits = model->forward(x);

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
     saved.model->to(device);
-    const experiments::DataFiles files{args.require("data"), args.get("labels", ""), args.get("groups", "")};
+    const experiments::DataFiles files = experiments::command_line_data(
+        saved, args.require("data"), args.get("labels", ""), args.get("groups", ""));
     const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);
     const auto k = static_cast<int64_t>(saved.class_names.size());

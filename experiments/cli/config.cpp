@@ -104,7 +104,9 @@ void read_training_keys(Section& s, TrainOptions& t) {
   s.read("batch_size", t.batch_size, 2, 65536);
   s.read("learning_rate", t.learning_rate, 1e-12, 10);
   s.read("weight_decay", t.weight_decay, 0, 10);
+  s.read("adam_eps", t.adam_eps, 1e-30, 1);
   s.read("class_weighted_loss", t.class_weighted_loss);
+  s.read("loss_reduction", t.loss_reduction);
   s.read("label_smoothing", t.label_smoothing, 0, 0.999);
   s.read("early_stopping_patience", t.early_stopping_patience, 0, 100000);
   s.read("best_epoch_by", t.best_epoch_by);
@@ -120,6 +122,24 @@ void check_training(const TrainOptions& t, const std::string& path, const std::s
   S2_CHECK(t.epochs > 0 && t.batch_size >= 2, "{}: {} needs epochs > 0 and batch_size >= 2", path, where);
   S2_CHECK(t.best_epoch_by == "val_loss" || t.best_epoch_by == "val_accuracy",
            "{}: {} best_epoch_by '{}' is unknown (val_loss or val_accuracy)", path, where, t.best_epoch_by);
+  S2_CHECK(t.loss_reduction == "weighted_mean" || t.loss_reduction == "batch_mean",
+           "{}: {} loss_reduction '{}' is unknown (weighted_mean or batch_mean)", path, where,
+           t.loss_reduction);
+}
+
+// The [model] keys that are training conventions rather than architecture (issue #20), which a selection
+// candidate may set too. Batch-norm keys apply to whichever model the config builds.
+void read_model_conventions(Section& s, models::ModelConfig& m) {
+  std::string init = models::weight_init_name(m.cbam.init);
+  s.read("init", init);
+  m.cbam.init = models::parse_weight_init(init);
+  s.read("stem_bias", m.cbam.stem_bias);
+  s.read("mlp_bias", m.cbam.mlp_bias);
+  BatchNormOptions& bn = m.cbam.batch_norm;
+  s.read("bn_momentum", bn.momentum, 0, 1);
+  s.read("bn_eps", bn.eps, 0, 1);
+  s.read("bn_unbiased_running_var", bn.unbiased_running_var);
+  m.tempcnn.batch_norm = bn;
 }
 
 // [select] with [[select.candidate]] tables: each candidate starts from [train] and [augment] and
@@ -132,13 +152,19 @@ void read_selection(const std::shared_ptr<cpptoml::table>& table, ExperimentConf
   select.reject_unknown();
   if (!candidates) return;
   for (const auto& t : *candidates) {
-    SelectionCandidate candidate{fmt::format("candidate{}", c.select.candidates.size() + 1), c.train};
+    SelectionCandidate candidate{fmt::format("candidate{}", c.select.candidates.size() + 1), c.train, {}};
     const std::string where = fmt::format("select.candidate {}", c.select.candidates.size() + 1);
     Section s(t, where, path);
     s.read("name", candidate.name);
     read_training_keys(s, candidate.train);
     read_augment_keys(s, candidate.train.augment);
+    models::ModelConfig checked = c.model;  // reads (and so checks) the conventions now, once
+    read_model_conventions(s, checked);
     s.reject_unknown();
+    candidate.model_conventions = [t, where, path](models::ModelConfig& m) {
+      Section again(t, where, path);
+      read_model_conventions(again, m);
+    };
     check_training(candidate.train, path, "[" + where + "]");
     for (const auto& other : c.select.candidates)
       S2_CHECK(other.name != candidate.name, "{}: two selection candidates are named '{}'", path,
@@ -180,6 +206,12 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("test_groups", c.data.test_groups);
   data.read("bands", c.data.bands, 1, 1000);
   data.read("band_names", c.data.band_names);
+  for (size_t i = 0; i < c.data.band_names.size(); ++i) {
+    S2_CHECK(!c.data.band_names[i].empty(), "{}: [data] band_names has an empty name (band {})", path, i + 1);
+    for (size_t j = 0; j < i; ++j)
+      S2_CHECK(c.data.band_names[j] != c.data.band_names[i], "{}: [data] band_names names '{}' twice", path,
+               c.data.band_names[i]);
+  }
   data.read("timesteps", c.data.timesteps, 0, 100000);
   data.read("classes", c.data.classes);
   S2_CHECK(!data.has("classes") || c.data.classes.size() >= 2,
@@ -236,9 +268,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("residual_skip", cbam.residual_skip);
   model.read("reduction", cbam.reduction, 1, 4096);
   model.read("spatial_kernel", cbam.spatial_kernel, 1, 63);
-  // [model] bn_momentum applies to whichever model the config builds.
-  model.read("bn_momentum", c.model.cbam.batch_norm.momentum, 0, 1);
-  c.model.tempcnn.batch_norm.momentum = c.model.cbam.batch_norm.momentum;
+  read_model_conventions(model, c.model);
   auto& tempcnn = c.model.tempcnn;
   model.read("filters", tempcnn.filters, 1, 4096);
   model.read("kernel_size", tempcnn.kernel_size, 1, 63);

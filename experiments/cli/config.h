@@ -2,6 +2,7 @@
 // Experiment configs: TOML files with [data], [split], [model], [train], [augment], [select] and
 // [reference] sections. Unknown sections or keys and values of the wrong type are errors that name the
 // file and the key.
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,9 +54,13 @@ struct ReferenceConfig {
 
 // Training settings chosen per model by validation accuracy, never by test figures. Each candidate is
 // [train] + [augment] with some keys overridden; every candidate runs on the same folds and seeds.
+// A candidate may also set the model's training conventions (weight initialisation, batch-norm epsilon,
+// momentum and running variance, biases); they are applied on top of whichever model a run builds, so
+// that ablate's variants each get them.
 struct SelectionCandidate {
   std::string name;
   TrainOptions train;
+  std::function<void(models::ModelConfig&)> model_conventions;  // empty = the config's model as it is
 };
 struct SelectConfig {
   std::vector<SelectionCandidate> candidates;  // empty = no selection, the config's settings as they are
@@ -74,6 +79,7 @@ struct ExperimentConfig {
   std::vector<uint64_t> seeds{1, 2, 3};
   SelectConfig select;
   ReferenceConfig reference;
+  std::string candidate;  // the selection candidate applied (with_candidate), if any; saved models record it
 };
 
 ExperimentConfig load_config(const std::string& path);

@@ -12,6 +12,7 @@
 #endif
 #include "data/splits.h"
 #include "data/victoria_csv.h"
+#include "framework/checkpoint.h"
 #include "framework/device.h"
 #include "framework/error.h"
 #include "framework/random.h"
@@ -240,6 +241,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     model->to(options.device);
     options.seed = seed;
     if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
+    options.fingerprint = run_fingerprint(c, fold, seed);
     if (options.verbose)
       fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
                  fold.train.size(), fold.validation.size(), fold.test.size());
@@ -260,6 +262,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     r.checkpoint.metadata = fmt::format(
         "model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n", c.model.kind,
         fold.train.timesteps, fold.train.bands, fmt::join(fold.train.class_names, "\", \""), seed);
+    if (!c.candidate.empty()) r.checkpoint.metadata += fmt::format("candidate = \"{}\"\n", c.candidate);
     r.checkpoint.add("model", model->named_parameters());
     r.checkpoint.add("model", model->named_buffers());
     r.checkpoint.add("norm", normaliser.state());
@@ -269,6 +272,16 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
   run.pooled = metrics_from_confusion(pooled);
   if (run.has_validation) run.validation = metrics_from_confusion(pooled_validation);
   return run;
+}
+
+std::string run_fingerprint(const ExperimentConfig& c, const Fold& fold, uint64_t seed) {
+  Fnv1a h;
+  h.add(c.text).add(c.candidate).add(seed).add(fold.name);
+  for (const data::PixelDataset* d : {&fold.train, &fold.validation}) {
+    h.add(static_cast<uint64_t>(d->timesteps)).add(static_cast<uint64_t>(d->bands));
+    h.add(d->values).add(d->labels);
+  }
+  return h.hex();
 }
 
 ExperimentConfig load_multi_seed_config(const Args& args) {

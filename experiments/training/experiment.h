@@ -43,6 +43,9 @@ struct Fold {
   data::PixelDataset train, validation, test;
   data::BandNormaliser normaliser;  // fitted on `train` (prepared_folds)
 };
+// What a training state must match to be resumed (TrainOptions::fingerprint): the config text, the
+// candidate, the seed and the fold's training and validation data.
+std::string run_fingerprint(const ExperimentConfig& config, const Fold& fold, uint64_t seed);
 std::vector<Fold> make_folds(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
 // The folds a run trains on: make_folds, then every part standardised with statistics of the fold's
 // training pixels only. export_folds writes exactly these, for training other frameworks on them.

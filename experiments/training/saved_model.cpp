@@ -1,6 +1,9 @@
 #include "experiments/training/saved_model.h"
 
+#include <filesystem>
+
 #include "experiments/cli/toml_text.h"
+#include "experiments/training/selection.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "models/factory.h"
@@ -24,6 +27,11 @@ SavedModel load_saved_model(const std::string& path, const std::string& config_a
   m.bands = *bands;
   m.class_names = *classes;
   m.config.model.kind = *kind;
+  // A model trained as a selection candidate was built with that candidate's conventions.
+  if (const auto candidate = meta->get_as<std::string>("candidate")) {
+    const auto& chosen = find_candidate(m.config, *candidate);
+    if (chosen.model_conventions) chosen.model_conventions(m.config.model);
+  }
   m.model =
       models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
   ck.restore("model", m.model->named_parameters(), path);
@@ -40,6 +48,23 @@ void check_compatible(const SavedModel& m, const data::PixelDataset& d) {
   S2_CHECK(d.class_names.empty() || d.class_names == m.class_names,
            "'{}' has classes ({}) that differ from the model's ({})", d.source,
            fmt::join(d.class_names, ", "), fmt::join(m.class_names, ", "));
+}
+
+DataFiles command_line_data(SavedModel& m, const std::string& values, const std::string& labels,
+                            const std::string& groups) {
+  namespace fs = std::filesystem;
+  const auto absolute = [](const std::string& p) {
+    return p.empty() ? p : fs::absolute(p).lexically_normal().string();
+  };
+  const fs::path v = values;
+  if (v.extension() == ".npy") {
+    m.config.data.format = "npy";
+  } else if (v.extension() == ".csv") {
+    m.config.data.format = "pixel_csv";
+  } else if (fs::is_directory(v)) {
+    m.config.data.format = "raster_series";
+  }
+  return {absolute(values), absolute(labels), absolute(groups)};
 }
 
 data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files) {

@@ -57,6 +57,7 @@ ExperimentConfig with_candidate(const ExperimentConfig& config, const SelectionC
   ExperimentConfig c = config;
   const TrainOptions& base = config.train;
   c.train = candidate.train;
+  if (candidate.model_conventions) candidate.model_conventions(c.model);
   c.train.device = base.device;
   c.train.verbose = base.verbose;
   c.train.seed = base.seed;
@@ -64,6 +65,7 @@ ExperimentConfig with_candidate(const ExperimentConfig& config, const SelectionC
   // Candidates must not resume from each other's training state.
   c.train.state_path = base.state_path.empty() ? "" : base.state_path + "-" + candidate.name;
   c.select = {};
+  c.candidate = candidate.name;
   return c;
 }
 

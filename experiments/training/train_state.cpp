@@ -35,18 +35,28 @@ std::array<uint64_t, 4> rng_from(const cpptoml::table& t, const char* key, const
   return out;
 }
 
+double parse_exact(const std::string& s, const std::string& path, const char* what) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  S2_CHECK(ec == std::errc() && end == s.data() + s.size() && !s.empty(),
+           "training state '{}': {} '{}' is not a number", path, what, s);
+  return v;
+}
+
 double number(const cpptoml::table& t, const char* key, const std::string& path) {
   const auto v = t.get_as<std::string>(key);
   S2_CHECK(static_cast<bool>(v), "training state '{}': {} is missing", path, key);
-  return std::stod(*v);
+  return parse_exact(*v, path, key);
 }
 }  // namespace
 
 void save_train_state(const std::string& path, const models::Classifier& model,
-                      const optim::Optimizer& optimizer, const TrainState& s) {
+                      const optim::Optimizer& optimizer, const TrainState& s,
+                      const std::string& fingerprint) {
   Checkpoint ck;
   ck.step = static_cast<uint64_t>(s.epoch);
-  std::string meta = fmt::format(
+  std::string meta = fmt::format("fingerprint = \"{}\"\n", fingerprint);
+  meta += fmt::format(
       "epoch = {}\nbest_epoch = {}\nbad_epochs = {}\nstopped_early = {}\nbest_val = {}\n"
       "shuffle_rng = {}\nglobal_rng = {}\nhistory = [",
       s.epoch, s.best_epoch, s.bad_epochs, s.stopped_early, exact(s.best_val), rng_toml(s.shuffle_rng),
@@ -65,9 +75,15 @@ void save_train_state(const std::string& path, const models::Classifier& model,
   save_checkpoint(path, ck);
 }
 
-TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer) {
+TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer,
+                            const std::string& fingerprint) {
   const Checkpoint ck = load_checkpoint(path);
   const auto t = parse_toml_text(ck.metadata, fmt::format("training state '{}'", path));
+  const auto written_for = t->get_as<std::string>("fingerprint");
+  S2_CHECK(written_for && *written_for == fingerprint,
+           "training state '{}' was written by another run (its config, seed or data differ: fingerprint {}, "
+           "this run {}); remove it, or train into another --out",
+           path, written_for ? *written_for : "missing", fingerprint);
   ck.restore("model", model.named_parameters(), path);
   ck.restore("model", model.named_buffers(), path);
   optimizer.load_state(ck.with_prefix("optim"));
@@ -89,8 +105,8 @@ TrainState load_train_state(const std::string& path, models::Classifier& model, 
     const auto row = (*history)[i]->get_array_of<std::string>();
     S2_CHECK(row && row->size() == 6, "training state '{}': history row {} is malformed", path, i + 1);
     const auto& r = *row;
-    s.history.push_back({static_cast<int64_t>(i + 1), std::stod(r[0]), std::stod(r[1]), std::stod(r[2]),
-                         std::stod(r[3]), std::stod(r[4]), std::stod(r[5])});
+    const auto at = [&](size_t k) { return parse_exact(r[k], path, "history value"); };
+    s.history.push_back({static_cast<int64_t>(i + 1), at(0), at(1), at(2), at(3), at(4), at(5)});
   }
   s.best_weights = ck.with_prefix("best");
   return s;

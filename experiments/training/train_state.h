@@ -25,8 +25,12 @@ struct TrainState {
 };
 
 void save_train_state(const std::string& path, const models::Classifier& model,
-                      const optim::Optimizer& optimizer, const TrainState& state);
-// Restores the model and optimiser in place and returns the loop's state; errors name the file.
-TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer);
+                      const optim::Optimizer& optimizer, const TrainState& state,
+                      const std::string& fingerprint);
+// Restores the model and optimiser in place and returns the loop's state; errors name the file. A state
+// written for another run (another fingerprint: TrainOptions::fingerprint) is refused before anything
+// is restored.
+TrainState load_train_state(const std::string& path, models::Classifier& model, optim::Optimizer& optimizer,
+                            const std::string& fingerprint);
 
 }  // namespace s2::experiments

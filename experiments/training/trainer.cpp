@@ -80,6 +80,28 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   return out;
 }
 
+Tensor training_loss(const Tensor& logits, const std::vector<int32_t>& labels, const CrossEntropyOptions& o,
+                     const std::string& reduction) {
+  const Tensor loss = softmax_cross_entropy(logits, labels, o);
+  if (reduction == "weighted_mean" || o.class_weights.empty()) return loss;
+  double weight_sum = 0;  // in label order, so the scale is the same on every machine
+  for (const int32_t y : labels) weight_sum += o.class_weights[static_cast<size_t>(y)];
+  const auto scale = static_cast<float>(weight_sum / static_cast<double>(labels.size()));
+  return mul(loss, Tensor::full(loss.shape(), scale, loss.device()));
+}
+
+std::string non_finite_gradient(const Module& model) {
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (!p.grad().defined()) continue;
+    const Tensor g = p.grad().to(Device::CPU);  // the gradient itself on the CPU, a copy from a device
+    const float* d = g.data();
+    for (int64_t i = 0; i < g.numel(); ++i) {
+      if (!std::isfinite(d[i])) return name;
+    }
+  }
+  return "";
+}
+
 namespace {
 // One pass over the training set in the shuffled order; returns (mean loss, accuracy, samples).
 EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
@@ -98,13 +120,19 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
     optimizer.zero_grad();
     const Tensor logits = model.forward(batch.x.to(device));
-    const Tensor loss = softmax_cross_entropy(logits, batch.labels, loss_options);
+    const Tensor loss = training_loss(logits, batch.labels, loss_options, options.loss_reduction);
     const float batch_loss = loss.item();
     // A diverged run stops here, before a non-finite update reaches the weights and a model is saved.
     S2_CHECK(std::isfinite(batch_loss),
              "training diverged: the loss is {} at batch {} of epoch {}; try a lower learning rate than {}",
              batch_loss, begin / options.batch_size + 1, epoch, optimizer.lr());
     loss.backward();
+    const std::string bad = non_finite_gradient(model);
+    S2_CHECK(
+        bad.empty(),
+        "training diverged: the gradient of {} is NaN or infinite at batch {} of epoch {} (the loss is {}); "
+        "try a lower learning rate than {}",
+        bad, begin / options.batch_size + 1, epoch, batch_loss, optimizer.lr());
     optimizer.step();
     const int64_t n = end - begin, k = logits.size(1);
     loss_sum += batch_loss * static_cast<double>(n);
@@ -143,6 +171,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
   optim::AdamOptions adam;
   adam.lr = options.learning_rate;
   adam.weight_decay = options.weight_decay;
+  adam.eps = options.adam_eps;
   adam.decoupled_weight_decay = options.weight_decay > 0;
   optim::Adam optimizer(model.parameters(), adam);
   CrossEntropyOptions loss_options;
@@ -153,7 +182,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
   TrainState state;
   Generator rng(options.seed ^ 0x5eedULL);  // shuffling and augmentation
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path)) {
-    state = load_train_state(options.state_path, model, optimizer);
+    state = load_train_state(options.state_path, model, optimizer, options.fingerprint);
     rng.set_state(state.shuffle_rng);
     global_generator().set_state(state.global_rng);
     if (options.verbose) fmt::print("resumed from {} after epoch {}\n", options.state_path, state.epoch);
@@ -185,7 +214,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
     if (!options.state_path.empty()) {
       state.shuffle_rng = rng.state();
       state.global_rng = global_generator().state();
-      save_train_state(options.state_path, model, optimizer, state);
+      save_train_state(options.state_path, model, optimizer, state, options.fingerprint);
     }
   }
   if (!state.best_weights.empty()) restore(model, state.best_weights);

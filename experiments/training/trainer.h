@@ -9,6 +9,7 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "experiments/report/metrics.h"
+#include "framework/ops.h"
 #include "models/classifier.h"
 
 namespace s2::experiments {
@@ -18,8 +19,13 @@ struct TrainOptions {
   int64_t batch_size = 32;
   float learning_rate = 1e-3f;
   float weight_decay = 0.0f;
+  float adam_eps = 1e-8f;            // PyTorch's; Keras's is 1e-7
   bool class_weighted_loss = false;  // weights inversely proportional to class frequency
   float label_smoothing = 0.0f;
+  // How a class-weighted batch loss is averaged: "weighted_mean" divides by the sum of the batch's
+  // weights (PyTorch's CrossEntropyLoss(weight=...)), "batch_mean" by the batch size (Keras's
+  // class_weight). The same without class weights.
+  std::string loss_reduction = "weighted_mean";
   int64_t early_stopping_patience = 0;  // 0 = off; counts epochs without a better validation score
   // What "better" means for best-weights keeping and early stopping: "val_loss" (lower) or
   // "val_accuracy" (higher; ties keep the earlier epoch). Loss on a few hundred validation pixels can
@@ -32,6 +38,9 @@ struct TrainOptions {
   // existing file there is continued from, with results identical to an uninterrupted run.
   std::string state_path = {};  // per fold, the run appends "-<fold>.ckpt"
   bool resume = false;
+  // Of the config, candidate, seed and the fold's data (run_experiment sets it): a training state is
+  // resumed only into a run with the same one, and is otherwise a clear error.
+  std::string fingerprint = {};
   Device device = Device::CPU;  // where run_experiment puts the model
 };
 
@@ -52,6 +61,16 @@ struct TrainResult {
 // Batches go to the device the model's parameters are on (move the model with model.to() first).
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);
+
+// The training loss of one batch: softmax cross-entropy averaged as `reduction` says
+// (TrainOptions::loss_reduction).
+Tensor training_loss(const Tensor& logits, const std::vector<int32_t>& labels,
+                     const CrossEntropyOptions& options, const std::string& reduction);
+
+// The name of the first parameter whose gradient holds a NaN or an infinity, or "" when none does. A
+// finite loss can still back-propagate one (an overflowing intermediate); training stops on it before
+// the optimiser spreads it into every weight.
+std::string non_finite_gradient(const Module& model);
 
 struct Prediction {
   std::vector<int32_t> classes;

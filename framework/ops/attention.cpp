@@ -23,7 +23,10 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
            "channel_attention: weights {} and {} do not fit {} channels", shape_str(w1.shape()),
            shape_str(w2.shape()), c);
   if (x.device() == Device::CUDA) {
-    return cuda_ops::channel_attention(x, w1, b1, w2, b2);
+    // The fused kernel reads biases; an MLP without them is one with constant zero biases.
+    const Tensor z1 = b1.defined() ? b1 : Tensor::zeros({w1.size(0)}, Device::CUDA);
+    const Tensor z2 = b2.defined() ? b2 : Tensor::zeros({w2.size(0)}, Device::CUDA);
+    return cuda_ops::channel_attention(x, w1, z1, w2, z2);
   }
   return mul(x, channel_attention_weights(x, w1, b1, w2, b2).reshape({n, c, 1, 1}));
 }

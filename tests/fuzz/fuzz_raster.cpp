@@ -1,0 +1,18 @@
+// libFuzzer target: the raster readers through GDAL: an input is one GeoTIFF, read as two dates of an
+// image series, as a label raster with a legend, and for its grid.
+#include "data/raster_series.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string first = s2::fuzz::write_input("series/s2/2019-05-01.tif", data, size);
+  s2::fuzz::write_input("series/s2/2019-05-11.tif", data, size);
+  static const std::string legend = [] {
+    const std::string p = s2::fuzz::scratch() + "/legend.csv";
+    std::ofstream(p) << "code,name,pixels\n1,Maize,10\n2,Grass,5\n";
+    return p;
+  }();
+  s2::fuzz::expect_named_errors([&] { s2::data::read_grid(first); });
+  s2::fuzz::expect_named_errors([&] { s2::data::read_labels(first, legend); });
+  return s2::fuzz::expect_named_errors(
+      [&] { s2::data::read_raster_series(s2::fuzz::scratch() + "/series/s2", {}); });
+}
