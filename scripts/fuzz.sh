@@ -17,9 +17,13 @@ log="$dir/fuzz.log"
 status=0
 (cd "$dir" && ctest --output-on-failure -V -R '^fuzz_') >"$log" 2>&1 || status=$?
 # libFuzzer's final statistics, per target: executions, edges covered, corpus size.
-awk '/Test command: .*fuzz_[a-z_]+ -max_total_time/ { match($0, /fuzz_[a-z_]+/); t = substr($0, RSTART, RLENGTH) }
+awk '/Test command:/ { match($0, /fuzz\/fuzz_[a-z_]+/); t = substr($0, RSTART + 5, RLENGTH - 5) }
      /stat::number_of_executed_units/ { runs[t] = $NF }
-     /cov: [0-9]+ ft:/ { for (i = 1; i < NF; i++) if ($i == "cov:") cov[t] = $(i + 1); for (i = 1; i < NF; i++) if ($i == "corp:") corp[t] = $(i + 1) }
-     END { printf "%-18s %12s %8s %10s\n", "target", "executions", "edges", "corpus"; for (t in runs) printf "%-18s %12s %8s %10s\n", t, runs[t], cov[t], corp[t] }' "$log"
+     /DONE +cov:/ { for (i = 1; i < NF; i++) { if ($i == "cov:") cov[t] = $(i + 1); if ($i == "corp:") corp[t] = $(i + 1) } }
+     END { printf "%-18s %12s %8s %12s\n", "target", "executions", "edges", "corpus"
+           for (t in runs) printf "%-18s %12s %8s %12s\n", t, runs[t], cov[t], corp[t] }' "$log"
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$log" | tail -n 12
+if ((status != 0)); then  # the finding: libFuzzer's report and the input it saved
+  grep -E "ERROR: |finding: |SUMMARY: |Test input written|crash-|timeout-|leak-|oom-" "$log" | head -n 40
+fi
 exit "$status"
