@@ -2,9 +2,63 @@
 // gradient-checked ones) on the CPU, fused kernels on cuda.
 #include "framework/error.h"
 #include "framework/ops.h"
-#include "framework/ops/cuda_ops.h"
+#include "framework/ops/device_op_util.h"
 
 namespace s2 {
+
+// The CUDA halves: kernels from the selected device backend, backward functions on the device too.
+namespace {
+namespace cuda {
+using namespace device_op;
+
+Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                         const Tensor& b2) {
+  require_device({&x, &w1, &b1, &w2, &b2}, "channel_attention");
+  const int v = device_kernel_versions().of(VersionedOp::ChannelAttention);
+  const int64_t n = x.size(0), c = x.size(1), p = x.size(2) * x.size(3), hidden = w1.size(0);
+  Tensor avg = device_empty({n, c}), mx = device_empty({n, c}), att = device_empty({n, c});
+  auto argmax = device_ints(static_cast<size_t>(n * c));
+  Tensor y = device_empty(x.shape());
+  const ChannelMlp mlp{w1.data(), b1.data(), w2.data(), b2.data(), hidden};
+  k().channel_attention_forward(v, n, c, p, x.data(), mlp, {avg.data(), mx.data(), argmax->get(), att.data()},
+                                y.data(), nullptr);
+  attach_grad_fn(y, {x, w1, b1, w2, b2}, "channel_attention(cuda)",
+                 [v, n, c, p, mlp, xs = x.detach(), w1s = w1.detach(), b1s = b1.detach(), w2s = w2.detach(),
+                  b2s = b2.detach(), avg, mx, argmax, att](const Tensor& dy) {
+                   Tensor dx = device_empty(xs.shape()), dw1 = Tensor::zeros(w1s.shape(), Device::CUDA),
+                          db1 = Tensor::zeros(b1s.shape(), Device::CUDA),
+                          dw2 = Tensor::zeros(w2s.shape(), Device::CUDA),
+                          db2 = Tensor::zeros(b2s.shape(), Device::CUDA);
+                   k().channel_attention_backward(v, n, c, p, xs.data(), dy.data(), mlp,
+                                                  {ptr(avg), ptr(mx), argmax->get(), ptr(att)}, dx.data(),
+                                                  {dw1.data(), db1.data(), dw2.data(), db2.data()}, nullptr);
+                   return std::vector<Tensor>{dx, dw1, db1, dw2, db2};
+                 });
+  return y;
+}
+
+Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
+  require_device({&x, &weight}, "spatial_attention");
+  const int v = device_kernel_versions().of(VersionedOp::SpatialAttention);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), kernel = weight.size(3);
+  Tensor pooled = device_empty({n, 2, h, w}), att = device_empty({n, 1, h, w});
+  auto argmax = device_ints(static_cast<size_t>(n * h * w));
+  Tensor y = device_empty(x.shape());
+  k().spatial_attention_forward(v, n, c, h, w, kernel, x.data(), weight.data(),
+                                {pooled.data(), argmax->get(), att.data()}, y.data(), nullptr);
+  attach_grad_fn(
+      y, {x, weight}, "spatial_attention(cuda)",
+      [v, n, c, h, w, kernel, xs = x.detach(), ws = weight.detach(), pooled, argmax, att](const Tensor& dy) {
+        Tensor dx = device_empty(xs.shape()), dw = Tensor::zeros(ws.shape(), Device::CUDA);
+        k().spatial_attention_backward(v, n, c, h, w, kernel, xs.data(), ws.data(), dy.data(),
+                                       {ptr(pooled), argmax->get(), ptr(att)}, dx.data(), dw.data(), nullptr);
+        return std::vector<Tensor>{dx, dw};
+      });
+  return y;
+}
+
+}  // namespace cuda
+}  // namespace
 
 Tensor channel_attention_weights(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
                                  const Tensor& b2) {
@@ -26,7 +80,7 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
     // The fused kernel reads biases; an MLP without them is one with constant zero biases.
     const Tensor z1 = b1.defined() ? b1 : Tensor::zeros({w1.size(0)}, Device::CUDA);
     const Tensor z2 = b2.defined() ? b2 : Tensor::zeros({w2.size(0)}, Device::CUDA);
-    return cuda_ops::channel_attention(x, w1, z1, w2, z2);
+    return cuda::channel_attention(x, w1, z1, w2, z2);
   }
   return mul(x, channel_attention_weights(x, w1, b1, w2, b2).reshape({n, c, 1, 1}));
 }
@@ -41,7 +95,7 @@ Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
       weight.ndim() == 4 && weight.size(0) == 1 && weight.size(1) == 2 && weight.size(2) == weight.size(3),
       "spatial_attention: weight must be (1, 2, k, k), got {}", shape_str(weight.shape()));
   if (x.device() == Device::CUDA) {
-    return cuda_ops::spatial_attention(x, weight);
+    return cuda::spatial_attention(x, weight);
   }
   return mul(x, spatial_attention_map(x, weight));
 }

@@ -2,12 +2,42 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
-#include "framework/ops/cuda_ops.h"
+#include "framework/ops/device_op_util.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_winograd.h"
 
 namespace s2 {
+
+// The CUDA halves: kernels from the selected device backend, backward functions on the device too.
+namespace {
+namespace cuda {
+using namespace device_op;
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g) {
+  require_device({&x, &weight, &bias}, "conv2d");
+  const int v = device_kernel_versions().of(VersionedOp::Conv2d);
+  Tensor y = device_empty({g.batch, g.c_out, g.h_out, g.w_out});
+  k().conv2d_forward(v, g, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
+  attach_grad_fn(y, {x, weight, bias}, "conv2d(cuda)",
+                 [g, v, xs = x.detach(), ws = weight.detach(), has_bias = bias.defined(),
+                  need_dx = x.requires_grad()](const Tensor& dy) {
+                   Tensor dx, dw = device_empty(ws.shape()), db;
+                   if (need_dx) {
+                     dx = device_empty(xs.shape());
+                     k().conv2d_backward_input(v, g, ws.data(), dy.data(), dx.data(), nullptr);
+                   }
+                   if (has_bias) {
+                     db = device_empty({g.c_out});
+                   }
+                   k().conv2d_backward_weight(v, g, xs.data(), dy.data(), dw.data(), ptr(db), nullptr);
+                   return std::vector<Tensor>{dx, dw, db};
+                 });
+  return y;
+}
+
+}  // namespace cuda
+}  // namespace
 
 namespace {
 // Keras/TensorFlow 'same': output = ceil(input / stride), padding split with the extra at the end.
@@ -107,7 +137,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
              g.c_out);
   }
   if (x.device() == Device::CUDA) {
-    return cuda_ops::conv2d(x, weight, bias, g);
+    return cuda::conv2d(x, weight, bias, g);
   }
   detail::check_rank(x, 4, "conv2d", "input");
   detail::check_rank(weight, 4, "conv2d", "weight");

@@ -2,13 +2,65 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
-#include "framework/ops/cuda_ops.h"
+#include "framework/ops/device_op_util.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/fixed_math.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 
 namespace s2 {
+
+// The CUDA halves: kernels from the selected device backend, backward functions on the device too.
+namespace {
+namespace cuda {
+using namespace device_op;
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  require_device({&x, &weight, &bias}, "linear");
+  const int v = device_kernel_versions().of(VersionedOp::Linear);
+  const int64_t n = x.size(0), in = x.size(1), out = weight.size(0);
+  Tensor y = device_empty({n, out});
+  k().linear_forward(v, n, in, out, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
+  attach_grad_fn(
+      y, {x, weight, bias}, "linear(cuda)",
+      [v, n, in, out, xs = x.detach(), ws = weight.detach(), has_bias = bias.defined()](const Tensor& dy) {
+        Tensor dx = device_empty({n, in}), dw = device_empty({out, in}), db;
+        if (has_bias) {
+          db = device_empty({out});
+        }
+        k().linear_backward(v, n, in, out, xs.data(), ws.data(), dy.data(), dx.data(), dw.data(), ptr(db),
+                            nullptr);
+        return std::vector<Tensor>{dx, dw, db};
+      });
+  return y;
+}
+
+Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels,
+                             const CrossEntropyOptions& options) {
+  S2_CHECK(options.label_smoothing == 0.0f,
+           "softmax_cross_entropy: label smoothing is not implemented on cuda");
+  const int64_t n = logits.size(0), classes = logits.size(1);
+  auto d_labels = device_ints(labels.size());
+  k().copy_to_device(d_labels->get(), labels.data(), labels.size() * sizeof(int32_t), nullptr);
+  Tensor weights;
+  if (!options.class_weights.empty()) {
+    weights = Tensor::from_vector({classes}, options.class_weights).to(Device::CUDA);
+  }
+  Tensor probs = device_empty({n, classes}), loss = device_empty({});
+  k().softmax_cross_entropy_forward(n, classes, logits.data(), d_labels->get(), ptr(weights), probs.data(),
+                                    loss.data(), nullptr);
+  attach_grad_fn(loss, {logits}, "softmax_cross_entropy(cuda)",
+                 [n, classes, probs, d_labels, weights](const Tensor& dy) {
+                   Tensor dz = device_empty({n, classes});
+                   k().softmax_cross_entropy_backward(n, classes, probs.data(), d_labels->get(), ptr(weights),
+                                                      dy.item(), dz.data(), nullptr);
+                   return std::vector<Tensor>{dz};
+                 });
+  return loss;
+}
+
+}  // namespace cuda
+}  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   S2_CHECK(x.defined() && weight.defined() && x.ndim() == 2 && weight.ndim() == 2,
@@ -20,7 +72,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     S2_CHECK(bias.shape() == Shape{out}, "linear: bias {} must be ({})", shape_str(bias.shape()), out);
   }
   if (x.device() == Device::CUDA) {
-    return cuda_ops::linear(x, weight, bias);
+    return cuda::linear(x, weight, bias);
   }
   detail::check_rank(x, 2, "linear", "input");
   detail::check_rank(weight, 2, "linear", "weight");
@@ -62,7 +114,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
   S2_CHECK(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f,
            "softmax_cross_entropy: label smoothing {} must be in [0, 1)", options.label_smoothing);
   if (logits.device() == Device::CUDA) {
-    return cuda_ops::softmax_cross_entropy(logits, labels, options);
+    return cuda::softmax_cross_entropy(logits, labels, options);
   }
   detail::check_rank(logits, 2, "softmax_cross_entropy", "logits");
   cpu::CrossEntropyOptions kernel_options{

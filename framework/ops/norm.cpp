@@ -2,11 +2,56 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
-#include "framework/ops/cuda_ops.h"
+#include "framework/ops/device_op_util.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/batchnorm.h"
 
 namespace s2 {
+
+// The CUDA halves: kernels from the selected device backend, backward functions on the device too.
+namespace {
+namespace cuda {
+using namespace device_op;
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu,
+                    const Tensor& residual) {
+  require_device({&x, &gamma, &beta, &running_mean, &running_var, &residual}, "batch_norm2d");
+  const int v = device_kernel_versions().of(VersionedOp::BnEpilogue);
+  const cpu::BatchNormShape s{x.size(0), x.size(1), x.size(2) * x.size(3)};
+  Tensor y = device_empty(x.shape());
+  if (!training) {
+    S2_CHECK(!needs_grad({&x, &gamma, &beta, &residual}),
+             "batch_norm2d: gradients through evaluation-mode batch norm are not implemented on cuda");
+    k().bn_epilogue_forward_infer(v, s, x.data(), ptr(residual), gamma.data(), beta.data(),
+                                  running_mean.data(), running_var.data(), options.eps, fuse_relu, y.data(),
+                                  nullptr);
+    return y;
+  }
+  S2_CHECK(s.batch * s.pixels > 1, "batch_norm2d: training needs more than one value per channel, got {}",
+           shape_str(x.shape()));
+  Tensor mean = device_empty({s.channels}), invstd = device_empty({s.channels});
+  k().bn_epilogue_forward_train(v, s, x.data(), ptr(residual), gamma.data(), beta.data(), options.eps,
+                                options.momentum, options.unbiased_running_var, fuse_relu, y.data(),
+                                mean.data(), invstd.data(), running_mean.data(), running_var.data(), nullptr);
+  attach_grad_fn(y, {x, gamma, beta, residual}, "batch_norm2d(cuda)",
+                 [s, v, fuse_relu, xs = x.detach(), gs = gamma.detach(), ys = y.detach(), mean, invstd,
+                  has_residual = residual.defined()](const Tensor& dy) {
+                   Tensor dx = device_empty(xs.shape()), dg = device_empty({s.channels}),
+                          db = device_empty({s.channels}), dr;
+                   if (has_residual) {
+                     dr = device_empty(xs.shape());
+                   }
+                   k().bn_epilogue_backward(v, s, xs.data(), ys.data(), dy.data(), gs.data(), mean.data(),
+                                            invstd.data(), fuse_relu, dx.data(), ptr(dr), dg.data(),
+                                            db.data(), nullptr);
+                   return std::vector<Tensor>{dx, dg, db, dr};
+                 });
+  return y;
+}
+
+}  // namespace cuda
+}  // namespace
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, bool training, const BatchNormOptions& options, bool fuse_relu,
@@ -24,8 +69,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
     check_same_shape(x, residual, "batch_norm2d residual");
   }
   if (x.device() == Device::CUDA) {
-    return cuda_ops::batch_norm2d(x, gamma, beta, running_mean, running_var, training, options, fuse_relu,
-                                  residual);
+    return cuda::batch_norm2d(x, gamma, beta, running_mean, running_var, training, options, fuse_relu,
+                              residual);
   }
   detail::check_rank(x, 4, "batch_norm2d", "input");
   if (residual.defined()) {  // the CPU composes the epilogue from its ops

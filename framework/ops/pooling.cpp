@@ -2,14 +2,34 @@
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
-#include "framework/ops/cuda_ops.h"
+#include "framework/ops/device_op_util.h"
 #include "framework/ops/op_util.h"
 
 namespace s2 {
 
+// The CUDA halves: kernels from the selected device backend, backward functions on the device too.
+namespace {
+namespace cuda {
+using namespace device_op;
+
+Tensor global_avg_pool2d(const Tensor& x) {
+  const int64_t rows = x.size(0) * x.size(1), pixels = x.size(2) * x.size(3);
+  Tensor y = device_empty({x.size(0), x.size(1), 1, 1});
+  k().global_avg_pool_forward(rows, pixels, x.data(), y.data(), nullptr);
+  attach_grad_fn(y, {x}, "global_avg_pool2d(cuda)", [rows, pixels, shape = x.shape()](const Tensor& dy) {
+    Tensor dx = device_empty(shape);
+    k().global_avg_pool_backward(rows, pixels, dy.data(), dx.data(), nullptr);
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+}  // namespace cuda
+}  // namespace
+
 Tensor global_avg_pool2d(const Tensor& x) {
   if (x.defined() && x.device() == Device::CUDA && x.ndim() == 4) {
-    return cuda_ops::global_avg_pool2d(x);
+    return cuda::global_avg_pool2d(x);
   }
   detail::check_rank(x, 4, "global_avg_pool2d", "input");
   const int64_t rows = x.size(0) * x.size(1), pixels = x.size(2) * x.size(3);
