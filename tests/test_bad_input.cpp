@@ -15,6 +15,7 @@
 
 #include "data/npy.h"
 #include "framework/checkpoint.h"
+#include "tests/npy_bytes.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
@@ -54,23 +55,6 @@ std::string victoria_config(const std::string& data_keys, const std::string& ext
          "\"\ntrain = \"victoria-2017/train.csv\"\ntest = \"victoria-2017/test.csv\"\n" + "timesteps = 4\n" +
          data_keys + "\n[model]\nstem_width = 2\nstage_widths = [2]\nreduction = 2\n" +
          "spatial_kernel = 3\n[train]\nepochs = 1\n" + extra;
-}
-
-// A .npy header by hand, so that any shape (also an impossible one) can be claimed.
-std::string npy(const std::string& descr, const std::string& shape, const std::string& payload) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  return out + header + payload;
-}
-
-std::string floats(const std::vector<float>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
 }
 
 // A trained tiny model to corrupt; trained once per test run.
@@ -119,10 +103,10 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
     };
   };
   // The trained checkpoint evaluated on an NPY file claiming `shape`.
-  const auto npy_data = [&](const std::string& shape, const std::string& payload) {
-    return [ckpt, shape, payload](const fs::path& dir) {
+  const auto npy_data = [&](const std::string& shape, const std::vector<float>& values) {
+    return [ckpt, shape, values](const fs::path& dir) {
       fs::copy_file(ckpt, dir / "m.ckpt");
-      write(dir / "x.npy", npy("<f4", shape, payload));
+      write(dir / "x.npy", s2::testing::npy_bytes("<f4", "(" + shape + ")", values));
       write(dir / "y.csv", "0\n");
     };
   };
@@ -193,14 +177,14 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
        },
        "$B/train --config c.toml", "p.csv:2: column 4: value nan is NaN or infinite"},
       {"NPY values holding infinity",
-       npy_data("1, 4, 10", floats(std::vector<float>(40, std::numeric_limits<float>::infinity()))),
-       evaluate_npy, "x.npy': value inf of sample 0 (date 1, band 1) is NaN or infinite"},
+       npy_data("1, 4, 10", std::vector<float>(40, std::numeric_limits<float>::infinity())), evaluate_npy,
+       "x.npy': value inf of sample 0 (date 1, band 1) is NaN or infinite"},
       {"checkpoint weights holding NaN, valid checksum (was a map of class 1)",
        corrupted([](Checkpoint& c) { c.tensors[0].second.data()[0] = std::nanf(""); }),
        "$B/evaluate --checkpoint m.ckpt", "holds a NaN or infinite value"},
       // Rule: file structure: a shape that cannot be, a truncated file.
-      {"NPY shape (-80, 73, 10) (was read as 80)", npy_data("-80, 73, 10", ""), evaluate_npy, "x.npy'"},
-      {"NPY claiming a huge shape", npy_data("4000000000, 73, 10", ""), evaluate_npy, "x.npy'"},
+      {"NPY shape (-80, 73, 10) (was read as 80)", npy_data("-80, 73, 10", {}), evaluate_npy, "x.npy'"},
+      {"NPY claiming a huge shape", npy_data("4000000000, 73, 10", {}), evaluate_npy, "x.npy'"},
       {"a truncated checkpoint",
        [ckpt](const fs::path& dir) {
          std::ifstream in(ckpt, std::ios::binary);
@@ -209,9 +193,8 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
        },
        "$B/evaluate --checkpoint m.ckpt", "m.ckpt"},
       // Rule: a file whose meaning depends on another is checked against it.
-      {"a checkpoint used with data of other bands",
-       npy_data("1, 4, 7", floats(std::vector<float>(28, 0.5f))), evaluate_npy,
-       "x.npy' has 4 dates x 7 bands, but the model was trained on 4 x 10"},
+      {"a checkpoint used with data of other bands", npy_data("1, 4, 7", std::vector<float>(28, 0.5f)),
+       evaluate_npy, "x.npy' has 4 dates x 7 bands, but the model was trained on 4 x 10"},
       {"resuming a training state into another config",
        [](const fs::path& dir) {
          config_file(dir, victoria_config(""));

@@ -13,6 +13,7 @@
 #include "framework/atomic_file.h"
 #include "framework/error.h"
 #include "kernels/rounding_bound.h"
+#include "tests/npy_bytes.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
@@ -85,23 +86,7 @@ TEST_CASE("grouped split keeps every group on one side and stratifies") {
   CHECK(data::grouped_split(d.groups, d.labels, 0.25, 3).held_out == s.held_out);  // deterministic
 }
 
-namespace {
-// A .npy file as NumPy writes it: magic, version 1.0, a padded header dict, then the raw values.
-template <typename T>
-std::string npy_bytes(const char* descr, const std::string& shape, const std::vector<T>& values) {
-  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  out += header;
-  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-  return out;
-}
-}  // namespace
+using s2::testing::npy_bytes;
 
 TEST_CASE("npy arrays: values (N, T, B) with labels from .npy or .csv, and their bad inputs") {
   const auto x =
