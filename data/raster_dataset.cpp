@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <ranges>
 
 #include "data/temporal.h"
 #include "framework/error.h"
@@ -16,6 +17,13 @@ std::map<int32_t, int32_t> class_of_code(const LabelRaster& labels, const Raster
     const auto it = o.merge.find(name);
     return it == o.merge.end() ? name : it->second;
   };
+  // A merge naming no legend class is a typo that would silently merge nothing.
+  for (const auto& [from, to] : o.merge) {
+    bool known = false;
+    for (const auto& [code, name] : labels.legend) known = known || name == from;
+    S2_CHECK(known, "'{}': [data] merge names '{}', which is not in the legend (it has: {})", folder, from,
+             fmt::join(labels.legend | std::views::values, ", "));
+  }
   class_names = o.classes;
   if (class_names.empty()) {
     std::map<std::string, int64_t> counts;

@@ -231,6 +231,14 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
                             "legend.csv:9: name 'Maize' is listed for codes 1200 and 1300"));
   rows.push_back(
       raster_row("a legend with code 0", legend + "0,Nothing\n", "legend.csv:9: code 0 must be positive"));
+  rows.push_back(Row{"a merge of a class the legend does not have",
+                     [&](const fs::path& dir) {
+                       raster_row("", legend, "").prepare(dir);
+                       config_file(dir,
+                                   "[data]\nformat = \"raster_series\"\ntrain = \"series\"\ntimesteps = 6\n"
+                                   "[data.merge]\nBarlee = \"Cereal\"\n[split]\nkind = \"grouped_kfold\"\n");
+                     },
+                     "$B/train --config c.toml", "[data] merge names 'Barlee', which is not in the legend"});
   rows.push_back(raster_row("a label code missing from the legend", "code,name\n1110,Winter wheat\n",
                             "is not in the legend"));
 #endif
