@@ -2,6 +2,7 @@
 
 #include <gdal_priv.h>
 #include <gdal_utils.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -130,10 +131,22 @@ std::vector<bool> masked_classes(const SeriesOptions& options) {
   return m;
 }
 
+// A raster whose header claims more pixels than memory holds is a named error, not an allocation failure.
+void check_fits_in_memory(double bytes, const std::string& path, const std::string& what) {
+  const double memory =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  S2_CHECK(bytes <= memory, "'{}': reading {} needs {:.1f} GB, more than this machine's {:.1f} GB of memory",
+           path, what, bytes / 1e9, memory / 1e9);
+}
+
 // Sizes the series on its first date's grid.
 void start_series(RasterSeries& s, const Grid& grid, Window window, const std::string& path) {
   s.grid = grid;
   s.window = resolve(window, grid, path);
+  const auto values = static_cast<double>(s.acquisitions.size()) * static_cast<double>(s.pixels());
+  check_fits_in_memory(
+      values * (static_cast<double>(s.bands.size()) * sizeof(float) + 1.0), path,
+      fmt::format("{} dates of {} x {} pixels", s.acquisitions.size(), s.window.width, s.window.height));
   s.values.resize(s.acquisitions.size() * s.bands.size() * static_cast<size_t>(s.pixels()));
   s.clear.resize(s.acquisitions.size() * static_cast<size_t>(s.pixels()));
 }
@@ -266,6 +279,8 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
   S2_CHECK(!l.legend.empty(), "legend '{}' lists no classes", legend_path);
   DatasetPtr d = open_raster(labels_path);
   l.grid = grid_of(*d);
+  check_fits_in_memory(static_cast<double>(l.grid.width) * static_cast<double>(l.grid.height) * 8.0,
+                       labels_path, fmt::format("labels of {} x {} pixels", l.grid.width, l.grid.height));
   std::vector<float> codes(static_cast<size_t>(l.grid.width * l.grid.height));
   read_band(*d, 1, {0, 0, l.grid.width, l.grid.height}, codes.data(), labels_path);
   l.codes.reserve(codes.size());

@@ -11,7 +11,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ofstream(p) << "code,name,pixels\n1,Maize,10\n2,Grass,5\n";
     return p;
   }();
-  s2::fuzz::expect_named_errors([&] { s2::data::read_grid(first); });
+  // A tiny file may claim a large grid, which is legitimate and only slow to read (the readers refuse one
+  // beyond memory): past a million pixels the grid check is enough.
+  bool large = false;
+  s2::fuzz::expect_named_errors([&] {
+    const auto g = s2::data::read_grid(first);
+    large = g.width * g.height > (int64_t{1} << 20);
+  });
+  if (large) return 0;
   s2::fuzz::expect_named_errors([&] { s2::data::read_labels(first, legend); });
   return s2::fuzz::expect_named_errors(
       [&] { s2::data::read_raster_series(s2::fuzz::scratch() + "/series/s2", {}); });
