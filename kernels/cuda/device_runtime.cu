@@ -134,22 +134,35 @@ void synchronize(StreamHandle s) {
   check(cudaStreamSynchronize(native(s)), "cudaStreamSynchronize");
 }
 
+// Each repeat is timed alone, after a memset of twice the L2 cache (as llm.c's dev/cuda benchmarks
+// flush it), so that no repeat runs on inputs the one before left in L2: the figures are those of a
+// kernel inside a training step, where other kernels' data evicts its inputs in between.
 double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
   body();  // warm-up: first-launch costs, cuDNN algorithm choice
+  int device = 0, l2_bytes = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device), "cudaDeviceGetAttribute");
+  const size_t flush_bytes = 2 * static_cast<size_t>(l2_bytes > 0 ? l2_bytes : (1 << 20));
+  void* flush = nullptr;
+  check(cudaMalloc(&flush, flush_bytes), "cudaMalloc (L2 flush buffer)");
   cudaEvent_t start = nullptr, stop = nullptr;
   check(cudaEventCreate(&start), "cudaEventCreate");
   check(cudaEventCreate(&stop), "cudaEventCreate");
-  check(cudaEventRecord(start, native(s)), "cudaEventRecord");
+  double total_ms = 0.0;
   for (int i = 0; i < repeats; ++i) {
+    check(cudaMemsetAsync(flush, i & 0xff, flush_bytes, native(s)), "cudaMemsetAsync (L2 flush)");
+    check(cudaEventRecord(start, native(s)), "cudaEventRecord");
     body();
+    check(cudaEventRecord(stop, native(s)), "cudaEventRecord");
+    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0.0f;
+    check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    total_ms += static_cast<double>(ms);
   }
-  check(cudaEventRecord(stop, native(s)), "cudaEventRecord");
-  check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-  float ms = 0.0f;
-  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  return static_cast<double>(ms) / repeats;
+  check(cudaFree(flush), "cudaFree (L2 flush buffer)");
+  return total_ms / repeats;
 }
 
 #else  // the emulator
