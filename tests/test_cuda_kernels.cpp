@@ -51,6 +51,9 @@ TEST_CASE("conv2d versions 1 and 2 match the CPU conv on edge shapes") {
   check_case(conv2d_case(2, 4, 9, 7, 6, 3, 2));  // stride 2
   check_case(conv2d_case(2, 2, 36, 10, 1, 7));   // the spatial attention conv, 2 -> 1
   check_case(conv2d_case(1, 9, 9, 11, 70, 3));   // more than one 64-wide tile
+  // Split-K of the weight gradient (version 2): K = batch x pixels >= 1024 with few output tiles.
+  check_case(conv2d_case(4, 16, 36, 10, 16, 3));
+  check_case(conv2d_case(3, 5, 23, 17, 9, 3));  // split-K with sizes off the tile grid
 }
 
 TEST_CASE("paper: conv2d on the paper network's shapes") {
@@ -66,8 +69,9 @@ TEST_CASE("linear version 1 matches the framework") {
 }
 
 TEST_CASE("channel attention versions 1 and 2 match the framework on edge shapes") {
-  check_case(channel_attention_case(1, 8, 5, 3, 1));   // batch 1, one hidden unit
-  check_case(channel_attention_case(3, 40, 7, 5, 5));  // pixels not a multiple of the warp
+  check_case(channel_attention_case(1, 8, 5, 3, 1));                  // batch 1, one hidden unit
+  check_case(channel_attention_case(3, 40, 7, 5, 5));                 // pixels not a multiple of the warp
+  check_case(channel_attention_case(2, 16, 6, 5, 2, /*ties=*/true));  // max pooling with tied maxima
 }
 
 TEST_CASE("paper: channel attention on stage shapes") {
@@ -78,6 +82,7 @@ TEST_CASE("paper: channel attention on stage shapes") {
 TEST_CASE("spatial attention versions 1 and 2 match the framework on edge shapes") {
   check_case(spatial_attention_case(1, 1, 5, 3, 7));  // C = 1, a map smaller than the kernel
   check_case(spatial_attention_case(2, 6, 9, 4, 3));
+  check_case(spatial_attention_case(2, 8, 9, 4, 3, /*ties=*/true));  // channel max with tied maxima
 }
 
 TEST_CASE("paper: spatial attention 7x7 on stage shapes") {
@@ -92,6 +97,8 @@ TEST_CASE("BN epilogue versions 1 and 2 match the CPU BN, add and ReLU") {
     }
   }
   check_case(bn_epilogue_case(1, 1, 300, true, true));
+  // The running variance in both conventions (Keras's biased, PyTorch's unbiased).
+  check_case(bn_epilogue_case(3, 5, 7, true, true, /*unbiased=*/true));
 }
 
 TEST_CASE("paper: BN epilogue on a stage-3 residual output") {
@@ -137,6 +144,7 @@ TEST_CASE("kernels/cuda/README.md shows the registry's table of kernel versions,
   const std::string readme{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   const std::string table = kernel_version_table();
   CHECK_MESSAGE(readme.find(table) != std::string::npos,
-                "kernels/cuda/README.md is out of date; paste the output of ablate_kernels --list yes:\n" << table);
+                "kernels/cuda/README.md is out of date; paste the output of ablate_kernels --list yes:\n"
+                    << table);
   CHECK(table.find("| conv2d | 2 (default) |") != std::string::npos);
 }

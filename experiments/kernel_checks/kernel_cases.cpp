@@ -37,6 +37,12 @@ std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, floa
   return v;
 }
 
+// Post-ReLU-like values on a coarse grid (multiples of 0.5, negatives clamped to 0): most maxima over
+// channels or pixels tie, as they do after a ReLU, so the kernels' arg-max tie rule is exercised.
+void make_ties(std::vector<float>& v) {
+  for (float& x : v) x = std::max(0.0f, std::round(2.0f * x) / 2.0f);
+}
+
 Tensor leaf(const Shape& shape, const std::vector<float>& v) {
   Tensor t = Tensor::from_vector(shape, v);
   t.set_requires_grad(true);
@@ -171,14 +177,15 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   return c;
 }
 
-KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t hidden) {
+KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t hidden, bool ties) {
   KernelCase c;
   c.op = "channel_attention";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " " + dims_text({h, w}, "x") + " hidden " +
-            std::to_string(hidden);
+            std::to_string(hidden) + (ties ? " ties" : "");
   c.dims = {{"batch", n}, {"channels", ch}, {"h", h}, {"w", w}, {"hidden", hidden}};
   const int64_t p = h * w;
   c.inputs["x"] = random_vector(sz(n * ch * p), 11);
+  if (ties) make_ties(c.inputs["x"]);
   c.inputs["dy"] = random_vector(sz(n * ch * p), 12);
   c.inputs["w1"] = random_vector(sz(hidden * ch), 13);
   c.inputs["b1"] = random_vector(sz(hidden), 14, -0.1f, 0.1f);
@@ -205,14 +212,15 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   return c;
 }
 
-KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k) {
+KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k, bool ties) {
   KernelCase c;
   c.op = "spatial_attention";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " " + dims_text({h, w}, "x") + " k" +
-            std::to_string(k);
+            std::to_string(k) + (ties ? " ties" : "");
   c.dims = {{"batch", n}, {"channels", ch}, {"h", h}, {"w", w}, {"kernel", k}};
   const int64_t p = h * w;
   c.inputs["x"] = random_vector(sz(n * ch * p), 21);
+  if (ties) make_ties(c.inputs["x"]);
   c.inputs["dy"] = random_vector(sz(n * ch * p), 22);
   c.inputs["w"] = random_vector(sz(2 * k * k), 23, -0.5f, 0.5f);
   Tensor x = leaf({n, ch, h, w}, c.input("x")), weight = leaf({1, 2, k, k}, c.input("w"));
@@ -235,12 +243,13 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   return c;
 }
 
-KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, bool relu) {
+KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, bool relu, bool unbiased) {
   KernelCase c;
   c.op = "bn_epilogue";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " P" + std::to_string(p) +
-            (residual ? " +residual" : "") + (relu ? " +relu" : "");
-  c.dims = {{"batch", n}, {"channels", ch}, {"pixels", p}, {"residual", residual}, {"relu", relu}};
+            (residual ? " +residual" : "") + (relu ? " +relu" : "") + (unbiased ? " unbiased" : "");
+  c.dims = {{"batch", n},           {"channels", ch}, {"pixels", p},
+            {"residual", residual}, {"relu", relu},   {"unbiased", unbiased}};
   const size_t total = sz(n * ch * p), chs = sz(ch);
   c.inputs["x"] = random_vector(total, 31, -2.0f, 3.0f);
   c.inputs["residual"] = random_vector(total, 32);
@@ -259,7 +268,7 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   // BN alone on the CPU, then the add and the ReLU; backward masks dy by the ReLU output, and that
   // masked gradient is also the residual's gradient.
   cpu::batchnorm_forward_train(s, x.data(), c.input("gamma").data(), c.input("beta").data(), 1e-3f, 0.01f,
-                               false, false, y.data(), mean.data(), invstd.data(), rm.data(), rv.data());
+                               unbiased, false, y.data(), mean.data(), invstd.data(), rm.data(), rv.data());
   cpu::batchnorm_forward_infer(s, x.data(), c.input("gamma").data(), c.input("beta").data(), rm.data(),
                                rv.data(), 1e-3f, false, infer.data());
   std::vector<float> dz(total);

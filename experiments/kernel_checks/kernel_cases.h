@@ -39,9 +39,14 @@ struct KernelCase {
 KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kernel,
                        int64_t stride = 1);
 KernelCase linear_case(int64_t batch, int64_t in, int64_t out);
-KernelCase channel_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t hidden);
-KernelCase spatial_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t kernel);
-KernelCase bn_epilogue_case(int64_t batch, int64_t channels, int64_t pixels, bool residual, bool relu);
+// `ties`: inputs on a coarse non-negative grid, so that arg-max ties are common (as after a ReLU).
+KernelCase channel_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t hidden,
+                                  bool ties = false);
+KernelCase spatial_attention_case(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t kernel,
+                                  bool ties = false);
+// `unbiased`: the running variance takes the unbiased batch variance (PyTorch's convention).
+KernelCase bn_epilogue_case(int64_t batch, int64_t channels, int64_t pixels, bool residual, bool relu,
+                            bool unbiased = false);
 KernelCase avg_pool_case(int64_t rows, int64_t pixels);
 KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights);
 KernelCase adam_case(int64_t n, bool decoupled);
