@@ -366,8 +366,25 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   c.inputs["m"] = random_vector(sz(n), 56, 0.0f, 0.1f);
   c.inputs["v"] = random_vector(sz(n), 57, 0.0f, 0.1f);
   c.inputs["grad"] = random_vector(sz(n), 58);
-  std::vector<float> param = c.input("param"), m = c.input("m"), v = c.input("v");
-  cpu::adam_update(n, param.data(), c.input("grad").data(), m.data(), v.data(), adam_step_of(c));
+  // The reference is Adam as Kingma and Ba state it (with PyTorch's placement of epsilon and its coupled
+  // or decoupled weight decay), in float64 and written here: independent of kernels/adam_math.h, which
+  // both the CPU and the CUDA kernel share.
+  const cpu::AdamStep a = adam_step_of(c);
+  std::vector<float> param(sz(n)), m(sz(n)), v(sz(n));
+  const double bc1 = 1.0 - std::pow(static_cast<double>(a.beta1), static_cast<double>(a.step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(a.beta2), static_cast<double>(a.step));
+  for (size_t i = 0; i < sz(n); ++i) {
+    double p = c.input("param")[i], g = c.input("grad")[i];
+    if (a.decoupled) {
+      p -= static_cast<double>(a.lr) * a.weight_decay * p;
+    } else {
+      g += static_cast<double>(a.weight_decay) * p;
+    }
+    const double mi = a.beta1 * static_cast<double>(c.input("m")[i]) + (1.0 - a.beta1) * g;
+    const double vi = a.beta2 * static_cast<double>(c.input("v")[i]) + (1.0 - a.beta2) * g * g;
+    p -= a.lr * (mi / bc1) / (std::sqrt(vi / bc2) + a.eps);
+    param[i] = static_cast<float>(p), m[i] = static_cast<float>(mi), v[i] = static_cast<float>(vi);
+  }
   c.expected = {{"param", param}, {"m", m}, {"v", v}};
   // Elementwise, 12 roundings at most; magnitudes: each moment's two terms, and the parameter plus
   // its decay and its step (|step| <= lr / bias correction 1 of beta1^3 is below 3 lr; see adam_math.h).
