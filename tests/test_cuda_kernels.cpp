@@ -90,6 +90,22 @@ TEST_CASE("paper: spatial attention 7x7 on stage shapes") {
   check_case(spatial_attention_case(2, 256, 36, 10, 7));
 }
 
+TEST_CASE("the fused attention kernels run at their documented shared-memory limits, and refuse past them") {
+  // Version 2 keeps a sample's pooled maps (spatial: 2048 pixels) or channel descriptors (channel: 1024
+  // channels, 256 hidden units) in shared memory.
+  check_case(spatial_attention_case(1, 2, 32, 64, 7));     // 2048 pixels
+  check_case(channel_attention_case(1, 1024, 1, 2, 256));  // 1024 channels, 256 hidden
+  const KernelBackend backend = emulated_kernel_backend();
+  CHECK_THROWS_WITH_AS(backend.prepare(spatial_attention_case(1, 2, 41, 50, 7), 2)->run(),
+                       doctest::Contains("up to 2048 pixels, got kernel 7 and 2050 pixels"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(backend.prepare(channel_attention_case(1, 1032, 1, 2, 8), 2)->run(),
+                       doctest::Contains("up to 1024 channels and 256 hidden units, got 1032 and 8"),
+                       std::invalid_argument);
+  // Version 1 has no such limit.
+  check_case(spatial_attention_case(1, 2, 41, 50, 7), {1});
+}
+
 TEST_CASE("BN epilogue versions 1 and 2 match the CPU BN, add and ReLU") {
   for (const bool residual : {false, true}) {
     for (const bool relu : {false, true}) {
