@@ -3,6 +3,7 @@
 // barrier divergence and host pointers passed to a kernel.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -40,6 +41,30 @@ __global__ void tree_sum_kernel(dev_ptr<const float> x, dev_ptr<float> out) {
   if (t == 0) {
     out[blockIdx.x] = buf[0];
   }
+}
+
+// Two block sums in a row through one shared array of per-warp partials (warp shuffles, then every
+// thread reads every partial). Without the barrier after the reads, a warp that finishes first writes
+// its next partial while other warps still read the first ones: a race that only warp-level
+// synchronisation of the shuffles can show.
+template <bool kTrailingBarrier>
+__global__ void two_block_sums_kernel(dev_ptr<const float> x, dev_ptr<float> out) {
+  __shared__ float partial[kBlock / 32];
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  float result = 0.0f;
+  for (int round = 0; round < 2; ++round) {
+    float v = x[round * kBlock + threadIdx.x];
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    float total = 0.0f;
+    for (unsigned w = 0; w < kBlock / 32; ++w) total += partial[w];
+    if (kTrailingBarrier) {
+      __syncthreads();
+    }
+    result += round == 0 ? total : 1000.0f * total;
+  }
+  out[threadIdx.x] = result;
 }
 
 __global__ void off_by_one_kernel(int64_t n, dev_ptr<float> y) {
@@ -131,6 +156,29 @@ TEST_CASE("the executor catches a planted race: the reduction without __syncthre
   const bool caught = forward != expected || reverse != expected;
   CHECK(caught);
   CHECK(forward != reverse);
+}
+
+TEST_CASE(
+    "the executor catches a race hidden behind warp shuffles: a reused shared array without its barrier") {
+  // Round 0 sums 1 per thread (256), round 1 sums 2 per thread (512): every thread must get 256 + 512000.
+  std::vector<float> x(2 * kBlock, 1.0f);
+  std::fill(x.begin() + kBlock, x.end(), 2.0f);
+  const auto dx = upload(x);
+  const auto run = [&](auto kernel, emu::ThreadOrder order) {
+    OrderGuard guard(order);
+    cu::DeviceBuffer<float> dout(kBlock);
+    cu::launch("two_block_sums", kernel, dim3(1), dim3(kBlock), nullptr, dx.get(), dout.get());
+    return download(dout);
+  };
+  const std::vector<float> expected(kBlock, 256.0f + 512000.0f);
+  for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
+    CHECK(run(two_block_sums_kernel<true>, order) == expected);
+  }
+  // Each warp goes on as soon as its own shuffles complete, so some warp overwrites a partial another
+  // warp has not read yet, in one order or the other: the kernel test's check fails.
+  const bool caught = run(two_block_sums_kernel<false>, emu::ThreadOrder::Forward) != expected ||
+                      run(two_block_sums_kernel<false>, emu::ThreadOrder::Reverse) != expected;
+  CHECK(caught);
 }
 
 TEST_CASE("the executor catches a planted out-of-bounds write and names kernel, block and thread") {

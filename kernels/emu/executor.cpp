@@ -71,6 +71,10 @@ class BlockRunner {
   LaunchRecord* record = nullptr;
 
  private:
+  enum class Release { Waiting, Released, Failed };
+  // Completes the warp starting at thread warp_begin when every lane of its collective has arrived.
+  // With `final` (no thread of the block can run), a missing lane is an error rather than a wait.
+  Release release_warp(LaunchRecord& record, int warp_begin, bool final);
   bool release_warps(LaunchRecord& record);
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<ThreadSlot> slots_;
@@ -107,6 +111,10 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_i
     schedule[i] = order == ThreadOrder::Forward ? i : n - 1 - i;
   }
   for (;;) {
+    // A warp collective synchronises its own warp only: once its last lane arrives the warp goes on
+    // at once, ahead of the other warps, as it may on a GPU; a race that a block-wide wait would hide
+    // (another warp overwriting shared memory this warp still reads) then shows.
+    bool released = false;
     for (const unsigned i : schedule) {
       if (slots_[i].state != State::Ready) {
         continue;
@@ -120,9 +128,22 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_i
       }
       if (fibers_[i]->finished()) {
         slots_[i].state = State::Done;
+      } else if (slots_[i].state == State::AtWarp) {
+        const Release r = release_warp(launch, static_cast<int>(i) / kWarpSize * kWarpSize, false);
+        if (r == Release::Failed) {
+          current = nullptr;
+          return;
+        }
+        if (r == Release::Released) {
+          released = true;
+          break;
+        }
       }
     }
     current = nullptr;
+    if (released) {
+      continue;
+    }
     const auto count = [&](State s) {
       return std::count_if(slots_.begin(), slots_.end(), [s](const ThreadSlot& t) { return t.state == s; });
     };
@@ -149,11 +170,21 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_i
   }
 }
 
-// Completes every warp whose participating lanes all wait at a collective. Returns false after
-// recording an error when a warp cannot complete.
+// Completes every warp whose participating lanes all wait at a collective, when no thread can run.
+// Returns false after recording an error when a warp cannot complete.
 bool BlockRunner::release_warps(LaunchRecord& launch) {
   const int n = static_cast<int>(slots_.size());
   for (int warp_begin = 0; warp_begin < n; warp_begin += kWarpSize) {
+    if (release_warp(launch, warp_begin, true) == Release::Failed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+BlockRunner::Release BlockRunner::release_warp(LaunchRecord& launch, int warp_begin, bool final) {
+  const int n = static_cast<int>(slots_.size());
+  {
     const int lanes = std::min(kWarpSize, n - warp_begin);
     int leader = -1;
     for (int l = 0; l < lanes; ++l) {
@@ -163,22 +194,25 @@ bool BlockRunner::release_warps(LaunchRecord& launch) {
       }
     }
     if (leader < 0) {
-      continue;
+      return Release::Waiting;
     }
     const ThreadSlot& lead = slots_[warp_begin + leader];
     const auto where = describe(lead.ctx);
     const auto participates = [&](int l) { return l < lanes && ((lead.mask >> l) & 1u) != 0; };
     for (int l = 0; l < lanes; ++l) {
       const ThreadSlot& t = slots_[warp_begin + l];
+      if (participates(l) && t.state == State::Ready && !final) {
+        return Release::Waiting;  // a lane still on its way to the collective
+      }
       if (participates(l) && t.state != State::AtWarp) {
         launch.add(where, fmt::format("warp collective with mask {:#010x}: lane {} {}", lead.mask, l,
                                       t.state == State::Done ? "exited" : "waits at __syncthreads"));
-        return false;
+        return Release::Failed;
       }
       if (t.state == State::AtWarp && (t.mask != lead.mask || t.op != lead.op)) {
         launch.add(where,
                    fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
-        return false;
+        return Release::Failed;
       }
     }
     uint64_t votes = 0;
@@ -208,7 +242,7 @@ bool BlockRunner::release_warps(LaunchRecord& launch) {
       if (!participates(src)) {
         launch.add(describe(t.ctx), fmt::format("shuffle reads lane {}, which is not active in mask {:#010x}",
                                                 src, lead.mask));
-        return false;
+        return Release::Failed;
       }
       switch (t.op) {
         case WarpOp::Ballot: t.result = votes; break;
@@ -220,7 +254,7 @@ bool BlockRunner::release_warps(LaunchRecord& launch) {
       t.state = State::Ready;
     }
   }
-  return true;
+  return Release::Released;
 }
 
 std::shared_mutex allocations_mutex;

@@ -2,7 +2,8 @@
 // A small executor of the CUDA programming model on the CPU. A launch runs every block of the grid;
 // the threads of a block are fibers that run one at a time until they reach a barrier
 // (__syncthreads, or a warp collective for the 32 lanes of a warp), so that the order in which
-// threads run between barriers can be chosen. Running a kernel with the threads in forward and in
+// threads run between barriers can be chosen. A warp collective waits for its own warp only: the warp
+// goes on as soon as its last lane arrives, ahead of the rest of the block. Running a kernel with the threads in forward and in
 // reverse order makes a missing barrier or a race show up as different results. Errors found while
 // a kernel runs (out-of-bounds access through DevPtr, barrier divergence, inactive shuffle lanes)
 // are collected and thrown as KernelError when the launch ends, naming the kernel, block and thread.
