@@ -14,6 +14,7 @@
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/device.h"
+#include "framework/error.h"
 #include "framework/ops.h"
 #include "framework/optim.h"
 #include "framework/random.h"
@@ -181,6 +182,13 @@ TEST_CASE("device mix-ups and ops without a CUDA kernel give clear errors") {
                     doctest::Contains("not a positive version number"));
   CHECK_THROWS_WITH(set_device_kernel_versions("lstm=1"), doctest::Contains("unknown op 'lstm'"));
   CHECK_THROWS_WITH(select_device("tpu"), doctest::Contains("--device must be auto, cpu, cuda or emulator"));
+  // A map past the fused spatial-attention kernel's shared memory (2048 pixels) is a named error.
+  const Tensor big = Tensor::ones({1, 1, 41, 50}).to(Device::CUDA);
+  CHECK_THROWS_WITH_AS(
+      spatial_attention(big, Tensor::ones({1, 2, 7, 7}).to(Device::CUDA)),
+      doctest::Contains("up to 2048 pixels, got kernel 7 and 2050 pixels (choose another kernel "
+                        "version with --kernels, or run on the CPU)"),
+      s2::Error);
 }
 
 TEST_CASE("a training step of a small CBAM network on the device matches the CPU") {

@@ -20,8 +20,10 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
   auto argmax = device_ints(static_cast<size_t>(n * c));
   Tensor y = device_empty(x.shape());
   const ChannelMlp mlp{w1.data(), b1.data(), w2.data(), b2.data(), hidden};
-  k().channel_attention_forward(v, n, c, p, x.data(), mlp, {avg.data(), mx.data(), argmax->get(), att.data()},
-                                y.data(), nullptr);
+  within_kernel_limits([&] {
+    k().channel_attention_forward(v, n, c, p, x.data(), mlp,
+                                  {avg.data(), mx.data(), argmax->get(), att.data()}, y.data(), nullptr);
+  });
   attach_grad_fn(y, {x, w1, b1, w2, b2}, "channel_attention(cuda)",
                  [v, n, c, p, mlp, xs = x.detach(), w1s = w1.detach(), b1s = b1.detach(), w2s = w2.detach(),
                   b2s = b2.detach(), avg, mx, argmax, att](const Tensor& dy) {
@@ -44,8 +46,10 @@ Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
   Tensor pooled = device_empty({n, 2, h, w}), att = device_empty({n, 1, h, w});
   auto argmax = device_ints(static_cast<size_t>(n * h * w));
   Tensor y = device_empty(x.shape());
-  k().spatial_attention_forward(v, n, c, h, w, kernel, x.data(), weight.data(),
-                                {pooled.data(), argmax->get(), att.data()}, y.data(), nullptr);
+  within_kernel_limits([&] {
+    k().spatial_attention_forward(v, n, c, h, w, kernel, x.data(), weight.data(),
+                                  {pooled.data(), argmax->get(), att.data()}, y.data(), nullptr);
+  });
   attach_grad_fn(
       y, {x, weight}, "spatial_attention(cuda)",
       [v, n, c, h, w, kernel, xs = x.detach(), ws = weight.detach(), pooled, argmax, att](const Tensor& dy) {

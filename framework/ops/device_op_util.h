@@ -3,6 +3,7 @@
 // selected device backend, input checks, device buffers.
 #include <initializer_list>
 #include <memory>
+#include <stdexcept>
 
 #include "framework/allocator.h"
 #include "framework/autograd.h"
@@ -20,6 +21,17 @@ inline void require_device(std::initializer_list<const Tensor*> tensors, const c
   for (const Tensor* t : tensors) {
     S2_CHECK(!t->defined() || t->device() == Device::CUDA,
              "{}: inputs are on different devices ({} and cuda)", op, device_name(t->device()));
+  }
+}
+
+// Runs a kernel call whose shape limits the kernel file checks (std::invalid_argument, e.g. the fused
+// attention kernels' shared-memory bounds): a shape past them is a named error for the user.
+template <typename Call>
+void within_kernel_limits(Call&& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument& e) {
+    fail("{} (choose another kernel version with --kernels, or run on the CPU)", e.what());
   }
 }
 
