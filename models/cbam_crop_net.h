@@ -14,10 +14,11 @@ enum class Attention { Cbam, ChannelOnly, SpatialOnly, None };
 Attention parse_attention(const std::string& name);
 const char* attention_name(Attention a);
 
-// Weight initialisation conventions (issue #20). He: s2cbam's default, truncated He normal for every conv
-// and the attention MLP, Glorot uniform for the dense head, zero biases. Keras: the notebook's, the same
-// but with a Glorot-uniform stem conv (Keras's default for a Conv2D given no initialiser). Torch:
-// PyTorch's defaults for every layer, biases drawn too.
+// Weight initialisation conventions (issue #20). He: truncated He normal for every conv and the
+// attention MLP, Glorot uniform for the dense head, zero biases (s2cbam's default until the conventions
+// study). Keras: the notebook's, the same but with a Glorot-uniform stem conv (Keras's default for a
+// Conv2D given no initialiser). Torch: PyTorch's defaults for every layer, biases drawn too; the default,
+// as it trained best on validation (experiments/configs/paper_victoria_conventions.toml, README).
 enum class WeightInit { He, Keras, Torch };
 WeightInit parse_weight_init(const std::string& name);
 const char* weight_init_name(WeightInit w);
@@ -32,7 +33,7 @@ struct CbamCropNetConfig {
   int64_t reduction = 8;             // channel-attention MLP: C -> C / reduction -> C
   int64_t spatial_kernel = 7;        // spatial-attention conv size
   BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
-  WeightInit init = WeightInit::He;
+  WeightInit init = WeightInit::Torch;
   bool stem_bias = true;  // the stem conv's bias (Keras and PyTorch both have one)
   bool mlp_bias = true;   // the channel-attention MLP's biases
 };

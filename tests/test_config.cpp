@@ -102,28 +102,28 @@ TEST_CASE("training conventions: [model] and [train] keys, and candidates that s
       "[model]\nbn_momentum = 0.1\n[train]\nclass_weighted_loss = true\n";
   const auto c = experiments::load_config(write_temp(
       "conventions.toml", base + "[[select.candidate]]\nname = \"s2cbam\"\n"
-                                 "[[select.candidate]]\nname = \"pytorch\"\ninit = \"torch\"\nbn_eps = 1e-5\n"
+                                 "[[select.candidate]]\nname = \"others\"\ninit = \"keras\"\nbn_eps = 1e-5\n"
                                  "bn_unbiased_running_var = true\nstem_bias = false\nmlp_bias = false\n"
-                                 "adam_eps = 1e-7\nloss_reduction = \"batch_mean\"\n"));
-  CHECK(c.model.cbam.init == models::WeightInit::He);  // the defaults
+                                 "adam_eps = 1e-7\nloss_reduction = \"weighted_mean\"\n"));
+  CHECK(c.model.cbam.init == models::WeightInit::Torch);  // the defaults, chosen by the conventions study
   CHECK(c.model.cbam.batch_norm.eps == doctest::Approx(1e-3f));
   CHECK(c.train.adam_eps == doctest::Approx(1e-8f));
-  CHECK(c.train.loss_reduction == "weighted_mean");
+  CHECK(c.train.loss_reduction == "batch_mean");
   REQUIRE(c.select.candidates.size() == 2);
   const auto plain = experiments::with_candidate(c, c.select.candidates[0]);
-  CHECK(plain.model.cbam.init == models::WeightInit::He);
+  CHECK(plain.model.cbam.init == models::WeightInit::Torch);
   CHECK(plain.candidate == "s2cbam");
-  const auto torch = experiments::with_candidate(c, c.select.candidates[1]);
-  CHECK(torch.model.cbam.init == models::WeightInit::Torch);
-  CHECK(torch.model.cbam.batch_norm.eps == doctest::Approx(1e-5f));
-  CHECK(torch.model.cbam.batch_norm.momentum == doctest::Approx(0.1f));  // from [model], not overridden
-  CHECK(torch.model.cbam.batch_norm.unbiased_running_var);
-  CHECK(torch.model.tempcnn.batch_norm.eps == doctest::Approx(1e-5f));  // batch norm applies to any model
-  CHECK_FALSE(torch.model.cbam.stem_bias);
-  CHECK_FALSE(torch.model.cbam.mlp_bias);
-  CHECK(torch.train.adam_eps == doctest::Approx(1e-7f));
-  CHECK(torch.train.loss_reduction == "batch_mean");
-  CHECK(torch.train.class_weighted_loss);  // from [train]
+  const auto others = experiments::with_candidate(c, c.select.candidates[1]);
+  CHECK(others.model.cbam.init == models::WeightInit::Keras);
+  CHECK(others.model.cbam.batch_norm.eps == doctest::Approx(1e-5f));
+  CHECK(others.model.cbam.batch_norm.momentum == doctest::Approx(0.1f));  // from [model], not overridden
+  CHECK(others.model.cbam.batch_norm.unbiased_running_var);
+  CHECK(others.model.tempcnn.batch_norm.eps == doctest::Approx(1e-5f));  // batch norm applies to any model
+  CHECK_FALSE(others.model.cbam.stem_bias);
+  CHECK_FALSE(others.model.cbam.mlp_bias);
+  CHECK(others.train.adam_eps == doctest::Approx(1e-7f));
+  CHECK(others.train.loss_reduction == "weighted_mean");
+  CHECK(others.train.class_weighted_loss);  // from [train]
   // Applied on top of another model (as ablate's variants build), the conventions stay the candidate's.
   experiments::ExperimentConfig tempcnn = c;
   tempcnn.model.kind = "tempcnn";

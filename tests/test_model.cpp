@@ -146,7 +146,7 @@ TEST_CASE("weight initialisation conventions draw from the distributions they na
   const double he_stem_cut = 2.0 * std::sqrt(2.0 / 9.0) / 0.87962566103423978;  // fan_in 1 x 3 x 3
   const double glorot_stem = std::sqrt(6.0 / (9.0 + 576.0)), glorot_head = std::sqrt(6.0 / (256.0 + 5.0));
   manual_seed(1);
-  CbamCropNet he({});
+  CbamCropNet he({.init = WeightInit::He});
   CHECK(max_abs(param(he, "stem_conv.weight")) <= he_stem_cut);
   CHECK(max_abs(param(he, "stem_conv.weight")) > glorot_stem);  // He's stem is wider than Glorot's
   CHECK(max_abs(param(he, "stem_conv.bias")) == 0.0f);
