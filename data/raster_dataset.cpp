@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <ranges>
 
 #include "data/temporal.h"
 #include "framework/error.h"
@@ -18,11 +17,12 @@ std::map<int32_t, int32_t> class_of_code(const LabelRaster& labels, const Raster
     return it == o.merge.end() ? name : it->second;
   };
   // A merge naming no legend class is a typo that would silently merge nothing.
+  std::vector<std::string> legend_names;
+  for (const auto& [code, name] : labels.legend) legend_names.push_back(name);
   for (const auto& [from, to] : o.merge) {
-    bool known = false;
-    for (const auto& [code, name] : labels.legend) known = known || name == from;
-    S2_CHECK(known, "'{}': [data] merge names '{}', which is not in the legend (it has: {})", folder, from,
-             fmt::join(labels.legend | std::views::values, ", "));
+    S2_CHECK(std::find(legend_names.begin(), legend_names.end(), from) != legend_names.end(),
+             "'{}': [data] merge names '{}', which is not in the legend (it has: {})", folder, from,
+             fmt::join(legend_names, ", "));
   }
   class_names = o.classes;
   if (class_names.empty()) {
