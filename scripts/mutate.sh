@@ -13,7 +13,7 @@ range=${2:-1-100000}
 first=${range%-*} last=${range#*-}
 mkdir -p "$root"
 rm -rf "$root/src" && mkdir -p "$root/src"
-tar -C . --exclude='./build*' --exclude=./runs --exclude=./.git -cf - . | tar -C "$root/src" -xf -
+tar -C . --exclude='./build*' --exclude=./runs --exclude=./.git -cf - . | tar -C "$root/src" -m -xf -  # -m: fresh mtimes, so no object built from an earlier (mutated) copy survives
 ln -sfn "$(realpath ../shared)" "$root/shared"
 cmake -S "$root/src" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DS2_CUDA=OFF >/dev/null
 mkdir -p "$root/logs"
