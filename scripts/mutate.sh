@@ -46,7 +46,7 @@ while IFS= read -r line; do
   else
     verdict="TIMEOUT"
   fi
-  mv "$target.orig" "$target"
+  mv "$target.orig" "$target" && touch "$target"  # newer than the mutated objects: rebuilt next time
   case "$verdict" in
     MISSED) missed=$((missed + 1)) ;;
     TIMEOUT) timeouts=$((timeouts + 1)) ;;
