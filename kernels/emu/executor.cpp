@@ -183,76 +183,73 @@ bool BlockRunner::release_warps(LaunchRecord& launch) {
 }
 
 BlockRunner::Release BlockRunner::release_warp(LaunchRecord& launch, int warp_begin, bool final) {
-  const int n = static_cast<int>(slots_.size());
-  {
-    const int lanes = std::min(kWarpSize, n - warp_begin);
-    int leader = -1;
-    for (int l = 0; l < lanes; ++l) {
-      if (slots_[warp_begin + l].state == State::AtWarp) {
-        leader = l;
-        break;
-      }
+  const int lanes = std::min(kWarpSize, static_cast<int>(slots_.size()) - warp_begin);
+  int leader = -1;
+  for (int l = 0; l < lanes; ++l) {
+    if (slots_[warp_begin + l].state == State::AtWarp) {
+      leader = l;
+      break;
     }
-    if (leader < 0) {
-      return Release::Waiting;
+  }
+  if (leader < 0) {
+    return Release::Waiting;
+  }
+  const ThreadSlot& lead = slots_[warp_begin + leader];
+  const auto where = [&] { return describe(lead.ctx); };  // formatted only for an error
+  const auto participates = [&](int l) { return l < lanes && ((lead.mask >> l) & 1u) != 0; };
+  for (int l = 0; l < lanes; ++l) {
+    const ThreadSlot& t = slots_[warp_begin + l];
+    if (participates(l) && t.state == State::Ready && !final) {
+      return Release::Waiting;  // a lane still on its way to the collective
     }
-    const ThreadSlot& lead = slots_[warp_begin + leader];
-    const auto where = describe(lead.ctx);
-    const auto participates = [&](int l) { return l < lanes && ((lead.mask >> l) & 1u) != 0; };
-    for (int l = 0; l < lanes; ++l) {
-      const ThreadSlot& t = slots_[warp_begin + l];
-      if (participates(l) && t.state == State::Ready && !final) {
-        return Release::Waiting;  // a lane still on its way to the collective
-      }
-      if (participates(l) && t.state != State::AtWarp) {
-        launch.add(where, fmt::format("warp collective with mask {:#010x}: lane {} {}", lead.mask, l,
+    if (participates(l) && t.state != State::AtWarp) {
+      launch.add(where(), fmt::format("warp collective with mask {:#010x}: lane {} {}", lead.mask, l,
                                       t.state == State::Done ? "exited" : "waits at __syncthreads"));
-        return Release::Failed;
-      }
-      if (t.state == State::AtWarp && (t.mask != lead.mask || t.op != lead.op)) {
-        launch.add(where,
-                   fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
-        return Release::Failed;
-      }
+      return Release::Failed;
     }
-    uint64_t votes = 0;
-    int agree = 0, active = 0;
-    for (int l = 0; l < lanes; ++l) {
-      if (participates(l)) {
-        ++active;
-        const bool pred = slots_[warp_begin + l].value != 0;
-        votes |= pred ? uint64_t{1} << l : 0;
-        agree += pred ? 1 : 0;
-      }
+    if (t.state == State::AtWarp && (t.mask != lead.mask || t.op != lead.op)) {
+      launch.add(where(),
+                 fmt::format("lanes {} and {} of a warp wait at different warp collectives", leader, l));
+      return Release::Failed;
     }
-    for (int l = 0; l < lanes; ++l) {
-      if (!participates(l)) {
-        continue;
-      }
-      ThreadSlot& t = slots_[warp_begin + l];
-      const int segment = l / t.width * t.width;
-      int src = l;
-      switch (t.op) {
-        case WarpOp::Shfl: src = segment + ((t.param % t.width) + t.width) % t.width; break;
-        case WarpOp::ShflUp: src = l - t.param >= segment ? l - t.param : l; break;
-        case WarpOp::ShflDown: src = l + t.param < segment + t.width ? l + t.param : l; break;
-        case WarpOp::ShflXor: src = (l ^ t.param) < segment + t.width ? (l ^ t.param) : l; break;
-        default: break;
-      }
-      if (!participates(src)) {
-        launch.add(describe(t.ctx), fmt::format("shuffle reads lane {}, which is not active in mask {:#010x}",
-                                                src, lead.mask));
-        return Release::Failed;
-      }
-      switch (t.op) {
-        case WarpOp::Ballot: t.result = votes; break;
-        case WarpOp::Any: t.result = agree > 0 ? 1 : 0; break;
-        case WarpOp::All: t.result = agree == active ? 1 : 0; break;
-        case WarpOp::Sync: t.result = 0; break;
-        default: t.result = slots_[warp_begin + src].value; break;
-      }
-      t.state = State::Ready;
+  }
+  uint64_t votes = 0;
+  int agree = 0, active = 0;
+  for (int l = 0; l < lanes; ++l) {
+    if (participates(l)) {
+      ++active;
+      const bool pred = slots_[warp_begin + l].value != 0;
+      votes |= pred ? uint64_t{1} << l : 0;
+      agree += pred ? 1 : 0;
     }
+  }
+  for (int l = 0; l < lanes; ++l) {
+    if (!participates(l)) {
+      continue;
+    }
+    ThreadSlot& t = slots_[warp_begin + l];
+    const int segment = l / t.width * t.width;
+    int src = l;
+    switch (t.op) {
+      case WarpOp::Shfl: src = segment + ((t.param % t.width) + t.width) % t.width; break;
+      case WarpOp::ShflUp: src = l - t.param >= segment ? l - t.param : l; break;
+      case WarpOp::ShflDown: src = l + t.param < segment + t.width ? l + t.param : l; break;
+      case WarpOp::ShflXor: src = (l ^ t.param) < segment + t.width ? (l ^ t.param) : l; break;
+      default: break;
+    }
+    if (!participates(src)) {
+      launch.add(describe(t.ctx),
+                 fmt::format("shuffle reads lane {}, which is not active in mask {:#010x}", src, lead.mask));
+      return Release::Failed;
+    }
+    switch (t.op) {
+      case WarpOp::Ballot: t.result = votes; break;
+      case WarpOp::Any: t.result = agree > 0 ? 1 : 0; break;
+      case WarpOp::All: t.result = agree == active ? 1 : 0; break;
+      case WarpOp::Sync: t.result = 0; break;
+      default: t.result = slots_[warp_begin + src].value; break;
+    }
+    t.state = State::Ready;
   }
   return Release::Released;
 }
