@@ -27,10 +27,9 @@ SavedModel load_saved_model(const std::string& path, const std::string& config_a
   m.bands = *bands;
   m.class_names = *classes;
   m.config.model.kind = *kind;
-  // A model trained as a selection candidate was built with that candidate's conventions.
+  // A model trained as a selection candidate was built from that candidate's config.
   if (const auto candidate = meta->get_as<std::string>("candidate")) {
-    const auto& chosen = find_candidate(m.config, *candidate);
-    if (chosen.model_conventions) chosen.model_conventions(m.config.model);
+    m.config = with_candidate(m.config, find_candidate(m.config, *candidate));
   }
   m.model =
       models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
