@@ -1,6 +1,7 @@
 // The CPU executor of the CUDA programming model: barriers, shared memory, warp collectives,
-// atomics, thread orders, and that it catches a planted race, a planted out-of-bounds write,
-// barrier divergence and host pointers passed to a kernel.
+// atomics, thread orders, and that it catches planted races (in shared memory, behind warp shuffles,
+// across blocks in global memory), out-of-bounds accesses to device and shared memory, reads of
+// shared memory no thread wrote, barrier divergence and host pointers passed to a kernel.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -24,7 +25,7 @@ constexpr unsigned kBlock = 256;
 // Tree reduction over a block in shared memory. Without its barriers it is the textbook race.
 template <bool kBarriers>
 __global__ void tree_sum_kernel(dev_ptr<const float> x, dev_ptr<float> out) {
-  __shared__ float buf[kBlock];
+  S2_SHARED(float, buf, [kBlock]);
   const unsigned t = threadIdx.x;
   buf[t] = x[blockIdx.x * kBlock + t];
   if (kBarriers) {
@@ -49,7 +50,7 @@ __global__ void tree_sum_kernel(dev_ptr<const float> x, dev_ptr<float> out) {
 // synchronisation of the shuffles can show.
 template <bool kTrailingBarrier>
 __global__ void two_block_sums_kernel(dev_ptr<const float> x, dev_ptr<float> out) {
-  __shared__ float partial[kBlock / 32];
+  S2_SHARED(float, partial, [kBlock / 32]);
   const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   float result = 0.0f;
   for (int round = 0; round < 2; ++round) {
@@ -109,6 +110,58 @@ __global__ void thread_index_kernel(dev_ptr<int> out) {
   out[block * per_block + thread] = static_cast<int>(block * 1000 + thread);
 }
 
+// Every thread of every block adds x[block] to sum[0]: atomically, or with a plain read-modify-write
+// (the planted bug: atomicAdd replaced by +=).
+template <bool kAtomic>
+__global__ void block_total_kernel(dev_ptr<const float> x, dev_ptr<float> sum) {
+  if (kAtomic) {
+    atomicAdd(&sum[0], x[blockIdx.x]);
+  } else {
+    sum[0] += x[blockIdx.x];
+  }
+}
+
+// Block b writes its half of buf; its thread 0 also copies a word of the other block's half.
+__global__ void read_neighbour_kernel(dev_ptr<float> buf) {
+  if (threadIdx.x == 0) {
+    buf[blockIdx.x * 32] = buf[(1 - blockIdx.x) * 32 + 1];
+  } else {
+    buf[blockIdx.x * 32 + threadIdx.x] = 1.0f;
+  }
+}
+
+// Each lane stores its index and reads its neighbour's, with or without __syncwarp between (after a
+// block-wide initialisation, so that only the order of the exchange is in question).
+template <bool kSyncWarp>
+__global__ void lane_swap_kernel(dev_ptr<int> out) {
+  S2_SHARED(int, lanes, [64]);
+  lanes[threadIdx.x] = -1;
+  __syncthreads();
+  lanes[threadIdx.x] = static_cast<int>(threadIdx.x);
+  if (kSyncWarp) {
+    __syncwarp();
+  }
+  out[threadIdx.x] = lanes[threadIdx.x ^ 1];
+}
+
+// Stages one value per thread through a shared array of kSize.
+template <int kSize>
+__global__ void stage_kernel(dev_ptr<float> out) {
+  S2_SHARED(float, stage, [kSize]);
+  stage[threadIdx.x] = 2.0f * static_cast<float>(threadIdx.x);
+  __syncthreads();
+  out[blockIdx.x * blockDim.x + threadIdx.x] = stage[threadIdx.x];
+}
+
+// Block 0 stores then reads; block 1 reads first: what it would read is block 0's value, or poison.
+__global__ void read_before_store_kernel(dev_ptr<float> out) {
+  S2_SHARED(float, value, [32]);
+  if (blockIdx.x == 0) {
+    value[threadIdx.x] = 1.0f;
+  }
+  out[blockIdx.x * 32 + threadIdx.x] = value[threadIdx.x];
+}
+
 struct OrderGuard {
   explicit OrderGuard(emu::ThreadOrder order, int workers = 1) {
     saved = emu::executor_options();
@@ -149,13 +202,17 @@ TEST_CASE("a correct shared-memory reduction gives exact sums in both thread ord
 }
 
 TEST_CASE("the executor catches a planted race: the reduction without __syncthreads") {
-  const auto forward = tree_sums<false>(emu::ThreadOrder::Forward, 3);
-  const auto reverse = tree_sums<false>(emu::ThreadOrder::Reverse, 3);
-  const auto expected = expected_tree_sums(3);
-  // The check that a kernel test makes (both orders must match the reference) fails: caught.
-  const bool caught = forward != expected || reverse != expected;
-  CHECK(caught);
-  CHECK(forward != reverse);
+  // In forward order thread 0 reads buf[128] before thread 128 has stored it; in reverse order (blocks
+  // and threads) thread 127 reads buf[255] after its store but with no barrier between: both are reported.
+  CHECK_THROWS_WITH_AS(
+      tree_sums<false>(emu::ThreadOrder::Forward, 3),
+      doctest::Contains("reads word 128 of shared memory, which no thread of this block has written"),
+      emu::KernelError);
+  CHECK_THROWS_WITH_AS(
+      tree_sums<false>(emu::ThreadOrder::Reverse, 3),
+      doctest::Contains("race on shared memory: this thread reads word 255 (byte 1020), which "
+                        "block (2,0,0) thread (255,0,0) wrote with no __syncthreads between them"),
+      emu::KernelError);
 }
 
 TEST_CASE(
@@ -173,12 +230,98 @@ TEST_CASE(
   const std::vector<float> expected(kBlock, 256.0f + 512000.0f);
   for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
     CHECK(run(two_block_sums_kernel<true>, order) == expected);
+    // Each warp goes on as soon as its own shuffles complete, so warp 0 stores its round-1 partial while
+    // the other warps have still to read the round-0 one, with no barrier between: reported in either
+    // order, whatever the values.
+    CHECK_THROWS_WITH_AS(run(two_block_sums_kernel<false>, order), doctest::Contains("race on shared memory"),
+                         emu::KernelError);
   }
-  // Each warp goes on as soon as its own shuffles complete, so some warp overwrites a partial another
-  // warp has not read yet, in one order or the other: the kernel test's check fails.
-  const bool caught = run(two_block_sums_kernel<false>, emu::ThreadOrder::Forward) != expected ||
-                      run(two_block_sums_kernel<false>, emu::ThreadOrder::Reverse) != expected;
-  CHECK(caught);
+}
+
+TEST_CASE(
+    "the race check catches += across blocks where atomicAdd is needed, in both orders and on 2 workers") {
+  const std::vector<float> x{1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+  const auto dx = upload(x);
+  for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
+    for (const int workers : {1, 2}) {
+      OrderGuard guard(order, workers);
+      CAPTURE(workers);
+      cu::DeviceBuffer<float> sum(1);
+      cu::fill_zero(sum.get(), sizeof(float));
+      cu::launch("block_totals", block_total_kernel<true>, dim3(5), dim3(64), nullptr, dx.get(), sum.get());
+      CHECK(download(sum)[0] == 15.0f * 64.0f);
+      // Run one block at a time, the plain += gives the right total too; only the race check sees it.
+      CHECK_THROWS_WITH_AS(
+          cu::launch("block_totals", block_total_kernel<false>, dim3(5), dim3(64), nullptr, dx.get(),
+                     sum.get()),
+          doctest::Contains("race on global memory: this thread reads word 0 (byte 0), which block"),
+          emu::KernelError);
+    }
+  }
+}
+
+TEST_CASE("the race check catches a read of what another block of the same launch writes") {
+  cu::DeviceBuffer<float> buf(64);
+  cu::fill_zero(buf.get(), 64 * sizeof(float));
+  CHECK_THROWS_WITH_AS(
+      cu::launch("neighbour", read_neighbour_kernel, dim3(2), dim3(32), nullptr, buf.get()),
+      doctest::Contains("race on global memory: this thread reads word 1 (byte 4), which block (0,0,0) "
+                        "thread (1,0,0) wrote with no ordering (another block of the same launch) "
+                        "between them; blocks share memory only through atomics or separate launches "
+                        "(block (1,0,0) thread (0,0,0)) (and 1 more errors)"),
+      emu::KernelError);
+}
+
+TEST_CASE("lanes of a warp exchange through shared memory only across a warp collective") {
+  for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
+    OrderGuard guard(order);
+    cu::DeviceBuffer<int> out(64);
+    cu::launch("lane_swap", lane_swap_kernel<true>, dim3(1), dim3(64), nullptr, out.get());
+    const auto r = download(out);
+    for (int t = 0; t < 64; ++t) {
+      REQUIRE(r[t] == (t ^ 1));
+    }
+    CHECK_THROWS_WITH_AS(
+        cu::launch("lane_swap", lane_swap_kernel<false>, dim3(1), dim3(64), nullptr, out.get()),
+        doctest::Contains("race on shared memory"), emu::KernelError);
+  }
+}
+
+TEST_CASE("device memory nothing wrote may not be read or accumulated into (initcheck)") {
+  const std::vector<float> x{1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+  const auto dx = upload(x);
+  cu::DeviceBuffer<float> sum(1);
+  // The planted bug of split-K without its fill_zero: atomics into a buffer never zeroed.
+  CHECK_THROWS_WITH_AS(
+      cu::launch("unzeroed", block_total_kernel<true>, dim3(5), dim3(64), nullptr, dx.get(), sum.get()),
+      doctest::Contains(
+          "atomically updates word 0 (byte 0) of a device allocation of 4 bytes that nothing has "
+          "written since it was allocated (uninitialised memory: zero an accumulator first)"),
+      emu::KernelError);
+  // A device-to-device copy carries what its source had: the copy of an unwritten buffer is unwritten.
+  cu::DeviceBuffer<float> fresh(1), copy(1);
+  cu::copy_on_device(copy.get(), fresh.get(), sizeof(float));
+  CHECK_THROWS_WITH_AS(
+      cu::launch("copied", block_total_kernel<true>, dim3(1), dim3(32), nullptr, dx.get(), copy.get()),
+      doctest::Contains("uninitialised memory"), emu::KernelError);
+  cu::fill_zero(sum.get(), sizeof(float));
+  cu::copy_on_device(copy.get(), sum.get(), sizeof(float));
+  CHECK_NOTHROW(
+      cu::launch("zeroed", block_total_kernel<true>, dim3(1), dim3(32), nullptr, dx.get(), copy.get()));
+  CHECK(download(copy)[0] == 32.0f);
+}
+
+TEST_CASE("shared memory is bounds-checked, and starts every block as poison that may not be read") {
+  cu::DeviceBuffer<float> out(128);
+  // A shared array one element too small for the block (the planted bug of a shrunken s_pool).
+  CHECK_THROWS_WITH_AS(
+      cu::launch("small_shared", stage_kernel<64>, dim3(1), dim3(65), nullptr, out.get()),
+      doctest::Contains("out-of-bounds access: element 64 of a shared array whose extent spans [0, 64)"),
+      emu::KernelError);
+  CHECK_NOTHROW(cu::launch("fits", stage_kernel<64>, dim3(2), dim3(64), nullptr, out.get()));
+  // The second block finds nothing of the first block's values: a read before its own store is reported.
+  CHECK_THROWS_WITH_AS(cu::launch("stale", read_before_store_kernel, dim3(2), dim3(32), nullptr, out.get()),
+                       doctest::Contains("block (1,0,0) thread (0,0,0)"), emu::KernelError);
 }
 
 TEST_CASE("the executor catches a planted out-of-bounds write and names kernel, block and thread") {

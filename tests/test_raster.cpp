@@ -14,6 +14,7 @@
 #include "data/splits.h"
 #include "data/temporal.h"
 #include "framework/error.h"
+#include "tests/temp_files.h"
 
 using namespace s2;
 using namespace s2::data;
@@ -56,7 +57,7 @@ void write_tif(const fs::path& path, const TifSpec& s) {
 // A fresh folder with s2/ dates, labels.tif (all pixels code 7) and legend.csv.
 fs::path make_folder(const std::string& name, const std::vector<std::string>& dates,
                      const TifSpec& spec = {}) {
-  const fs::path dir = fs::temp_directory_path() / "s2cbam-tests" / name;
+  const fs::path dir = s2::testing::temp_dir() / name;
   fs::remove_all(dir);
   fs::create_directories(dir / "s2");
   for (const auto& date : dates) write_tif(dir / "s2" / (date + ".tif"), spec);

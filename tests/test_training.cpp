@@ -72,9 +72,7 @@ TEST_CASE("two runs with the same seed give identical losses") {
 
 TEST_CASE("a run stopped after 2 epochs and resumed gives the same losses and weights as 4 epochs straight") {
   const data::PixelDataset d = separable_subset();
-  const std::string state =
-      (std::filesystem::temp_directory_path() / "s2cbam-tests" / "resume.ckpt").string();
-  std::filesystem::create_directories(std::filesystem::path(state).parent_path());
+  const std::string state = s2::testing::temp_path("resume.ckpt");
   std::filesystem::remove(state);
   data::PixelDataset train = d, validation = d.subset({0, 1, 2, 50, 51, 52, 100, 101, 102});
   experiments::TrainOptions o{.epochs = 4, .batch_size = 16, .seed = 3, .verbose = false};

@@ -202,8 +202,9 @@ __global__ void channel_pool_kernel(int64_t rows, int64_t P, dev_ptr<const float
 // pre-activations for both (the fused forward and backward both start here).
 __device__ __forceinline__ void pooled_and_hidden(int64_t n, int64_t C, int64_t H, dev_ptr<const float> w1,
                                                   dev_ptr<const float> b1, dev_ptr<const float> avg,
-                                                  dev_ptr<const float> mx, float* s_avg, float* s_max,
-                                                  float* pre_avg, float* pre_max) {
+                                                  dev_ptr<const float> mx, smem_ptr<float> s_avg,
+                                                  smem_ptr<float> s_max, smem_ptr<float> pre_avg,
+                                                  smem_ptr<float> pre_max) {
   const int64_t tid = threadIdx.x, step = blockDim.x;
   for (int64_t c = tid; c < C; c += step) {
     s_avg[c] = avg[n * C + c];
@@ -227,8 +228,11 @@ __global__ void __launch_bounds__(kThreads)
                              dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> b2,
                              dev_ptr<const float> avg, dev_ptr<const float> mx, dev_ptr<float> att,
                              dev_ptr<float> y) {
-  __shared__ float s_avg[kMaxChannels], s_max[kMaxChannels], s_att[kMaxChannels];
-  __shared__ float pre_avg[kMaxHidden], pre_max[kMaxHidden];
+  S2_SHARED(float, s_avg, [kMaxChannels]);
+  S2_SHARED(float, s_max, [kMaxChannels]);
+  S2_SHARED(float, s_att, [kMaxChannels]);
+  S2_SHARED(float, pre_avg, [kMaxHidden]);
+  S2_SHARED(float, pre_max, [kMaxHidden]);
   const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x;
   pooled_and_hidden(n, C, H, w1, b1, avg, mx, s_avg, s_max, pre_avg, pre_max);
   __syncthreads();
@@ -254,9 +258,15 @@ __global__ void __launch_bounds__(kThreads) channel_attention_backward_kernel(
     dev_ptr<const float> b1, dev_ptr<const float> w2, dev_ptr<const float> avg, dev_ptr<const float> mx,
     dev_ptr<const int32_t> argmax, dev_ptr<const float> att, dev_ptr<float> dx, dev_ptr<float> gw1,
     dev_ptr<float> gb1, dev_ptr<float> gw2, dev_ptr<float> gb2) {
-  __shared__ float s_avg[kMaxChannels], s_max[kMaxChannels], s_dout[kMaxChannels];
-  __shared__ float s_davg[kMaxChannels], s_dmax[kMaxChannels];
-  __shared__ float pre_avg[kMaxHidden], pre_max[kMaxHidden], d_avg_h[kMaxHidden], d_max_h[kMaxHidden];
+  S2_SHARED(float, s_avg, [kMaxChannels]);
+  S2_SHARED(float, s_max, [kMaxChannels]);
+  S2_SHARED(float, s_dout, [kMaxChannels]);
+  S2_SHARED(float, s_davg, [kMaxChannels]);
+  S2_SHARED(float, s_dmax, [kMaxChannels]);
+  S2_SHARED(float, pre_avg, [kMaxHidden]);
+  S2_SHARED(float, pre_max, [kMaxHidden]);
+  S2_SHARED(float, d_avg_h, [kMaxHidden]);
+  S2_SHARED(float, d_max_h, [kMaxHidden]);
   const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x;
   const int64_t lane = tid % 32, warp = tid / 32, warps = step / 32;
   const auto xs = x + n * C * P;

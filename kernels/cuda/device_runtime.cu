@@ -199,6 +199,7 @@ void require_device(const void* p, size_t bytes, const char* what) {
 void copy_to_device(void* dst, const void* src, size_t bytes, StreamHandle) {
   require_device(dst, bytes, "copy_to_device");
   std::memcpy(dst, src, bytes);
+  emu::mark_device_written(dst, bytes);
 }
 void copy_to_host(void* dst, const void* src, size_t bytes, StreamHandle) {
   require_device(src, bytes, "copy_to_host");
@@ -208,10 +209,12 @@ void copy_on_device(void* dst, const void* src, size_t bytes, StreamHandle) {
   require_device(dst, bytes, "copy_on_device");
   require_device(src, bytes, "copy_on_device");
   std::memmove(dst, src, bytes);
+  emu::copy_device_written(dst, src, bytes);
 }
 void fill_zero(void* dst, size_t bytes, StreamHandle) {
   require_device(dst, bytes, "fill_zero");
   std::memset(dst, 0, bytes);
+  emu::mark_device_written(dst, bytes);
 }
 StreamHandle create_stream() {
   return nullptr;

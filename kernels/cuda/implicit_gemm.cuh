@@ -31,8 +31,8 @@ constexpr int kTiledThreads = (kTileM / kThreadM) * (kTileN / kThreadN);
 
 template <class Problem>
 __global__ void __launch_bounds__(kTiledThreads) gemm_tiled_kernel(Problem p, int64_t k_per_split) {
-  __shared__ float a_tile[kTileK][kTileM + 4];  // +4: no bank conflicts on the k-major stores
-  __shared__ float b_tile[kTileK][kTileN];
+  S2_SHARED(float, a_tile, [kTileK][kTileM + 4]);  // +4: no bank conflicts on the k-major stores
+  S2_SHARED(float, b_tile, [kTileK][kTileN]);
   const int tid = static_cast<int>(threadIdx.x);
   const int tx = tid % (kTileN / kThreadN), ty = tid / (kTileN / kThreadN);
   const int64_t m0 = int64_t{blockIdx.y} * kTileM, n0 = int64_t{blockIdx.x} * kTileN;

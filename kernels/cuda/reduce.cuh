@@ -27,7 +27,7 @@ __device__ __forceinline__ void warp_argmax(float& v, int& index) {
 
 // Sum over the block, returned to every thread. Safe to call repeatedly.
 __device__ __forceinline__ float block_sum(float v) {
-  __shared__ float partial[32];
+  S2_SHARED(float, partial, [32]);
   const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   v = warp_sum(v);
   if (lane == 0) {

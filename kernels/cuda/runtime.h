@@ -2,7 +2,9 @@
 // The conventions every kernel source in kernels/cuda/ is written against, so that the same file
 // compiles with nvcc for the GPU and with the host compiler for the CPU emulator (kernels/emu/):
 //   - device buffers are kernel parameters of type dev_ptr<T> (a raw pointer under nvcc, a
-//     bounds-checked pointer in the emulator); keep derived pointers as dev_ptr too (use auto);
+//     bounds- and race-checked pointer in the emulator); keep derived pointers as dev_ptr too (use auto);
+//   - shared memory is declared with S2_SHARED(type, name, [extent]...) and passed to device functions
+//     as smem_ptr<T>; atomics take `&p[i]` of either;
 //   - kernels are launched with launch("name", kernel, grid, block, stream, args...), never <<<>>>;
 //   - code lives in namespace s2::S2_CUDA_NAMESPACE (s2::cuda on the GPU, s2::cuda_emu emulated).
 #include <string>
@@ -26,14 +28,20 @@
 namespace s2::S2_CUDA_NAMESPACE {
 
 #if defined(__CUDACC__)
+#define S2_SHARED(type, name, extents) __shared__ type name extents
 template <class T>
 using dev_ptr = T*;
+template <class T>
+using smem_ptr = T*;
 // Throws with the kernel's name and launch shape when the launch failed (and, with
 // S2_CUDA_SYNC=1 in the environment, when the kernel itself failed).
 void check_launch(const char* name, dim3 grid, dim3 block);
 #else
+#define S2_SHARED(type, name, extents) static thread_local ::s2::emu::SharedArray<type extents> name
 template <class T>
 using dev_ptr = emu::DevPtr<T>;
+template <class T>
+using smem_ptr = emu::CheckedPtr<T>;
 #endif
 
 template <class... P, class... A>

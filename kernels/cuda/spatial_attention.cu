@@ -186,7 +186,9 @@ __global__ void __launch_bounds__(kThreads)
     spatial_attention_fused_kernel(MapShape s, dev_ptr<const float> x, dev_ptr<const float> w,
                                    dev_ptr<float> pooled, dev_ptr<int32_t> argmax, dev_ptr<float> att,
                                    dev_ptr<float> y) {
-  __shared__ float s_pool[2 * kMaxPixels], s_att[kMaxPixels], s_w[2 * kMaxKernel * kMaxKernel];
+  S2_SHARED(float, s_pool, [2 * kMaxPixels]);
+  S2_SHARED(float, s_att, [kMaxPixels]);
+  S2_SHARED(float, s_w, [2 * kMaxKernel * kMaxKernel]);
   const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x, P = s.pixels();
   const auto xs = x + n * s.C * P;
   for (int64_t i = tid; i < 2 * s.k * s.k; i += step) {
@@ -219,8 +221,10 @@ __global__ void __launch_bounds__(kThreads)
                                             dev_ptr<const float> dy, dev_ptr<const float> pooled,
                                             dev_ptr<const int32_t> argmax, dev_ptr<const float> att,
                                             dev_ptr<float> dx, dev_ptr<float> dw) {
-  __shared__ float s_pool[2 * kMaxPixels], s_dlogit[kMaxPixels], s_dpool[2 * kMaxPixels];
-  __shared__ float s_w[2 * kMaxKernel * kMaxKernel];
+  S2_SHARED(float, s_pool, [2 * kMaxPixels]);
+  S2_SHARED(float, s_dlogit, [kMaxPixels]);
+  S2_SHARED(float, s_dpool, [2 * kMaxPixels]);
+  S2_SHARED(float, s_w, [2 * kMaxKernel * kMaxKernel]);
   const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x, P = s.pixels();
   const auto xs = x + n * s.C * P;
   const auto dys = dy + n * s.C * P;

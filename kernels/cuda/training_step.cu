@@ -103,7 +103,11 @@ __global__ void adam_kernel(int64_t n, dev_ptr<float> param, dev_ptr<const float
   if (i >= n) {
     return;
   }
-  adam_element(param[i], grad[i], m[i], v[i], s, step_size, inv_sqrt_bc2);
+  float p = param[i], mi = m[i], vi = v[i];  // in registers, then stored once
+  adam_element(p, grad[i], mi, vi, s, step_size, inv_sqrt_bc2);
+  param[i] = p;
+  m[i] = mi;
+  v[i] = vi;
 }
 
 }  // namespace

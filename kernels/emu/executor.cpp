@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/emu/fiber.h"
+#include "kernels/emu/race_check.h"
 
 namespace s2::emu {
 
@@ -61,11 +62,14 @@ std::string describe(const ThreadContext& c) {
                      c.thread_idx.x, c.thread_idx.y, c.thread_idx.z);
 }
 
+std::atomic<uint64_t> next_launch_id{1}, next_block_run{1};  // 0 marks "no access" in race stamps
+
 // Runs the blocks given to one OS thread; owns the fibers, reused from block to block.
 class BlockRunner {
  public:
-  void run(LaunchRecord& record, dim3 grid, dim3 block, uint3 block_idx, const std::function<void()>& body,
-           ThreadOrder order);
+  void run(LaunchRecord& record, dim3 grid, dim3 block, int64_t block_id, uint64_t launch_id,
+           const std::function<void()>& body, ThreadOrder order);
+  bool concurrent = false;  // set when several OS threads run the launch's blocks
   ThreadSlot* current = nullptr;
   Fiber* current_fiber = nullptr;
   LaunchRecord* record = nullptr;
@@ -89,8 +93,12 @@ BlockRunner& runner() {
   return *active_runner;
 }
 
-void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_idx,
+void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, int64_t block_id, uint64_t launch_id,
                       const std::function<void()>& body, ThreadOrder order) {
+  const uint3 block_idx{static_cast<unsigned>(block_id % grid.x),
+                        static_cast<unsigned>(block_id / grid.x % grid.y),
+                        static_cast<unsigned>(block_id / (int64_t{grid.x} * grid.y))};
+  const uint64_t block_run = next_block_run++;
   const unsigned n = block.x * block.y * block.z;
   while (fibers_.size() < n) {
     fibers_.push_back(std::make_unique<Fiber>(kFiberStackBytes));
@@ -104,6 +112,10 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, uint3 block_i
     c.block_dim = block;
     c.grid_dim = grid;
     c.linear = static_cast<int>(i);
+    c.block = static_cast<uint32_t>(block_id);
+    c.launch = launch_id;
+    c.block_run = block_run;
+    c.concurrent_blocks = concurrent;
     fibers_[i]->reset(body);
   }
   std::vector<unsigned> schedule(n);
@@ -254,8 +266,12 @@ BlockRunner::Release BlockRunner::release_warp(LaunchRecord& launch, int warp_be
   return Release::Released;
 }
 
+struct AllocationEntry {
+  const char* end;
+  std::unique_ptr<AllocationShadow> shadow;
+};
 std::shared_mutex allocations_mutex;
-std::map<const char*, const char*> allocations;  // begin -> end
+std::map<const char*, AllocationEntry> allocations;  // by begin
 
 }  // namespace
 
@@ -287,21 +303,21 @@ void run_kernel(const char* name, dim3 grid, dim3 block, const std::function<voi
   const ExecutorOptions options = executor_options();
   LaunchRecord record;
   record.kernel = name;
+  const uint64_t launch_id = next_launch_id++;
   const int64_t blocks = int64_t{grid.x} * grid.y * grid.z;
   std::atomic<int64_t> next{0};
+  const int workers = static_cast<int>(std::clamp<int64_t>(options.workers, 1, blocks));
   const auto work = [&] {
     BlockRunner local;
+    local.concurrent = workers > 1;
     BlockRunner* const saved = active_runner;
     active_runner = &local;
     for (int64_t b = next++; b < blocks && record.error_count == 0; b = next++) {
       const int64_t id = options.order == ThreadOrder::Forward ? b : blocks - 1 - b;
-      const uint3 idx{static_cast<unsigned>(id % grid.x), static_cast<unsigned>(id / grid.x % grid.y),
-                      static_cast<unsigned>(id / (int64_t{grid.x} * grid.y))};
-      local.run(record, grid, block, idx, body, options.order);
+      local.run(record, grid, block, id, launch_id, body, options.order);
     }
     active_runner = saved;
   };
-  const int workers = static_cast<int>(std::clamp<int64_t>(options.workers, 1, blocks));
   if (workers == 1) {
     work();
   } else {
@@ -321,6 +337,7 @@ void syncthreads() {
   BlockRunner& r = runner();
   r.current->state = State::AtBarrier;
   r.current_fiber->suspend();
+  ++r.current->ctx.barriers;
 }
 
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width) {
@@ -337,12 +354,21 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, in
   t.width = width;
   t.state = State::AtWarp;
   r.current_fiber->suspend();
+  ++r.current->ctx.warp_syncs;
   return r.current->result;
 }
 
 void report_error(const std::string& message) {
   BlockRunner& r = runner();
   r.record->add(r.current != nullptr ? describe(r.current->ctx) : "outside a thread", message);
+}
+
+std::string describe_position(uint32_t block, int thread) {
+  const ThreadContext& c = current_thread();
+  const dim3 g = c.grid_dim, b = c.block_dim;
+  const auto t = static_cast<unsigned>(thread);
+  return fmt::format("block ({},{},{}) thread ({},{},{})", block % g.x, block / g.x % g.y,
+                     block / (g.x * g.y), t % b.x, t / b.x % b.y, t / (b.x * b.y));
 }
 
 void* device_malloc(size_t bytes) {
@@ -352,7 +378,7 @@ void* device_malloc(size_t bytes) {
     throw std::bad_alloc();
   }
   std::unique_lock lock(allocations_mutex);
-  allocations[p] = p + bytes;
+  allocations[p] = AllocationEntry{p + bytes, std::make_unique<AllocationShadow>(bytes)};
   return p;
 }
 
@@ -377,10 +403,10 @@ Allocation find_allocation(const void* p) {
     return {};
   }
   --it;
-  if (c < it->first || c > it->second) {
+  if (c < it->first || c > it->second.end) {
     return {};
   }
-  return {it->first, it->second};
+  return {it->first, it->second.end, it->second.shadow.get()};
 }
 
 size_t live_allocations() {

@@ -2,10 +2,11 @@
 // A small executor of the CUDA programming model on the CPU. A launch runs every block of the grid;
 // the threads of a block are fibers that run one at a time until they reach a barrier
 // (__syncthreads, or a warp collective for the 32 lanes of a warp), so that the order in which
-// threads run between barriers can be chosen. A warp collective waits for its own warp only: the warp
-// goes on as soon as its last lane arrives, ahead of the rest of the block. Running a kernel with the threads in forward and in
-// reverse order makes a missing barrier or a race show up as different results. Errors found while
-// a kernel runs (out-of-bounds access through DevPtr, barrier divergence, inactive shuffle lanes)
+// threads run between barriers can be chosen. Every access to device and shared memory is also
+// race-checked (race_check.h), whatever the order. A warp collective waits for its own warp only: the warp
+// goes on as soon as its last lane arrives, ahead of the rest of the block. Running a kernel with the threads
+// in forward and in reverse order makes a missing barrier or a race show up as different results. Errors
+// found while a kernel runs (out-of-bounds access through DevPtr, barrier divergence, inactive shuffle lanes)
 // are collected and thrown as KernelError when the launch ends, naming the kernel, block and thread.
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +44,13 @@ ExecutorOptions executor_options();
 struct ThreadContext {
   uint3 thread_idx, block_idx;
   dim3 block_dim, grid_dim;
-  int linear = 0;  // thread index within the block
+  int linear = 0;           // thread index within the block
+  uint32_t block = 0;       // block index within the grid
+  uint32_t barriers = 0;    // __syncthreads passed so far
+  uint32_t warp_syncs = 0;  // warp collectives completed so far
+  uint64_t launch = 0;      // ids, unique in the process, of the launch and of this run of the block
+  uint64_t block_run = 0;
+  bool concurrent_blocks = false;  // other OS threads run blocks of this launch at the same time
 };
 const ThreadContext& current_thread();
 
@@ -59,14 +66,20 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, in
 
 // Records an error of the running kernel (the first one is reported with its thread position).
 void report_error(const std::string& message);
+// "block (x,y,z) thread (x,y,z)" of the running launch's linear block and thread indices.
+std::string describe_position(uint32_t block, int thread);
+
+class AllocationShadow;
 
 // Emulated device memory: ordinary host memory whose extent is registered, so that kernel
-// parameters can be bounds-checked and host pointers passed to a kernel are caught.
+// parameters can be bounds-checked, host pointers passed to a kernel are caught and accesses are
+// race-checked.
 void* device_malloc(size_t bytes);
 void device_free(void* p);
 struct Allocation {
   const char* begin = nullptr;
   const char* end = nullptr;
+  AllocationShadow* shadow = nullptr;  // the race check's record of its accesses
 };
 // The device allocation containing p, or {nullptr, nullptr}.
 Allocation find_allocation(const void* p);
