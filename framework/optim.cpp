@@ -71,7 +71,7 @@ void Sgd::step() {
       continue;
     }
     S2_CHECK(params_[i].device() == Device::CPU, "SGD runs on the CPU only; use Adam on cuda");
-    const cpu::SgdStep s{lr_, options_.momentum, options_.weight_decay, options_.nesterov, steps_ == 0};
+    const cpu::SgdStep s{lr_, options_.momentum, options_.weight_decay, options_.nesterov};
     cpu::sgd_update(params_[i].numel(), params_[i].data(), g.data(), velocity_[i].data(), s);
   }
   ++steps_;

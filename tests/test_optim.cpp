@@ -27,6 +27,15 @@ TEST_CASE("SGD with momentum and weight decay") {
   CHECK(p.item() == Approx(0.8266f));
 }
 
+TEST_CASE("SGD with Nesterov momentum looks ahead along the momentum buffer") {
+  Tensor p = param_with_grad({1.0f}, {0.5f});
+  optim::Sgd sgd({p}, {.lr = 0.1f, .momentum = 0.9f, .nesterov = true});
+  sgd.step();  // v = 0.5; d = g + 0.9 v = 0.95; p = 1 - 0.095
+  CHECK(p.item() == Approx(0.905f));
+  sgd.step();  // v = 0.45 + 0.5 = 0.95; d = 0.5 + 0.855 = 1.355; p = 0.905 - 0.1355
+  CHECK(p.item() == Approx(0.7695f));
+}
+
 TEST_CASE("Adam first two steps") {
   Tensor p = param_with_grad({1.0f, -2.0f}, {0.1f, -0.4f});
   optim::Adam adam({p}, {});

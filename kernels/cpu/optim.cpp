@@ -20,7 +20,7 @@ void sgd_update(int64_t n, float* param, const float* grad, float* velocity, con
     const float g = grad[i] + s.weight_decay * param[i];
     float d = g;
     if (s.momentum != 0.0f) {
-      velocity[i] = s.first ? g : s.momentum * velocity[i] + g;
+      velocity[i] = s.momentum * velocity[i] + g;  // from a zero buffer: the first step's is g, as in PyTorch
       d = s.nesterov ? g + s.momentum * velocity[i] : velocity[i];
     }
     param[i] -= s.lr * d;

@@ -14,7 +14,6 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
 struct SgdStep {
   float lr, momentum, weight_decay;
   bool nesterov;
-  bool first;  // the first step initialises the momentum buffer with the gradient
 };
 void sgd_update(int64_t n, float* param, const float* grad, float* velocity, const SgdStep& s);
 
