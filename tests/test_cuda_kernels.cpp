@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "experiments/kernel_checks/kernel_cases.h"
+#include "experiments/kernel_checks/roofline.h"
 #include "tests/cuda_test_util.h"
 
 using namespace s2;
@@ -163,4 +164,26 @@ TEST_CASE("kernels/cuda/README.md shows the registry's table of kernel versions,
                 "kernels/cuda/README.md is out of date; paste the output of ablate_kernels --list yes:\n"
                     << table);
   CHECK(table.find("| conv2d | 2 (default) |") != std::string::npos);
+}
+
+TEST_CASE(
+    "rooflines: the slower of FLOPs at peak and bytes at bandwidth; every version states its designed "
+    "share") {
+  // 67 GFLOP at 67 TFLOP/s and 3.35 GB at 3.35 TB/s take 1 ms each.
+  const Roofline compute = roofline(67e9, 1e9, kH100.fp32_tflops, kH100.hbm_tbps);
+  CHECK(compute.ms() == doctest::Approx(1.0));
+  CHECK(std::string(compute.bound()) == "compute");
+  const Roofline memory = roofline(1e9, 2 * 3.35e9, kH100.fp32_tflops, kH100.hbm_tbps);
+  CHECK(memory.ms() == doctest::Approx(2.0));
+  CHECK(std::string(memory.bound()) == "memory");
+  const KernelBackend backend = emulated_kernel_backend();
+  for (const char* op :
+       {"conv2d", "linear", "channel_attention", "spatial_attention", "bn_epilogue", "adam"}) {
+    for (const KernelVersionInfo& v : backend.versions(op)) {
+      CAPTURE(op);
+      CAPTURE(v.number);
+      CHECK(v.roofline_share > 0.0);
+      CHECK(v.roofline_share <= 1.0);
+    }
+  }
 }

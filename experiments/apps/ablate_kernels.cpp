@@ -1,6 +1,9 @@
 // Kernel-level ablation: every op of the paper network's training step, every kernel version, on the
 // paper's shapes. Each version is first validated against the CPU reference, then timed (CUDA events
-// on a GPU). In the CPU emulator only correctness is reported: its times say nothing about a GPU.
+// on a GPU). In the CPU emulator only correctness is reported: its times say nothing about a GPU. Every
+// case also shows its FLOPs and bytes, its roofline on an H100 (FP32, and the TF32 and BF16 tensor-core
+// rooflines that a tensor-core version would have) and the time each version is designed to reach
+// (kernel_api.inc): written down before a GPU measures it, and beside the measurement when one does.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -12,6 +15,7 @@
 #include "experiments/bench/paper_training_step.h"
 #include "experiments/cli/cli.h"
 #include "experiments/kernel_checks/kernel_cases.h"
+#include "experiments/kernel_checks/roofline.h"
 #include "framework/atomic_file.h"
 #include "framework/device.h"
 #include "framework/error.h"
@@ -86,10 +90,14 @@ int main(int argc, char** argv) {
       fmt::print("peak: {:.0f} GFLOP/s FP32, {:.0f} GB/s\n", peak_gflops, peak_gbps);
     }
 
+    fmt::print(
+        "H100 rooflines: FP32 {:.0f} TFLOP/s, TF32 tensor {:.0f}, BF16 tensor {:.0f}, HBM3 {:.2f} TB/s\n",
+        kH100.fp32_tflops, kH100.tf32_tflops, kH100.bf16_tflops, kH100.hbm_tbps);
     std::string table =
-        "| op | version | shape | max abs error | error / bound | check | time (ms) | GFLOP/s | GB/s | % of "
-        "peak |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n";
+        "| op | version | shape | MFLOP | MB | H100 roofline FP32 (us) | TF32 / BF16 tensor (us) | designed "
+        "share | designed (us) | max abs error | error / bound | check | time (ms) | share of roofline | "
+        "GFLOP/s | GB/s | % of peak |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     int failures = 0;
     double step_ms_fastest = 0.0;
     for (const KernelCase& c : paper_kernel_cases(batch)) {
@@ -97,12 +105,26 @@ int main(int argc, char** argv) {
         continue;
       }
       double fastest = 0.0;
+      const Roofline fp32 = roofline(c.flops, c.bytes, kH100.fp32_tflops, kH100.hbm_tbps);
+      const Roofline tf32 = roofline(c.flops, c.bytes, kH100.tf32_tflops, kH100.hbm_tbps);
+      const Roofline bf16 = roofline(c.flops, c.bytes / 2, kH100.bf16_tflops, kH100.hbm_tbps);  // 2-byte data
+      fmt::print(
+          "{:18} {:28} {:.2f} MFLOP, {:.2f} MB: H100 roofline {:.2f} us FP32 ({}-bound), {:.2f} us TF32, "
+          "{:.2f} us BF16\n",
+          c.op, c.shape, c.flops / 1e6, c.bytes / 1e6, 1e3 * fp32.ms(), fp32.bound(), 1e3 * tf32.ms(),
+          1e3 * bf16.ms());
       for (const KernelVersionInfo& v : backend.versions(c.op)) {
         const std::string label = fmt::format("{} ({})", v.number, v.name);
+        const double designed_us = 1e3 * fp32.ms() / v.roofline_share;
+        const std::string roof = fmt::format("{:.2f} | {:.2f} | {:.2f} | {:.2f} / {:.2f} | {:.0f}% | {:.2f}",
+                                             c.flops / 1e6, c.bytes / 1e6, 1e3 * fp32.ms(), 1e3 * tf32.ms(),
+                                             1e3 * bf16.ms(), 100.0 * v.roofline_share, designed_us);
+        fmt::print("{:18} v{} designed for {:.0f}% of the FP32 roofline: {:.2f} us\n", c.op, v.number,
+                   100.0 * v.roofline_share, designed_us);
         if (v.library && backend.emulated) {
           fmt::print("{:18} v{} {:28} skipped: {} runs on a GPU only\n", c.op, v.number, c.shape, v.name);
-          table += fmt::format("| {} | {} | {} | - | - | GPU only, not run | - | - | - | - |\n", c.op, label,
-                               c.shape);
+          table += fmt::format("| {} | {} | {} | {} | - | - | GPU only, not run | - | - | - | - | - |\n",
+                               c.op, label, c.shape, roof);
           continue;
         }
         auto prepared = backend.prepare(c, v.number);
@@ -115,20 +137,23 @@ int main(int argc, char** argv) {
         }
         const bool ok = worst.ok();
         failures += ok ? 0 : 1;
-        std::string timing = "- | - | - | -";
+        std::string timing = "- | - | - | - | -";
         if (!backend.emulated) {
           const double ms = backend.time_ms([&] { prepared->run(); }, repeats);
           const double gflops = c.flops / ms / 1e6, gbps = c.bytes / ms / 1e6;
           const bool compute_bound = c.op == "conv2d" || c.op == "linear";
           const double share = compute_bound ? gflops / peak_gflops : gbps / peak_gbps;
-          timing = fmt::format("{:.4f} | {:.1f} | {:.1f} | {:.1f}% {}", ms, gflops, gbps, 100.0 * share,
-                               compute_bound ? "FLOP/s" : "bandwidth");
+          timing = fmt::format("{:.4f} | {:.1f}% | {:.1f} | {:.1f} | {:.1f}% {}", ms, 100.0 * fp32.ms() / ms,
+                               gflops, gbps, 100.0 * share, compute_bound ? "FLOP/s" : "bandwidth");
+          fmt::print(
+              "{:18} v{} measured {:.2f} us: {:.1f}% of the H100 FP32 roofline (designed for {:.0f}%)\n",
+              c.op, v.number, 1e3 * ms, 100.0 * fp32.ms() / ms, 100.0 * v.roofline_share);
           fastest = fastest == 0.0 ? ms : std::min(fastest, ms);
         }
         fmt::print("{:18} v{} {:28} max abs error {:.3g} ({:.2g} of the bound) {}\n", c.op, v.number, c.shape,
                    worst.max_abs, worst.ratio, ok ? "PASS" : "FAIL");
-        table += fmt::format("| {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape,
-                             worst.max_abs, worst.ratio, ok ? "pass" : "FAIL", timing);
+        table += fmt::format("| {} | {} | {} | {} | {:.3g} | {:.2g} | {} | {} |\n", c.op, label, c.shape,
+                             roof, worst.max_abs, worst.ratio, ok ? "pass" : "FAIL", timing);
       }
       step_ms_fastest += fastest;
     }

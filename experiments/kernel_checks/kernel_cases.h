@@ -69,7 +69,8 @@ class PreparedCase {
 struct KernelVersionInfo {
   int number;
   std::string name;
-  bool library;  // cuDNN / cuBLAS: GPU only
+  bool library;           // cuDNN / cuBLAS: GPU only
+  double roofline_share;  // the share of the H100 roofline it is designed to reach (kernel_api.inc)
 };
 
 // A build of the CUDA kernels: the GPU one (s2::cuda) or the CPU emulator's (s2::cuda_emu).

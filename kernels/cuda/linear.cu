@@ -36,7 +36,8 @@ struct PlainGemm {
 }  // namespace
 
 std::vector<KernelVersion> linear_versions() {
-  return {{1, "tiled GEMM 64x64x16", false}, {2, "cuBLAS SGEMM", true}};
+  // The paper's dense layer is 256 -> 5 classes: a 64x64 output tile is mostly empty, either way.
+  return {{1, "tiled GEMM 64x64x16", false, 0.05}, {2, "cuBLAS SGEMM", true, 0.1}};
 }
 
 void linear_forward(int version, int64_t batch, int64_t in, int64_t out, const float* x, const float* w,

@@ -283,8 +283,9 @@ void check_version_and_shape(const char* op, int version, int64_t pixels, int64_
 }  // namespace
 
 std::vector<KernelVersion> spatial_attention_versions() {
-  return {{1, "naive: a thread per item, a kernel per step", false},
-          {2, "fused: one block per sample, pooled maps in shared memory", false}};
+  // As channel attention: naive passes through temporaries; fused is one block per sample.
+  return {{1, "naive: a thread per item, a kernel per step", false, 0.1},
+          {2, "fused: one block per sample, pooled maps in shared memory", false, 0.3}};
 }
 
 void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
