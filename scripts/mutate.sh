@@ -4,13 +4,21 @@
 # reports whether the suite caught it (failed). Prints a score; exit status = number of missed ones.
 # Each verdict names the test that caught the mutation; a suite that failed only by timing out (a loaded
 # machine) is reported as TIMEOUT, neither caught nor missed, to be run again.
-# Usage: scripts/mutate.sh [BUILD_ROOT] [FIRST-LAST]   (default /tmp/s2cbam-mutate and every mutation; the
-# checkout itself is untouched; FIRST-LAST numbers the mutations from 1 in file order)
+# Usage: scripts/mutate.sh [BUILD_ROOT] [SELECTION]   (default /tmp/s2cbam-mutate and every mutation; the
+# checkout itself is untouched; SELECTION numbers the mutations from 1 in file order: N, FIRST-LAST, or a
+# comma-separated list of those, e.g. 20,40-43)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=${1:-/tmp/s2cbam-mutate}
-range=${2:-1-100000}
-first=${range%-*} last=${range#*-}
+selection=${2:-1-100000}
+selected() {  # is mutation $1 in the selection?
+  local part first last
+  for part in ${selection//,/ }; do
+    first=${part%-*} last=${part#*-}
+    ((first <= $1 && $1 <= last)) && return 0
+  done
+  return 1
+}
 mkdir -p "$root"
 rm -rf "$root/src" && mkdir -p "$root/src"
 tar -C . --exclude='./build*' --exclude=./runs --exclude=./.git -cf - . | tar -C "$root/src" -m -xf -  # -m: fresh mtimes, so no object built from an earlier (mutated) copy survives
@@ -21,7 +29,7 @@ caught=0 missed=0 skipped=0 timeouts=0 number=0
 while IFS= read -r line; do
   [[ -z "$line" || "$line" == \#* ]] && continue
   number=$((number + 1))
-  ((number < first || number > last)) && continue
+  selected "$number" || continue
   file=${line%% @@ *}
   rest=${line#* @@ }
   old=${rest%% @@ *}
