@@ -22,7 +22,7 @@ void accumulate(Tensor& slot, const Tensor& grad) {
            device_name(slot.device()), device_name(grad.device()));
   Tensor sum = Tensor::empty(slot.shape(), slot.device());
   if (slot.device() == Device::CUDA) {
-    device_kernels().add(slot.numel(), slot.data(), grad.data(), sum.data(), nullptr);
+    device_kernels().add(slot.numel(), slot.data(), grad.data(), sum.data());
   } else {
     cpu::add_same_shape(slot.data(), grad.data(), sum.data(), slot.numel());
   }

@@ -109,7 +109,7 @@ void Adam::step() {
       m_[i].move_to_(Device::CUDA);  // the model may have moved after the optimiser was built
       v_[i].move_to_(Device::CUDA);
       device_kernels().adam_update(params_[i].numel(), params_[i].data(), g.data(), m_[i].data(),
-                                   v_[i].data(), s, nullptr);
+                                   v_[i].data(), s);
     } else {
       cpu::adam_update(params_[i].numel(), params_[i].data(), g.data(), m_[i].data(), v_[i].data(), s);
     }

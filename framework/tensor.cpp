@@ -39,11 +39,11 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (dst_device == Device::CPU && src_device == Device::CPU) {
     std::memcpy(dst, src, bytes);
   } else if (dst_device == Device::CPU) {
-    device_kernels().copy_to_host(dst, src, bytes, nullptr);
+    device_kernels().copy_to_host(dst, src, bytes);
   } else if (src_device == Device::CPU) {
-    device_kernels().copy_to_device(dst, src, bytes, nullptr);
+    device_kernels().copy_to_device(dst, src, bytes);
   } else {
-    device_kernels().copy_on_device(dst, src, bytes, nullptr);
+    device_kernels().copy_on_device(dst, src, bytes);
   }
 }
 }  // namespace
@@ -168,7 +168,7 @@ Tensor Tensor::clone() const {
 
 void Tensor::fill_(float value) {
   if (device() == Device::CUDA) {
-    device_kernels().fill(numel(), value, data(), nullptr);
+    device_kernels().fill(numel(), value, data());
   } else {
     std::fill_n(data(), numel(), value);
   }

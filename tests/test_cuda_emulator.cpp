@@ -179,8 +179,7 @@ std::vector<float> tree_sums(emu::ThreadOrder order, unsigned blocks) {
   std::iota(x.begin(), x.end(), 0.0f);
   const auto dx = upload(x);
   cu::DeviceBuffer<float> dout(blocks);
-  cu::launch("tree_sum", tree_sum_kernel<kBarriers>, dim3(blocks), dim3(kBlock), nullptr, dx.get(),
-             dout.get());
+  cu::launch("tree_sum", tree_sum_kernel<kBarriers>, dim3(blocks), dim3(kBlock), dx.get(), dout.get());
   return download(dout);
 }
 
@@ -224,7 +223,7 @@ TEST_CASE(
   const auto run = [&](auto kernel, emu::ThreadOrder order) {
     OrderGuard guard(order);
     cu::DeviceBuffer<float> dout(kBlock);
-    cu::launch("two_block_sums", kernel, dim3(1), dim3(kBlock), nullptr, dx.get(), dout.get());
+    cu::launch("two_block_sums", kernel, dim3(1), dim3(kBlock), dx.get(), dout.get());
     return download(dout);
   };
   const std::vector<float> expected(kBlock, 256.0f + 512000.0f);
@@ -248,12 +247,11 @@ TEST_CASE(
       CAPTURE(workers);
       cu::DeviceBuffer<float> sum(1);
       cu::fill_zero(sum.get(), sizeof(float));
-      cu::launch("block_totals", block_total_kernel<true>, dim3(5), dim3(64), nullptr, dx.get(), sum.get());
+      cu::launch("block_totals", block_total_kernel<true>, dim3(5), dim3(64), dx.get(), sum.get());
       CHECK(download(sum)[0] == 15.0f * 64.0f);
       // Run one block at a time, the plain += gives the right total too; only the race check sees it.
       CHECK_THROWS_WITH_AS(
-          cu::launch("block_totals", block_total_kernel<false>, dim3(5), dim3(64), nullptr, dx.get(),
-                     sum.get()),
+          cu::launch("block_totals", block_total_kernel<false>, dim3(5), dim3(64), dx.get(), sum.get()),
           doctest::Contains("race on global memory: this thread reads word 0 (byte 0), which block"),
           emu::KernelError);
     }
@@ -264,7 +262,7 @@ TEST_CASE("the race check catches a read of what another block of the same launc
   cu::DeviceBuffer<float> buf(64);
   cu::fill_zero(buf.get(), 64 * sizeof(float));
   CHECK_THROWS_WITH_AS(
-      cu::launch("neighbour", read_neighbour_kernel, dim3(2), dim3(32), nullptr, buf.get()),
+      cu::launch("neighbour", read_neighbour_kernel, dim3(2), dim3(32), buf.get()),
       doctest::Contains("race on global memory: this thread reads word 1 (byte 4), which block (0,0,0) "
                         "thread (1,0,0) wrote with no ordering (another block of the same launch) "
                         "between them; blocks share memory only through atomics or separate launches "
@@ -276,14 +274,13 @@ TEST_CASE("lanes of a warp exchange through shared memory only across a warp col
   for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
     OrderGuard guard(order);
     cu::DeviceBuffer<int> out(64);
-    cu::launch("lane_swap", lane_swap_kernel<true>, dim3(1), dim3(64), nullptr, out.get());
+    cu::launch("lane_swap", lane_swap_kernel<true>, dim3(1), dim3(64), out.get());
     const auto r = download(out);
     for (int t = 0; t < 64; ++t) {
       REQUIRE(r[t] == (t ^ 1));
     }
-    CHECK_THROWS_WITH_AS(
-        cu::launch("lane_swap", lane_swap_kernel<false>, dim3(1), dim3(64), nullptr, out.get()),
-        doctest::Contains("race on shared memory"), emu::KernelError);
+    CHECK_THROWS_WITH_AS(cu::launch("lane_swap", lane_swap_kernel<false>, dim3(1), dim3(64), out.get()),
+                         doctest::Contains("race on shared memory"), emu::KernelError);
   }
 }
 
@@ -293,7 +290,7 @@ TEST_CASE("device memory nothing wrote may not be read or accumulated into (init
   cu::DeviceBuffer<float> sum(1);
   // The planted bug of split-K without its fill_zero: atomics into a buffer never zeroed.
   CHECK_THROWS_WITH_AS(
-      cu::launch("unzeroed", block_total_kernel<true>, dim3(5), dim3(64), nullptr, dx.get(), sum.get()),
+      cu::launch("unzeroed", block_total_kernel<true>, dim3(5), dim3(64), dx.get(), sum.get()),
       doctest::Contains(
           "atomically updates word 0 (byte 0) of a device allocation of 4 bytes that nothing has "
           "written since it was allocated (uninitialised memory: zero an accumulator first)"),
@@ -302,12 +299,11 @@ TEST_CASE("device memory nothing wrote may not be read or accumulated into (init
   cu::DeviceBuffer<float> fresh(1), copy(1);
   cu::copy_on_device(copy.get(), fresh.get(), sizeof(float));
   CHECK_THROWS_WITH_AS(
-      cu::launch("copied", block_total_kernel<true>, dim3(1), dim3(32), nullptr, dx.get(), copy.get()),
+      cu::launch("copied", block_total_kernel<true>, dim3(1), dim3(32), dx.get(), copy.get()),
       doctest::Contains("uninitialised memory"), emu::KernelError);
   cu::fill_zero(sum.get(), sizeof(float));
   cu::copy_on_device(copy.get(), sum.get(), sizeof(float));
-  CHECK_NOTHROW(
-      cu::launch("zeroed", block_total_kernel<true>, dim3(1), dim3(32), nullptr, dx.get(), copy.get()));
+  CHECK_NOTHROW(cu::launch("zeroed", block_total_kernel<true>, dim3(1), dim3(32), dx.get(), copy.get()));
   CHECK(download(copy)[0] == 32.0f);
 }
 
@@ -315,12 +311,12 @@ TEST_CASE("shared memory is bounds-checked, and starts every block as poison tha
   cu::DeviceBuffer<float> out(128);
   // A shared array one element too small for the block (the planted bug of a shrunken s_pool).
   CHECK_THROWS_WITH_AS(
-      cu::launch("small_shared", stage_kernel<64>, dim3(1), dim3(65), nullptr, out.get()),
+      cu::launch("small_shared", stage_kernel<64>, dim3(1), dim3(65), out.get()),
       doctest::Contains("out-of-bounds access: element 64 of a shared array whose extent spans [0, 64)"),
       emu::KernelError);
-  CHECK_NOTHROW(cu::launch("fits", stage_kernel<64>, dim3(2), dim3(64), nullptr, out.get()));
+  CHECK_NOTHROW(cu::launch("fits", stage_kernel<64>, dim3(2), dim3(64), out.get()));
   // The second block finds nothing of the first block's values: a read before its own store is reported.
-  CHECK_THROWS_WITH_AS(cu::launch("stale", read_before_store_kernel, dim3(2), dim3(32), nullptr, out.get()),
+  CHECK_THROWS_WITH_AS(cu::launch("stale", read_before_store_kernel, dim3(2), dim3(32), out.get()),
                        doctest::Contains("block (1,0,0) thread (0,0,0)"), emu::KernelError);
 }
 
@@ -328,7 +324,7 @@ TEST_CASE("the executor catches a planted out-of-bounds write and names kernel, 
   cu::DeviceBuffer<float> y(100);
   std::string message;
   try {
-    cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), nullptr, int64_t{100}, y.get());
+    cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), int64_t{100}, y.get());
   } catch (const emu::KernelError& e) {
     message = e.what();
   }
@@ -337,28 +333,27 @@ TEST_CASE("the executor catches a planted out-of-bounds write and names kernel, 
   CHECK(message.find("out-of-bounds access: element 100") != std::string::npos);
   CHECK(message.find("block (0,0,0) thread (100,0,0)") != std::string::npos);
   // In bounds the same kernel passes.
-  CHECK_NOTHROW(
-      cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), nullptr, int64_t{99}, y.get()));
+  CHECK_NOTHROW(cu::launch("off_by_one", off_by_one_kernel, dim3(1), dim3(128), int64_t{99}, y.get()));
 }
 
 TEST_CASE("the executor reports __syncthreads that not every thread reaches") {
   cu::DeviceBuffer<float> y(64);
-  CHECK_THROWS_WITH_AS(cu::launch("divergent", divergent_barrier_kernel, dim3(1), dim3(64), nullptr, y.get()),
+  CHECK_THROWS_WITH_AS(cu::launch("divergent", divergent_barrier_kernel, dim3(1), dim3(64), y.get()),
                        doctest::Contains("__syncthreads reached by 48 of 64 threads"), emu::KernelError);
 }
 
 TEST_CASE("a host pointer passed to a kernel is rejected at launch") {
   std::vector<float> host(64);
-  CHECK_THROWS_WITH_AS(
-      cu::launch("host_ptr", divergent_barrier_kernel, dim3(1), dim3(64), nullptr, host.data()),
-      doctest::Contains("kernel host_ptr: a kernel argument points to host memory"), emu::KernelError);
+  CHECK_THROWS_WITH_AS(cu::launch("host_ptr", divergent_barrier_kernel, dim3(1), dim3(64), host.data()),
+                       doctest::Contains("kernel host_ptr: a kernel argument points to host memory"),
+                       emu::KernelError);
 }
 
 TEST_CASE("warp shuffles and votes follow CUDA's 32-lane semantics") {
   for (const auto order : {emu::ThreadOrder::Forward, emu::ThreadOrder::Reverse}) {
     OrderGuard guard(order);
     cu::DeviceBuffer<int> out(64 * 6);
-    cu::launch("warp_ops", warp_ops_kernel, dim3(1), dim3(64), nullptr, out.get());
+    cu::launch("warp_ops", warp_ops_kernel, dim3(1), dim3(64), out.get());
     const auto r = download(out);
     for (int t = 0; t < 64; ++t) {
       const int lane = t % 32;
@@ -377,13 +372,13 @@ TEST_CASE("atomics are exact across blocks run by several OS threads") {
   OrderGuard guard(emu::ThreadOrder::Forward, 2);
   cu::DeviceBuffer<int> counter(1);
   cu::fill_zero(counter.get(), sizeof(int));
-  cu::launch("count", count_kernel, dim3(40), dim3(96), nullptr, counter.get());
+  cu::launch("count", count_kernel, dim3(40), dim3(96), counter.get());
   CHECK(download(counter)[0] == 40 * 96);
 }
 
 TEST_CASE("3-D grids and blocks give every thread its own index") {
   cu::DeviceBuffer<int> out(2 * 3 * 2 * 4 * 2 * 3);
-  cu::launch("index", thread_index_kernel, dim3(2, 3, 2), dim3(4, 2, 3), nullptr, out.get());
+  cu::launch("index", thread_index_kernel, dim3(2, 3, 2), dim3(4, 2, 3), out.get());
   const auto r = download(out);
   for (int b = 0; b < 12; ++b) {
     for (int t = 0; t < 24; ++t) {
@@ -394,7 +389,7 @@ TEST_CASE("3-D grids and blocks give every thread its own index") {
 
 TEST_CASE("invalid launch shapes are rejected with the kernel's name") {
   cu::DeviceBuffer<int> counter(1);
-  CHECK_THROWS_WITH_AS(cu::launch("too_big", count_kernel, dim3(1), dim3(2048), nullptr, counter.get()),
+  CHECK_THROWS_WITH_AS(cu::launch("too_big", count_kernel, dim3(1), dim3(2048), counter.get()),
                        doctest::Contains("kernel too_big: invalid launch shape"), emu::KernelError);
 }
 

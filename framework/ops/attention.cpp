@@ -22,7 +22,7 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
   const ChannelMlp mlp{w1.data(), b1.data(), w2.data(), b2.data(), hidden};
   within_kernel_limits([&] {
     k().channel_attention_forward(v, n, c, p, x.data(), mlp,
-                                  {avg.data(), mx.data(), argmax->get(), att.data()}, y.data(), nullptr);
+                                  {avg.data(), mx.data(), argmax->get(), att.data()}, y.data());
   });
   attach_grad_fn(y, {x, w1, b1, w2, b2}, "channel_attention(cuda)",
                  [v, n, c, p, mlp, xs = x.detach(), w1s = w1.detach(), b1s = b1.detach(), w2s = w2.detach(),
@@ -33,7 +33,7 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
                           db2 = Tensor::zeros(b2s.shape(), Device::CUDA);
                    k().channel_attention_backward(v, n, c, p, xs.data(), dy.data(), mlp,
                                                   {ptr(avg), ptr(mx), argmax->get(), ptr(att)}, dx.data(),
-                                                  {dw1.data(), db1.data(), dw2.data(), db2.data()}, nullptr);
+                                                  {dw1.data(), db1.data(), dw2.data(), db2.data()});
                    return std::vector<Tensor>{dx, dw1, db1, dw2, db2};
                  });
   return y;
@@ -48,14 +48,14 @@ Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
   Tensor y = device_empty(x.shape());
   within_kernel_limits([&] {
     k().spatial_attention_forward(v, n, c, h, w, kernel, x.data(), weight.data(),
-                                  {pooled.data(), argmax->get(), att.data()}, y.data(), nullptr);
+                                  {pooled.data(), argmax->get(), att.data()}, y.data());
   });
   attach_grad_fn(
       y, {x, weight}, "spatial_attention(cuda)",
       [v, n, c, h, w, kernel, xs = x.detach(), ws = weight.detach(), pooled, argmax, att](const Tensor& dy) {
         Tensor dx = device_empty(xs.shape()), dw = Tensor::zeros(ws.shape(), Device::CUDA);
         k().spatial_attention_backward(v, n, c, h, w, kernel, xs.data(), ws.data(), dy.data(),
-                                       {ptr(pooled), argmax->get(), ptr(att)}, dx.data(), dw.data(), nullptr);
+                                       {ptr(pooled), argmax->get(), ptr(att)}, dx.data(), dw.data());
         return std::vector<Tensor>{dx, dw};
       });
   return y;

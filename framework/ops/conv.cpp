@@ -18,19 +18,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   require_device({&x, &weight, &bias}, "conv2d");
   const int v = device_kernel_versions().of(VersionedOp::Conv2d);
   Tensor y = device_empty({g.batch, g.c_out, g.h_out, g.w_out});
-  k().conv2d_forward(v, g, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
+  k().conv2d_forward(v, g, x.data(), weight.data(), ptr(bias), y.data());
   attach_grad_fn(y, {x, weight, bias}, "conv2d(cuda)",
                  [g, v, xs = x.detach(), ws = weight.detach(), has_bias = bias.defined(),
                   need_dx = x.requires_grad()](const Tensor& dy) {
                    Tensor dx, dw = device_empty(ws.shape()), db;
                    if (need_dx) {
                      dx = device_empty(xs.shape());
-                     k().conv2d_backward_input(v, g, ws.data(), dy.data(), dx.data(), nullptr);
+                     k().conv2d_backward_input(v, g, ws.data(), dy.data(), dx.data());
                    }
                    if (has_bias) {
                      db = device_empty({g.c_out});
                    }
-                   k().conv2d_backward_weight(v, g, xs.data(), dy.data(), dw.data(), ptr(db), nullptr);
+                   k().conv2d_backward_weight(v, g, xs.data(), dy.data(), dw.data(), ptr(db));
                    return std::vector<Tensor>{dx, dw, db};
                  });
   return y;

@@ -20,7 +20,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int v = device_kernel_versions().of(VersionedOp::Linear);
   const int64_t n = x.size(0), in = x.size(1), out = weight.size(0);
   Tensor y = device_empty({n, out});
-  k().linear_forward(v, n, in, out, x.data(), weight.data(), ptr(bias), y.data(), nullptr);
+  k().linear_forward(v, n, in, out, x.data(), weight.data(), ptr(bias), y.data());
   attach_grad_fn(
       y, {x, weight, bias}, "linear(cuda)",
       [v, n, in, out, xs = x.detach(), ws = weight.detach(), has_bias = bias.defined()](const Tensor& dy) {
@@ -28,8 +28,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         if (has_bias) {
           db = device_empty({out});
         }
-        k().linear_backward(v, n, in, out, xs.data(), ws.data(), dy.data(), dx.data(), dw.data(), ptr(db),
-                            nullptr);
+        k().linear_backward(v, n, in, out, xs.data(), ws.data(), dy.data(), dx.data(), dw.data(), ptr(db));
         return std::vector<Tensor>{dx, dw, db};
       });
   return y;
@@ -41,19 +40,19 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int32_t>& l
            "softmax_cross_entropy: label smoothing is not implemented on cuda");
   const int64_t n = logits.size(0), classes = logits.size(1);
   auto d_labels = device_ints(labels.size());
-  k().copy_to_device(d_labels->get(), labels.data(), labels.size() * sizeof(int32_t), nullptr);
+  k().copy_to_device(d_labels->get(), labels.data(), labels.size() * sizeof(int32_t));
   Tensor weights;
   if (!options.class_weights.empty()) {
     weights = Tensor::from_vector({classes}, options.class_weights).to(Device::CUDA);
   }
   Tensor probs = device_empty({n, classes}), loss = device_empty({});
   k().softmax_cross_entropy_forward(n, classes, logits.data(), d_labels->get(), ptr(weights), probs.data(),
-                                    loss.data(), nullptr);
+                                    loss.data());
   attach_grad_fn(loss, {logits}, "softmax_cross_entropy(cuda)",
                  [n, classes, probs, d_labels, weights](const Tensor& dy) {
                    Tensor dz = device_empty({n, classes});
                    k().softmax_cross_entropy_backward(n, classes, probs.data(), d_labels->get(), ptr(weights),
-                                                      dy.item(), dz.data(), nullptr);
+                                                      dy.item(), dz.data());
                    return std::vector<Tensor>{dz};
                  });
   return loss;

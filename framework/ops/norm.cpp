@@ -24,8 +24,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
     S2_CHECK(!needs_grad({&x, &gamma, &beta, &residual}),
              "batch_norm2d: gradients through evaluation-mode batch norm are not implemented on cuda");
     k().bn_epilogue_forward_infer(v, s, x.data(), ptr(residual), gamma.data(), beta.data(),
-                                  running_mean.data(), running_var.data(), options.eps, fuse_relu, y.data(),
-                                  nullptr);
+                                  running_mean.data(), running_var.data(), options.eps, fuse_relu, y.data());
     return y;
   }
   S2_CHECK(s.batch * s.pixels > 1, "batch_norm2d: training needs more than one value per channel, got {}",
@@ -33,7 +32,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
   Tensor mean = device_empty({s.channels}), invstd = device_empty({s.channels});
   k().bn_epilogue_forward_train(v, s, x.data(), ptr(residual), gamma.data(), beta.data(), options.eps,
                                 options.momentum, options.unbiased_running_var, fuse_relu, y.data(),
-                                mean.data(), invstd.data(), running_mean.data(), running_var.data(), nullptr);
+                                mean.data(), invstd.data(), running_mean.data(), running_var.data());
   attach_grad_fn(y, {x, gamma, beta, residual}, "batch_norm2d(cuda)",
                  [s, v, fuse_relu, xs = x.detach(), gs = gamma.detach(), ys = y.detach(), mean, invstd,
                   has_residual = residual.defined()](const Tensor& dy) {
@@ -44,7 +43,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                    }
                    k().bn_epilogue_backward(v, s, xs.data(), ys.data(), dy.data(), gs.data(), mean.data(),
                                             invstd.data(), fuse_relu, dx.data(), ptr(dr), dg.data(),
-                                            db.data(), nullptr);
+                                            db.data());
                    return std::vector<Tensor>{dx, dg, db, dr};
                  });
   return y;

@@ -15,10 +15,10 @@ using namespace device_op;
 Tensor global_avg_pool2d(const Tensor& x) {
   const int64_t rows = x.size(0) * x.size(1), pixels = x.size(2) * x.size(3);
   Tensor y = device_empty({x.size(0), x.size(1), 1, 1});
-  k().global_avg_pool_forward(rows, pixels, x.data(), y.data(), nullptr);
+  k().global_avg_pool_forward(rows, pixels, x.data(), y.data());
   attach_grad_fn(y, {x}, "global_avg_pool2d(cuda)", [rows, pixels, shape = x.shape()](const Tensor& dy) {
     Tensor dx = device_empty(shape);
-    k().global_avg_pool_backward(rows, pixels, dy.data(), dx.data(), nullptr);
+    k().global_avg_pool_backward(rows, pixels, dy.data(), dx.data());
     return std::vector<Tensor>{dx};
   });
   return y;

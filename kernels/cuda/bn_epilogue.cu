@@ -141,48 +141,48 @@ std::vector<KernelVersion> bn_epilogue_versions() {
 void bn_epilogue_forward_train(int version, const cpu::BatchNormShape& s, const float* x,
                                const float* residual, const float* gamma, const float* beta, float eps,
                                float momentum, bool unbiased_running_var, bool relu, float* y,
-                               float* save_mean, float* save_invstd, float* running_mean, float* running_var,
-                               StreamHandle stream) {
+                               float* save_mean, float* save_invstd, float* running_mean,
+                               float* running_var) {
   require_version("bn_epilogue_forward_train", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
-  launch("bn_stats", bn_stats_kernel, dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), stream, l, x,
-         eps, momentum, unbiased_running_var, save_mean, save_invstd, running_mean, running_var);
+  launch("bn_stats", bn_stats_kernel, dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), l, x, eps,
+         momentum, unbiased_running_var, save_mean, save_invstd, running_mean, running_var);
   const bool fused = version == 2;
   launch(fused ? "bn_add_relu_v2" : "bn_apply_v1", bn_apply_kernel, dim3(blocks_for(n, kThreads)),
-         dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, save_mean, save_invstd, false,
-         eps, fused && relu, y);
+         dim3(kThreads), l, x, fused ? residual : nullptr, gamma, beta, save_mean, save_invstd, false, eps,
+         fused && relu, y);
   if (!fused && residual != nullptr) {
-    add(n, residual, y, y, stream);  // version 1: the residual in its own pass (elementwise.cu)
+    add(n, residual, y, y);  // version 1: the residual in its own pass (elementwise.cu)
   }
   if (!fused && relu) {
-    launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, y);
+    launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, y);
   }
 }
 
 void bn_epilogue_forward_infer(int version, const cpu::BatchNormShape& s, const float* x,
                                const float* residual, const float* gamma, const float* beta,
                                const float* running_mean, const float* running_var, float eps, bool relu,
-                               float* y, StreamHandle stream) {
+                               float* y) {
   require_version("bn_epilogue_forward_infer", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
   const bool fused = version == 2;
   launch(fused ? "bn_infer_add_relu_v2" : "bn_infer_v1", bn_apply_kernel, dim3(blocks_for(n, kThreads)),
-         dim3(kThreads), stream, l, x, fused ? residual : nullptr, gamma, beta, running_mean, running_var,
-         true, eps, fused && relu, y);
+         dim3(kThreads), l, x, fused ? residual : nullptr, gamma, beta, running_mean, running_var, true, eps,
+         fused && relu, y);
   if (!fused && residual != nullptr) {
-    add(n, residual, y, y, stream);  // version 1: the residual in its own pass (elementwise.cu)
+    add(n, residual, y, y);  // version 1: the residual in its own pass (elementwise.cu)
   }
   if (!fused && relu) {
-    launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, y);
+    launch("relu_v1", relu_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, y);
   }
 }
 
 void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float* x, const float* y,
                           const float* dy, const float* gamma, const float* save_mean,
                           const float* save_invstd, bool relu, float* dx, float* dresidual, float* dgamma,
-                          float* dbeta, StreamHandle stream) {
+                          float* dbeta) {
   require_version("bn_epilogue_backward", version, bn_epilogue_versions());
   const Layout l{s.batch, s.channels, s.pixels};
   const int64_t n = s.batch * s.channels * s.pixels;
@@ -195,20 +195,20 @@ void bn_epilogue_backward(int version, const cpu::BatchNormShape& s, const float
       masked = std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n));
       dz = masked->get();
     }
-    launch("relu_backward_v1", relu_backward_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n,
-           y, dy, dz);
+    launch("relu_backward_v1", relu_backward_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, y, dy,
+           dz);
     grad = dz;
     mask = false;
   }
   launch(version == 2 ? "bn_backward_reduce_v2" : "bn_backward_reduce_v1", bn_backward_reduce_kernel,
-         dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), stream, l, x, y, grad, mask, save_mean,
-         save_invstd, dgamma, dbeta);
+         dim3(static_cast<unsigned>(s.channels)), dim3(kThreads), l, x, y, grad, mask, save_mean, save_invstd,
+         dgamma, dbeta);
   // v1 already wrote dresidual when it masked; without ReLU, dz = dy and the apply pass copies it.
   float* residual_out = version == 1 && relu ? nullptr : dresidual;
   launch(version == 2 ? "bn_backward_apply_v2" : "bn_backward_apply_v1", bn_backward_apply_kernel,
-         dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, l, x, y, grad, mask, gamma, save_mean,
-         save_invstd, dgamma, dbeta, dx, residual_out);
-  synchronize(stream);  // before a temporary is freed
+         dim3(blocks_for(n, kThreads)), dim3(kThreads), l, x, y, grad, mask, gamma, save_mean, save_invstd,
+         dgamma, dbeta, dx, residual_out);
+  synchronize();  // before a temporary is freed
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

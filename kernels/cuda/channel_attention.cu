@@ -342,51 +342,49 @@ std::vector<KernelVersion> channel_attention_versions() {
 }
 
 void channel_attention_forward(int version, int64_t N, int64_t C, int64_t P, const float* x,
-                               const ChannelMlp& mlp, const ChannelAttentionSaved& saved, float* y,
-                               StreamHandle stream) {
+                               const ChannelMlp& mlp, const ChannelAttentionSaved& saved, float* y) {
   check_version_and_shape("channel_attention_forward", version, C, mlp.hidden);
   const int64_t rows = N * C;
   if (version == 1) {
-    launch("channel_pool_v1", pool_rows_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads),
-           stream, rows, P, x, saved.avg, saved.max, saved.argmax);
+    launch("channel_pool_v1", pool_rows_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads), rows,
+           P, x, saved.avg, saved.max, saved.argmax);
     launch("channel_attention_mlp_v1", attention_naive_kernel, dim3(blocks_for(rows, kThreads)),
-           dim3(kThreads), stream, N, C, mlp.hidden, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max,
-           saved.att);
+           dim3(kThreads), N, C, mlp.hidden, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att);
     launch("channel_scale_v1", scale_rows_kernel, dim3(blocks_for(rows * P, kThreads)), dim3(kThreads),
-           stream, rows * P, P, x, saved.att, y);
+           rows * P, P, x, saved.att, y);
     return;
   }
-  launch("channel_pool_v2", channel_pool_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads),
-         stream, rows, P, x, saved.avg, saved.max, saved.argmax);
-  launch("channel_mlp_scale_v2", channel_mlp_scale_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads),
-         stream, C, P, mlp.hidden, x, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att, y);
+  launch("channel_pool_v2", channel_pool_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads), rows,
+         P, x, saved.avg, saved.max, saved.argmax);
+  launch("channel_mlp_scale_v2", channel_mlp_scale_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads), C,
+         P, mlp.hidden, x, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att, y);
 }
 
 void channel_attention_backward(int version, int64_t N, int64_t C, int64_t P, const float* x, const float* dy,
                                 const ChannelMlp& mlp, const ChannelAttentionSaved& saved, float* dx,
-                                const ChannelMlpGrads& grads, StreamHandle stream) {
+                                const ChannelMlpGrads& grads) {
   check_version_and_shape("channel_attention_backward", version, C, mlp.hidden);
   const int64_t H = mlp.hidden, rows = N * C;
   if (version == 2) {
     launch("channel_attention_backward_v2", channel_attention_backward_kernel, dim3(static_cast<unsigned>(N)),
-           dim3(kThreads), stream, C, P, H, x, dy, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, saved.argmax,
+           dim3(kThreads), C, P, H, x, dy, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, saved.argmax,
            saved.att, dx, grads.w1, grads.b1, grads.w2, grads.b2);
     return;
   }
   DeviceBuffer<float> d_out(static_cast<size_t>(rows)), pre(static_cast<size_t>(N * 2 * H)),
       d_hidden(static_cast<size_t>(N * 2 * H));
   launch("channel_output_grad_v1", output_grad_naive_kernel, dim3(blocks_for(rows, kThreads)), dim3(kThreads),
-         stream, rows, P, x, dy, saved.att, d_out.get());
+         rows, P, x, dy, saved.att, d_out.get());
   launch("channel_hidden_grad_v1", hidden_grad_naive_kernel, dim3(blocks_for(N * H, kThreads)),
-         dim3(kThreads), stream, N, C, H, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, d_out.get(),
-         pre.get(), d_hidden.get());
+         dim3(kThreads), N, C, H, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, d_out.get(), pre.get(),
+         d_hidden.get());
   const int64_t params = 2 * C * H + C + H;
   launch("channel_mlp_param_grad_v1", mlp_param_grad_naive_kernel, dim3(blocks_for(params, kThreads)),
-         dim3(kThreads), stream, N, C, H, saved.avg, saved.max, d_out.get(), pre.get(), d_hidden.get(),
-         grads.w1, grads.b1, grads.w2, grads.b2);
+         dim3(kThreads), N, C, H, saved.avg, saved.max, d_out.get(), pre.get(), d_hidden.get(), grads.w1,
+         grads.b1, grads.w2, grads.b2);
   launch("channel_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(rows * P, kThreads)),
-         dim3(kThreads), stream, N, C, P, H, mlp.w1, dy, saved.att, saved.argmax, d_hidden.get(), dx);
-  synchronize(stream);  // the temporaries are freed on return
+         dim3(kThreads), N, C, P, H, mlp.w1, dy, saved.att, saved.argmax, d_hidden.get(), dx);
+  synchronize();  // the temporaries are freed on return
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

@@ -129,10 +129,9 @@ __global__ void channel_sum_kernel(int64_t outer, int64_t channels, int64_t inne
 
 }  // namespace
 
-void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst,
-                 StreamHandle stream) {
-  launch("channel_sum", channel_sum_kernel, dim3(static_cast<unsigned>(channels)), dim3(256), stream, outer,
-         channels, inner, src, dst);
+void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst) {
+  launch("channel_sum", channel_sum_kernel, dim3(static_cast<unsigned>(channels)), dim3(256), outer, channels,
+         inner, src, dst);
 }
 
 std::vector<KernelVersion> conv2d_versions() {
@@ -145,10 +144,10 @@ std::vector<KernelVersion> conv2d_versions() {
 }
 
 void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
-                    float* y, StreamHandle stream) {
+                    float* y) {
   require_version("conv2d_forward", version, conv2d_versions());
   if (version == 3) {
-    return conv2d_cudnn_forward(g, x, w, bias, y, stream);
+    return conv2d_cudnn_forward(g, x, w, bias, y);
   }
   const ConvForward p{g.c_out,
                       g.batch * g.out_pixels(),
@@ -160,24 +159,23 @@ void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const 
                       taps_of(g),
                       g.out_pixels(),
                       g.kernel_h * g.kernel_w};
-  launch_gemm(version == 1 ? "conv2d_forward_v1" : "conv2d_forward_v2", version, p, 1, stream);
+  launch_gemm(version == 1 ? "conv2d_forward_v1" : "conv2d_forward_v2", version, p, 1);
 }
 
-void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w, const float* dy, float* dx,
-                           StreamHandle stream) {
+void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w, const float* dy, float* dx) {
   require_version("conv2d_backward_input", version, conv2d_versions());
   if (version == 3) {
-    return conv2d_cudnn_backward_input(g, w, dy, dx, stream);
+    return conv2d_cudnn_backward_input(g, w, dy, dx);
   }
   const ConvBackwardInput p{g.c_in, g.batch * g.in_pixels(), g.c_out * g.kernel_h * g.kernel_w, w, dy, dx, g};
-  launch_gemm(version == 1 ? "conv2d_backward_input_v1" : "conv2d_backward_input_v2", version, p, 1, stream);
+  launch_gemm(version == 1 ? "conv2d_backward_input_v1" : "conv2d_backward_input_v2", version, p, 1);
 }
 
 void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
-                            float* dbias, StreamHandle stream) {
+                            float* dbias) {
   require_version("conv2d_backward_weight", version, conv2d_versions());
   if (version == 3) {
-    return conv2d_cudnn_backward_weight(g, x, dy, dw, dbias, stream);
+    return conv2d_cudnn_backward_weight(g, x, dy, dw, dbias);
   }
   const ConvBackwardWeight p{
       g.c_out,    g.patch_size(), g.batch * g.out_pixels(), dy, dw, PaddedInput{x, g.c_in, g.h_in, g.w_in},
@@ -186,12 +184,11 @@ void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x
   const int64_t tiles = ((p.M + kTileM - 1) / kTileM) * ((p.N + kTileN - 1) / kTileN);
   const int64_t splits = version == 2 ? std::max<int64_t>(1, std::min<int64_t>(p.K / 512, 64 / tiles)) : 1;
   if (splits > 1) {
-    fill_zero(dw, sizeof(float) * static_cast<size_t>(p.M * p.N), stream);
+    fill_zero(dw, sizeof(float) * static_cast<size_t>(p.M * p.N));
   }
-  launch_gemm(version == 1 ? "conv2d_backward_weight_v1" : "conv2d_backward_weight_v2", version, p, splits,
-              stream);
+  launch_gemm(version == 1 ? "conv2d_backward_weight_v1" : "conv2d_backward_weight_v2", version, p, splits);
   if (dbias != nullptr) {
-    channel_sum(g.batch, g.c_out, g.out_pixels(), dy, dbias, stream);
+    channel_sum(g.batch, g.c_out, g.out_pixels(), dy, dbias);
   }
 }
 

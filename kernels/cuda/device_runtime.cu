@@ -1,5 +1,6 @@
-// Device memory, copies and streams: the CUDA runtime on a GPU, plain host memory registered with
-// the executor in the emulated build (where "streams" are synchronous).
+// Device memory and copies: the CUDA runtime on a GPU, plain host memory registered with the executor in
+// the emulated build. Everything runs on the default stream, in issue order (the emulator runs each
+// call to completion).
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -45,9 +46,7 @@ void check(cudaError_t status, const char* what) {
     throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
   }
 }
-cudaStream_t native(StreamHandle s) {
-  return static_cast<cudaStream_t>(s);
-}
+constexpr cudaStream_t kDefaultStream = nullptr;
 bool sync_after_launch() {
   const char* v = std::getenv("S2_CUDA_SYNC");
   return v != nullptr && std::string(v) == "1";
@@ -109,35 +108,27 @@ void* device_alloc(size_t bytes) {
 void device_free(void* p) {
   check(cudaFree(p), "cudaFree");
 }
-void copy_to_device(void* dst, const void* src, size_t bytes, StreamHandle s) {
-  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, native(s)), "copy to device");
+void copy_to_device(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, kDefaultStream), "copy to device");
 }
-void copy_to_host(void* dst, const void* src, size_t bytes, StreamHandle s) {
-  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, native(s)), "copy to host");
-  check(cudaStreamSynchronize(native(s)), "copy to host");
+void copy_to_host(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, kDefaultStream), "copy to host");
+  check(cudaStreamSynchronize(kDefaultStream), "copy to host");
 }
-void copy_on_device(void* dst, const void* src, size_t bytes, StreamHandle s) {
-  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, native(s)), "copy on device");
+void copy_on_device(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, kDefaultStream), "copy on device");
 }
-void fill_zero(void* dst, size_t bytes, StreamHandle s) {
-  check(cudaMemsetAsync(dst, 0, bytes, native(s)), "cudaMemsetAsync");
+void fill_zero(void* dst, size_t bytes) {
+  check(cudaMemsetAsync(dst, 0, bytes, kDefaultStream), "cudaMemsetAsync");
 }
-StreamHandle create_stream() {
-  cudaStream_t s = nullptr;
-  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
-  return s;
-}
-void destroy_stream(StreamHandle s) {
-  check(cudaStreamDestroy(native(s)), "cudaStreamDestroy");
-}
-void synchronize(StreamHandle s) {
-  check(cudaStreamSynchronize(native(s)), "cudaStreamSynchronize");
+void synchronize() {
+  check(cudaStreamSynchronize(kDefaultStream), "cudaStreamSynchronize");
 }
 
 // Each repeat is timed alone, after a memset of twice the L2 cache (as llm.c's dev/cuda benchmarks
 // flush it), so that no repeat runs on inputs the one before left in L2: the figures are those of a
 // kernel inside a training step, where other kernels' data evicts its inputs in between.
-double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
+double time_ms(const std::function<void()>& body, int repeats) {
   body();  // warm-up: first-launch costs, cuDNN algorithm choice
   int device = 0, l2_bytes = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
@@ -150,10 +141,10 @@ double time_ms(const std::function<void()>& body, int repeats, StreamHandle s) {
   check(cudaEventCreate(&stop), "cudaEventCreate");
   double total_ms = 0.0;
   for (int i = 0; i < repeats; ++i) {
-    check(cudaMemsetAsync(flush, i & 0xff, flush_bytes, native(s)), "cudaMemsetAsync (L2 flush)");
-    check(cudaEventRecord(start, native(s)), "cudaEventRecord");
+    check(cudaMemsetAsync(flush, i & 0xff, flush_bytes, kDefaultStream), "cudaMemsetAsync (L2 flush)");
+    check(cudaEventRecord(start, kDefaultStream), "cudaEventRecord");
     body();
-    check(cudaEventRecord(stop, native(s)), "cudaEventRecord");
+    check(cudaEventRecord(stop, kDefaultStream), "cudaEventRecord");
     check(cudaEventSynchronize(stop), "cudaEventSynchronize");
     float ms = 0.0f;
     check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
@@ -196,33 +187,29 @@ void require_device(const void* p, size_t bytes, const char* what) {
 }
 }  // namespace
 
-void copy_to_device(void* dst, const void* src, size_t bytes, StreamHandle) {
+void copy_to_device(void* dst, const void* src, size_t bytes) {
   require_device(dst, bytes, "copy_to_device");
   std::memcpy(dst, src, bytes);
   emu::mark_device_written(dst, bytes);
 }
-void copy_to_host(void* dst, const void* src, size_t bytes, StreamHandle) {
+void copy_to_host(void* dst, const void* src, size_t bytes) {
   require_device(src, bytes, "copy_to_host");
   std::memcpy(dst, src, bytes);
 }
-void copy_on_device(void* dst, const void* src, size_t bytes, StreamHandle) {
+void copy_on_device(void* dst, const void* src, size_t bytes) {
   require_device(dst, bytes, "copy_on_device");
   require_device(src, bytes, "copy_on_device");
   std::memmove(dst, src, bytes);
   emu::copy_device_written(dst, src, bytes);
 }
-void fill_zero(void* dst, size_t bytes, StreamHandle) {
+void fill_zero(void* dst, size_t bytes) {
   require_device(dst, bytes, "fill_zero");
   std::memset(dst, 0, bytes);
   emu::mark_device_written(dst, bytes);
 }
-StreamHandle create_stream() {
-  return nullptr;
-}
-void destroy_stream(StreamHandle) {}
-void synchronize(StreamHandle) {}
+void synchronize() {}
 
-double time_ms(const std::function<void()>& body, int repeats, StreamHandle) {
+double time_ms(const std::function<void()>& body, int repeats) {
   body();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < repeats; ++i) {

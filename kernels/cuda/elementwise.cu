@@ -26,15 +26,15 @@ __global__ void add_kernel(int64_t n, dev_ptr<const float> a, dev_ptr<const floa
 
 }  // namespace
 
-void fill(int64_t n, float value, float* y, StreamHandle stream) {
+void fill(int64_t n, float value, float* y) {
   if (n > 0) {
-    launch("fill", fill_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, value, y);
+    launch("fill", fill_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, value, y);
   }
 }
 
-void add(int64_t n, const float* a, const float* b, float* out, StreamHandle stream) {
+void add(int64_t n, const float* a, const float* b, float* out) {
   if (n > 0) {
-    launch("add", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, a, b, out);
+    launch("add", add_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, a, b, out);
   }
 }
 

@@ -84,19 +84,18 @@ __global__ void __launch_bounds__(kTiledThreads) gemm_tiled_kernel(Problem p, in
 
 // Launches version 1 or 2 of a GEMM problem. splits > 1 needs a zeroed output (tiled only).
 template <class Problem>
-void launch_gemm(const char* name, int version, const Problem& p, int64_t splits, StreamHandle stream) {
+void launch_gemm(const char* name, int version, const Problem& p, int64_t splits) {
   if (version == 1) {
     const dim3 block(16, 16);
-    launch(name, gemm_naive_kernel<Problem>, dim3(blocks_for(p.N, 16), blocks_for(p.M, 16)), block, stream,
-           p);
+    launch(name, gemm_naive_kernel<Problem>, dim3(blocks_for(p.N, 16), blocks_for(p.M, 16)), block, p);
     return;
   }
   const int64_t k = p.K > 0 ? p.K : 1;
   const int64_t k_per_split = ((k + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;
   const auto z = static_cast<unsigned>((k + k_per_split - 1) / k_per_split);
   launch(name, gemm_tiled_kernel<Problem>,
-         dim3(blocks_for(p.N, kTileN), blocks_for(p.M, kTileM), z > 0 ? z : 1), dim3(kTiledThreads), stream,
-         p, k_per_split);
+         dim3(blocks_for(p.N, kTileN), blocks_for(p.M, kTileM), z > 0 ? z : 1), dim3(kTiledThreads), p,
+         k_per_split);
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

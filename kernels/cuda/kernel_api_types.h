@@ -4,9 +4,6 @@
 
 namespace s2 {
 
-// A cudaStream_t passed through host code that does not include the CUDA headers; null = default.
-using StreamHandle = void*;
-
 // Parameters of the channel attention MLP (C -> hidden -> C, both with bias).
 struct ChannelMlp {
   const float* w1;  // [hidden, C]

@@ -28,21 +28,20 @@ void check_cublas(cublasStatus_t status, const char* what) {
   }
 }
 
-cudnnHandle_t cudnn_handle(StreamHandle stream) {
+// Library handles, one per host thread, on the default stream (as every kernel).
+cudnnHandle_t cudnn_handle() {
   thread_local cudnnHandle_t handle = nullptr;
   if (handle == nullptr) {
     check_cudnn(cudnnCreate(&handle), "cudnnCreate");
   }
-  check_cudnn(cudnnSetStream(handle, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
   return handle;
 }
 
-cublasHandle_t cublas_handle(StreamHandle stream) {
+cublasHandle_t cublas_handle() {
   thread_local cublasHandle_t handle = nullptr;
   if (handle == nullptr) {
     check_cublas(cublasCreate(&handle), "cublasCreate");
   }
-  check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
   return handle;
 }
 
@@ -142,8 +141,8 @@ __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const f
 }  // namespace
 
 void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
-                          float* y, StreamHandle stream) {
-  cudnnHandle_t h = cudnn_handle(stream);
+                          float* y) {
+  cudnnHandle_t h = cudnn_handle();
   ConvDescriptors d(g);
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int found = 0;
@@ -162,9 +161,8 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
   }
 }
 
-void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const float* dy, float* dx,
-                                 StreamHandle stream) {
-  cudnnHandle_t h = cudnn_handle(stream);
+void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const float* dy, float* dx) {
+  cudnnHandle_t h = cudnn_handle();
   ConvDescriptors d(g);
   cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
   int found = 0;
@@ -182,8 +180,8 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
 }
 
 void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
-                                  float* dbias, StreamHandle stream) {
-  cudnnHandle_t h = cudnn_handle(stream);
+                                  float* dbias) {
+  cudnnHandle_t h = cudnn_handle();
   ConvDescriptors d(g);
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int found = 0;
@@ -205,23 +203,23 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
 
 // Row-major y[batch, out] is column-major [out, batch]: y^T = w x^T in cuBLAS's terms.
 void linear_cublas_forward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
-                           const float* b, float* y, StreamHandle stream) {
+                           const float* b, float* y) {
   const float one = 1.0f, zero = 0.0f;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
-  check_cublas(cublasSgemm(cublas_handle(stream), CUBLAS_OP_T, CUBLAS_OP_N, i(out), i(batch), i(in), &one, w,
-                           i(in), x, i(in), &zero, y, i(out)),
+  check_cublas(cublasSgemm(cublas_handle(), CUBLAS_OP_T, CUBLAS_OP_N, i(out), i(batch), i(in), &one, w, i(in),
+                           x, i(in), &zero, y, i(out)),
                "forward");
   if (b != nullptr) {
-    launch("add_bias_rows", add_bias_rows_kernel, dim3(blocks_for(batch * out, 256)), dim3(256), stream,
-           batch, out, b, y);
+    launch("add_bias_rows", add_bias_rows_kernel, dim3(blocks_for(batch * out, 256)), dim3(256), batch, out,
+           b, y);
   }
 }
 
 void linear_cublas_backward(int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
-                            const float* dy, float* dx, float* dw, float* db, StreamHandle stream) {
+                            const float* dy, float* dx, float* dw, float* db) {
   const float one = 1.0f, zero = 0.0f;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
-  cublasHandle_t h = cublas_handle(stream);
+  cublasHandle_t h = cublas_handle();
   check_cublas(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, i(in), i(batch), i(out), &one, w, i(in), dy, i(out),
                            &zero, dx, i(in)),
                "backward input");
@@ -229,7 +227,7 @@ void linear_cublas_backward(int64_t batch, int64_t in, int64_t out, const float*
                            &zero, dw, i(in)),
                "backward weight");
   if (db != nullptr) {
-    channel_sum(batch, out, 1, dy, db, stream);
+    channel_sum(batch, out, 1, dy, db);
   }
 }
 
@@ -241,23 +239,20 @@ namespace {
 }
 }  // namespace
 
-void conv2d_cudnn_forward(const Conv2dGeometry&, const float*, const float*, const float*, float*,
-                          StreamHandle) {
+void conv2d_cudnn_forward(const Conv2dGeometry&, const float*, const float*, const float*, float*) {
   gpu_only("conv2d version 3 (cuDNN)");
 }
-void conv2d_cudnn_backward_input(const Conv2dGeometry&, const float*, const float*, float*, StreamHandle) {
+void conv2d_cudnn_backward_input(const Conv2dGeometry&, const float*, const float*, float*) {
   gpu_only("conv2d version 3 (cuDNN)");
 }
-void conv2d_cudnn_backward_weight(const Conv2dGeometry&, const float*, const float*, float*, float*,
-                                  StreamHandle) {
+void conv2d_cudnn_backward_weight(const Conv2dGeometry&, const float*, const float*, float*, float*) {
   gpu_only("conv2d version 3 (cuDNN)");
 }
-void linear_cublas_forward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*,
-                           StreamHandle) {
+void linear_cublas_forward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*) {
   gpu_only("linear version 2 (cuBLAS)");
 }
 void linear_cublas_backward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*,
-                            float*, float*, StreamHandle) {
+                            float*, float*) {
   gpu_only("linear version 2 (cuBLAS)");
 }
 

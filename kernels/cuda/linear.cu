@@ -41,25 +41,25 @@ std::vector<KernelVersion> linear_versions() {
 }
 
 void linear_forward(int version, int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
-                    const float* b, float* y, StreamHandle stream) {
+                    const float* b, float* y) {
   require_version("linear_forward", version, linear_versions());
   if (version == 2) {
-    return linear_cublas_forward(batch, in, out, x, w, b, y, stream);
+    return linear_cublas_forward(batch, in, out, x, w, b, y);
   }
-  launch_gemm("linear_forward_v1", 2, LinearForward{batch, out, in, x, w, b, y}, 1, stream);
+  launch_gemm("linear_forward_v1", 2, LinearForward{batch, out, in, x, w, b, y}, 1);
 }
 
 void linear_backward(int version, int64_t batch, int64_t in, int64_t out, const float* x, const float* w,
-                     const float* dy, float* dx, float* dw, float* db, StreamHandle stream) {
+                     const float* dy, float* dx, float* dw, float* db) {
   require_version("linear_backward", version, linear_versions());
   if (version == 2) {
-    return linear_cublas_backward(batch, in, out, x, w, dy, dx, dw, db, stream);
+    return linear_cublas_backward(batch, in, out, x, w, dy, dx, dw, db);
   }
   // dx = dy w, dw = dy^T x
-  launch_gemm("linear_backward_input_v1", 2, PlainGemm<false>{batch, in, out, dy, w, dx}, 1, stream);
-  launch_gemm("linear_backward_weight_v1", 2, PlainGemm<true>{out, in, batch, dy, x, dw}, 1, stream);
+  launch_gemm("linear_backward_input_v1", 2, PlainGemm<false>{batch, in, out, dy, w, dx}, 1);
+  launch_gemm("linear_backward_weight_v1", 2, PlainGemm<true>{out, in, batch, dy, x, dw}, 1);
   if (db != nullptr) {
-    channel_sum(batch, out, 1, dy, db, stream);
+    channel_sum(batch, out, 1, dy, db);
   }
 }
 

@@ -5,7 +5,7 @@
 //     bounds- and race-checked pointer in the emulator); keep derived pointers as dev_ptr too (use auto);
 //   - shared memory is declared with S2_SHARED(type, name, [extent]...) and passed to device functions
 //     as smem_ptr<T>; atomics take `&p[i]` of either;
-//   - kernels are launched with launch("name", kernel, grid, block, stream, args...), never <<<>>>;
+//   - kernels are launched with launch("name", kernel, grid, block, args...), never <<<>>>;
 //   - code lives in namespace s2::S2_CUDA_NAMESPACE (s2::cuda on the GPU, s2::cuda_emu emulated).
 #include <string>
 #include <tuple>
@@ -45,12 +45,11 @@ using smem_ptr = emu::CheckedPtr<T>;
 #endif
 
 template <class... P, class... A>
-void launch(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, StreamHandle stream, A&&... args) {
+void launch(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, A&&... args) {
 #if defined(__CUDACC__)
-  kernel<<<grid, block, 0, static_cast<cudaStream_t>(stream)>>>(static_cast<P>(std::forward<A>(args))...);
+  kernel<<<grid, block>>>(static_cast<P>(std::forward<A>(args))...);
   check_launch(name, grid, block);
 #else
-  (void)stream;
   try {
     const std::tuple<P...> params(static_cast<P>(std::forward<A>(args))...);
     emu::run_kernel(name, grid, block, [&] { std::apply(kernel, params); });

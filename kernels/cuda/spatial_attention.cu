@@ -289,47 +289,45 @@ std::vector<KernelVersion> spatial_attention_versions() {
 }
 
 void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
-                               const float* x, const float* w, const SpatialAttentionSaved& saved, float* y,
-                               StreamHandle stream) {
+                               const float* x, const float* w, const SpatialAttentionSaved& saved, float* y) {
   check_version_and_shape("spatial_attention_forward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
   if (version == 2) {
     launch("spatial_attention_v2", spatial_attention_fused_kernel, dim3(static_cast<unsigned>(N)),
-           dim3(kThreads), stream, s, x, w, saved.pooled, saved.argmax, saved.att, y);
+           dim3(kThreads), s, x, w, saved.pooled, saved.argmax, saved.att, y);
     return;
   }
-  launch("spatial_pool_v1", pool_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), stream, N,
-         s, x, saved.pooled, saved.argmax);
+  launch("spatial_pool_v1", pool_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), N, s, x,
+         saved.pooled, saved.argmax);
   launch("spatial_conv_sigmoid_v1", attention_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
-         stream, N, s, saved.pooled, w, saved.att);
-  launch("spatial_scale_v1", scale_pixels_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads),
-         stream, N, s, x, saved.att, y);
+         N, s, saved.pooled, w, saved.att);
+  launch("spatial_scale_v1", scale_pixels_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads), N, s,
+         x, saved.att, y);
 }
 
 void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
                                 const float* x, const float* w, const float* dy,
-                                const SpatialAttentionSaved& saved, float* dx, float* dw,
-                                StreamHandle stream) {
+                                const SpatialAttentionSaved& saved, float* dx, float* dw) {
   check_version_and_shape("spatial_attention_backward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
   if (version == 2) {
     launch("spatial_attention_backward_v2", spatial_attention_backward_fused_kernel,
-           dim3(static_cast<unsigned>(N)), dim3(kThreads), stream, s, x, w, dy, saved.pooled, saved.argmax,
-           saved.att, dx, dw);
+           dim3(static_cast<unsigned>(N)), dim3(kThreads), s, x, w, dy, saved.pooled, saved.argmax, saved.att,
+           dx, dw);
     return;
   }
   DeviceBuffer<float> d_logit(static_cast<size_t>(N * P)), d_pooled(static_cast<size_t>(N * 2 * P));
   launch("spatial_logit_grad_v1", logit_grad_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
-         stream, N, s, x, dy, saved.att, d_logit.get());
+         N, s, x, dy, saved.att, d_logit.get());
   launch("spatial_pooled_grad_v1", pooled_grad_naive_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
-         dim3(kThreads), stream, N, s, d_logit.get(), w, d_pooled.get());
+         dim3(kThreads), N, s, d_logit.get(), w, d_pooled.get());
   launch("spatial_weight_grad_v1", weight_grad_naive_kernel, dim3(blocks_for(2 * k * k, kThreads)),
-         dim3(kThreads), stream, N, s, d_logit.get(), saved.pooled, dw);
+         dim3(kThreads), N, s, d_logit.get(), saved.pooled, dw);
   launch("spatial_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(N * C * P, kThreads)),
-         dim3(kThreads), stream, N, s, dy, saved.att, saved.argmax, d_pooled.get(), dx);
-  synchronize(stream);  // the temporaries are freed on return
+         dim3(kThreads), N, s, dy, saved.att, saved.argmax, d_pooled.get(), dx);
+  synchronize();  // the temporaries are freed on return
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

@@ -112,35 +112,32 @@ __global__ void adam_kernel(int64_t n, dev_ptr<float> param, dev_ptr<const float
 
 }  // namespace
 
-void global_avg_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y, StreamHandle stream) {
-  launch("global_avg_pool", avg_pool_rows_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads),
-         stream, rows, pixels, x, y);
+void global_avg_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y) {
+  launch("global_avg_pool", avg_pool_rows_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads), rows,
+         pixels, x, y);
 }
 
-void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, float* dx, StreamHandle stream) {
+void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, float* dx) {
   launch("global_avg_pool_backward", avg_pool_backward_kernel, dim3(blocks_for(rows * pixels, kThreads)),
-         dim3(kThreads), stream, rows, pixels, dy, dx);
+         dim3(kThreads), rows, pixels, dy, dx);
 }
 
 void softmax_cross_entropy_forward(int64_t batch, int64_t classes, const float* logits, const int32_t* labels,
-                                   const float* class_weights, float* probs, float* loss,
-                                   StreamHandle stream) {
-  launch("softmax_cross_entropy", softmax_cross_entropy_kernel, dim3(1), dim3(kThreads), stream, batch,
-         classes, logits, labels, class_weights, probs, loss);
+                                   const float* class_weights, float* probs, float* loss) {
+  launch("softmax_cross_entropy", softmax_cross_entropy_kernel, dim3(1), dim3(kThreads), batch, classes,
+         logits, labels, class_weights, probs, loss);
 }
 
 void softmax_cross_entropy_backward(int64_t batch, int64_t classes, const float* probs, const int32_t* labels,
-                                    const float* class_weights, float grad_loss, float* dlogits,
-                                    StreamHandle stream) {
+                                    const float* class_weights, float grad_loss, float* dlogits) {
   launch("softmax_cross_entropy_backward", softmax_cross_entropy_backward_kernel, dim3(1), dim3(kThreads),
-         stream, batch, classes, probs, labels, class_weights, grad_loss, dlogits);
+         batch, classes, probs, labels, class_weights, grad_loss, dlogits);
 }
 
-void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, const cpu::AdamStep& step,
-                 StreamHandle stream) {
+void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, const cpu::AdamStep& step) {
   const AdamScalars k = adam_scalars(step);
-  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), stream, n, param, grad, m, v,
-         step, k.step_size, k.inv_sqrt_bc2);
+  launch("adam", adam_kernel, dim3(blocks_for(n, kThreads)), dim3(kThreads), n, param, grad, m, v, step,
+         k.step_size, k.inv_sqrt_bc2);
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

@@ -2,9 +2,9 @@
 // The registry of ops with numbered CUDA kernel versions: one line per op (its name and default
 // version). The versions themselves are listed once, at the top of the op's kernel file
 // (`<op>_versions()` in kernels/cuda/<op>.cu), and reached through versions_of() (kernel_api.inc).
-// Dispatch (the CUDA half of each framework/ops/<op>.cpp), --kernels parsing (framework/device.cpp), ablate_kernels and
-// the check of kernels/cuda/README.md's table (tests/test_cuda_kernels.cpp) all read it: adding a
-// version means editing its kernel file; adding a versioned op, one line here.
+// Dispatch (the CUDA half of each framework/ops/<op>.cpp), --kernels parsing (framework/device.cpp),
+// ablate_kernels and the check of kernels/cuda/README.md's table (tests/test_cuda_kernels.cpp) all read it:
+// adding a version means editing its kernel file; adding a versioned op, one line here.
 #include <array>
 #include <cstddef>
 #include <string_view>
