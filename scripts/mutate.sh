@@ -7,8 +7,29 @@
 # Usage: scripts/mutate.sh [BUILD_ROOT] [SELECTION]   (default /tmp/s2cbam-mutate and every mutation; the
 # checkout itself is untouched; SELECTION numbers the mutations from 1 in file order: N, FIRST-LAST, or a
 # comma-separated list of those, e.g. 20,40-43)
+# scripts/mutate.sh --check only checks that every mutation still applies (its text occurs exactly once),
+# without building anything: a ctest, so that a refactor cannot silently retire a mutation.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--check" ]]; then
+  python3 - <<'PY'
+import sys
+bad = number = 0
+for line in open("scripts/mutations.txt"):
+    line = line.rstrip("\n")
+    if not line or line.startswith("#"):
+        continue
+    number += 1
+    path, old, _ = line.split(" @@ ")
+    count = open(path).read().count(old)
+    if count != 1:
+        bad += 1
+        print(f"mutation {number}: the text occurs {count} times in {path}: {old}")
+print(f"{number - bad} of {number} mutations apply")
+sys.exit(1 if bad else 0)
+PY
+  exit
+fi
 root=${1:-/tmp/s2cbam-mutate}
 selection=${2:-1-100000}
 selected() {  # is mutation $1 in the selection?
