@@ -4,7 +4,9 @@
 //   - device buffers are kernel parameters of type dev_ptr<T> (a raw pointer under nvcc, a
 //     bounds- and race-checked pointer in the emulator); keep derived pointers as dev_ptr too (use auto);
 //   - shared memory is declared with S2_SHARED(type, name, [extent]...) and passed to device functions
-//     as smem_ptr<T>; atomics take `&p[i]` of either;
+//     as smem_ptr<T>; atomics take `&p[i]` of either. In the emulator p[i] is a checked reference, so
+//     read an element into a typed local (`const float v = x[i]`), not `auto`, which would keep the
+//     reference and read later;
 //   - kernels are launched with launch("name", kernel, grid, block, args...), never <<<>>>;
 //   - code lives in namespace s2::S2_CUDA_NAMESPACE (s2::cuda on the GPU, s2::cuda_emu emulated).
 #include <string>
