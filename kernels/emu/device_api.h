@@ -117,6 +117,15 @@ struct Tracking {
   WordShadow* word = nullptr;  // shared memory
   int64_t index = 0;           // the shared word's index, for messages
 
+  // The tracking of the element d further on (a device element finds its word from its address).
+  Tracking shifted(int64_t d) const {
+    Tracking t = *this;
+    if (t.word != nullptr) {
+      t.word += d;
+      t.index += d;
+    }
+    return t;
+  }
   void record(const void* address, Access access) const {
     if (allocation != nullptr) {
       allocation->check(base, address, access);
@@ -217,10 +226,7 @@ class CheckedPtr {
     r.ptr_ = ptr_ + d;  // may point outside while not dereferenced, as raw pointers may
     r.lo_ -= d;
     r.hi_ -= d;
-    if (r.tracking_.word != nullptr) {
-      r.tracking_.word += d;
-      r.tracking_.index += d;
-    }
+    r.tracking_ = tracking_.shifted(d);
     return r;
   }
   Ref<T> at(int64_t i) const {
@@ -233,12 +239,7 @@ class CheckedPtr {
       thread_local std::remove_const_t<T> scratch{};
       return {&scratch, Tracking{}};
     }
-    Tracking t = tracking_;
-    if (t.word != nullptr) {
-      t.word += i;
-      t.index += i;
-    }
-    return {ptr_ + i, t};
+    return {ptr_ + i, tracking_.shifted(i)};
   }
   T* ptr_ = nullptr;
   int64_t lo_ = 0, hi_ = 0;  // valid indices relative to ptr_
