@@ -57,9 +57,19 @@ struct LaunchRecord {
   }
 };
 
+// The (x, y, z) index of a linear index in a grid or block of `extent` (x fastest).
+uint3 unflatten(int64_t linear, dim3 extent) {
+  return {static_cast<unsigned>(linear % extent.x), static_cast<unsigned>(linear / extent.x % extent.y),
+          static_cast<unsigned>(linear / (int64_t{extent.x} * extent.y))};
+}
+
+std::string describe(uint3 block, uint3 thread) {
+  return fmt::format("block ({},{},{}) thread ({},{},{})", block.x, block.y, block.z, thread.x, thread.y,
+                     thread.z);
+}
+
 std::string describe(const ThreadContext& c) {
-  return fmt::format("block ({},{},{}) thread ({},{},{})", c.block_idx.x, c.block_idx.y, c.block_idx.z,
-                     c.thread_idx.x, c.thread_idx.y, c.thread_idx.z);
+  return describe(c.block_idx, c.thread_idx);
 }
 
 std::atomic<uint64_t> next_launch_id{1}, next_block_run{1};  // 0 marks "no access" in race stamps
@@ -95,9 +105,7 @@ BlockRunner& runner() {
 
 void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, int64_t block_id, uint64_t launch_id,
                       const std::function<void()>& body, ThreadOrder order) {
-  const uint3 block_idx{static_cast<unsigned>(block_id % grid.x),
-                        static_cast<unsigned>(block_id / grid.x % grid.y),
-                        static_cast<unsigned>(block_id / (int64_t{grid.x} * grid.y))};
+  const uint3 block_idx = unflatten(block_id, grid);
   const uint64_t block_run = next_block_run++;
   const unsigned n = block.x * block.y * block.z;
   while (fibers_.size() < n) {
@@ -107,7 +115,7 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, int64_t block
   record = &launch;
   for (unsigned i = 0; i < n; ++i) {
     ThreadContext& c = slots_[i].ctx;
-    c.thread_idx = {i % block.x, (i / block.x) % block.y, i / (block.x * block.y)};
+    c.thread_idx = unflatten(i, block);
     c.block_idx = block_idx;
     c.block_dim = block;
     c.grid_dim = grid;
@@ -365,10 +373,7 @@ void report_error(const std::string& message) {
 
 std::string describe_position(uint32_t block, int thread) {
   const ThreadContext& c = current_thread();
-  const dim3 g = c.grid_dim, b = c.block_dim;
-  const auto t = static_cast<unsigned>(thread);
-  return fmt::format("block ({},{},{}) thread ({},{},{})", block % g.x, block / g.x % g.y,
-                     block / (g.x * g.y), t % b.x, t / b.x % b.y, t / (b.x * b.y));
+  return describe(unflatten(block, c.grid_dim), unflatten(thread, c.block_dim));
 }
 
 void* device_malloc(size_t bytes) {
