@@ -17,6 +17,20 @@ DeviceKernels emulated_device_kernels();
 DeviceKernels gpu_device_kernels();
 #endif
 
+const DeviceKernels& emulated_kernels() {
+  static const DeviceKernels table = emulated_device_kernels();
+  return table;
+}
+
+const DeviceKernels* gpu_kernels() {
+#if defined(S2_HAVE_CUDA_KERNELS)
+  static const DeviceKernels table = gpu_device_kernels();
+  return &table;
+#else
+  return nullptr;
+#endif
+}
+
 namespace {
 std::mutex backend_mutex;
 std::optional<DeviceKernels> selected;

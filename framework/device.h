@@ -17,6 +17,10 @@ namespace s2 {
 #define S2_DEVICE_KERNEL_LIST(X) \
   X(device_available) \
   X(device_description) \
+  X(device_peak_gflops) \
+  X(device_peak_gbps) \
+  X(time_ms) \
+  X(versions_of) \
   X(device_alloc) \
   X(device_free) \
   X(copy_to_device) \
@@ -52,6 +56,11 @@ struct DeviceKernels {
   S2_DEVICE_KERNEL_LIST(S2_DEVICE_KERNEL_MEMBER)
 #undef S2_DEVICE_KERNEL_MEMBER
 };
+
+// The emulator's table, and the GPU build's (nullptr in a build without GPU kernels), for code that
+// runs kernels without selecting a backend for Device::CUDA (the kernel checks, ablate_kernels).
+const DeviceKernels& emulated_kernels();
+const DeviceKernels* gpu_kernels();
 
 enum class DeviceBackend { Gpu, Emulator };
 // Selects the backend of Device::CUDA for the rest of the process (before any device tensor exists).

@@ -2,9 +2,9 @@
 """Does s2cbam compute the same training step as PyTorch? (issue #20)
 
 Loads what `export_step` wrote (the paper network's weights, a batch of real pixels, s2cbam's logits,
-loss, gradients and the weights after one Adam step) into the PyTorch restatement of the network
+loss, gradients, the weights after one Adam step and the inference-mode logits after it) into the PyTorch restatement of the network
 (../shared/bench/torch_cbam_ref.py), runs the same step there with the same conventions (BN epsilon and
-momentum, Adam's epsilon, mean cross-entropy), and compares every tensor within a bound derived from
+momentum, Adam's epsilon, the trainer's class-weighted loss and its reduction), and compares every tensor within a bound derived from
 float32 rounding (kernels/rounding_bound.h): two evaluations of a chain of n roundings differ by at most
 2 n u / (1 - n u) times the size of the terms (u = 2^-24), the chain being the network's longest path
 (step.json's forward_chain, twice that plus the batch's pixels for gradients).
@@ -56,10 +56,94 @@ def load_dir(path):
     return {f[:-4]: np.load(os.path.join(path, f)) for f in sorted(os.listdir(path)) if f.endswith(".npy")}
 
 
+def make_net(torch_ref, step, state):
+    """The restatement with `state` (s2cbam's names) loaded and the step's batch-norm conventions."""
+    net = runpy.run_path(torch_ref)["Net"](step["classes"])
+    current = net.state_dict()
+    for name, value in state.items():
+        current[torch_name(name)].copy_(torch.from_numpy(np.asarray(value)))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eps, m.momentum = step["bn_eps"], step["bn_momentum"]
+    return net
+
+
+def train_steps(net, step, xs, ys, jitter=None):
+    """Adam steps over the batches xs[k], ys[k] with the trainer's loss; returns each step's loss. With
+    `jitter` (a generator), every weight is multiplied by (1 + u r), r uniform in [-1, 1], after each
+    step: one float32 rounding's worth of noise, the size of what two frameworks' roundings differ by."""
+    opt_cls = torch.optim.AdamW if step["weight_decay"] > 0 else torch.optim.Adam
+    opt = opt_cls(net.parameters(), lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["adam_eps"],
+                  weight_decay=step["weight_decay"])
+    net.train()
+    losses = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        loss = trainer_loss(net(x), y, step)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if jitter is not None:
+            with torch.no_grad():
+                for p in net.parameters():
+                    r = torch.rand(p.shape, generator=jitter, dtype=torch.float64) * 2 - 1
+                    p.mul_((1 + U * r).float())
+    return np.array(losses)
+
+
+def flat_weights(state_items):
+    return np.concatenate([np.asarray(v, np.float64).ravel() for k, v in state_items if "running" not in k])
+
+
+def compare_trajectory(a, step, before):
+    """s2cbam's K steps against PyTorch's from the same weights over the same batches, beside how far
+    PyTorch drifts from itself under one rounding of noise per step (the envelope of float32 chaos)."""
+    d = os.path.join(a.dir, "trajectory")
+    xs = torch.from_numpy(np.load(os.path.join(d, "x.npy")))
+    ys = torch.from_numpy(np.load(os.path.join(d, "y.npy"))).long()
+    s2_losses = np.load(os.path.join(d, "losses.npy")).astype(np.float64)
+    s2_after = load_dir(os.path.join(d, "after"))
+    names = sorted(s2_after)
+    net = make_net(a.torch_ref, step, before)
+    torch_losses = train_steps(net, step, xs, ys)
+    torch_state = {n: net.state_dict()[torch_name(n)].numpy() for n in names}
+    envelopes = []
+    for k in range(a.envelope_runs):
+        jittered = make_net(a.torch_ref, step, before)
+        losses = train_steps(jittered, step, xs, ys, jitter=torch.Generator().manual_seed(1000 + k))
+        state = {n: jittered.state_dict()[torch_name(n)].numpy() for n in names}
+        envelopes.append((losses, state))
+    w_t = flat_weights((n, torch_state[n]) for n in names)
+    drift = lambda state: float(np.linalg.norm(flat_weights((n, state[n]) for n in names) - w_t) / np.linalg.norm(w_t))
+    print(f"\ntrajectory: {len(s2_losses)} Adam steps of batch {xs.shape[1]} from the same weights over the same batches")
+    print(f"{'step':>5}  {'s2cbam loss':>12}  {'PyTorch loss':>12}  {'|s2cbam - PyTorch|':>18}  {'PyTorch jittered, max |diff|':>28}")
+    env_loss = np.max([np.abs(e[0] - torch_losses) for e in envelopes], axis=0)
+    for k in range(len(s2_losses)):
+        if k < 5 or (k + 1) % 10 == 0 or k == len(s2_losses) - 1:
+            print(f"{k + 1:>5}  {s2_losses[k]:>12.6f}  {torch_losses[k]:>12.6f}  {abs(s2_losses[k] - torch_losses[k]):>18.3g}  {env_loss[k]:>28.3g}")
+    s2_drift = drift(s2_after)
+    env_drifts = [drift(e[1]) for e in envelopes]
+    print(f"weights after step {len(s2_losses)}, |w - w_PyTorch| / |w_PyTorch|: s2cbam {s2_drift:.3g}; "
+          f"PyTorch jittered by one rounding per step: {', '.join(f'{v:.3g}' for v in env_drifts)}")
+    return s2_drift, max(env_drifts)
+
+
+def trainer_loss(logits, y, step):
+    """The trainer's loss: class weights (when the config weights classes), averaged over the batch
+    ("batch_mean", Keras's) or over the batch's weights ("weighted_mean", PyTorch's)."""
+    weights = torch.tensor(step["class_weights"], dtype=torch.float32) if step.get("class_weights") else None
+    smoothing = step.get("label_smoothing", 0.0)
+    if weights is not None and step.get("loss_reduction") == "batch_mean":
+        return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing, reduction="sum") / len(y)
+    return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")
     here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--envelope-runs", type=int, default=3,
+                    help="jittered PyTorch runs that measure the float32 envelope of a trajectory (export_step --steps)")
     ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
     a = ap.parse_args()
     step = json.load(open(os.path.join(a.dir, "step.json")))
@@ -90,7 +174,7 @@ def main():
                    weight_decay=step["weight_decay"])
     net.train()
     logits = net(x)
-    loss = F.cross_entropy(logits, y)
+    loss = trainer_loss(logits, y, step)
     loss.backward()
     torch_grads = {n: p.grad.detach().numpy().copy() for n, p in net.named_parameters()}
     opt.step()
@@ -134,6 +218,21 @@ def main():
         flips += int(np.sum(diff > 0.5 * lr))
         total += diff.size
         check("after " + name, value, want, 2 * lr * (1 + 1e-3) + step["weight_decay"] * lr * float(np.abs(want).max()))
+    # Inference mode, which test accuracy rests on: s2cbam's weights and running statistics after the
+    # step, loaded as they are, and batch norm from the running statistics.
+    eval_path = os.path.join(a.dir, "eval_logits.npy")
+    if os.path.exists(eval_path):
+        eval_net = runpy.run_path(a.torch_ref)["Net"](step["classes"])
+        eval_state = eval_net.state_dict()
+        for name, value in after.items():
+            eval_state[torch_name(name)].copy_(torch.from_numpy(value))
+        for m in eval_net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eps = step["bn_eps"]
+        eval_net.eval()
+        with torch.no_grad():
+            el = eval_net(x).numpy()
+        check("eval logits", np.load(eval_path), el, 2 * gamma(chain) * np.abs(el).max())
     flip_share = flips / max(total, 1)
     rows.append((f"weights that stepped the other way: {flips} of {total}", flip_share, 0.01, flip_share <= 0.01))
     failures += 0 if flip_share <= 0.01 else 1
@@ -144,6 +243,14 @@ def main():
         print(f"{what:<{width}}  {err:>20.3g}  {bound:>10.3g}  {'ok' if ok else 'OUTSIDE'}")
     print(f"\n{step['config']}, batch {batch}, seed {step['seed']}: loss s2cbam {step['loss']:.7f}, "
           f"PyTorch {loss.item():.7f}; {len(rows) - failures} of {len(rows)} within their bounds (torch {torch.__version__})")
+    if step.get("steps", 1) > 1:
+        s2_drift, envelope = compare_trajectory(a, step, before)
+        # Two implementations of the same arithmetic drift apart as fast as one does under rounding noise;
+        # a real difference (a convention, a bug that one step hides) drifts faster than every jittered run.
+        ok = s2_drift <= 2 * envelope
+        print(f"trajectory: s2cbam's drift {s2_drift:.3g} against the envelope's largest {envelope:.3g}: "
+              f"{'within twice the envelope' if ok else 'OUTSIDE twice the envelope'}")
+        failures += 0 if ok else 1
     return 1 if failures else 0
 
 

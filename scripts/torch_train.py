@@ -3,19 +3,24 @@
 exported (issue #20), and compares the test accuracy with s2cbam's by a Welch t-test.
 
     build/experiments/export_folds --config CONFIG --out DIR --seeds 1,2,3,4,5
-    python3 scripts/torch_train.py DIR [--init he|keras|torch] [--s2cbam-oa 0.91,0.89,...]
+    python3 scripts/torch_train.py DIR [--init he|keras|torch] [--same-start] [--verbose] [--s2cbam-oa 0.91,0.89,...]
 
 For every seed in DIR/seed<S>/ and every fold: the restatement (../shared/bench/torch_cbam_ref.py) with
 the protocol's BN epsilon and momentum, Adam (learning rate, betas, epsilon), mini-batches of the
-protocol's size in a fresh random order every epoch, mean cross-entropy, up to `epochs` epochs with early
+protocol's size in a fresh random order every epoch (a last batch of one sample is skipped, as s2cbam
+does: batch norm needs two), mean cross-entropy, up to `epochs` epochs with early
 stopping after `early_stopping_patience` epochs without a lower validation loss (or higher validation
 accuracy), the best epoch's weights restored, then the test metrics. The folds' test confusions are
 pooled per seed, as s2cbam does; class-weighted loss as s2cbam's, averaged as the protocol's loss_reduction
 says. The initialisation is the protocol's `init` unless --init overrides it: he (s2cbam's default:
 truncated He normal for the convs and the attention MLP, Glorot uniform for the head, zero biases), keras
 (the same with a Glorot-uniform stem, as the notebook) or torch (PyTorch's defaults). A bias the protocol
-turns off is held at zero. PyTorch's batch norm always keeps the unbiased running variance. Needs torch
-and numpy (scripts/install-torch.sh).
+turns off is held at zero. PyTorch's batch norm always keeps the unbiased running variance (over
+batch x 360 pixels, 1.0001 times the biased one). With --same-start, each fold starts from s2cbam's own
+random draws instead of PyTorch's: the initial weights and every epoch's batch order that export_folds
+wrote (init/, order.npy), so both frameworks see the same start and the same batches. --verbose prints
+each epoch's training loss and accuracy and each fold's test predictions per class. Needs torch and numpy
+(scripts/install-torch.sh).
 """
 import argparse
 import copy
@@ -28,6 +33,9 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_with_torch import torch_name  # noqa: E402  s2cbam's tensor names -> the restatement's
 
 
 def keras_init(net, glorot_stem):
@@ -84,7 +92,19 @@ def evaluate(net, x, y):
     return loss, logits.argmax(1)
 
 
-def train_fold(net_cls, p, fold_dir, seed, init):
+def load_start(net, fold_dir):
+    """s2cbam's initial weights of this fold (export_folds' init/), by the restatement's names."""
+    state = net.state_dict()
+    init_dir = os.path.join(fold_dir, "init")
+    for f in sorted(os.listdir(init_dir)):
+        target = state[torch_name(f[:-4])]
+        value = torch.from_numpy(np.load(os.path.join(init_dir, f)))
+        if target.shape != value.shape:
+            sys.exit(f"{init_dir}/{f}: shape {tuple(value.shape)} against PyTorch's {tuple(target.shape)}")
+        target.copy_(value)
+
+
+def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False):
     load = lambda n: torch.from_numpy(np.load(os.path.join(fold_dir, n + ".npy")))
     xtr, ytr = load("x_train").unsqueeze(1), load("y_train").long()
     xte, yte = load("x_test").unsqueeze(1), load("y_test").long()
@@ -93,7 +113,11 @@ def train_fold(net_cls, p, fold_dir, seed, init):
         xva, yva = load("x_validation").unsqueeze(1), load("y_validation").long()
     torch.manual_seed(seed)
     net = net_cls(p["classes"])
-    if init in ("he", "keras"):
+    orders = None
+    if same_start:  # s2cbam's own draws: its initial weights and its epochs' batch orders
+        load_start(net, fold_dir)
+        orders = torch.from_numpy(np.load(os.path.join(fold_dir, "order.npy"))).long()
+    elif init in ("he", "keras"):
         keras_init(net, glorot_stem=init == "keras")
     hold_biases_at_zero(net, stem=not p.get("stem_bias", True), mlp=not p.get("mlp_bias", True))
     for m in net.modules():
@@ -108,9 +132,12 @@ def train_fold(net_cls, p, fold_dir, seed, init):
     best, best_state, bad, best_epoch = math.inf, None, 0, 0
     for epoch in range(1, p["epochs"] + 1):
         net.train()
-        order = torch.randperm(len(xtr))
+        order = orders[epoch - 1] if orders is not None else torch.randperm(len(xtr))
+        loss_sum, correct = 0.0, 0
         for i in range(0, len(xtr), p["batch_size"]):
             idx = order[i:i + p["batch_size"]]
+            if len(idx) < 2:  # as s2cbam: batch norm needs more than one sample
+                break
             opt.zero_grad()
             logits = net(xtr[idx])
             if weights is not None and p.get("loss_reduction", "weighted_mean") == "batch_mean":  # Keras's
@@ -120,6 +147,10 @@ def train_fold(net_cls, p, fold_dir, seed, init):
                 loss = F.cross_entropy(logits, ytr[idx], weight=weights, label_smoothing=p["label_smoothing"])
             loss.backward()
             opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == ytr[idx]).sum().item()
+        if verbose:
+            print(f"    epoch {epoch:3d}  loss {loss_sum / len(xtr):.4f}  acc {correct / len(xtr):.3f}", flush=True)
         if not has_val:
             best_epoch = epoch
             continue
@@ -134,6 +165,10 @@ def train_fold(net_cls, p, fold_dir, seed, init):
     if best_state is not None:
         net.load_state_dict(best_state)
     _, pred = evaluate(net, xte, yte)
+    if verbose:
+        print(f"    {os.path.basename(fold_dir)}: test OA {(pred == yte).float().mean().item():.4f}, "
+              f"predicted per class {torch.bincount(pred, minlength=p['classes']).tolist()}, "
+              f"true {torch.bincount(yte, minlength=p['classes']).tolist()}", flush=True)
     return metrics(yte.numpy(), pred.numpy(), p["classes"]), best_epoch
 
 
@@ -173,6 +208,10 @@ def main():
     ap.add_argument("--init", choices=["he", "keras", "torch"], default=None,
                     help="overrides the protocol's init")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--same-start", action="store_true",
+                    help="start from s2cbam's initial weights and batch orders (export_folds' init/ and order.npy) "
+                         "instead of PyTorch's own draws")
+    ap.add_argument("--verbose", action="store_true", help="per-epoch training loss and per-fold test results")
     ap.add_argument("--s2cbam-oa", default="", help="s2cbam's per-seed test OA, comma-separated, for the t-test")
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
@@ -189,13 +228,14 @@ def main():
         seed = int(sd[4:])
         pooled, epochs = None, []
         for fold in sorted(os.listdir(os.path.join(a.dir, sd))):
-            c, e = train_fold(net_cls, p, os.path.join(a.dir, sd, fold), seed, a.init)
+            c, e = train_fold(net_cls, p, os.path.join(a.dir, sd, fold), seed, a.init, a.verbose, a.same_start)
             pooled = c if pooled is None else pooled + c
             epochs.append(e)
         oa, kappa, f1 = summary(pooled)
         oas.append(oa)
         print(f"  seed {seed}: OA {oa:.4f}  kappa {kappa:.4f}  macro F1 {f1:.4f}  (kept epochs {epochs})", flush=True)
-    print(f"PyTorch {torch.__version__} ({a.init} init), {p['config']}: OA {np.mean(oas):.4f} +/- "
+    start = "s2cbam's initial weights and batch orders" if a.same_start else f"{a.init} init"
+    print(f"PyTorch {torch.__version__} ({start}), {p['config']}: OA {np.mean(oas):.4f} +/- "
           f"{np.std(oas, ddof=1) if len(oas) > 1 else 0:.4f} over {len(oas)} seeds")
     if a.s2cbam_oa:
         s2 = [float(v) for v in a.s2cbam_oa.split(",")]

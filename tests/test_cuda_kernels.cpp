@@ -11,6 +11,7 @@
 
 #include "experiments/kernel_checks/kernel_cases.h"
 #include "experiments/kernel_checks/roofline.h"
+#include "framework/device.h"
 #include "tests/cuda_test_util.h"
 
 using namespace s2;
@@ -20,10 +21,10 @@ namespace {
 
 // Runs every runnable version of the case's op in both thread orders and checks every output.
 void check_case(const KernelCase& c, const std::vector<int>& only_versions = {}) {
-  const KernelBackend backend = emulated_kernel_backend();
+  const DeviceKernels& backend = emulated_kernels();
   CAPTURE(c.op);
   CAPTURE(c.shape);
-  for (const KernelVersionInfo& v : backend.versions(c.op)) {
+  for (const KernelVersion& v : case_versions(backend, c.op)) {
     const bool wanted = only_versions.empty() || std::find(only_versions.begin(), only_versions.end(),
                                                            v.number) != only_versions.end();
     if (v.library || !wanted) {
@@ -31,7 +32,7 @@ void check_case(const KernelCase& c, const std::vector<int>& only_versions = {})
     }
     CAPTURE(v.number);
     in_both_thread_orders([&] {
-      auto prepared = backend.prepare(c, v.number);
+      auto prepared = prepare_case(backend, c, v.number);
       prepared->run();
       for (const auto& [name, got] : prepared->outputs()) {
         const BoundCheck b = check_output(c, name, got);
@@ -96,11 +97,11 @@ TEST_CASE("the fused attention kernels run at their documented shared-memory lim
   // channels, 256 hidden units) in shared memory.
   check_case(spatial_attention_case(1, 2, 32, 64, 7));     // 2048 pixels
   check_case(channel_attention_case(1, 1024, 1, 2, 256));  // 1024 channels, 256 hidden
-  const KernelBackend backend = emulated_kernel_backend();
-  CHECK_THROWS_WITH_AS(backend.prepare(spatial_attention_case(1, 2, 41, 50, 7), 2)->run(),
+  const DeviceKernels& backend = emulated_kernels();
+  CHECK_THROWS_WITH_AS(prepare_case(backend, spatial_attention_case(1, 2, 41, 50, 7), 2)->run(),
                        doctest::Contains("up to 2048 pixels, got kernel 7 and 2050 pixels"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(backend.prepare(channel_attention_case(1, 1032, 1, 2, 8), 2)->run(),
+  CHECK_THROWS_WITH_AS(prepare_case(backend, channel_attention_case(1, 1032, 1, 2, 8), 2)->run(),
                        doctest::Contains("up to 1024 channels and 256 hidden units, got 1032 and 8"),
                        std::invalid_argument);
   // Version 1 has no such limit.
@@ -133,14 +134,14 @@ TEST_CASE("global average pooling, softmax cross-entropy, Adam, fill and add mat
 }
 
 TEST_CASE("library versions are reported as GPU-only in the emulator, unknown versions are rejected") {
-  const KernelBackend backend = emulated_kernel_backend();
-  auto conv = backend.prepare(conv2d_case(1, 1, 4, 4, 1, 3), 3);
+  const DeviceKernels& backend = emulated_kernels();
+  auto conv = prepare_case(backend, conv2d_case(1, 1, 4, 4, 1, 3), 3);
   CHECK_THROWS_WITH_AS(conv->run(), doctest::Contains("conv2d version 3 (cuDNN) runs on a GPU only"),
                        std::invalid_argument);
-  auto gemm = backend.prepare(linear_case(2, 3, 4), 2);
+  auto gemm = prepare_case(backend, linear_case(2, 3, 4), 2);
   CHECK_THROWS_WITH_AS(gemm->run(), doctest::Contains("linear version 2 (cuBLAS) runs on a GPU only"),
                        std::invalid_argument);
-  auto unknown = backend.prepare(conv2d_case(1, 1, 4, 4, 1, 3), 9);
+  auto unknown = prepare_case(backend, conv2d_case(1, 1, 4, 4, 1, 3), 9);
   CHECK_THROWS_WITH_AS(unknown->run(), doctest::Contains("unknown kernel version 9"), std::invalid_argument);
 }
 
@@ -148,7 +149,7 @@ TEST_CASE("a planted kernel bug is caught: channel attention with a wrong refere
   // Guards the harness itself: perturb one expected value and the comparison must flag it.
   KernelCase c = channel_attention_case(1, 8, 5, 3, 2);
   c.expected.at("dx")[7] += 0.5f;
-  auto prepared = emulated_kernel_backend().prepare(c, 2);
+  auto prepared = prepare_case(emulated_kernels(), c, 2);
   prepared->run();
   const auto out = prepared->outputs();
   CHECK_FALSE(check_output(c, "dx", out.at("dx")).ok());
@@ -176,10 +177,10 @@ TEST_CASE(
   const Roofline memory = roofline(1e9, 2 * 3.35e9, kH100.fp32_tflops, kH100.hbm_tbps);
   CHECK(memory.ms() == doctest::Approx(2.0));
   CHECK(std::string(memory.bound()) == "memory");
-  const KernelBackend backend = emulated_kernel_backend();
+  const DeviceKernels& backend = emulated_kernels();
   for (const char* op :
        {"conv2d", "linear", "channel_attention", "spatial_attention", "bn_epilogue", "adam"}) {
-    for (const KernelVersionInfo& v : backend.versions(op)) {
+    for (const KernelVersion& v : case_versions(backend, op)) {
       CAPTURE(op);
       CAPTURE(v.number);
       CHECK(v.roofline_share > 0.0);

@@ -8,6 +8,7 @@
 #include "data/victoria_csv.h"
 #include "experiments/training/trainer.h"
 #include "framework/error.h"
+#include "framework/optim.h"
 #include "framework/random.h"
 #include "models/cbam_crop_net.h"
 #include "tests/temp_files.h"
@@ -217,4 +218,48 @@ TEST_CASE("loss_reduction: a class-weighted batch loss averaged by the weights o
   };
   const auto gw = grad_of("weighted_mean"), gb = grad_of("batch_mean");
   for (size_t i = 0; i < gw.size(); ++i) CHECK(gb[i] == doctest::Approx(gw[i] * 5.0 / 3.0).epsilon(16 * u));
+}
+
+TEST_CASE(
+    "epoch_orders, adam_options and training_loss_options are the trainer's: a loop over them repeats it bit "
+    "for bit") {
+  // What export_folds and export_step hand to another framework (the batch orders, the optimiser, the
+  // class-weighted loss) must be what train_classifier does, or a comparison would test something else.
+  const data::PixelDataset full = separable_subset();
+  std::vector<int64_t> picked;  // 20, 10 and 7 of the classes, so the class weights matter; 37 samples
+  std::vector<int64_t> wanted{20, 10, 7};  // leave a last batch of 5 at batch size 8
+  for (int64_t i = 0; i < full.size(); ++i) {
+    auto& left = wanted[static_cast<size_t>(full.labels[static_cast<size_t>(i)])];
+    if (left > 0) picked.push_back(i), --left;
+  }
+  REQUIRE(picked.size() == 37);
+  const data::PixelDataset d = full.subset(picked);
+  experiments::TrainOptions o{
+      .epochs = 2, .batch_size = 8, .class_weighted_loss = true, .seed = 11, .verbose = false};
+
+  manual_seed(11);
+  models::CbamCropNet trained(tiny_model());
+  experiments::train_classifier(trained, d, nullptr, o);
+
+  manual_seed(11);
+  models::CbamCropNet replayed(tiny_model());
+  replayed.train();
+  optim::Adam adam(replayed.parameters(), experiments::adam_options(o));
+  const CrossEntropyOptions loss_options = experiments::training_loss_options(d, o);
+  REQUIRE(loss_options.class_weights.size() == 3);
+  CHECK(loss_options.class_weights[0] != loss_options.class_weights[2]);
+  for (const auto& order : experiments::epoch_orders(d.size(), o.epochs, o.seed)) {
+    for (int64_t begin = 0; begin + 2 <= d.size(); begin += o.batch_size) {  // as the trainer: no batch of 1
+      const data::Batch b = data::make_batch(d, order, begin, std::min(d.size(), begin + o.batch_size));
+      adam.zero_grad();
+      experiments::training_loss(replayed.forward(b.x), b.labels, loss_options, o.loss_reduction).backward();
+      adam.step();
+    }
+  }
+  const auto want = trained.named_parameters(), got = replayed.named_parameters();
+  REQUIRE(want.size() == got.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(want[i].first);
+    CHECK(want[i].second.to_vector() == got[i].second.to_vector());
+  }
 }

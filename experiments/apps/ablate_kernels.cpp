@@ -29,28 +29,26 @@ using namespace s2;
 
 namespace {
 
-KernelBackend pick_backend(const std::string& device) {
+// The kernel table to check: the GPU's when present (or demanded), else the emulator's.
+const DeviceKernels& pick_kernels(const std::string& device) {
   if (device == "emulator") {
-    return emulated_kernel_backend();
+    return emulated_kernels();
   }
-#if defined(S2_HAVE_CUDA_KERNELS)
-  KernelBackend gpu = gpu_kernel_backend();
-  if (gpu.available()) {
-    return gpu;
+  const DeviceKernels* gpu = gpu_kernels();
+  if (gpu != nullptr && gpu->device_available()) {
+    return *gpu;
   }
   if (device == "cuda") {
-    throw Error("--device cuda: no CUDA device is present (use --device emulator to validate on the CPU)");
+    throw Error(
+        gpu == nullptr
+            ? "--device cuda: this build has no GPU kernels (nvcc was not found at configure time)"
+            : "--device cuda: no CUDA device is present (use --device emulator to validate on the CPU)");
   }
-#else
-  if (device == "cuda") {
-    throw Error("--device cuda: this build has no GPU kernels (nvcc was not found at configure time)");
-  }
-#endif
   if (device != "auto") {
     throw Error(fmt::format("--device must be auto, cuda or emulator, got '{}'", device));
   }
   fmt::print("no GPU present: running the CUDA kernels through the CPU emulator (correctness only)\n");
-  return emulated_kernel_backend();
+  return emulated_kernels();
 }
 
 // One training step of the paper network through the framework on `device`, in milliseconds.
@@ -79,13 +77,13 @@ int main(int argc, char** argv) {
     const int threads = experiments::apply_threads_option(args, 2);
     const auto ops = args.get_list("ops", {});
 
-    const KernelBackend backend = pick_backend(device);
+    const DeviceKernels& backend = pick_kernels(device);
     const int64_t batch = args.get_int("batch", backend.emulated ? 2 : 64);
     if (batch < 1 || repeats < 1) {
       throw Error("--batch and --repeats must be positive");
     }
-    const double peak_gflops = backend.peak_gflops(), peak_gbps = backend.peak_gbps();
-    fmt::print("device: {} ({}), batch {}\n", backend.name, backend.description(), batch);
+    const double peak_gflops = backend.device_peak_gflops(), peak_gbps = backend.device_peak_gbps();
+    fmt::print("device: {} ({}), batch {}\n", backend.name, backend.device_description(), batch);
     if (peak_gflops > 0) {
       fmt::print("peak: {:.0f} GFLOP/s FP32, {:.0f} GB/s\n", peak_gflops, peak_gbps);
     }
@@ -113,7 +111,7 @@ int main(int argc, char** argv) {
           "{:.2f} us BF16\n",
           c.op, c.shape, c.flops / 1e6, c.bytes / 1e6, 1e3 * fp32.ms(), fp32.bound(), 1e3 * tf32.ms(),
           1e3 * bf16.ms());
-      for (const KernelVersionInfo& v : backend.versions(c.op)) {
+      for (const KernelVersion& v : case_versions(backend, c.op)) {
         const std::string label = fmt::format("{} ({})", v.number, v.name);
         const double designed_us = 1e3 * fp32.ms() / v.roofline_share;
         const std::string roof = fmt::format("{:.2f} | {:.2f} | {:.2f} | {:.2f} / {:.2f} | {:.0f}% | {:.2f}",
@@ -127,7 +125,7 @@ int main(int argc, char** argv) {
                                c.op, label, c.shape, roof);
           continue;
         }
-        auto prepared = backend.prepare(c, v.number);
+        auto prepared = prepare_case(backend, c, v.number);
         prepared->run();
         // Each output against its derived float32 error bound (kernel_cases.h): the worst ratio.
         BoundCheck worst;

@@ -4,7 +4,11 @@
 //   export_folds --config FILE --out DIR [--seeds 1,2,3] [--candidate NAME]
 // With --candidate, the protocol is that [select] candidate's (its training settings and conventions).
 // DIR/protocol.json; DIR/seed<S>/<fold>/{x,y}_{train,validation,test}.npy (x: N x T x B, y: class
-// index as float32) and normaliser.npy (2 x B: mean, standard deviation).
+// index as float32) and normaliser.npy (2 x B: mean, standard deviation). For the paper network
+// without augmentation, also the run's own start: init/<tensor>.npy (the initial weights and batch-norm
+// statistics, by s2cbam's names) and order.npy (epochs x N: the training samples in the order each
+// epoch visits them), so that another framework can train from exactly s2cbam's random draws
+// (torch_train.py --same-start).
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -25,6 +29,21 @@ void write_part(const fs::path& dir, const std::string& part, const data::PixelD
   data::write_npy((dir / ("x_" + part + ".npy")).string(), {d.size(), d.timesteps, d.bands}, d.values);
   data::write_npy((dir / ("y_" + part + ".npy")).string(), {d.size()},
                   std::vector<float>(d.labels.begin(), d.labels.end()));
+}
+
+// The fold's initial weights and its epochs' sample orders, exactly as run_experiment draws them.
+void write_start(const fs::path& dir, const experiments::ExperimentConfig& c, const experiments::Fold& fold,
+                 int64_t classes, uint64_t seed) {
+  const auto model = experiments::initial_model(c, fold, classes, seed);
+  NamedTensors tensors = model->named_parameters();
+  for (auto& b : model->named_buffers()) tensors.push_back(b);
+  fs::create_directories(dir / "init");
+  for (const auto& [name, t] : tensors)
+    data::write_npy((dir / "init" / (name + ".npy")).string(), t.shape(), t.to_vector());
+  const auto orders = experiments::epoch_orders(fold.train.size(), c.train.epochs, seed);
+  std::vector<float> flat;  // exact as float32 below 2^24 samples
+  for (const auto& o : orders) flat.insert(flat.end(), o.begin(), o.end());
+  data::write_npy((dir / "order.npy").string(), {c.train.epochs, fold.train.size()}, flat);
 }
 
 std::string protocol_json(const experiments::ExperimentConfig& c, int64_t classes) {
@@ -65,6 +84,8 @@ int main(int argc, char** argv) {
     const fs::path out = args.require("out");
     const experiments::LoadedData data = experiments::load_data(config);
     fs::create_directories(out);
+    // Augmentation draws from the shuffling generator, so the orders alone would not be the run's.
+    const bool same_start = config.model.kind == "cbam" && !config.train.augment.enabled();
     write_file_atomic((out / "protocol.json").string(), protocol_json(config, data.train.num_classes()));
     for (const uint64_t seed : seeds) {
       for (const auto& fold : experiments::prepared_folds(config, data, seed)) {
@@ -76,8 +97,10 @@ int main(int argc, char** argv) {
         std::vector<float> norm = fold.normaliser.mean;
         norm.insert(norm.end(), fold.normaliser.stddev.begin(), fold.normaliser.stddev.end());
         data::write_npy((dir / "normaliser.npy").string(), {2, fold.train.bands}, norm);
-        fmt::print("seed {} fold {}: {} train / {} validation / {} test samples -> {}\n", seed, fold.name,
-                   fold.train.size(), fold.validation.size(), fold.test.size(), dir.string());
+        if (same_start) write_start(dir, config, fold, data.train.num_classes(), seed);
+        fmt::print("seed {} fold {}: {} train / {} validation / {} test samples{} -> {}\n", seed, fold.name,
+                   fold.train.size(), fold.validation.size(), fold.test.size(),
+                   same_start ? ", initial weights and batch orders" : "", dir.string());
       }
     }
     fmt::print("wrote {}/protocol.json\n", out.string());

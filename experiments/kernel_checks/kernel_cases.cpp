@@ -7,6 +7,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "experiments/kernel_checks/case_buffers.h"
+#include "framework/device.h"
 #include "framework/ops.h"
 #include "framework/tensor.h"
 #include "kernels/cpu/batchnorm.h"
@@ -89,6 +91,25 @@ const std::vector<float>& KernelCase::input(const std::string& name) const {
   return it->second;
 }
 
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_conv2d(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                    int v) {
+  Conv2dOptions options;
+  options.stride_h = options.stride_w = c.dim("stride");
+  const Conv2dGeometry g =
+      conv2d_geometry({c.dim("batch"), c.dim("c_in"), c.dim("h"), c.dim("w")},
+                      {c.dim("c_out"), c.dim("c_in"), c.dim("kernel"), c.dim("kernel")}, options);
+  float *x = b.get("x"), *w = b.get("w"), *bias = b.get("bias"), *dy = b.get("dy");
+  float *y = b.get("y"), *dx = b.get("dx"), *dw = b.get("dw"), *db = b.get("dbias");
+  return [=, &kernels] {
+    kernels.conv2d_forward(v, g, x, w, bias, y);
+    kernels.conv2d_backward_input(v, g, w, dy, dx);
+    kernels.conv2d_backward_weight(v, g, x, dy, dw, db);
+  };
+}
+}  // namespace
+
 KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kernel,
                        int64_t stride) {
   KernelCase c;
@@ -137,8 +158,23 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   c.flops = 3.0 * g.forward_flops();
   c.bytes =
       4.0 * static_cast<double>(2 * c.input("x").size() + 3 * c.input("dy").size() + 2 * c.input("w").size());
+  c.launch = launch_conv2d;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_linear(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                    int v) {
+  const int64_t n = c.dim("batch"), in = c.dim("in"), out = c.dim("out");
+  float *x = b.get("x"), *w = b.get("w"), *bias = b.get("b"), *dy = b.get("dy");
+  float *y = b.get("y"), *dx = b.get("dx"), *dw = b.get("dw"), *db = b.get("db");
+  return [=, &kernels] {
+    kernels.linear_forward(v, n, in, out, x, w, bias, y);
+    kernels.linear_backward(v, n, in, out, x, w, dy, dx, dw, db);
+  };
+}
+}  // namespace
 
 KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   KernelCase c;
@@ -174,8 +210,30 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   for (int64_t i = 0; i < batch * out; ++i) bd["db"].magnitude[sz(i % out)] += ady[sz(i)];
   c.flops = 6.0 * static_cast<double>(batch * in * out);
   c.bytes = 4.0 * static_cast<double>(3 * batch * in + 3 * in * out + 3 * batch * out);
+  c.launch = launch_linear;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_channel_attention(const KernelCase& c, const DeviceKernels& kernels,
+                                               CaseBuffers& b, int v) {
+  const int64_t n = c.dim("batch"), ch = c.dim("channels"), p = c.dim("h") * c.dim("w");
+  const ChannelMlp mlp{b.get("w1"), b.get("b1"), b.get("w2"), b.get("b2"), c.dim("hidden")};
+  const ChannelAttentionSaved saved{b.buffer("avg", static_cast<size_t>(n * ch)),
+                                    b.buffer("max", static_cast<size_t>(n * ch)),
+                                    b.int_buffer(static_cast<size_t>(n * ch)), b.get("att")};
+  const ChannelMlpGrads grads{b.get("dw1"), b.get("db1"), b.get("dw2"), b.get("db2")};
+  float *x = b.get("x"), *dy = b.get("dy"), *y = b.get("y"), *dx = b.get("dx");
+  return [=, &b, &kernels] {
+    kernels.channel_attention_forward(v, n, ch, p, x, mlp, saved, y);
+    for (const char* g : {"dw1", "db1", "dw2", "db2"}) {
+      b.zero(g);
+    }
+    kernels.channel_attention_backward(v, n, ch, p, x, dy, mlp, saved, dx, grads);
+  };
+}
+}  // namespace
 
 KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t hidden, bool ties) {
   KernelCase c;
@@ -209,8 +267,27 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 16.0 * static_cast<double>(n * ch * hidden);
   c.bytes = 4.0 * 6.0 * elems;  // forward: read x twice, write y; backward: read x, dy, write dx
+  c.launch = launch_channel_attention;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_spatial_attention(const KernelCase& c, const DeviceKernels& kernels,
+                                               CaseBuffers& b, int v) {
+  const int64_t n = c.dim("batch"), ch = c.dim("channels"), h = c.dim("h"), w = c.dim("w"),
+                k = c.dim("kernel");
+  const SpatialAttentionSaved saved{b.buffer("pooled", static_cast<size_t>(n * 2 * h * w)),
+                                    b.int_buffer(static_cast<size_t>(n * h * w)), b.get("att")};
+  float *x = b.get("x"), *dy = b.get("dy"), *weight = b.get("w"), *y = b.get("y"), *dx = b.get("dx"),
+        *dw = b.get("dw");
+  return [=, &b, &kernels] {
+    kernels.spatial_attention_forward(v, n, ch, h, w, k, x, weight, saved, y);
+    b.zero("dw");
+    kernels.spatial_attention_backward(v, n, ch, h, w, k, x, weight, dy, saved, dx, dw);
+  };
+}
+}  // namespace
 
 KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k, bool ties) {
   KernelCase c;
@@ -240,8 +317,30 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 12.0 * static_cast<double>(n * p * k * k);
   c.bytes = 4.0 * 6.0 * elems;
+  c.launch = launch_spatial_attention;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_bn_epilogue(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                         int v) {
+  const cpu::BatchNormShape s{c.dim("batch"), c.dim("channels"), c.dim("pixels")};
+  const bool relu = c.dim("relu") != 0, unbiased = c.dim("unbiased") != 0;
+  float* residual = c.dim("residual") != 0 ? b.get("residual") : nullptr;
+  float* dresidual = c.dim("residual") != 0 ? b.get("dresidual") : nullptr;
+  float *x = b.get("x"), *dy = b.get("dy"), *gamma = b.get("gamma"), *beta = b.get("beta");
+  float *y = b.get("y"), *mean = b.get("save_mean"), *invstd = b.get("save_invstd");
+  float *rm = b.get("running_mean"), *rv = b.get("running_var"), *infer = b.get("infer");
+  float *dx = b.get("dx"), *dgamma = b.get("dgamma"), *dbeta = b.get("dbeta");
+  return [=, &kernels] {
+    kernels.bn_epilogue_forward_train(v, s, x, residual, gamma, beta, 1e-3f, 0.01f, unbiased, relu, y, mean,
+                                      invstd, rm, rv);
+    kernels.bn_epilogue_forward_infer(v, s, x, residual, gamma, beta, rm, rv, 1e-3f, relu, infer);
+    kernels.bn_epilogue_backward(v, s, x, y, dy, gamma, mean, invstd, relu, dx, dresidual, dgamma, dbeta);
+  };
+}
+}  // namespace
 
 KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, bool relu, bool unbiased) {
   KernelCase c;
@@ -306,8 +405,22 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   c.bounds["dresidual"].chain = 1;
   c.flops = 20.0 * static_cast<double>(total);
   c.bytes = 4.0 * static_cast<double>(total) * (residual ? 9.0 : 7.0);
+  c.launch = launch_bn_epilogue;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_avg_pool(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                      int /*version: the op has one*/) {
+  const int64_t rows = c.dim("rows"), pixels = c.dim("pixels");
+  float *x = b.get("x"), *dy = b.get("dy"), *y = b.get("y"), *dx = b.get("dx");
+  return [=, &kernels] {
+    kernels.global_avg_pool_forward(rows, pixels, x, y);
+    kernels.global_avg_pool_backward(rows, pixels, dy, dx);
+  };
+}
+}  // namespace
 
 KernelCase avg_pool_case(int64_t rows, int64_t pixels) {
   KernelCase c;
@@ -326,8 +439,25 @@ KernelCase avg_pool_case(int64_t rows, int64_t pixels) {
   c.bounds["dx"].chain = 1;
   c.flops = 2.0 * static_cast<double>(rows * pixels);
   c.bytes = 8.0 * static_cast<double>(rows * pixels);
+  c.launch = launch_avg_pool;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_cross_entropy(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                           int /*version: the op has one*/) {
+  const int64_t n = c.dim("batch"), classes = c.dim("classes");
+  const float* weights = c.dim("weighted") != 0 ? b.get("weights") : nullptr;
+  const int32_t* labels = b.int_buffer(c.labels.size(), c.labels);
+  float *logits = b.get("logits"), *probs = b.get("probs"), *loss = b.get("loss"),
+        *dlogits = b.get("dlogits");
+  return [=, &kernels] {
+    kernels.softmax_cross_entropy_forward(n, classes, logits, labels, weights, probs, loss);
+    kernels.softmax_cross_entropy_backward(n, classes, probs, labels, weights, 0.5f, dlogits);
+  };
+}
+}  // namespace
 
 KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights) {
   KernelCase c;
@@ -354,8 +484,20 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
   c.bounds["loss"].chain = batch * (classes + 24) + batch;
   c.flops = 10.0 * static_cast<double>(batch * classes);
   c.bytes = 12.0 * static_cast<double>(batch * classes);
+  c.launch = launch_cross_entropy;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_adam(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                  int /*version: the op has one*/) {
+  const int64_t n = c.dim("n");
+  const cpu::AdamStep step = adam_step_of(c);
+  float *param = b.get("param"), *grad = b.get("grad"), *m = b.get("m"), *vv = b.get("v");
+  return [=, &kernels] { kernels.adam_update(n, param, grad, m, vv, step); };
+}
+}  // namespace
 
 KernelCase adam_case(int64_t n, bool decoupled) {
   KernelCase c;
@@ -402,8 +544,22 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   }
   c.flops = 12.0 * static_cast<double>(n);
   c.bytes = 28.0 * static_cast<double>(n);
+  c.launch = launch_adam;
   return c;
 }
+
+namespace {
+// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
+std::function<void()> launch_elementwise(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+                                         int /*version: the op has one*/) {
+  const int64_t n = c.dim("n");
+  float *a = b.get("a"), *bb = b.get("b"), *sum = b.get("sum"), *filled = b.get("filled");
+  return [=, &kernels] {
+    kernels.add(n, a, bb, sum);
+    kernels.fill(n, 0.25f, filled);
+  };
+}
+}  // namespace
 
 KernelCase elementwise_case(int64_t n) {
   KernelCase c;
@@ -422,6 +578,7 @@ KernelCase elementwise_case(int64_t n) {
   c.bounds["filled"] = {1, std::vector<float>(sz(n), 0.0f)};  // a fill is exact
   c.flops = static_cast<double>(n);
   c.bytes = 16.0 * static_cast<double>(n);
+  c.launch = launch_elementwise;
   return c;
 }
 
@@ -489,9 +646,8 @@ BoundCheck check_output(const KernelCase& c, const std::string& name, const std:
 
 std::string kernel_version_table() {
   std::string table = "| op | version | kernels |\n|---|---|---|\n";
-  const KernelBackend backend = emulated_kernel_backend();  // the lists are the same in either build
-  for (const auto& op : kVersionedOps) {
-    for (const KernelVersionInfo& v : backend.versions(std::string(op.name))) {
+  for (const auto& op : kVersionedOps) {  // the lists are the same in either build
+    for (const KernelVersion& v : case_versions(emulated_kernels(), std::string(op.name))) {
       table += fmt::format("| {} | {}{} | {} |\n", op.name, v.number,
                            v.number == op.default_version ? " (default)" : "", v.name);
     }

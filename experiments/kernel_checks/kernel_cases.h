@@ -10,9 +10,16 @@
 #include <vector>
 
 #include "kernels/cpu/optim.h"
+#include "kernels/cuda/kernel_api_types.h"
 
 namespace s2 {
 
+struct DeviceKernels;
+class CaseBuffers;
+
+// One op on one shape, everything about checking it in one place (kernel_cases.cpp, one builder per
+// op): its inputs, the reference outputs computed on the CPU, each output's derived error bound, its
+// FLOPs and bytes, and how to launch it on a kernel table.
 struct KernelCase {
   std::string op;     // conv2d, linear, channel_attention, spatial_attention, bn_epilogue, avg_pool,
                       // cross_entropy, adam, elementwise
@@ -32,6 +39,10 @@ struct KernelCase {
   std::map<std::string, Bound> bounds;  // by output name; every expected output has one
   double flops = 0.0;                   // of one forward + backward run
   double bytes = 0.0;                   // minimum memory traffic of one run
+  // Fetches the case's device buffers by name and returns the body that runs the op's kernels (forward
+  // and backward, or the update) with a kernel version.
+  std::function<std::function<void()>(const KernelCase&, const DeviceKernels&, CaseBuffers&, int version)>
+      launch;
   int64_t dim(const std::string& name) const;
   const std::vector<float>& input(const std::string& name) const;
 };
@@ -66,33 +77,16 @@ class PreparedCase {
   virtual std::map<std::string, std::vector<float>> outputs() const = 0;  // downloads every output
 };
 
-struct KernelVersionInfo {
-  int number;
-  std::string name;
-  bool library;           // cuDNN / cuBLAS: GPU only
-  double roofline_share;  // the share of the H100 roofline it is designed to reach (kernel_api.inc)
-};
-
-// A build of the CUDA kernels: the GPU one (s2::cuda) or the CPU emulator's (s2::cuda_emu).
-struct KernelBackend {
-  std::string name;
-  bool emulated;
-  std::function<bool()> available;
-  std::function<std::string()> description;
-  std::function<double()> peak_gflops, peak_gbps;  // 0 when unknown
-  std::function<std::vector<KernelVersionInfo>(const std::string& op)> versions;
-  std::function<std::unique_ptr<PreparedCase>(const KernelCase&, int version)> prepare;
-  // Milliseconds per call of body, averaged over repeats after one warm-up (CUDA events on a GPU).
-  std::function<double(const std::function<void()>& body, int repeats)> time_ms;
-};
-KernelBackend emulated_kernel_backend();
+// Running cases on a backend: the table of CUDA kernel entry points the framework's ops use
+// (framework/device.h: emulated_kernels(), gpu_kernels()).
+// The case's op's kernel versions (the registry's list for a versioned op, else one).
+std::vector<KernelVersion> case_versions(const DeviceKernels& kernels, const std::string& op);
+// Uploads the case's inputs and allocates its outputs on the table's device, for `version`.
+std::unique_ptr<PreparedCase> prepare_case(const DeviceKernels& kernels, const KernelCase& c, int version);
 // Every versioned op's versions (the registry, kernels/cuda/versioned_ops.h, and the kernel files) as
 // the Markdown table kernels/cuda/README.md shows (ablate_kernels --list yes prints it; a test keeps
 // the README in step).
 std::string kernel_version_table();
-#if defined(S2_HAVE_CUDA_KERNELS)
-KernelBackend gpu_kernel_backend();
-#endif
 
 // max |got - want| and max |want|.
 struct ErrorStats {

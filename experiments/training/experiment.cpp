@@ -219,6 +219,12 @@ std::vector<Fold> prepared_folds(const ExperimentConfig& c, const LoadedData& da
   return folds;
 }
 
+std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config, const Fold& fold,
+                                                  int64_t classes, uint64_t seed) {
+  manual_seed(seed);
+  return models::make_model(config.model, fold.train.timesteps, fold.train.bands, classes);
+}
+
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
   RunResult run;
   const int64_t classes = data.train.num_classes();
@@ -234,8 +240,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
   };
   for (Fold& fold : prepared_folds(c, data, seed)) {
     const data::BandNormaliser& normaliser = fold.normaliser;
-    manual_seed(seed);
-    auto model = models::make_model(c.model, fold.train.timesteps, fold.train.bands, classes);
+    auto model = initial_model(c, fold, classes, seed);
     TrainOptions options = c.train;
     options.device = device_for(*model, c.train.device, c.model.kind);
     model->to(options.device);

@@ -80,6 +80,33 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   return out;
 }
 
+Generator training_generator(uint64_t seed) {
+  return Generator(seed ^ 0x5eedULL);  // not the global generator, which initialised the weights
+}
+
+std::vector<std::vector<int64_t>> epoch_orders(int64_t n, int64_t epochs, uint64_t seed) {
+  Generator rng = training_generator(seed);
+  std::vector<std::vector<int64_t>> orders;
+  for (int64_t e = 0; e < epochs; ++e) orders.push_back(data::shuffled_indices(n, rng));
+  return orders;
+}
+
+optim::AdamOptions adam_options(const TrainOptions& options) {
+  optim::AdamOptions adam;
+  adam.lr = options.learning_rate;
+  adam.weight_decay = options.weight_decay;
+  adam.eps = options.adam_eps;
+  adam.decoupled_weight_decay = options.weight_decay > 0;  // AdamW: decay not scaled by the moments
+  return adam;
+}
+
+CrossEntropyOptions training_loss_options(const data::PixelDataset& train, const TrainOptions& options) {
+  CrossEntropyOptions o;
+  o.label_smoothing = options.label_smoothing;
+  if (options.class_weighted_loss) o.class_weights = inverse_frequency_weights(train);
+  return o;
+}
+
 Tensor training_loss(const Tensor& logits, const std::vector<int32_t>& labels, const CrossEntropyOptions& o,
                      const std::string& reduction) {
   const Tensor loss = softmax_cross_entropy(logits, labels, o);
@@ -168,19 +195,12 @@ void print_epoch(const EpochLog& log, bool has_validation) {
 
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options) {
-  optim::AdamOptions adam;
-  adam.lr = options.learning_rate;
-  adam.weight_decay = options.weight_decay;
-  adam.eps = options.adam_eps;
-  adam.decoupled_weight_decay = options.weight_decay > 0;
-  optim::Adam optimizer(model.parameters(), adam);
-  CrossEntropyOptions loss_options;
-  loss_options.label_smoothing = options.label_smoothing;
-  if (options.class_weighted_loss) loss_options.class_weights = inverse_frequency_weights(train);
+  optim::Adam optimizer(model.parameters(), adam_options(options));
+  const CrossEntropyOptions loss_options = training_loss_options(train, options);
   const bool has_validation = validation != nullptr && validation->size() > 0;
 
   TrainState state;
-  Generator rng(options.seed ^ 0x5eedULL);  // shuffling and augmentation
+  Generator rng = training_generator(options.seed);
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path)) {
     state = load_train_state(options.state_path, model, optimizer, options.fingerprint);
     rng.set_state(state.shuffle_rng);

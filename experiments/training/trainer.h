@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "experiments/report/metrics.h"
 #include "framework/ops.h"
+#include "framework/optim.h"
 #include "models/classifier.h"
 
 namespace s2::experiments {
@@ -62,6 +63,21 @@ struct TrainResult {
 // Batches go to the device the model's parameters are on (move the model with model.to() first).
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);
+
+// The generator of a run's shuffling and augmentation, from its seed.
+Generator training_generator(uint64_t seed);
+
+// The order train_classifier visits `n` training samples in, epoch by epoch, for a run without
+// augmentation (augmentation draws from the same generator): for handing the run's exact batches to
+// another framework (export_folds).
+std::vector<std::vector<int64_t>> epoch_orders(int64_t n, int64_t epochs, uint64_t seed);
+
+// The optimiser a run trains with: Adam, or AdamW when the options decay weights.
+optim::AdamOptions adam_options(const TrainOptions& options);
+
+// The loss settings a run trains `train` with: label smoothing, and class weights n / (classes present
+// x count) when the options weight classes.
+CrossEntropyOptions training_loss_options(const data::PixelDataset& train, const TrainOptions& options);
 
 // The training loss of one batch: softmax cross-entropy averaged as `reduction` says
 // (TrainOptions::loss_reduction).

@@ -32,4 +32,14 @@ struct SpatialAttentionSaved {
   float* att;
 };
 
+// One numbered version of a versioned op's kernels (kernels/cuda/versioned_ops.h).
+struct KernelVersion {
+  int number;
+  const char* name;
+  bool library;  // cuDNN / cuBLAS: GPU only, not runnable in the emulator
+  // The share of its H100 roofline (experiments/kernel_checks/roofline.h) the version is designed to
+  // reach on the paper's shapes: an estimate from its design, written down before any GPU measured it.
+  double roofline_share;
+};
+
 }  // namespace s2
