@@ -4,7 +4,7 @@
 // and reduction as the config trains), every gradient, the weights and batch-norm statistics after one
 // Adam step, the inference-mode logits after it, as .npy files, plus step.json with the
 // hyper-parameters and the float32 rounding chain of the network (for derived bounds).
-// With --steps K (K > 1), also trajectory/: K steps from the same start on the trainer's first batches.
+// With --steps K (K > 1), also trajectory/: K steps from the same start on the trainer's batch orders.
 //   export_step --config FILE --out DIR [--batch 32] [--seed 1] [--steps K] [--threads N]
 #include <fmt/format.h>
 #include <omp.h>
@@ -40,24 +40,24 @@ NamedTensors parameters_and_buffers(const Module& m) {
   return all;
 }
 
-// `steps` Adam steps from the same initial weights as the single step, on consecutive batches of the
-// order the trainer's first epoch visits the training pixels in: every step's loss, the batches, and
-// the weights after the last step. Another framework run over the same batches shows how far two
-// trainings drift apart from float32 rounding alone (compare_with_torch.py --trajectory).
+// `steps` Adam steps from the same initial weights as the single step, on the full batches of the
+// orders the trainer's epochs visit the training pixels in (as many epochs as that takes): every step's
+// loss, the batches, and the weights after the last step. Another framework run over the same batches
+// shows how far two trainings drift apart from float32 rounding alone (compare_with_torch.py).
 void write_trajectory(const fs::path& dir, const experiments::ExperimentConfig& config,
                       const data::PixelDataset& train, int64_t batch, int64_t steps, uint64_t seed) {
-  S2_CHECK(steps * batch <= train.size(),
-           "option --steps: {} batches of {} need {} training pixels, {} has {}", steps, batch, steps * batch,
-           config.path, train.size());
   manual_seed(seed);
   auto model = models::make_model(config.model, train.timesteps, train.bands, train.num_classes());
   optim::Adam optimizer(model->parameters(), experiments::adam_options(config.train));
   const CrossEntropyOptions loss_options = experiments::training_loss_options(train, config.train);
-  const std::vector<int64_t> order = experiments::epoch_orders(train.size(), 1, seed)[0];
+  const int64_t per_epoch = train.size() / batch;
+  const auto orders = experiments::epoch_orders(train.size(), (steps + per_epoch - 1) / per_epoch, seed);
   fs::create_directories(dir);
   std::vector<float> xs, ys, losses;
   for (int64_t s = 0; s < steps; ++s) {
-    const data::Batch b = data::make_batch(train, order, s * batch, (s + 1) * batch);
+    const int64_t k = s % per_epoch;
+    const data::Batch b =
+        data::make_batch(train, orders[static_cast<size_t>(s / per_epoch)], k * batch, (k + 1) * batch);
     optimizer.zero_grad();
     const Tensor loss =
         experiments::training_loss(model->forward(b.x), b.labels, loss_options, config.train.loss_reduction);
