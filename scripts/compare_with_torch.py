@@ -56,30 +56,48 @@ def load_dir(path):
     return {f[:-4]: np.load(os.path.join(path, f)) for f in sorted(os.listdir(path)) if f.endswith(".npy")}
 
 
-def make_net(torch_ref, step, state):
-    """The restatement with `state` (s2cbam's names) loaded and the step's batch-norm conventions."""
-    net = runpy.run_path(torch_ref)["Net"](step["classes"])
+def load_state(net, state, where, complete=True):
+    """Copies `state` (s2cbam's names -> arrays) into the restatement, checking every shape and, when
+    `complete`, that every PyTorch tensor but the batch counters has an s2cbam counterpart."""
     current = net.state_dict()
     for name, value in state.items():
-        current[torch_name(name)].copy_(torch.from_numpy(np.asarray(value)))
+        t = torch_name(name)
+        if current[t].shape != value.shape:
+            sys.exit(f"{where}: {name} -> {t}: shape {tuple(value.shape)} against PyTorch's {tuple(current[t].shape)}")
+        current[t].copy_(torch.from_numpy(np.asarray(value)))
+    missing = {k for k in current if not k.endswith("num_batches_tracked")} - {torch_name(n) for n in state}
+    if complete and missing:
+        sys.exit(f"{where}: PyTorch parameters with no s2cbam counterpart: {sorted(missing)}")
+
+
+def make_net(torch_ref, step, state, where):
+    """The restatement with `state` (s2cbam's names) loaded and the step's batch-norm conventions
+    (s2cbam's momentum is the fraction of the batch statistic mixed in: PyTorch's convention)."""
+    net = runpy.run_path(torch_ref)["Net"](step["classes"])
+    load_state(net, state, where)
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.eps, m.momentum = step["bn_eps"], step["bn_momentum"]
     return net
 
 
+def make_adam(net, step):
+    """Adam (AdamW when the step decays weights) with the step's hyper-parameters."""
+    opt_cls = torch.optim.AdamW if step["weight_decay"] > 0 else torch.optim.Adam
+    return opt_cls(net.parameters(), lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["adam_eps"],
+                   weight_decay=step["weight_decay"])
+
+
 def train_steps(net, step, xs, ys, jitter=None):
     """Adam steps over the batches xs[k], ys[k] with the trainer's loss; returns each step's loss. With
     `jitter` (a generator), every weight is multiplied by (1 + u r), r uniform in [-1, 1], after each
     step: one float32 rounding's worth of noise, the size of what two frameworks' roundings differ by."""
-    opt_cls = torch.optim.AdamW if step["weight_decay"] > 0 else torch.optim.Adam
-    opt = opt_cls(net.parameters(), lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["adam_eps"],
-                  weight_decay=step["weight_decay"])
+    opt = make_adam(net, step)
     net.train()
     losses = []
     for x, y in zip(xs, ys):
         opt.zero_grad()
-        loss = trainer_loss(net(x), y, step)
+        loss = step_loss(net(x), y, step)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -104,12 +122,12 @@ def compare_trajectory(a, step, before):
     s2_losses = np.load(os.path.join(d, "losses.npy")).astype(np.float64)
     s2_after = load_dir(os.path.join(d, "after"))
     names = sorted(s2_after)
-    net = make_net(a.torch_ref, step, before)
+    net = make_net(a.torch_ref, step, before, os.path.join(a.dir, "before"))
     torch_losses = train_steps(net, step, xs, ys)
     torch_state = {n: net.state_dict()[torch_name(n)].numpy() for n in names}
     envelopes = []
     for k in range(a.envelope_runs):
-        jittered = make_net(a.torch_ref, step, before)
+        jittered = make_net(a.torch_ref, step, before, os.path.join(a.dir, "before"))
         losses = train_steps(jittered, step, xs, ys, jitter=torch.Generator().manual_seed(1000 + k))
         state = {n: jittered.state_dict()[torch_name(n)].numpy() for n in names}
         envelopes.append((losses, state))
@@ -128,14 +146,18 @@ def compare_trajectory(a, step, before):
     return s2_drift, max(env_drifts)
 
 
-def trainer_loss(logits, y, step):
-    """The trainer's loss: class weights (when the config weights classes), averaged over the batch
-    ("batch_mean", Keras's) or over the batch's weights ("weighted_mean", PyTorch's)."""
-    weights = torch.tensor(step["class_weights"], dtype=torch.float32) if step.get("class_weights") else None
-    smoothing = step.get("label_smoothing", 0.0)
-    if weights is not None and step.get("loss_reduction") == "batch_mean":
+def trainer_loss(logits, y, weights, reduction, smoothing):
+    """s2cbam's training loss: cross-entropy with optional class weights, a class-weighted one averaged
+    over the batch ("batch_mean", Keras's) or over the batch's weights ("weighted_mean", PyTorch's)."""
+    if weights is not None and reduction == "batch_mean":
         return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing, reduction="sum") / len(y)
     return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+
+
+def step_loss(logits, y, step):
+    """trainer_loss with the settings step.json records."""
+    weights = torch.tensor(step["class_weights"], dtype=torch.float32) if step.get("class_weights") else None
+    return trainer_loss(logits, y, weights, step.get("loss_reduction"), step.get("label_smoothing", 0.0))
 
 
 def main():
@@ -154,27 +176,11 @@ def main():
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    net = runpy.run_path(a.torch_ref)["Net"](step["classes"])
-    # s2cbam's momentum is the fraction of the batch statistic mixed in: PyTorch's convention.
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.eps, m.momentum = step["bn_eps"], step["bn_momentum"]
-    state = net.state_dict()
-    for name, value in before.items():
-        t = torch_name(name)
-        if state[t].shape != value.shape:
-            sys.exit(f"{name} -> {t}: shape {tuple(value.shape)} against PyTorch's {tuple(state[t].shape)}")
-        state[t].copy_(torch.from_numpy(value))
-    missing = {k for k in state if not k.endswith("num_batches_tracked")} - {torch_name(n) for n in before}
-    if missing:
-        sys.exit(f"PyTorch parameters with no s2cbam counterpart: {sorted(missing)}")
-
-    adam_cls = torch.optim.AdamW if step["weight_decay"] > 0 else torch.optim.Adam
-    opt = adam_cls(net.parameters(), lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["adam_eps"],
-                   weight_decay=step["weight_decay"])
+    net = make_net(a.torch_ref, step, before, os.path.join(a.dir, "before"))
+    opt = make_adam(net, step)
     net.train()
     logits = net(x)
-    loss = trainer_loss(logits, y, step)
+    loss = step_loss(logits, y, step)
     loss.backward()
     torch_grads = {n: p.grad.detach().numpy().copy() for n, p in net.named_parameters()}
     opt.step()
@@ -222,13 +228,7 @@ def main():
     # step, loaded as they are, and batch norm from the running statistics.
     eval_path = os.path.join(a.dir, "eval_logits.npy")
     if os.path.exists(eval_path):
-        eval_net = runpy.run_path(a.torch_ref)["Net"](step["classes"])
-        eval_state = eval_net.state_dict()
-        for name, value in after.items():
-            eval_state[torch_name(name)].copy_(torch.from_numpy(value))
-        for m in eval_net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.eps = step["bn_eps"]
+        eval_net = make_net(a.torch_ref, step, after, os.path.join(a.dir, "after"))
         eval_net.eval()
         with torch.no_grad():
             el = eval_net(x).numpy()

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_with_torch import torch_name  # noqa: E402  s2cbam's tensor names -> the restatement's
+from compare_with_torch import load_state, trainer_loss  # noqa: E402  shared with the one-step comparison
 
 
 def keras_init(net, glorot_stem):
@@ -93,15 +93,11 @@ def evaluate(net, x, y):
 
 
 def load_start(net, fold_dir):
-    """s2cbam's initial weights of this fold (export_folds' init/), by the restatement's names."""
-    state = net.state_dict()
+    """s2cbam's initial weights of this fold (export_folds' init/), by the restatement's names. A bias
+    s2cbam's config turns off has no file; hold_biases_at_zero zeroes it afterwards."""
     init_dir = os.path.join(fold_dir, "init")
-    for f in sorted(os.listdir(init_dir)):
-        target = state[torch_name(f[:-4])]
-        value = torch.from_numpy(np.load(os.path.join(init_dir, f)))
-        if target.shape != value.shape:
-            sys.exit(f"{init_dir}/{f}: shape {tuple(value.shape)} against PyTorch's {tuple(target.shape)}")
-        target.copy_(value)
+    state = {f[:-4]: np.load(os.path.join(init_dir, f)) for f in sorted(os.listdir(init_dir))}
+    load_state(net, state, init_dir, complete=False)
 
 
 def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False):
@@ -140,11 +136,7 @@ def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False
                 break
             opt.zero_grad()
             logits = net(xtr[idx])
-            if weights is not None and p.get("loss_reduction", "weighted_mean") == "batch_mean":  # Keras's
-                loss = F.cross_entropy(logits, ytr[idx], weight=weights, label_smoothing=p["label_smoothing"],
-                                       reduction="sum") / len(idx)
-            else:
-                loss = F.cross_entropy(logits, ytr[idx], weight=weights, label_smoothing=p["label_smoothing"])
+            loss = trainer_loss(logits, ytr[idx], weights, p.get("loss_reduction", "weighted_mean"), p["label_smoothing"])
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(idx)
