@@ -30,6 +30,12 @@ NamedTensors Module::named_buffers() const {
   return out;
 }
 
+NamedTensors Module::named_state() const {
+  NamedTensors out = named_parameters();
+  collect("", false, out);
+  return out;
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [name, t] : named_parameters()) {

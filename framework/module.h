@@ -26,6 +26,8 @@ class Module {
   // Dotted names, depth first in registration order: "stage1.conv1.weight".
   NamedTensors named_parameters() const;
   NamedTensors named_buffers() const;
+  // Parameters, then buffers: everything a trained module's state is (checkpoints, checksums, exports).
+  NamedTensors named_state() const;
   std::vector<Tensor> parameters() const;
   int64_t num_parameters() const;
   void zero_grad();

@@ -142,9 +142,7 @@ std::string golden_training_checksum() {
     softmax_cross_entropy(net.forward(x), d.labels).backward();
     adam.step();
   }
-  NamedTensors all = net.named_parameters();
-  for (auto& b : net.named_buffers()) all.push_back(b);
-  return weights_checksum(all);
+  return weights_checksum(net.named_state());
 }
 }  // namespace
 

@@ -34,11 +34,9 @@ void write_part(const fs::path& dir, const std::string& part, const data::PixelD
 // The fold's initial weights and its epochs' sample orders, exactly as run_experiment draws them.
 void write_start(const fs::path& dir, const experiments::ExperimentConfig& c, const experiments::Fold& fold,
                  int64_t classes, uint64_t seed) {
-  const auto model = experiments::initial_model(c, fold, classes, seed);
-  NamedTensors tensors = model->named_parameters();
-  for (auto& b : model->named_buffers()) tensors.push_back(b);
+  const auto model = experiments::initial_model(c, fold.train.timesteps, fold.train.bands, classes, seed);
   fs::create_directories(dir / "init");
-  for (const auto& [name, t] : tensors)
+  for (const auto& [name, t] : model->named_state())
     data::write_npy((dir / "init" / (name + ".npy")).string(), t.shape(), t.to_vector());
   const auto orders = experiments::epoch_orders(fold.train.size(), c.train.epochs, seed);
   std::vector<float> flat;  // exact as float32 below 2^24 samples

@@ -18,7 +18,6 @@
 #include "framework/error.h"
 #include "framework/ops.h"
 #include "framework/optim.h"
-#include "framework/random.h"
 #include "kernels/cpu/parallel.h"
 
 using namespace s2;
@@ -34,20 +33,13 @@ void write_tensors(const fs::path& dir, const NamedTensors& tensors, bool gradie
   }
 }
 
-NamedTensors parameters_and_buffers(const Module& m) {
-  NamedTensors all = m.named_parameters();
-  for (auto& b : m.named_buffers()) all.push_back(b);
-  return all;
-}
-
 // `steps` Adam steps from the same initial weights as the single step, on the full batches of the
 // orders the trainer's epochs visit the training pixels in (as many epochs as that takes): every step's
 // loss, the batches, and the weights after the last step. Another framework run over the same batches
 // shows how far two trainings drift apart from float32 rounding alone (compare_with_torch.py).
 void write_trajectory(const fs::path& dir, const experiments::ExperimentConfig& config,
                       const data::PixelDataset& train, int64_t batch, int64_t steps, uint64_t seed) {
-  manual_seed(seed);
-  auto model = models::make_model(config.model, train.timesteps, train.bands, train.num_classes());
+  auto model = experiments::initial_model(config, train.timesteps, train.bands, train.num_classes(), seed);
   optim::Adam optimizer(model->parameters(), experiments::adam_options(config.train));
   const CrossEntropyOptions loss_options = experiments::training_loss_options(train, config.train);
   const int64_t per_epoch = train.size() / batch;
@@ -71,7 +63,7 @@ void write_trajectory(const fs::path& dir, const experiments::ExperimentConfig& 
   data::write_npy((dir / "x.npy").string(), {steps, batch, 1, train.timesteps, train.bands}, xs);
   data::write_npy((dir / "y.npy").string(), {steps, batch}, ys);
   data::write_npy((dir / "losses.npy").string(), {steps}, losses);
-  write_tensors(dir / "after", parameters_and_buffers(*model), false);
+  write_tensors(dir / "after", model->named_state(), false);
 }
 }  // namespace
 
@@ -103,9 +95,8 @@ int main(int argc, char** argv) {
     const data::PixelDataset b = train.subset(picked);
     const int64_t t = b.timesteps, bands = b.bands;
 
-    manual_seed(seed);
-    auto model = models::make_model(config.model, t, bands, train.num_classes());
-    write_tensors(out / "before", parameters_and_buffers(*model), false);
+    auto model = experiments::initial_model(config, t, bands, train.num_classes(), seed);
+    write_tensors(out / "before", model->named_state(), false);
     const Tensor x = Tensor::from_vector({batch, 1, t, bands}, b.values);
     std::vector<float> labels(b.labels.begin(), b.labels.end());
     data::write_npy((out / "x.npy").string(), x.shape(), b.values);
@@ -122,7 +113,7 @@ int main(int argc, char** argv) {
     loss.backward();
     write_tensors(out / "grad", model->named_parameters(), true);
     optimizer.step();
-    write_tensors(out / "after", parameters_and_buffers(*model), false);
+    write_tensors(out / "after", model->named_state(), false);
     // Inference mode (batch norm from its running statistics) is what test accuracy rests on.
     model->eval();
     const Tensor eval_logits = model->forward(x);

@@ -80,9 +80,7 @@ Device device_for(const models::Classifier& model, Device wanted, const std::str
 }
 
 std::string model_checksum(const Module& model) {
-  NamedTensors all = model.named_parameters();
-  for (auto& b : model.named_buffers()) all.push_back(b);
-  return weights_checksum(all);
+  return weights_checksum(model.named_state());
 }
 
 std::string model_checksum(const Checkpoint& checkpoint) {
@@ -219,10 +217,10 @@ std::vector<Fold> prepared_folds(const ExperimentConfig& c, const LoadedData& da
   return folds;
 }
 
-std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config, const Fold& fold,
-                                                  int64_t classes, uint64_t seed) {
+std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config, int64_t timesteps,
+                                                  int64_t bands, int64_t classes, uint64_t seed) {
   manual_seed(seed);
-  return models::make_model(config.model, fold.train.timesteps, fold.train.bands, classes);
+  return models::make_model(config.model, timesteps, bands, classes);
 }
 
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
@@ -240,7 +238,7 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
   };
   for (Fold& fold : prepared_folds(c, data, seed)) {
     const data::BandNormaliser& normaliser = fold.normaliser;
-    auto model = initial_model(c, fold, classes, seed);
+    auto model = initial_model(c, fold.train.timesteps, fold.train.bands, classes, seed);
     TrainOptions options = c.train;
     options.device = device_for(*model, c.train.device, c.model.kind);
     model->to(options.device);

@@ -50,10 +50,11 @@ std::vector<Fold> make_folds(const ExperimentConfig& config, const LoadedData& d
 // The folds a run trains on: make_folds, then every part standardised with statistics of the fold's
 // training pixels only. export_folds writes exactly these, for training other frameworks on them.
 std::vector<Fold> prepared_folds(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
-// The model a run starts a fold from: the global generator seeded with `seed`, then the config's model
-// initialised (export_folds writes these weights for training other frameworks from the same start).
-std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config, const Fold& fold,
-                                                  int64_t classes, uint64_t seed);
+// The model a run starts from on data of `timesteps` x `bands`: the global generator seeded with
+// `seed`, then the config's model initialised (export_folds and export_step hand these weights to
+// other frameworks, to train from the same start).
+std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config, int64_t timesteps,
+                                                  int64_t bands, int64_t classes, uint64_t seed);
 // One line saying how train and test were separated, for reports.
 std::string describe_split(const ExperimentConfig& config, const LoadedData& data);
 

@@ -31,15 +31,13 @@ std::vector<float> inverse_frequency_weights(const data::PixelDataset& d) {
 
 NamedTensors snapshot(const models::Classifier& model) {
   NamedTensors copy;
-  for (const auto& [name, t] : model.named_parameters()) copy.emplace_back(name, t.clone());
-  for (const auto& [name, t] : model.named_buffers()) copy.emplace_back(name, t.clone());
+  for (const auto& [name, t] : model.named_state()) copy.emplace_back(name, t.clone());
   return copy;
 }
 
 void restore(models::Classifier& model, const NamedTensors& saved) {
   size_t i = 0;
-  for (auto& [name, t] : model.named_parameters()) Tensor(t).copy_from(saved[i++].second);
-  for (auto& [name, t] : model.named_buffers()) Tensor(t).copy_from(saved[i++].second);
+  for (auto& [name, t] : model.named_state()) Tensor(t).copy_from(saved[i++].second);
 }
 }  // namespace
 
