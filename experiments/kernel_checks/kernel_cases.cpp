@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -75,14 +76,6 @@ std::string dims_text(std::initializer_list<int64_t> values, const char* sep) {
 
 }  // namespace
 
-int64_t KernelCase::dim(const std::string& name) const {
-  const auto it = dims.find(name);
-  if (it == dims.end()) {
-    throw std::logic_error("kernel case " + op + " has no dimension '" + name + "'");
-  }
-  return it->second;
-}
-
 const std::vector<float>& KernelCase::input(const std::string& name) const {
   const auto it = inputs.find(name);
   if (it == inputs.end()) {
@@ -92,14 +85,11 @@ const std::vector<float>& KernelCase::input(const std::string& name) const {
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_conv2d(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+std::function<void()> launch_conv2d(const Conv2dGeometry& g, const DeviceKernels& kernels, CaseBuffers& b,
                                     int v) {
-  Conv2dOptions options;
-  options.stride_h = options.stride_w = c.dim("stride");
-  const Conv2dGeometry g =
-      conv2d_geometry({c.dim("batch"), c.dim("c_in"), c.dim("h"), c.dim("w")},
-                      {c.dim("c_out"), c.dim("c_in"), c.dim("kernel"), c.dim("kernel")}, options);
   float *x = b.get("x"), *w = b.get("w"), *bias = b.get("bias"), *dy = b.get("dy");
   float *y = b.get("y"), *dx = b.get("dx"), *dw = b.get("dw"), *db = b.get("dbias");
   return [=, &kernels] {
@@ -117,8 +107,6 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   c.shape = "N" + std::to_string(batch) + " C" + std::to_string(c_in) + "->" + std::to_string(c_out) + " " +
             dims_text({h, w}, "x") + " k" + std::to_string(kernel) +
             (stride > 1 ? " s" + std::to_string(stride) : "");
-  c.dims = {{"batch", batch}, {"c_in", c_in},     {"h", h},          {"w", w},
-            {"c_out", c_out}, {"kernel", kernel}, {"stride", stride}};
   const Tensor xt = Tensor::zeros({batch, c_in, h, w});
   Conv2dOptions options;
   options.stride_h = options.stride_w = stride;
@@ -158,15 +146,19 @@ KernelCase conv2d_case(int64_t batch, int64_t c_in, int64_t h, int64_t w, int64_
   c.flops = 3.0 * g.forward_flops();
   c.bytes =
       4.0 * static_cast<double>(2 * c.input("x").size() + 3 * c.input("dy").size() + 2 * c.input("w").size());
-  c.launch = launch_conv2d;
+  c.launch = std::bind_front(launch_conv2d, g);
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_linear(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
-                                    int v) {
-  const int64_t n = c.dim("batch"), in = c.dim("in"), out = c.dim("out");
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+struct LinearDims {
+  int64_t batch, in, out;
+};
+std::function<void()> launch_linear(LinearDims d, const DeviceKernels& kernels, CaseBuffers& b, int v) {
+  const auto [n, in, out] = d;
   float *x = b.get("x"), *w = b.get("w"), *bias = b.get("b"), *dy = b.get("dy");
   float *y = b.get("y"), *dx = b.get("dx"), *dw = b.get("dw"), *db = b.get("db");
   return [=, &kernels] {
@@ -180,7 +172,6 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   KernelCase c;
   c.op = "linear";
   c.shape = "N" + std::to_string(batch) + " " + std::to_string(in) + "->" + std::to_string(out);
-  c.dims = {{"batch", batch}, {"in", in}, {"out", out}};
   c.inputs["x"] = random_vector(sz(batch * in), 41);
   c.inputs["w"] = random_vector(sz(out * in), 42);
   c.inputs["b"] = random_vector(sz(out), 43);
@@ -210,16 +201,21 @@ KernelCase linear_case(int64_t batch, int64_t in, int64_t out) {
   for (int64_t i = 0; i < batch * out; ++i) bd["db"].magnitude[sz(i % out)] += ady[sz(i)];
   c.flops = 6.0 * static_cast<double>(batch * in * out);
   c.bytes = 4.0 * static_cast<double>(3 * batch * in + 3 * in * out + 3 * batch * out);
-  c.launch = launch_linear;
+  c.launch = std::bind_front(launch_linear, LinearDims{batch, in, out});
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_channel_attention(const KernelCase& c, const DeviceKernels& kernels,
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+struct ChannelAttentionDims {
+  int64_t batch, channels, pixels, hidden;
+};
+std::function<void()> launch_channel_attention(ChannelAttentionDims d, const DeviceKernels& kernels,
                                                CaseBuffers& b, int v) {
-  const int64_t n = c.dim("batch"), ch = c.dim("channels"), p = c.dim("h") * c.dim("w");
-  const ChannelMlp mlp{b.get("w1"), b.get("b1"), b.get("w2"), b.get("b2"), c.dim("hidden")};
+  const auto [n, ch, p, hidden] = d;
+  const ChannelMlp mlp{b.get("w1"), b.get("b1"), b.get("w2"), b.get("b2"), hidden};
   const ChannelAttentionSaved saved{b.buffer("avg", static_cast<size_t>(n * ch)),
                                     b.buffer("max", static_cast<size_t>(n * ch)),
                                     b.int_buffer(static_cast<size_t>(n * ch)), b.get("att")};
@@ -240,7 +236,6 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   c.op = "channel_attention";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " " + dims_text({h, w}, "x") + " hidden " +
             std::to_string(hidden) + (ties ? " ties" : "");
-  c.dims = {{"batch", n}, {"channels", ch}, {"h", h}, {"w", w}, {"hidden", hidden}};
   const int64_t p = h * w;
   c.inputs["x"] = random_vector(sz(n * ch * p), 11);
   if (ties) make_ties(c.inputs["x"]);
@@ -267,16 +262,20 @@ KernelCase channel_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 16.0 * static_cast<double>(n * ch * hidden);
   c.bytes = 4.0 * 6.0 * elems;  // forward: read x twice, write y; backward: read x, dy, write dx
-  c.launch = launch_channel_attention;
+  c.launch = std::bind_front(launch_channel_attention, ChannelAttentionDims{n, ch, p, hidden});
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_spatial_attention(const KernelCase& c, const DeviceKernels& kernels,
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+struct SpatialAttentionDims {
+  int64_t batch, channels, h, w, kernel;
+};
+std::function<void()> launch_spatial_attention(SpatialAttentionDims d, const DeviceKernels& kernels,
                                                CaseBuffers& b, int v) {
-  const int64_t n = c.dim("batch"), ch = c.dim("channels"), h = c.dim("h"), w = c.dim("w"),
-                k = c.dim("kernel");
+  const auto [n, ch, h, w, k] = d;
   const SpatialAttentionSaved saved{b.buffer("pooled", static_cast<size_t>(n * 2 * h * w)),
                                     b.int_buffer(static_cast<size_t>(n * h * w)), b.get("att")};
   float *x = b.get("x"), *dy = b.get("dy"), *weight = b.get("w"), *y = b.get("y"), *dx = b.get("dx"),
@@ -294,7 +293,6 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   c.op = "spatial_attention";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " " + dims_text({h, w}, "x") + " k" +
             std::to_string(k) + (ties ? " ties" : "");
-  c.dims = {{"batch", n}, {"channels", ch}, {"h", h}, {"w", w}, {"kernel", k}};
   const int64_t p = h * w;
   c.inputs["x"] = random_vector(sz(n * ch * p), 21);
   if (ties) make_ties(c.inputs["x"]);
@@ -317,18 +315,24 @@ KernelCase spatial_attention_case(int64_t n, int64_t ch, int64_t h, int64_t w, i
   const auto elems = static_cast<double>(n * ch * p);
   c.flops = 6.0 * elems + 12.0 * static_cast<double>(n * p * k * k);
   c.bytes = 4.0 * 6.0 * elems;
-  c.launch = launch_spatial_attention;
+  c.launch = std::bind_front(launch_spatial_attention, SpatialAttentionDims{n, ch, h, w, k});
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_bn_epilogue(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
-                                         int v) {
-  const cpu::BatchNormShape s{c.dim("batch"), c.dim("channels"), c.dim("pixels")};
-  const bool relu = c.dim("relu") != 0, unbiased = c.dim("unbiased") != 0;
-  float* residual = c.dim("residual") != 0 ? b.get("residual") : nullptr;
-  float* dresidual = c.dim("residual") != 0 ? b.get("dresidual") : nullptr;
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+struct BnEpilogueParams {
+  cpu::BatchNormShape shape;
+  bool residual, relu, unbiased;
+};
+std::function<void()> launch_bn_epilogue(BnEpilogueParams params, const DeviceKernels& kernels,
+                                         CaseBuffers& b, int v) {
+  const cpu::BatchNormShape s = params.shape;
+  const bool relu = params.relu, unbiased = params.unbiased;
+  float* residual = params.residual ? b.get("residual") : nullptr;
+  float* dresidual = params.residual ? b.get("dresidual") : nullptr;
   float *x = b.get("x"), *dy = b.get("dy"), *gamma = b.get("gamma"), *beta = b.get("beta");
   float *y = b.get("y"), *mean = b.get("save_mean"), *invstd = b.get("save_invstd");
   float *rm = b.get("running_mean"), *rv = b.get("running_var"), *infer = b.get("infer");
@@ -347,8 +351,6 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   c.op = "bn_epilogue";
   c.shape = "N" + std::to_string(n) + " C" + std::to_string(ch) + " P" + std::to_string(p) +
             (residual ? " +residual" : "") + (relu ? " +relu" : "") + (unbiased ? " unbiased" : "");
-  c.dims = {{"batch", n},           {"channels", ch}, {"pixels", p},
-            {"residual", residual}, {"relu", relu},   {"unbiased", unbiased}};
   const size_t total = sz(n * ch * p), chs = sz(ch);
   c.inputs["x"] = random_vector(total, 31, -2.0f, 3.0f);
   c.inputs["residual"] = random_vector(total, 32);
@@ -405,15 +407,16 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   c.bounds["dresidual"].chain = 1;
   c.flops = 20.0 * static_cast<double>(total);
   c.bytes = 4.0 * static_cast<double>(total) * (residual ? 9.0 : 7.0);
-  c.launch = launch_bn_epilogue;
+  c.launch = std::bind_front(launch_bn_epilogue, BnEpilogueParams{s, residual, relu, unbiased});
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_avg_pool(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
-                                      int /*version: the op has one*/) {
-  const int64_t rows = c.dim("rows"), pixels = c.dim("pixels");
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+std::function<void()> launch_avg_pool(int64_t rows, int64_t pixels, const DeviceKernels& kernels,
+                                      CaseBuffers& b, int /*version: the op has one*/) {
   float *x = b.get("x"), *dy = b.get("dy"), *y = b.get("y"), *dx = b.get("dx");
   return [=, &kernels] {
     kernels.global_avg_pool_forward(rows, pixels, x, y);
@@ -426,7 +429,6 @@ KernelCase avg_pool_case(int64_t rows, int64_t pixels) {
   KernelCase c;
   c.op = "avg_pool";
   c.shape = std::to_string(rows) + " rows x " + std::to_string(pixels) + " pixels";
-  c.dims = {{"rows", rows}, {"pixels", pixels}};
   c.inputs["x"] = random_vector(sz(rows * pixels), 51);
   c.inputs["dy"] = random_vector(sz(rows), 52);
   auto& e = c.expected;
@@ -439,17 +441,24 @@ KernelCase avg_pool_case(int64_t rows, int64_t pixels) {
   c.bounds["dx"].chain = 1;
   c.flops = 2.0 * static_cast<double>(rows * pixels);
   c.bytes = 8.0 * static_cast<double>(rows * pixels);
-  c.launch = launch_avg_pool;
+  c.launch = std::bind_front(launch_avg_pool, rows, pixels);
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_cross_entropy(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
-                                           int /*version: the op has one*/) {
-  const int64_t n = c.dim("batch"), classes = c.dim("classes");
-  const float* weights = c.dim("weighted") != 0 ? b.get("weights") : nullptr;
-  const int32_t* labels = b.int_buffer(c.labels.size(), c.labels);
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+struct CrossEntropyParams {
+  int64_t batch, classes;
+  bool weighted;
+  std::vector<int32_t> labels;
+};
+std::function<void()> launch_cross_entropy(const CrossEntropyParams& params, const DeviceKernels& kernels,
+                                           CaseBuffers& b, int /*version: the op has one*/) {
+  const int64_t n = params.batch, classes = params.classes;
+  const float* weights = params.weighted ? b.get("weights") : nullptr;
+  const int32_t* labels = b.int_buffer(params.labels.size(), params.labels);
   float *logits = b.get("logits"), *probs = b.get("probs"), *loss = b.get("loss"),
         *dlogits = b.get("dlogits");
   return [=, &kernels] {
@@ -464,7 +473,6 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
   c.op = "cross_entropy";
   c.shape = "N" + std::to_string(batch) + " " + std::to_string(classes) + " classes" +
             (class_weights ? " weighted" : "");
-  c.dims = {{"batch", batch}, {"classes", classes}, {"weighted", class_weights}};
   c.inputs["logits"] = random_vector(sz(batch * classes), 53, -4.0f, 4.0f);
   c.inputs["weights"] = random_vector(sz(classes), 54, 0.5f, 2.0f);
   for (int64_t i = 0; i < batch; ++i) {
@@ -484,16 +492,17 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
   c.bounds["loss"].chain = batch * (classes + 24) + batch;
   c.flops = 10.0 * static_cast<double>(batch * classes);
   c.bytes = 12.0 * static_cast<double>(batch * classes);
-  c.launch = launch_cross_entropy;
+  c.launch =
+      std::bind_front(launch_cross_entropy, CrossEntropyParams{batch, classes, class_weights, c.labels});
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_adam(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
-                                  int /*version: the op has one*/) {
-  const int64_t n = c.dim("n");
-  const cpu::AdamStep step = adam_step_of(c);
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+std::function<void()> launch_adam(int64_t n, const cpu::AdamStep& step, const DeviceKernels& kernels,
+                                  CaseBuffers& b, int /*version: the op has one*/) {
   float *param = b.get("param"), *grad = b.get("grad"), *m = b.get("m"), *vv = b.get("v");
   return [=, &kernels] { kernels.adam_update(n, param, grad, m, vv, step); };
 }
@@ -503,7 +512,6 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   KernelCase c;
   c.op = "adam";
   c.shape = std::to_string(n) + " parameters" + (decoupled ? " AdamW" : "");
-  c.dims = {{"n", n}, {"decoupled", decoupled}};
   c.inputs["param"] = random_vector(sz(n), 55);
   c.inputs["m"] = random_vector(sz(n), 56, 0.0f, 0.1f);
   c.inputs["v"] = random_vector(sz(n), 57, 0.0f, 0.1f);
@@ -511,7 +519,8 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   // The reference is Adam as Kingma and Ba state it (with PyTorch's placement of epsilon and its coupled
   // or decoupled weight decay), in float64 and written here: independent of kernels/adam_math.h, which
   // both the CPU and the CUDA kernel share.
-  const cpu::AdamStep a = adam_step_of(c);
+  // Step 3, so that bias correction matters; weight decay on, coupled (Adam) or decoupled (AdamW).
+  const cpu::AdamStep a{1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f, decoupled, 3};
   std::vector<float> param(sz(n)), m(sz(n)), v(sz(n));
   const double bc1 = 1.0 - std::pow(static_cast<double>(a.beta1), static_cast<double>(a.step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(a.beta2), static_cast<double>(a.step));
@@ -530,29 +539,28 @@ KernelCase adam_case(int64_t n, bool decoupled) {
   c.expected = {{"param", param}, {"m", m}, {"v", v}};
   // Elementwise, 12 roundings at most; magnitudes: each moment's two terms, and the parameter plus
   // its decay and its step (|step| <= lr / bias correction 1 of beta1^3 is below 3 lr; see adam_math.h).
-  const cpu::AdamStep st = adam_step_of(c);
   auto& bd = c.bounds;
   bd["m"] = {12, std::vector<float>(sz(n))};
   bd["v"] = {12, std::vector<float>(sz(n))};
   bd["param"] = {12, std::vector<float>(sz(n))};
   for (size_t i = 0; i < sz(n); ++i) {
-    const float g = std::abs(c.input("grad")[i]) + st.weight_decay * std::abs(c.input("param")[i]);
-    bd["m"].magnitude[i] = st.beta1 * std::abs(c.input("m")[i]) + (1.0f - st.beta1) * g;
-    bd["v"].magnitude[i] = st.beta2 * std::abs(c.input("v")[i]) + (1.0f - st.beta2) * g * g;
-    bd["param"].magnitude[i] =
-        std::abs(c.input("param")[i]) * (1.0f + st.lr * st.weight_decay) + 3.0f * st.lr;
+    const float g = std::abs(c.input("grad")[i]) + a.weight_decay * std::abs(c.input("param")[i]);
+    bd["m"].magnitude[i] = a.beta1 * std::abs(c.input("m")[i]) + (1.0f - a.beta1) * g;
+    bd["v"].magnitude[i] = a.beta2 * std::abs(c.input("v")[i]) + (1.0f - a.beta2) * g * g;
+    bd["param"].magnitude[i] = std::abs(c.input("param")[i]) * (1.0f + a.lr * a.weight_decay) + 3.0f * a.lr;
   }
   c.flops = 12.0 * static_cast<double>(n);
   c.bytes = 28.0 * static_cast<double>(n);
-  c.launch = launch_adam;
+  c.launch = std::bind_front(launch_adam, n, a);
   return c;
 }
 
 namespace {
-// Runs the case on a kernel table: its buffers by name, then forward and backward (or the update).
-std::function<void()> launch_elementwise(const KernelCase& c, const DeviceKernels& kernels, CaseBuffers& b,
+// Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
+// the kernel table, the case's device buffers by name and the kernel version; it returns the body that
+// runs forward and backward (or the update).
+std::function<void()> launch_elementwise(int64_t n, const DeviceKernels& kernels, CaseBuffers& b,
                                          int /*version: the op has one*/) {
-  const int64_t n = c.dim("n");
   float *a = b.get("a"), *bb = b.get("b"), *sum = b.get("sum"), *filled = b.get("filled");
   return [=, &kernels] {
     kernels.add(n, a, bb, sum);
@@ -565,7 +573,6 @@ KernelCase elementwise_case(int64_t n) {
   KernelCase c;
   c.op = "elementwise";
   c.shape = std::to_string(n) + " values";
-  c.dims = {{"n", n}};
   c.inputs["a"] = random_vector(sz(n), 61);
   c.inputs["b"] = random_vector(sz(n), 62);
   std::vector<float> sum(sz(n));
@@ -578,12 +585,8 @@ KernelCase elementwise_case(int64_t n) {
   c.bounds["filled"] = {1, std::vector<float>(sz(n), 0.0f)};  // a fill is exact
   c.flops = static_cast<double>(n);
   c.bytes = 16.0 * static_cast<double>(n);
-  c.launch = launch_elementwise;
+  c.launch = std::bind_front(launch_elementwise, n);
   return c;
-}
-
-cpu::AdamStep adam_step_of(const KernelCase& c) {
-  return {1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f, c.dim("decoupled") != 0, 3};
 }
 
 std::vector<KernelCase> paper_kernel_cases(int64_t batch) {

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/optim.h"
 #include "kernels/cuda/kernel_api_types.h"
 
 namespace s2 {
@@ -24,7 +23,6 @@ struct KernelCase {
   std::string op;     // conv2d, linear, channel_attention, spatial_attention, bn_epilogue, avg_pool,
                       // cross_entropy, adam, elementwise
   std::string shape;  // for people: "N2 C64->64 36x10 k3"
-  std::map<std::string, int64_t> dims;
   std::map<std::string, std::vector<float>> inputs;
   std::vector<int32_t> labels;
   std::map<std::string, std::vector<float>> expected;  // forward and backward outputs by name
@@ -40,10 +38,9 @@ struct KernelCase {
   double flops = 0.0;                   // of one forward + backward run
   double bytes = 0.0;                   // minimum memory traffic of one run
   // Fetches the case's device buffers by name and returns the body that runs the op's kernels (forward
-  // and backward, or the update) with a kernel version.
-  std::function<std::function<void()>(const KernelCase&, const DeviceKernels&, CaseBuffers&, int version)>
-      launch;
-  int64_t dim(const std::string& name) const;
+  // and backward, or the update) with a kernel version. The builder binds the op's typed parameters
+  // (its geometry, flags, labels) into it, so a case carries no untyped dimension list.
+  std::function<std::function<void()>(const DeviceKernels&, CaseBuffers&, int version)> launch;
   const std::vector<float>& input(const std::string& name) const;
 };
 
@@ -63,8 +60,6 @@ KernelCase cross_entropy_case(int64_t batch, int64_t classes, bool class_weights
 KernelCase adam_case(int64_t n, bool decoupled);
 // fill and add (gradient accumulation on the device).
 KernelCase elementwise_case(int64_t n);
-// The Adam hyper-parameters of an adam case (step 3, so that bias correction matters).
-cpu::AdamStep adam_step_of(const KernelCase& c);
 
 // The ops of one training step of the paper network (36x10 input, stages 64/128/256) at a batch size.
 std::vector<KernelCase> paper_kernel_cases(int64_t batch);

@@ -26,7 +26,7 @@ std::unique_ptr<PreparedCase> prepare_case(const DeviceKernels& kernels, const K
     names.push_back(name);
   }
   d->set_outputs(names);
-  d->set_body(c.launch(c, kernels, *d, version));
+  d->set_body(c.launch(kernels, *d, version));
   return d;
 }
 
