@@ -63,25 +63,57 @@ std::array<uint8_t, 3> class_colour(int64_t k) {
   return palette[static_cast<size_t>((k - 1) % 12)];
 }
 
-MapPaths map_paths(const std::string& output, bool probabilities) {
+MapPaths map_paths(const std::string& output, bool probabilities, bool attention) {
   const std::filesystem::path p(output);
   const std::string stem = (p.parent_path() / p.stem()).string();
-  return {output, stem + "_confidence.tif", probabilities ? stem + "_probabilities.tif" : ""};
+  MapPaths paths{output, stem + "_confidence.tif", probabilities ? stem + "_probabilities.tif" : "", "", "",
+                 ""};
+  if (attention) {
+    paths.attention_dates = stem + "_attention_dates.tif";
+    paths.attention_bands = stem + "_attention_bands.tif";
+    paths.attention_peak = stem + "_attention_peak.tif";
+  }
+  return paths;
 }
 
 struct MapWriter::Impl {
-  std::vector<Output> outputs;  // classes, confidence, [probabilities]
+  std::vector<Output> outputs;  // classes, confidence, [probabilities], [attention dates, bands, peak]
   int64_t classes = 0;
+  bool probabilities = false;
+  AttentionLayerNames attention;
   bool committed = false;
+  Output* attention_output(size_t i) {  // 0 dates, 1 bands, 2 peak
+    return attention.dates.empty() ? nullptr : &outputs[outputs.size() - 3 + i];
+  }
 };
 
-MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names)
+namespace {
+// A Float32 (or Int32) layer with one band per name, each with its no-data value and description.
+void add_layer(Output& o, const Grid& grid, const std::vector<std::string>& names, GDALDataType type,
+               double no_data, const std::string& what) {
+  o.dataset = create_geotiff(o.temp_path, grid, static_cast<int>(names.size()), type);
+  o.dataset->SetDescription(what.c_str());
+  for (size_t b = 0; b < names.size(); ++b) {
+    o.dataset->GetRasterBand(static_cast<int>(b + 1))->SetNoDataValue(no_data);
+    o.dataset->GetRasterBand(static_cast<int>(b + 1))->SetDescription(names[b].c_str());
+  }
+}
+}  // namespace
+
+MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names,
+                     const AttentionLayerNames& attention)
     : impl_(std::make_unique<Impl>()) {
   S2_CHECK(!class_names.empty() && class_names.size() < 255, "a map needs 1 to 254 classes, got {}",
            class_names.size());
   impl_->classes = static_cast<int64_t>(class_names.size());
+  const bool with_attention = !paths.attention_dates.empty();
+  S2_CHECK(with_attention == !attention.dates.empty() && (!with_attention || !attention.bands.empty()),
+           "attention layers need both their paths and their date and band names");
+  impl_->probabilities = !paths.probabilities.empty();
+  impl_->attention = attention;
   const std::string suffix = ".part-" + std::to_string(getpid());
-  for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities}) {
+  for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities, paths.attention_dates,
+                                  paths.attention_bands, paths.attention_peak}) {
     if (!path.empty()) {
       impl_->outputs.push_back({path, path + suffix, nullptr});
     }
@@ -112,7 +144,7 @@ MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<
   conf.dataset = create_geotiff(conf.temp_path, grid, 1, GDT_Float32);
   conf.dataset->GetRasterBand(1)->SetNoDataValue(-1);
   conf.dataset->GetRasterBand(1)->SetDescription("probability of the mapped class (-1 = no data)");
-  if (impl_->outputs.size() > 2) {
+  if (impl_->probabilities) {
     Output& cube = impl_->outputs[2];
     cube.dataset = create_geotiff(cube.temp_path, grid, static_cast<int>(impl_->classes), GDT_Float32);
     for (int64_t k = 1; k <= impl_->classes; ++k) {
@@ -120,6 +152,16 @@ MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<
       cube.dataset->GetRasterBand(static_cast<int>(k))
           ->SetDescription(class_names[static_cast<size_t>(k - 1)].c_str());
     }
+  }
+  if (with_attention) {
+    std::vector<std::string> dates;
+    for (const int32_t d : attention.dates) dates.push_back(std::to_string(d));
+    add_layer(*impl_->attention_output(0), grid, dates, GDT_Float32, -1,
+              "spatial attention per date, summed over bands, mean of the CBAM stages");
+    add_layer(*impl_->attention_output(1), grid, attention.bands, GDT_Float32, -1,
+              "spatial attention per band, summed over dates, mean of the CBAM stages");
+    add_layer(*impl_->attention_output(2), grid, {"date of peak attention (YYYYMMDD)"}, GDT_Int32, 0,
+              "date of peak attention");
   }
 }
 
@@ -145,7 +187,7 @@ void MapWriter::write(const Window& window, const std::vector<uint8_t>& classes,
   write_window(*impl_->outputs[0].dataset, 1, window, classes.data(), GDT_Byte, impl_->outputs[0].temp_path);
   write_window(*impl_->outputs[1].dataset, 1, window, confidence.data(), GDT_Float32,
                impl_->outputs[1].temp_path);
-  if (impl_->outputs.size() > 2) {
+  if (impl_->probabilities) {
     S2_CHECK(probabilities.size() == n * static_cast<size_t>(impl_->classes),
              "map block of {} pixels got {} probabilities for {} classes", n, probabilities.size(),
              impl_->classes);
@@ -155,6 +197,27 @@ void MapWriter::write(const Window& window, const std::vector<uint8_t>& classes,
                    impl_->outputs[2].temp_path);
     }
   }
+}
+
+void MapWriter::write_attention(const Window& window, const AttentionBlock& block) {
+  S2_CHECK(!impl_->attention.dates.empty(), "this map writer has no attention layers");
+  const auto n = static_cast<size_t>(window.width * window.height);
+  const size_t t = impl_->attention.dates.size(), b = impl_->attention.bands.size();
+  S2_CHECK(block.dates.size() == n * t && block.bands.size() == n * b && block.peak.size() == n,
+           "attention block of {} pixels got {} date, {} band and {} peak values", n, block.dates.size(),
+           block.bands.size(), block.peak.size());
+  for (size_t i = 0; i < t; ++i) {
+    Output& o = *impl_->attention_output(0);
+    write_window(*o.dataset, static_cast<int>(i + 1), window, block.dates.data() + i * n, GDT_Float32,
+                 o.temp_path);
+  }
+  for (size_t i = 0; i < b; ++i) {
+    Output& o = *impl_->attention_output(1);
+    write_window(*o.dataset, static_cast<int>(i + 1), window, block.bands.data() + i * n, GDT_Float32,
+                 o.temp_path);
+  }
+  Output& peak = *impl_->attention_output(2);
+  write_window(*peak.dataset, 1, window, block.peak.data(), GDT_Int32, peak.temp_path);
 }
 
 void MapWriter::commit() {

@@ -1,7 +1,9 @@
 #pragma once
 // Writes a crop map as GeoTIFFs on the grid of the input rasters, block by block: the class map
 // (Byte, 1..K, 0 = no data, with a colour table and the class names as categories), the top-class
-// probability (Float32, -1 = no data) and optionally the full class-probability cube. Files are
+// probability (Float32, -1 = no data), optionally the full class-probability cube and, for attention
+// models, the attention layers (Float32 per date and per band, -1 = no data; the date of peak
+// attention as Int32 YYYYMMDD, 0 = no data). Files are
 // written under temporary names and renamed by commit(); without commit (an error, Ctrl-C) they are
 // deleted, so a final name never holds a half-written map.
 #include <array>
@@ -19,13 +21,32 @@ std::array<uint8_t, 3> class_colour(int64_t k);
 
 struct MapPaths {
   std::string classes, confidence, probabilities;  // probabilities empty = not written
+  // Attention layers, all three or none: per date (summed over bands), per band (summed over dates),
+  // and the date of the peak.
+  std::string attention_dates, attention_bands, attention_peak;
 };
-// <stem>.tif, <stem>_confidence.tif and <stem>_probabilities.tif for an output named <stem>.tif.
-MapPaths map_paths(const std::string& output, bool probabilities);
+// <stem>.tif, <stem>_confidence.tif, <stem>_probabilities.tif and <stem>_attention_{dates,bands,peak}.tif
+// for an output named <stem>.tif.
+MapPaths map_paths(const std::string& output, bool probabilities, bool attention = false);
+
+// What the attention layers' bands are: the regular dates (YYYYMMDD, also the peak layer's values) and
+// the band names.
+struct AttentionLayerNames {
+  std::vector<int32_t> dates;
+  std::vector<std::string> bands;
+};
+
+// One window of attention: [date][pixel] and [band][pixel] planes (-1 = no data) and the peak date per
+// pixel (0 = no data).
+struct AttentionBlock {
+  std::vector<float> dates, bands;
+  std::vector<int32_t> peak;
+};
 
 class MapWriter {
  public:
-  MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names);
+  MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names,
+            const AttentionLayerNames& attention = {});
   ~MapWriter();
   MapWriter(const MapWriter&) = delete;
   MapWriter& operator=(const MapWriter&) = delete;
@@ -34,6 +55,8 @@ class MapWriter {
   // (ignored when the cube is not written), each window.width * window.height values in row order.
   void write(const Window& window, const std::vector<uint8_t>& classes, const std::vector<float>& confidence,
              const std::vector<float>& probabilities);
+  // The window's attention layers (when the paths name them).
+  void write_attention(const Window& window, const AttentionBlock& block);
   // Flushes and moves every file to its final name.
   void commit();
 

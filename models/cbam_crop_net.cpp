@@ -84,6 +84,10 @@ Tensor ChannelAttention::forward(const Tensor& x) const {
   return channel_attention(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
 }
 
+Tensor ChannelAttention::weights(const Tensor& x) const {
+  return channel_attention_weights(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
+}
+
 SpatialAttention::SpatialAttention(const CbamCropNetConfig& config) {
   const int64_t kernel = config.spatial_kernel;
   S2_CHECK(kernel > 0, "spatial attention kernel must be positive, got {}", kernel);
@@ -92,6 +96,10 @@ SpatialAttention::SpatialAttention(const CbamCropNetConfig& config) {
 
 Tensor SpatialAttention::forward(const Tensor& x) const {
   return spatial_attention(x, conv_->weight);
+}
+
+Tensor SpatialAttention::map(const Tensor& x) const {
+  return spatial_attention_map(x, conv_->weight);
 }
 
 Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
@@ -107,6 +115,19 @@ Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
 Tensor Cbam::forward(const Tensor& x) const {
   Tensor y = channel_ ? channel_->forward(x) : x;
   return spatial_ ? spatial_->forward(y) : y;
+}
+
+Tensor Cbam::forward_traced(const Tensor& x, Tensor& channel_weights, Tensor& spatial_map) const {
+  Tensor y = x;
+  if (channel_) {
+    channel_weights = channel_->weights(x);
+    y = mul(x, channel_weights.reshape({x.size(0), x.size(1), 1, 1}));
+  }
+  if (spatial_) {
+    spatial_map = spatial_->map(y);
+    y = mul(y, spatial_map);
+  }
+  return y;
 }
 
 CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
@@ -138,7 +159,8 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes, true, head_init));
 }
 
-Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes) {
+Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes,
+                        AttentionTrace* trace) {
   const Tensor x = as_image_batch(input, config_.timesteps, config_.bands);
   auto note = [&](const std::string& name, const Tensor& t) {
     if (shapes != nullptr) {
@@ -152,7 +174,13 @@ Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, 
     for (size_t u = 0; u < per_stage; ++u) {
       h = units_[s * per_stage + u]->forward(h);
     }
-    if (!attention_.empty()) {
+    if (!attention_.empty() && trace != nullptr) {
+      Tensor channel, spatial;
+      h = attention_[s]->forward_traced(h, channel, spatial);
+      trace->channel.push_back(channel);
+      trace->spatial.push_back(spatial.defined() ? spatial.reshape({h.size(0), h.size(2), h.size(3)})
+                                                 : spatial);
+    } else if (!attention_.empty()) {
       h = attention_[s]->forward(h);
     }
     note(fmt::format("stage{}", s + 1), h);
@@ -166,12 +194,17 @@ Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, 
 }
 
 Tensor CbamCropNet::forward(const Tensor& x) {
-  return run(x, nullptr);
+  return run(x, nullptr, nullptr);
+}
+
+Tensor CbamCropNet::forward_traced(const Tensor& x, AttentionTrace& trace) {
+  trace = {};
+  return run(x, nullptr, &trace);
 }
 
 std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tensor& x) {
   std::vector<std::pair<std::string, Shape>> shapes;
-  run(x, &shapes);
+  run(x, &shapes, nullptr);
   return shapes;
 }
 

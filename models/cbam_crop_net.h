@@ -54,6 +54,7 @@ class ChannelAttention : public Module {
  public:
   ChannelAttention(int64_t channels, const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
+  Tensor weights(const Tensor& x) const;  // the factors alone, (N, C)
 
  private:
   std::shared_ptr<nn::Linear> fc1_, fc2_;
@@ -64,6 +65,7 @@ class SpatialAttention : public Module {
  public:
   explicit SpatialAttention(const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
+  Tensor map(const Tensor& x) const;  // the factors alone, (N, 1, H, W)
 
  private:
   std::shared_ptr<nn::Conv2d> conv_;
@@ -73,10 +75,21 @@ class Cbam : public Module {
  public:
   Cbam(int64_t channels, const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) const;
+  // The same block through the unfused ops (channel_attention_weights, spatial_attention_map, mul),
+  // handing out the factors it applied: channel weights (N, C) and the spatial map (N, 1, H, W), each
+  // left undefined where the variant has no such attention.
+  Tensor forward_traced(const Tensor& x, Tensor& channel_weights, Tensor& spatial_map) const;
 
  private:
   std::shared_ptr<ChannelAttention> channel_;
   std::shared_ptr<SpatialAttention> spatial_;
+};
+
+// What each CBAM stage applied to a batch, for explaining predictions (experiments/explain): per stage,
+// the channel weights (N, C) and the spatial map over the date x band plane (N, T, B); a stage's entry
+// is undefined where the variant lacks that attention, and both lists are empty without attention.
+struct AttentionTrace {
+  std::vector<Tensor> channel, spatial;
 };
 
 // The paper network; with attention None and no residual skip it is the plain 2D CNN baseline.
@@ -84,13 +97,15 @@ class CbamCropNet : public Classifier {
  public:
   explicit CbamCropNet(const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) override;
+  // The logits, through the unfused attention ops, and the attention of every stage.
+  Tensor forward_traced(const Tensor& x, AttentionTrace& trace);
   int64_t num_classes() const override { return config_.classes; }
   // Every intermediate shape, for tests and for printing a summary.
   std::vector<std::pair<std::string, Shape>> stage_shapes(const Tensor& x);
   const CbamCropNetConfig& config() const { return config_; }
 
  private:
-  Tensor run(const Tensor& x, std::vector<std::pair<std::string, Shape>>* shapes);
+  Tensor run(const Tensor& x, std::vector<std::pair<std::string, Shape>>* shapes, AttentionTrace* trace);
   CbamCropNetConfig config_;
   std::shared_ptr<nn::Conv2d> stem_conv_;
   std::shared_ptr<nn::BatchNorm2d> stem_bn_;

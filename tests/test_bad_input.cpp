@@ -2,7 +2,6 @@
 // real binaries as a user would, asserting the exit status and the message. A row fails when the binary
 // crashes (a signal), exits 0, says "internal error", or words the problem differently.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -16,33 +15,17 @@
 #include "data/npy.h"
 #include "framework/checkpoint.h"
 #include "tests/npy_bytes.h"
+#include "tests/run_binary.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
+using s2::testing::Outcome;
+using s2::testing::run;
 namespace fs = std::filesystem;
 
 namespace {
 const std::string kBin = S2_BINARY_DIR;
 const std::string kData = S2_SHARED_DATA;
-
-struct Outcome {
-  int exit_code = -1;
-  bool signalled = false;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome run(const std::string& dir, const std::string& command) {
-  const std::string line = "cd '" + dir + "' && " + command + " 2>&1";
-  FILE* pipe = popen(line.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Outcome o;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) o.output.append(buffer, n);
-  const int status = pclose(pipe);
-  o.signalled = WIFSIGNALED(status);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

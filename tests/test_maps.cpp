@@ -19,6 +19,7 @@
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
+#include "kernels/rounding_bound.h"
 #include "tests/temp_files.h"
 
 using namespace s2;
@@ -159,6 +160,69 @@ TEST_CASE("the probability cube holds every class and sums to one; confidence is
     REQUIRE(sum == doctest::Approx(1.0f).epsilon(1e-5));
     REQUIRE(c[p] == best);
   }
+}
+
+TEST_CASE("--attention yes: per-date and per-band layers that agree, the peak date, the same class map") {
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions o = options(kFlanders, "attention", 40);
+  o.attention = true;
+  predict_map(model, o);
+  const MapOptions plain = options(kFlanders, "no-attention", 40);
+  predict_map(model, plain);
+  CHECK(data::read_class_map(o.output).classes == data::read_class_map(plain.output).classes);
+  CHECK_FALSE(fs::exists(scratch("no-attention_attention_dates.tif")));
+
+  GDALAllRegister();
+  std::unique_ptr<GDALDataset> dates(
+      GDALDataset::Open(scratch("attention_attention_dates.tif").c_str(), GDAL_OF_RASTER));
+  std::unique_ptr<GDALDataset> bands(
+      GDALDataset::Open(scratch("attention_attention_bands.tif").c_str(), GDAL_OF_RASTER));
+  std::unique_ptr<GDALDataset> peak(
+      GDALDataset::Open(scratch("attention_attention_peak.tif").c_str(), GDAL_OF_RASTER));
+  REQUIRE(dates != nullptr);
+  REQUIRE(bands != nullptr);
+  REQUIRE(peak != nullptr);
+  const int t = dates->GetRasterCount(), b = bands->GetRasterCount();
+  CHECK(t == 12);
+  CHECK(b == static_cast<int>(model.config.data.band_names.size()));
+  CHECK(std::string(bands->GetRasterBand(1)->GetDescription()) == model.config.data.band_names[0]);
+  const int w = dates->GetRasterXSize(), h = dates->GetRasterYSize();
+  const auto plane = [&](GDALDataset& ds, int band, GDALDataType type, void* out) {
+    REQUIRE(ds.GetRasterBand(band)->RasterIO(GF_Read, 0, 0, w, h, out, w, h, type, 0, 0) == CE_None);
+  };
+  const auto n = static_cast<size_t>(w * h);
+  std::vector<float> dv(n * static_cast<size_t>(t)), bv(n * static_cast<size_t>(b));
+  std::vector<int32_t> pv(n);
+  for (int i = 0; i < t; ++i) plane(*dates, i + 1, GDT_Float32, dv.data() + static_cast<size_t>(i) * n);
+  for (int i = 0; i < b; ++i) plane(*bands, i + 1, GDT_Float32, bv.data() + static_cast<size_t>(i) * n);
+  plane(*peak, 1, GDT_Int32, pv.data());
+  const std::vector<uint8_t> classes = data::read_class_map(o.output).classes;
+  int64_t mapped = 0;
+  for (size_t p = 0; p < n; ++p) {
+    if (classes[p] == 0) {
+      REQUIRE(dv[p] == -1.0f);
+      REQUIRE(pv[p] == 0);
+      continue;
+    }
+    ++mapped;
+    // Both layers split the same total (the map summed over dates and bands): equal within the
+    // rounding of two float64 sums of t x b values in (0, 1), stored as float32.
+    double over_dates = 0, over_bands = 0;
+    int best = 0;
+    for (int i = 0; i < t; ++i) {
+      const float v = dv[static_cast<size_t>(i) * n + p];
+      REQUIRE((v > 0.0f && v < static_cast<float>(b)));
+      over_dates += v;
+      if (v > dv[static_cast<size_t>(best) * n + p]) best = i;
+    }
+    for (int i = 0; i < b; ++i) over_bands += bv[static_cast<size_t>(i) * n + p];
+    REQUIRE(std::abs(over_dates - over_bands) <= float32_difference_bound(t + b, over_dates));
+    REQUIRE(std::to_string(pv[p]) == dates->GetRasterBand(best + 1)->GetDescription());
+  }
+  CHECK(mapped > 0);
+  // A date's label is a real day of the season: YYYYMMDD within the 2018-08..2019-11 span.
+  CHECK(std::stoi(dates->GetRasterBand(1)->GetDescription()) >= 20180801);
+  CHECK(std::stoi(dates->GetRasterBand(t)->GetDescription()) <= 20191130);
 }
 
 TEST_CASE("a pixel cloudy on every date becomes no data") {

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     experiments::Args args(
         argc, argv,
         experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
-                                          "grid", "quicklook", "config", "threads", "dates"}));
+                                          "grid", "quicklook", "config", "threads", "dates", "attention"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
     o.block_size = args.get_int("block", 256);
     o.batch_size = args.get_int("batch", 256);
     const std::string probabilities = args.get("probabilities", "no"), grid = args.get("grid", "reject");
+    const std::string attention = args.get("attention", "no");
+    S2_CHECK(attention == "yes" || attention == "no", "option --attention takes yes or no, got '{}'",
+             attention);
+    o.attention = attention == "yes";
+    // The attention layers come from the CPU's traced forward (experiments/explain).
+    S2_CHECK(!o.attention || device == Device::CPU, "--attention yes runs on the CPU; add --device cpu");
     S2_CHECK(probabilities == "yes" || probabilities == "no",
              "option --probabilities takes yes or no, got '{}'", probabilities);
     S2_CHECK(grid == "reject" || grid == "warp", "option --grid takes reject or warp, got '{}'", grid);
@@ -54,8 +60,9 @@ int main(int argc, char** argv) {
         s.width, s.height, s.mapped, s.no_data, pixels / s.total_seconds, s.total_seconds,
         100 * s.io_seconds / s.total_seconds, 100 * s.preprocess_seconds / s.total_seconds,
         100 * s.network_seconds / s.total_seconds);
-    fmt::print("wrote {} (+ _confidence.tif{}, quick-look .svg)\n", o.output,
-               o.probabilities ? ", _probabilities.tif" : "");
+    fmt::print("wrote {} (+ _confidence.tif{}{}, quick-look .svg)\n", o.output,
+               o.probabilities ? ", _probabilities.tif" : "",
+               o.attention ? ", _attention_dates.tif, _attention_bands.tif, _attention_peak.tif" : "");
     return 0;
   });
 }

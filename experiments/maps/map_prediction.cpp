@@ -8,6 +8,7 @@
 
 #include "data/map_writer.h"
 #include "data/temporal.h"
+#include "experiments/explain/explanation.h"
 #include "experiments/report/svg.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/trainer.h"
@@ -46,6 +47,45 @@ struct QuickLook {
   }
 };
 
+// YYYYMMDD of a day counted from 1970-01-01, as the attention layers label their dates.
+int32_t yyyymmdd(int32_t day) {
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+  return static_cast<int32_t>(static_cast<int>(ymd.year()) * 10000 +
+                              static_cast<int>(static_cast<unsigned>(ymd.month())) * 100 +
+                              static_cast<int>(static_cast<unsigned>(ymd.day())));
+}
+
+// One window's attention layers: per mapped pixel, the attention per date and per band ([layer][pixel]
+// planes, -1 elsewhere) and the date of its peak (0 elsewhere).
+data::AttentionBlock attention_block(models::CbamCropNet& net, const data::PixelDataset& d,
+                                     const std::vector<int64_t>& mapped, size_t n, int64_t batch_size,
+                                     const std::vector<int32_t>& dates) {
+  const auto t_count = static_cast<size_t>(d.timesteps), b_count = static_cast<size_t>(d.bands);
+  data::AttentionBlock block{std::vector<float>(n * t_count, -1.0f), std::vector<float>(n * b_count, -1.0f),
+                             std::vector<int32_t>(n, 0)};
+  if (mapped.empty()) return block;
+  const PixelAttention a = pixel_attention(net, d, batch_size);
+  for (size_t i = 0; i < mapped.size(); ++i) {
+    const auto p = static_cast<size_t>(mapped[i]);
+    const float* row = a.dates.data() + i * t_count;
+    for (size_t t = 0; t < t_count; ++t) block.dates[t * n + p] = row[t];
+    for (size_t b = 0; b < b_count; ++b) block.bands[b * n + p] = a.bands[i * b_count + b];
+    block.peak[p] = dates[static_cast<size_t>(std::max_element(row, row + t_count) - row)];
+  }
+  return block;
+}
+
+// The model as an attention network whose spatial attention the map layers can show, or an error.
+models::CbamCropNet& attention_net(SavedModel& m) {
+  auto* net = dynamic_cast<models::CbamCropNet*>(m.model.get());
+  S2_CHECK(net != nullptr && (net->config().attention == models::Attention::Cbam ||
+                              net->config().attention == models::Attention::SpatialOnly),
+           "--attention yes needs a model with spatial attention (cbam or spatial-only); this checkpoint's "
+           "model is '{}'",
+           m.config.model.kind);
+  return *net;
+}
+
 }  // namespace
 
 std::string series_folder(const std::string& input) {
@@ -83,9 +123,15 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
   stats.width = grid.width;
   stats.height = grid.height;
   const int64_t k = static_cast<int64_t>(m.class_names.size());
-  const data::MapPaths paths = data::map_paths(o.output, o.probabilities);
+  const data::MapPaths paths = data::map_paths(o.output, o.probabilities, o.attention);
   std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
-  data::MapWriter writer(paths, grid, m.class_names);
+  data::AttentionLayerNames attention_names;
+  models::CbamCropNet* net = o.attention ? &attention_net(m) : nullptr;
+  if (net != nullptr) {
+    for (const int32_t day : targets) attention_names.dates.push_back(yyyymmdd(day));
+    attention_names.bands = series.bands;
+  }
+  data::MapWriter writer(paths, grid, m.class_names, attention_names);
   m.model->eval();  // once for all blocks, so that predict() keeps its cached buffers between them
   QuickLook look(grid.width, grid.height, 512);
 
@@ -139,6 +185,9 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
         }
       }
       writer.write(win, classes, confidence, cube);
+      if (net != nullptr) {
+        writer.write_attention(win, attention_block(*net, d, mapped, n, o.batch_size, attention_names.dates));
+      }
       look.add(win, classes);
       stats.io_seconds += seconds_since(t);
       stats.mapped += static_cast<int64_t>(mapped.size());

@@ -20,6 +20,7 @@ struct MapOptions {
   int64_t block_size = 256;  // pixels per block side: memory stays bounded whatever the raster size
   int64_t batch_size = 256;
   bool probabilities = false;  // also write the class-probability cube
+  bool attention = false;      // also write the attention layers (CBAM models with spatial attention)
   bool warp = false;           // warp dates on another grid onto the first date's (else: error)
   bool progress = true;
 };

@@ -18,4 +18,22 @@ std::string confusion_svg(const Metrics& metrics, const std::vector<std::string>
 // Loss (left) and accuracy (right) per epoch, one line style per run: training solid, validation dashed.
 std::string training_curves_svg(const std::vector<std::pair<std::string, TrainResult>>& runs);
 
+// Heat maps side by side on one colour scale (white to dark red, from the smallest to the largest value
+// of all panels): each panel is rows x columns, row-major; an empty panel is drawn as "no samples".
+struct HeatmapPanel {
+  std::string title;
+  std::vector<double> values;
+};
+std::string heatmap_panels_svg(const std::string& title, const std::vector<std::string>& row_labels,
+                               const std::vector<std::string>& column_labels,
+                               const std::vector<HeatmapPanel>& panels, int panels_per_row);
+
+// Lines over a shared x axis, one colour per series, with a legend.
+struct LineSeries {
+  std::string name;
+  std::vector<double> values;  // one per x
+};
+std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
+                           const std::vector<double>& xs, const std::vector<LineSeries>& series);
+
 }  // namespace s2::experiments

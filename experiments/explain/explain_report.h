@@ -1,0 +1,31 @@
+#pragma once
+// explain's outputs: everything experiments/explain/explanation.h measures, for one model on one data
+// set, written as JSON (explain.json), long-format CSV tables (attention.csv, occlusion.csv,
+// deletion.csv) and SVG figures (attention_stageN.svg, occlusion.svg, deletion.svg).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/explain/explanation.h"
+
+namespace s2::experiments {
+
+struct Explanation {
+  std::string model_name, data_source;
+  std::vector<std::string> class_names, date_labels, band_names;
+  std::optional<AttentionSummary> attention;  // models with attention only
+  OcclusionImportance occlusion;
+  std::vector<DeletionCurve> deletion;  // k = 0 .. max_k dates removed, by ranking
+  // Spearman correlation of the mean attention over dates with occlusion importance over dates: over
+  // all samples, then per class (where the model has spatial attention).
+  std::optional<double> rank_correlation_all;
+  std::vector<double> rank_correlation_by_class;
+};
+
+// Writes the files into `dir` (created if missing), each atomically.
+void write_explanation(const Explanation& e, const std::string& dir);
+
+// The console summary: what explain found, in a few lines.
+std::string explanation_summary(const Explanation& e);
+
+}  // namespace s2::experiments
