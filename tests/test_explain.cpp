@@ -70,6 +70,23 @@ std::string read_text(const fs::path& path) {
   return s.str();
 }
 
+// The accuracy at k = 0 of every curve in a deletion.csv.
+std::vector<double> curve_starts(const std::string& csv) {
+  std::vector<double> starts;
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(",0,") != std::string::npos) starts.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  }
+  return starts;
+}
+
+// The number after `"key": ` at or after `from` in a JSON text.
+double json_number(const std::string& text, const std::string& key, size_t from = 0) {
+  const size_t at = text.find("\"" + key + "\": ", from);
+  REQUIRE(at != std::string::npos);
+  return std::stod(text.substr(at + key.size() + 4));
+}
+
 }  // namespace
 
 TEST_CASE("interpolate_dates: removed dates lie on the line between the nearest kept ones") {
@@ -291,19 +308,10 @@ TEST_CASE("explain on a tiny trained model: files written, curves start at the m
     CHECK_MESSAGE(fs::exists(dir / "ex" / f), f);
   }
   // Every curve starts (k = 0) at the test OA that train reported.
-  const std::string report = read_text(dir / "tiny" / "report.json");
-  const size_t at = report.find("\"overall_accuracy\": ");
-  REQUIRE(at != std::string::npos);
-  const double oa = std::stod(report.substr(at + 20));
-  const std::string deletion = read_text(dir / "ex" / "deletion.csv");
-  int curves = 0;
-  std::istringstream lines(deletion);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find(",0,") == std::string::npos) continue;
-    ++curves;
-    CHECK(std::stod(line.substr(line.rfind(',') + 1)) == doctest::Approx(oa).epsilon(1e-6));
-  }
-  CHECK(curves == 3);  // attention, occlusion, random
+  const double oa = json_number(read_text(dir / "tiny" / "report.json"), "overall_accuracy");
+  const std::vector<double> starts = curve_starts(read_text(dir / "ex" / "deletion.csv"));
+  CHECK(starts.size() == 3);  // attention, occlusion, random
+  for (const double a : starts) CHECK(a == doctest::Approx(oa).epsilon(1e-6));
   CHECK(o.output.find("rank correlation of attention and occlusion") != std::string::npos);
   // A model without attention: occlusion and the two curves that need no attention, and it says so.
   std::string tempcnn_config = read_text(dir / "tiny.toml");
@@ -321,6 +329,31 @@ TEST_CASE("explain on a tiny trained model: files written, curves start at the m
   const std::string plain_deletion = read_text(dir / "ex-tempcnn" / "deletion.csv");
   CHECK(plain_deletion.find("occlusion,") != std::string::npos);
   CHECK(plain_deletion.find("attention,") == std::string::npos);
+  // A k-fold run: --fold rebuilds that fold's test pixels, so the curves start at the fold's OA.
+  std::string kfold_config = read_text(dir / "tiny.toml");
+  kfold_config.replace(kfold_config.find("test = "),
+                       kfold_config.find("timesteps") - kfold_config.find("test = "), "");
+  kfold_config += "[split]\nkind = \"grouped_kfold\"\nfolds = 2\nvalidation_fraction = 0\n";
+  std::ofstream(dir / "kfold.toml") << kfold_config;
+  const testing::Outcome kfold_trained =
+      testing::run(dir.string(), bin + "/train --config kfold.toml --out kfold --threads 1 --seed 3");
+  REQUIRE_MESSAGE(kfold_trained.exit_code == 0, kfold_trained.output);
+  const testing::Outcome fold = testing::run(dir.string(), bin +
+                                                               "/explain --checkpoint kfold/model-fold2.ckpt "
+                                                               "--fold fold2 --split-seed 3 --out ex-fold "
+                                                               "--threads 1 --random-repeats 1");
+  REQUIRE_MESSAGE(fold.exit_code == 0, fold.output);
+  const std::string kfold_report = read_text(dir / "kfold" / "report.json");
+  const double fold2_oa = json_number(kfold_report, "overall_accuracy", kfold_report.find("\"fold2\""));
+  const std::vector<double> fold_starts = curve_starts(read_text(dir / "ex-fold" / "deletion.csv"));
+  CHECK(fold_starts.size() == 3);
+  for (const double a : fold_starts) {
+    CHECK(a == doctest::Approx(fold2_oa).epsilon(1e-6));
+  }
+  const testing::Outcome no_fold = testing::run(
+      dir.string(), bin + "/explain --checkpoint kfold/model-fold2.ckpt --fold fold9 --out ex-none");
+  CHECK(no_fold.exit_code == 1);
+  CHECK(no_fold.output.find("the config's split has no fold 'fold9'") != std::string::npos);
   // Bad input: an option out of range is refused with a message naming it.
   const testing::Outcome bad =
       testing::run(dir.string(), bin + "/explain --checkpoint tiny/model.ckpt --out ex2 --max-removed 6");

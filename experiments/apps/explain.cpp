@@ -85,8 +85,8 @@ data::PixelDataset explained_data(experiments::SavedModel& saved, const experime
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv,
-                           {"checkpoint", "data", "labels", "groups", "config", "out", "threads",
-                            "max-removed", "random-repeats", "seed"});
+                           {"checkpoint", "data", "labels", "groups", "config", "out", "threads", "fold",
+                            "split-seed", "max-removed", "random-repeats", "random-seed"});
     experiments::apply_threads_option(args);
     const std::string out = args.require("out");
     experiments::SavedModel saved =
