@@ -158,7 +158,7 @@ struct LinearDims {
   int64_t batch, in, out;
 };
 std::function<void()> launch_linear(LinearDims d, const DeviceKernels& kernels, CaseBuffers& b, int v) {
-  const auto [n, in, out] = d;
+  const int64_t n = d.batch, in = d.in, out = d.out;  // (clang 14 cannot capture structured bindings)
   float *x = b.get("x"), *w = b.get("w"), *bias = b.get("b"), *dy = b.get("dy");
   float *y = b.get("y"), *dx = b.get("dx"), *dw = b.get("dw"), *db = b.get("db");
   return [=, &kernels] {
@@ -214,7 +214,7 @@ struct ChannelAttentionDims {
 };
 std::function<void()> launch_channel_attention(ChannelAttentionDims d, const DeviceKernels& kernels,
                                                CaseBuffers& b, int v) {
-  const auto [n, ch, p, hidden] = d;
+  const int64_t n = d.batch, ch = d.channels, p = d.pixels, hidden = d.hidden;
   const ChannelMlp mlp{b.get("w1"), b.get("b1"), b.get("w2"), b.get("b2"), hidden};
   const ChannelAttentionSaved saved{b.buffer("avg", static_cast<size_t>(n * ch)),
                                     b.buffer("max", static_cast<size_t>(n * ch)),
@@ -275,7 +275,7 @@ struct SpatialAttentionDims {
 };
 std::function<void()> launch_spatial_attention(SpatialAttentionDims d, const DeviceKernels& kernels,
                                                CaseBuffers& b, int v) {
-  const auto [n, ch, h, w, k] = d;
+  const int64_t n = d.batch, ch = d.channels, h = d.h, w = d.w, k = d.kernel;
   const SpatialAttentionSaved saved{b.buffer("pooled", static_cast<size_t>(n * 2 * h * w)),
                                     b.int_buffer(static_cast<size_t>(n * h * w)), b.get("att")};
   float *x = b.get("x"), *dy = b.get("dy"), *weight = b.get("w"), *y = b.get("y"), *dx = b.get("dx"),
