@@ -30,6 +30,9 @@ struct Acquisition {
 
 // Days since 1970-01-01 of a YYYY-MM-DD date; throws naming `context` when malformed.
 int32_t parse_day(const std::string& date, const std::string& context);
+// The inverse: the YYYY-MM-DD text of a day, and the same date as the number YYYYMMDD.
+std::string day_text(int32_t day);
+int32_t day_yyyymmdd(int32_t day);
 
 // The acquisitions of a folder, by date. Throws when the folder is missing or holds no dated GeoTIFF.
 std::vector<Acquisition> list_acquisitions(const std::string& folder);

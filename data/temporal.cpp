@@ -1,5 +1,7 @@
 #include "data/temporal.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <chrono>
 
@@ -20,6 +22,25 @@ int32_t parse_day(const std::string& date, const std::string& context) {
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
   S2_CHECK(ymd.ok(), "{}: '{}' is not a valid calendar date", context, date);
   return static_cast<int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
+}
+
+namespace {
+std::chrono::year_month_day calendar_date(int32_t day) {
+  return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{day}}};
+}
+}  // namespace
+
+std::string day_text(int32_t day) {
+  const auto ymd = calendar_date(day);
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()));
+}
+
+int32_t day_yyyymmdd(int32_t day) {
+  const auto ymd = calendar_date(day);
+  return static_cast<int32_t>(static_cast<int>(ymd.year()) * 10000 +
+                              static_cast<int>(static_cast<unsigned>(ymd.month())) * 100 +
+                              static_cast<int>(static_cast<unsigned>(ymd.day())));
 }
 
 std::vector<int32_t> regular_days(int32_t first, int32_t last, int64_t steps) {

@@ -183,3 +183,14 @@ TEST_CASE(
         0);
   CHECK(untouched == std::vector<float>(targets.size(), -1.0f));
 }
+
+TEST_CASE("day_text and day_yyyymmdd invert parse_day, across a leap day and the epoch") {
+  for (const std::string date : {"1970-01-01", "2019-07-13", "2020-02-29", "2020-03-01", "1969-12-31"}) {
+    CAPTURE(date);
+    const int32_t day = data::parse_day(date, "test");
+    CHECK(data::day_text(day) == date);
+    CHECK(std::to_string(data::day_yyyymmdd(day)) ==
+          date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2));
+  }
+  CHECK(data::parse_day("2020-03-01", "test") - data::parse_day("2020-02-28", "test") == 2);
+}

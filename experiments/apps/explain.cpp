@@ -11,8 +11,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <chrono>
-
 #include "data/raster_series.h"
 #include "data/temporal.h"
 #include "experiments/cli/cli.h"
@@ -29,12 +27,6 @@ using namespace s2;
 
 namespace {
 
-std::string day_text(int32_t day) {
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                     static_cast<unsigned>(ymd.day()));
-}
-
 // The model's regular dates: for raster series, the training season's (its acquisitions, or the config's
 // season_start and season_end), as training resampled them; for pixel tables, the date's index.
 std::vector<std::string> date_labels(const experiments::ExperimentConfig& c, int64_t timesteps) {
@@ -44,7 +36,7 @@ std::vector<std::string> date_labels(const experiments::ExperimentConfig& c, int
     const std::string folder = experiments::series_folder(experiments::resolve_data_path(c, c.data.train));
     for (const int32_t day : data::season_days(data::list_acquisitions(folder), c.data.season_start,
                                                c.data.season_end, timesteps, folder)) {
-      labels.push_back(day_text(day));
+      labels.push_back(data::day_text(day));
     }
     return labels;
   }

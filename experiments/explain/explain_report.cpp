@@ -4,21 +4,13 @@
 
 #include <filesystem>
 
+#include "experiments/report/report.h"
 #include "experiments/report/svg.h"
 #include "framework/atomic_file.h"
 
 namespace s2::experiments {
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string json_numbers(const std::vector<double>& v) {
   return v.empty() ? "null" : fmt::format("[{:.6g}]", fmt::join(v, ", "));

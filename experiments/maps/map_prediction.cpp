@@ -47,14 +47,6 @@ struct QuickLook {
   }
 };
 
-// YYYYMMDD of a day counted from 1970-01-01, as the attention layers label their dates.
-int32_t yyyymmdd(int32_t day) {
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-  return static_cast<int32_t>(static_cast<int>(ymd.year()) * 10000 +
-                              static_cast<int>(static_cast<unsigned>(ymd.month())) * 100 +
-                              static_cast<int>(static_cast<unsigned>(ymd.day())));
-}
-
 // One window's attention layers: per mapped pixel, the attention per date and per band ([layer][pixel]
 // planes, -1 elsewhere) and the date of its peak (0 elsewhere).
 data::AttentionBlock attention_block(models::CbamCropNet& net, const data::PixelDataset& d,
@@ -128,7 +120,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
   data::AttentionLayerNames attention_names;
   models::CbamCropNet* net = o.attention ? &attention_net(m) : nullptr;
   if (net != nullptr) {
-    for (const int32_t day : targets) attention_names.dates.push_back(yyyymmdd(day));
+    for (const int32_t day : targets) attention_names.dates.push_back(data::day_yyyymmdd(day));
     attention_names.bands = series.bands;
   }
   data::MapWriter writer(paths, grid, m.class_names, attention_names);

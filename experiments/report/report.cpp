@@ -9,7 +9,6 @@
 
 namespace s2::experiments {
 
-namespace {
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -22,6 +21,8 @@ std::string json_string(const std::string& s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 std::string confusion_markdown(const Report& r) {
   std::string md = "| true \\ predicted |";

@@ -25,6 +25,8 @@ struct Report {
 };
 
 std::string report_json(const Report& r);
+// `s` as a JSON string literal (quoted, with quotes, backslashes and newlines escaped).
+std::string json_string(const std::string& s);
 std::string report_markdown(const Report& r);
 // Writes report.json, report.md, confusion.svg and (when there was training) curves.svg into `dir`,
 // each atomically.
