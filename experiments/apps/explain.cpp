@@ -111,22 +111,8 @@ int main(int argc, char** argv) {
     if (e.attention && !e.attention->date_attention.empty()) {
       e.deletion.push_back(experiments::deletion_curve(*saved.model, d, e.attention->date_attention,
                                                        max_removed, "attention"));
-      const int64_t k = d.num_classes();
-      const auto attention_by_class =
-          experiments::mean_by_class(e.attention->date_attention, d.timesteps, d.labels, k);
-      std::vector<double> attention_all(static_cast<size_t>(d.timesteps), 0.0);
-      for (int64_t i = 0; i < d.size(); ++i) {
-        for (int64_t t = 0; t < d.timesteps; ++t) {
-          attention_all[static_cast<size_t>(t)] +=
-              e.attention->date_attention[static_cast<size_t>(i * d.timesteps + t)] /
-              static_cast<double>(d.size());
-        }
-      }
-      e.rank_correlation_all = experiments::spearman(attention_all, e.occlusion.date_all);
-      for (int64_t c = 0; c < k; ++c) {
-        e.rank_correlation_by_class.push_back(experiments::spearman(
-            attention_by_class[static_cast<size_t>(c)], e.occlusion.date_by_class[static_cast<size_t>(c)]));
-      }
+      e.rank_correlation = experiments::attention_occlusion_correlation(
+          e.attention->date_attention, e.occlusion, d.labels, d.num_classes());
     }
     e.deletion.push_back(
         experiments::deletion_curve(*saved.model, d, e.occlusion.date_drop, max_removed, "occlusion"));

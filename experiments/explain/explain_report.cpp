@@ -69,8 +69,8 @@ std::string explanation_json(const Explanation& e) {
   }
   j += "\n  },\n";
   j += fmt::format("  \"rank_correlation\": {{\"all\": {}, \"by_class\": {}}}\n}}\n",
-                   e.rank_correlation_all ? fmt::format("{:.6g}", *e.rank_correlation_all) : "null",
-                   json_numbers(e.rank_correlation_by_class));
+                   e.rank_correlation ? fmt::format("{:.6g}", e.rank_correlation->all) : "null",
+                   e.rank_correlation ? json_numbers(e.rank_correlation->by_class) : "null");
   return j;
 }
 
@@ -206,12 +206,12 @@ std::string explanation_summary(const Explanation& e) {
     for (size_t k = 0; k < d.accuracy.size(); ++k) out += fmt::format(" {:.3f}", d.accuracy[k]);
   }
   out += "\n";
-  if (e.rank_correlation_all) {
+  if (e.rank_correlation) {
     out += fmt::format("rank correlation of attention and occlusion over dates: {:.3f} (all samples)",
-                       *e.rank_correlation_all);
-    for (size_t c = 0; c < e.rank_correlation_by_class.size(); ++c) {
+                       e.rank_correlation->all);
+    for (size_t c = 0; c < e.rank_correlation->by_class.size(); ++c) {
       out += fmt::format("{}{} {:.3f}", c == 0 ? "; by class: " : ", ", e.class_names[c],
-                         e.rank_correlation_by_class[c]);
+                         e.rank_correlation->by_class[c]);
     }
     out += "\n";
   }

@@ -15,11 +15,8 @@ struct Explanation {
   std::vector<std::string> class_names, date_labels, band_names;
   std::optional<AttentionSummary> attention;  // models with attention only
   OcclusionImportance occlusion;
-  std::vector<DeletionCurve> deletion;  // k = 0 .. max_k dates removed, by ranking
-  // Spearman correlation of the mean attention over dates with occlusion importance over dates: over
-  // all samples, then per class (where the model has spatial attention).
-  std::optional<double> rank_correlation_all;
-  std::vector<double> rank_correlation_by_class;
+  std::vector<DeletionCurve> deletion;              // k = 0 .. max_k dates removed, by ranking
+  std::optional<RankCorrelation> rank_correlation;  // models with spatial attention only
 };
 
 // Writes the files into `dir` (created if missing), each atomically.

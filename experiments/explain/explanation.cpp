@@ -53,10 +53,7 @@ double accuracy_without(models::Classifier& model, const data::PixelDataset& d, 
     for (int64_t j = 0; j < k; ++j) removed[at(dates[at(j)])] = true;
     interpolate_dates(out.values.data() + i * d.timesteps * d.bands, d.timesteps, d.bands, removed);
   }
-  const Prediction p = predict(model, out);
-  int64_t hits = 0;
-  for (int64_t i = 0; i < d.size(); ++i) hits += p.classes[at(i)] == d.labels[at(i)] ? 1 : 0;
-  return static_cast<double>(hits) / static_cast<double>(d.size());
+  return compute_metrics(d.labels, predict(model, out).classes, d.num_classes()).overall_accuracy;
 }
 
 std::vector<double> ranks(const std::vector<double>& v) {
@@ -76,10 +73,6 @@ std::vector<double> ranks(const std::vector<double>& v) {
 void check_labelled(const data::PixelDataset& d, const char* what) {
   S2_CHECK(!d.labels.empty() && d.size() > 0, "{} needs labelled samples; {} has none", what, d.source);
 }
-
-}  // namespace
-
-namespace {
 
 // Runs `net` in inference mode over `d` in batches, through the traced forward, and hands each batch's
 // first sample index, size, logits and attention to `fn`.
@@ -164,13 +157,16 @@ AttentionSummary summarise_attention(models::CbamCropNet& net, const data::Pixel
         }
         append_spatial_sums(trace, n, t_count, b_count, out.date_attention, band_sums);
       });
+  std::vector<int64_t> correct(at(k), 0), wrong(at(k), 0);  // the same for every stage
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const int32_t label = d.labels[at(i)];
+    (out.predicted[at(i)] == label ? correct : wrong)[at(label)] += 1;
+  }
   for (StageAttention& st : out.stages) {
     for (int64_t c = 0; c < k; ++c) {
       ClassAttention& ca = st.classes[at(c)];
-      for (int64_t i = 0; i < d.size(); ++i) {
-        if (d.labels[at(i)] != c) continue;
-        (out.predicted[at(i)] == c ? ca.correct : ca.wrong) += 1;
-      }
+      ca.correct = correct[at(c)];
+      ca.wrong = wrong[at(c)];
       divide(ca.spatial_correct, ca.correct);
       divide(ca.spatial_wrong, ca.wrong);
       divide(ca.channel_correct, ca.correct);
@@ -199,37 +195,24 @@ OcclusionImportance occlusion_importance(models::Classifier& model, const data::
     return v;
   };
   const std::vector<double> base = true_probability(predict(model, d));
-  OcclusionImportance out;
-  out.date_drop.assign(at(n * t_count), 0.0);
-  const auto summarise = [&](const std::vector<double>& drop, std::vector<double>& all,
-                             std::vector<std::vector<double>>& by_class, int64_t index, int64_t width) {
-    all.resize(at(width), 0.0);
-    by_class.resize(at(k), std::vector<double>(at(width), 0.0));
-    std::vector<int64_t> counts(at(k), 0);
-    for (int64_t i = 0; i < n; ++i) {
-      all[at(index)] += drop[at(i)] / static_cast<double>(n);
-      by_class[at(d.labels[at(i)])][at(index)] += drop[at(i)];
-      ++counts[at(d.labels[at(i)])];
+  // Per sample [N][width]: the drop when column j (a date or a band) of `perturbed(j)` is taken out.
+  const auto drops = [&](int64_t width, auto perturbed) {
+    std::vector<double> drop(at(n * width));
+    for (int64_t j = 0; j < width; ++j) {
+      const std::vector<double> p = true_probability(predict(model, perturbed(j)));
+      for (int64_t i = 0; i < n; ++i) drop[at(i * width + j)] = base[at(i)] - p[at(i)];
     }
-    for (int64_t c = 0; c < k; ++c) {
-      if (counts[at(c)] > 0) by_class[at(c)][at(index)] /= static_cast<double>(counts[at(c)]);
-    }
+    return drop;
   };
-  std::vector<double> drop(at(n));
-  for (int64_t t = 0; t < t_count; ++t) {
-    const std::vector<double> p = true_probability(predict(model, without_date(d, t)));
-    for (int64_t i = 0; i < n; ++i) {
-      drop[at(i)] = base[at(i)] - p[at(i)];
-      out.date_drop[at(i * t_count + t)] = drop[at(i)];
-    }
-    summarise(drop, out.date_all, out.date_by_class, t, t_count);
-  }
+  OcclusionImportance out;
+  out.date_drop = drops(t_count, [&](int64_t t) { return without_date(d, t); });
+  out.date_all = mean_over_samples(out.date_drop, t_count);
+  out.date_by_class = mean_by_class(out.date_drop, t_count, d.labels, k);
   if (b_count >= 2) {
-    for (int64_t b = 0; b < b_count; ++b) {
-      const std::vector<double> p = true_probability(predict(model, without_band(d, b, mean, stddev)));
-      for (int64_t i = 0; i < n; ++i) drop[at(i)] = base[at(i)] - p[at(i)];
-      summarise(drop, out.band_all, out.band_by_class, b, b_count);
-    }
+    const std::vector<double> band_drop =
+        drops(b_count, [&](int64_t b) { return without_band(d, b, mean, stddev); });
+    out.band_all = mean_over_samples(band_drop, b_count);
+    out.band_by_class = mean_by_class(band_drop, b_count, d.labels, k);
   }
   return out;
 }
@@ -285,20 +268,41 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
 }
 
-std::vector<std::vector<double>> mean_by_class(const std::vector<double>& per_sample, int64_t timesteps,
+std::vector<std::vector<double>> mean_by_class(const std::vector<double>& per_sample, int64_t width,
                                                const std::vector<int32_t>& labels, int64_t classes) {
-  std::vector<std::vector<double>> out(at(classes), std::vector<double>(at(timesteps), 0.0));
+  std::vector<std::vector<double>> out(at(classes), std::vector<double>(at(width), 0.0));
   std::vector<int64_t> counts(at(classes), 0);
   for (size_t i = 0; i < labels.size(); ++i) {
     ++counts[at(labels[i])];
-    for (int64_t t = 0; t < timesteps; ++t) {
-      out[at(labels[i])][at(t)] += per_sample[i * at(timesteps) + at(t)];
-    }
+    for (int64_t j = 0; j < width; ++j) out[at(labels[i])][at(j)] += per_sample[i * at(width) + at(j)];
   }
   for (int64_t c = 0; c < classes; ++c) {
     for (double& v : out[at(c)]) v = counts[at(c)] > 0 ? v / static_cast<double>(counts[at(c)]) : 0.0;
   }
   return out;
+}
+
+std::vector<double> mean_over_samples(const std::vector<double>& per_sample, int64_t width) {
+  std::vector<double> out(at(width), 0.0);
+  const size_t n = per_sample.size() / at(width);
+  for (size_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < width; ++j) out[at(j)] += per_sample[i * at(width) + at(j)];
+  }
+  for (double& v : out) v /= static_cast<double>(n);
+  return out;
+}
+
+RankCorrelation attention_occlusion_correlation(const std::vector<double>& date_attention,
+                                                const OcclusionImportance& occlusion,
+                                                const std::vector<int32_t>& labels, int64_t classes) {
+  const auto timesteps = static_cast<int64_t>(occlusion.date_all.size());
+  RankCorrelation r;
+  r.all = spearman(mean_over_samples(date_attention, timesteps), occlusion.date_all);
+  const auto by_class = mean_by_class(date_attention, timesteps, labels, classes);
+  for (int64_t c = 0; c < classes; ++c) {
+    r.by_class.push_back(spearman(by_class[at(c)], occlusion.date_by_class[at(c)]));
+  }
+  return r;
 }
 
 }  // namespace s2::experiments

@@ -76,8 +76,20 @@ DeletionCurve random_deletion_curve(models::Classifier& model, const data::Pixel
 // Spearman's rank correlation (average ranks for ties); 0 when either side is constant.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
-// Mean over samples of a per-sample [N][T] score, per true class: [K][T].
-std::vector<std::vector<double>> mean_by_class(const std::vector<double>& per_sample, int64_t timesteps,
+// Means over the samples of a per-sample [N][width] score: overall ([width]) and per true class
+// ([K][width]; zeros for a class without samples).
+std::vector<double> mean_over_samples(const std::vector<double>& per_sample, int64_t width);
+std::vector<std::vector<double>> mean_by_class(const std::vector<double>& per_sample, int64_t width,
                                                const std::vector<int32_t>& labels, int64_t classes);
+
+// Spearman's correlation of attention over dates (date_attention, [N][T]) with occlusion importance over
+// dates, for the means over all samples and per true class.
+struct RankCorrelation {
+  double all = 0.0;
+  std::vector<double> by_class;
+};
+RankCorrelation attention_occlusion_correlation(const std::vector<double>& date_attention,
+                                                const OcclusionImportance& occlusion,
+                                                const std::vector<int32_t>& labels, int64_t classes);
 
 }  // namespace s2::experiments
