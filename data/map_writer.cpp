@@ -206,17 +206,16 @@ void MapWriter::write_attention(const Window& window, const AttentionBlock& bloc
   S2_CHECK(block.dates.size() == n * t && block.bands.size() == n * b && block.peak.size() == n,
            "attention block of {} pixels got {} date, {} band and {} peak values", n, block.dates.size(),
            block.bands.size(), block.peak.size());
+  Output &dates = *impl_->attention_output(0), &bands = *impl_->attention_output(1),
+         &peak = *impl_->attention_output(2);
   for (size_t i = 0; i < t; ++i) {
-    Output& o = *impl_->attention_output(0);
-    write_window(*o.dataset, static_cast<int>(i + 1), window, block.dates.data() + i * n, GDT_Float32,
-                 o.temp_path);
+    write_window(*dates.dataset, static_cast<int>(i + 1), window, block.dates.data() + i * n, GDT_Float32,
+                 dates.temp_path);
   }
   for (size_t i = 0; i < b; ++i) {
-    Output& o = *impl_->attention_output(1);
-    write_window(*o.dataset, static_cast<int>(i + 1), window, block.bands.data() + i * n, GDT_Float32,
-                 o.temp_path);
+    write_window(*bands.dataset, static_cast<int>(i + 1), window, block.bands.data() + i * n, GDT_Float32,
+                 bands.temp_path);
   }
-  Output& peak = *impl_->attention_output(2);
   write_window(*peak.dataset, 1, window, block.peak.data(), GDT_Int32, peak.temp_path);
 }
 

@@ -160,11 +160,14 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       stats.preprocess_seconds += seconds_since(t);
 
       t = Clock::now();
+      const auto n = static_cast<size_t>(raw.pixels());
       const Prediction pred = d.size() > 0 ? predict(*m.model, d, o.batch_size) : Prediction{};
+      const data::AttentionBlock attention =  // a second, traced pass of the network
+          net != nullptr ? attention_block(*net, d, mapped, n, o.batch_size, attention_names.dates)
+                         : data::AttentionBlock{};
       stats.network_seconds += seconds_since(t);
 
       t = Clock::now();
-      const auto n = static_cast<size_t>(raw.pixels());
       std::vector<uint8_t> classes(n, 0);
       std::vector<float> confidence(n, -1.0f), cube(o.probabilities ? n * static_cast<size_t>(k) : 0, -1.0f);
       for (size_t i = 0; i < mapped.size(); ++i) {
@@ -177,9 +180,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
         }
       }
       writer.write(win, classes, confidence, cube);
-      if (net != nullptr) {
-        writer.write_attention(win, attention_block(*net, d, mapped, n, o.batch_size, attention_names.dates));
-      }
+      if (net != nullptr) writer.write_attention(win, attention);
       look.add(win, classes);
       stats.io_seconds += seconds_since(t);
       stats.mapped += static_cast<int64_t>(mapped.size());
