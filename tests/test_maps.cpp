@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 
+#include "data/gdal_util.h"
 #include "data/map_writer.h"
 #include "data/raster_series.h"
 #include "experiments/maps/map_evaluation.h"
@@ -133,11 +134,8 @@ TEST_CASE("the probability cube holds every class and sums to one; confidence is
   MapOptions o = options(kFlanders, "cube", 64);
   o.probabilities = true;
   predict_map(model, o);
-  GDALAllRegister();
-  std::unique_ptr<GDALDataset> cube(
-      GDALDataset::Open(scratch("cube_probabilities.tif").c_str(), GDAL_OF_RASTER));
-  std::unique_ptr<GDALDataset> conf(
-      GDALDataset::Open(scratch("cube_confidence.tif").c_str(), GDAL_OF_RASTER));
+  const data::DatasetPtr cube = data::open_raster(scratch("cube_probabilities.tif"));
+  const data::DatasetPtr conf = data::open_raster(scratch("cube_confidence.tif"));
   REQUIRE(cube != nullptr);
   REQUIRE(conf != nullptr);
   const int k = static_cast<int>(model.class_names.size());
@@ -172,13 +170,9 @@ TEST_CASE("--attention yes: per-date and per-band layers that agree, the peak da
   CHECK(data::read_class_map(o.output).classes == data::read_class_map(plain.output).classes);
   CHECK_FALSE(fs::exists(scratch("no-attention_attention_dates.tif")));
 
-  GDALAllRegister();
-  std::unique_ptr<GDALDataset> dates(
-      GDALDataset::Open(scratch("attention_attention_dates.tif").c_str(), GDAL_OF_RASTER));
-  std::unique_ptr<GDALDataset> bands(
-      GDALDataset::Open(scratch("attention_attention_bands.tif").c_str(), GDAL_OF_RASTER));
-  std::unique_ptr<GDALDataset> peak(
-      GDALDataset::Open(scratch("attention_attention_peak.tif").c_str(), GDAL_OF_RASTER));
+  const data::DatasetPtr dates = data::open_raster(scratch("attention_attention_dates.tif"));
+  const data::DatasetPtr bands = data::open_raster(scratch("attention_attention_bands.tif"));
+  const data::DatasetPtr peak = data::open_raster(scratch("attention_attention_peak.tif"));
   REQUIRE(dates != nullptr);
   REQUIRE(bands != nullptr);
   REQUIRE(peak != nullptr);
