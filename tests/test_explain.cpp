@@ -287,6 +287,47 @@ TEST_CASE("summarise_attention: counts by class and correctness, means of maps i
   CHECK(s.date_attention.size() == 50u * 6u);
 }
 
+TEST_CASE("pool_attention: the pooled means of two parts are the means over the whole") {
+  const models::CbamCropNetConfig config{.timesteps = 6,
+                                         .bands = 3,
+                                         .classes = 2,
+                                         .stem_width = 4,
+                                         .stage_widths = {4},
+                                         .reduction = 2,
+                                         .spatial_kernel = 3};
+  manual_seed(5);
+  models::CbamCropNet net(config);
+  const data::PixelDataset whole = random_dataset(50, 6, 3, 13);
+  data::PixelDataset first = whole, second = whole;  // samples 0-19 and 20-49
+  const size_t split = 20, width = 18;
+  first.values.resize(split * width);
+  first.labels.resize(split);
+  second.values.erase(second.values.begin(),
+                      second.values.begin() + static_cast<std::ptrdiff_t>(split * width));
+  second.labels.erase(second.labels.begin(), second.labels.begin() + static_cast<std::ptrdiff_t>(split));
+  const experiments::AttentionSummary all = experiments::summarise_attention(net, whole, 16);
+  experiments::AttentionSummary pooled;
+  experiments::pool_attention(pooled, experiments::summarise_attention(net, first, 16));
+  experiments::pool_attention(pooled, experiments::summarise_attention(net, second, 16));
+  CHECK(pooled.predicted == all.predicted);
+  CHECK(pooled.date_attention.size() == all.date_attention.size());
+  for (size_t c = 0; c < 2; ++c) {
+    const auto& a = all.stages[0].classes[c];
+    const auto& p = pooled.stages[0].classes[c];
+    CHECK(p.correct == a.correct);
+    CHECK(p.wrong == a.wrong);
+    // Both are means of the same values in double: the sums' and the weighting's roundings, at most a
+    // few units of 2^-53 per sample, on values below 1.
+    const double bound = 8.0 * 50 * 0x1.0p-53;
+    for (const auto& [got, want] :
+         {std::pair{&p.spatial_correct, &a.spatial_correct}, std::pair{&p.spatial_wrong, &a.spatial_wrong},
+          std::pair{&p.channel_correct, &a.channel_correct}}) {
+      REQUIRE(got->size() == want->size());
+      for (size_t i = 0; i < got->size(); ++i) CHECK(std::abs((*got)[i] - (*want)[i]) <= bound);
+    }
+  }
+}
+
 TEST_CASE("explain on a tiny trained model: files written, curves start at the model's test accuracy") {
   const fs::path dir = testing::temp_dir() / "explain";
   fs::create_directories(dir);
@@ -359,4 +400,46 @@ TEST_CASE("explain on a tiny trained model: files written, curves start at the m
       testing::run(dir.string(), bin + "/explain --checkpoint tiny/model.ckpt --out ex2 --max-removed 6");
   CHECK(bad.exit_code == 1);
   CHECK(bad.output.find("option --max-removed must be 1 to 5, got 6") != std::string::npos);
+
+  // evaluate --attention yes: the report links the stage's heat map, drawn from the same attention.csv.
+  const testing::Outcome evaluated = testing::run(
+      dir.string(), bin + "/evaluate --checkpoint tiny/model.ckpt --out eval --attention yes --threads 1");
+  REQUIRE_MESSAGE(evaluated.exit_code == 0, evaluated.output);
+  CHECK(fs::exists(dir / "eval" / "attention_stage1.svg"));
+  CHECK(read_text(dir / "eval" / "report.md").find("![attention_stage1.svg](attention_stage1.svg)") !=
+        std::string::npos);
+  CHECK(read_text(dir / "eval" / "attention.csv") == read_text(dir / "ex" / "attention.csv"));
+  const testing::Outcome no_attention =
+      testing::run(dir.string(),
+                   bin + "/evaluate --checkpoint tempcnn/model.ckpt --out eval2 --attention yes --threads 1");
+  CHECK(no_attention.exit_code == 1);
+  CHECK(no_attention.output.find("a tempcnn model has no attention to draw") != std::string::npos);
+
+  // ablate --attention yes: each attention variant's models pooled over seeds, linked from ablation.md.
+  const testing::Outcome ablated =
+      testing::run(dir.string(), bin +
+                                     "/ablate --config tiny.toml --variants paper,no_attention --seeds 1,2 "
+                                     "--out abl --attention yes --threads 1");
+  REQUIRE_MESSAGE(ablated.exit_code == 0, ablated.output);
+  const std::string table = read_text(dir / "abl" / "ablation.md");
+  CHECK(table.find("![paper/attention_stage1.svg](paper/attention_stage1.svg)") != std::string::npos);
+  CHECK(fs::exists(dir / "abl" / "paper" / "attention_stage1.svg"));
+  CHECK_FALSE(fs::exists(dir / "abl" / "no_attention"));
+  // Pooled over two seeds: every test pixel counted twice, once per seed's model (the counts of stage 1's
+  // first cell, over the classes and correct/wrong).
+  int64_t counted = 0;
+  std::string first_band;
+  std::istringstream rows(read_text(dir / "abl" / "paper" / "attention.csv"));
+  for (std::string row; std::getline(rows, row);) {
+    std::vector<std::string> cells;  // stage, class, samples, count, date, band, attention
+    std::istringstream cols(row);
+    for (std::string cell; std::getline(cols, cell, ',');) cells.push_back(cell);
+    if (cells.size() != 7 || cells[0] != "1" || cells[4] != "date 1") continue;
+    if (first_band.empty()) first_band = cells[5];
+    if (cells[5] == first_band) counted += std::stoll(cells[3]);
+  }
+  int64_t test_pixels = -1;  // the header
+  std::istringstream test_rows(read_text(fs::path(S2_SHARED_DATA) / "victoria-2017" / "test.csv"));
+  for (std::string row; std::getline(test_rows, row);) test_pixels += row.empty() ? 0 : 1;
+  CHECK(counted == 2 * test_pixels);
 }

@@ -1,5 +1,9 @@
 // Runs model variants on the same data, split and seeds, and writes one comparison table.
 //   ablate --config FILE [--variants paper,no_attention,...] [--seeds 1,2,3] [--epochs N] [--out DIR]
+//          [--attention yes]
+// --attention yes: for each variant with attention, its trained models' spatial attention on their folds'
+// test pixels, pooled over seeds and folds per true class (correct and misclassified), drawn as
+// DIR/VARIANT/attention_stageN.svg and linked from ablation.md.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,6 +12,8 @@
 #include <map>
 
 #include "experiments/cli/cli.h"
+#include "experiments/explain/run_attention.h"
+#include "experiments/report/report.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
@@ -49,9 +55,9 @@ std::string names() {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv,
-        experiments::with_device_options({"config", "variants", "seeds", "epochs", "out", "threads"}));
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"config", "variants", "seeds", "epochs", "out", "threads", "attention"}));
     experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
     base.train.device = experiments::apply_device_options(args);
     const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only",
@@ -74,7 +80,8 @@ int main(int argc, char** argv) {
                     "candidates; the table shows the test figures of the chosen ones."
                   : "",
         selecting ? " settings (validation OA) |" : "", selecting ? "---|" : "");
-    std::string selection_notes;
+    const bool attention = args.get_yes_no("attention", false);
+    std::string selection_notes, attention_notes;
     for (const auto& name : chosen) {
       experiments::ExperimentConfig config = base;
       variants().at(name)(config.model);
@@ -103,10 +110,22 @@ int main(int argc, char** argv) {
       fmt::print("{}", row);
       md += row;
       std::filesystem::create_directories(out);
+      if (attention) {
+        if (const auto e = experiments::run_attention(runs, data, config.seeds)) {
+          std::vector<std::string> figures =
+              experiments::write_attention_figures(*e, (std::filesystem::path(out) / name).string());
+          for (auto& figure : figures) figure = name + "/" + figure;
+          attention_notes += fmt::format("\n### {}\n\n{}", name, experiments::figure_links(figures));
+        }
+      }
+      const std::string notes =
+          (selecting ? "\n" + selection_notes : "") +
+          (attention_notes.empty() ? "" : "\n## Attention (pooled over seeds and folds)\n" + attention_notes);
       write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
-                        md + (selecting ? "\n" + selection_notes : ""));  // kept current as rows arrive
+                        md + notes);  // kept current as rows arrive
     }
     if (selecting) md += "\n" + selection_notes;
+    if (!attention_notes.empty()) md += "\n## Attention (pooled over seeds and folds)\n" + attention_notes;
     fmt::print("\n{}\nwrote {}/ablation.md\n", md, out);
     return 0;
   });

@@ -1,11 +1,15 @@
 // Evaluates a checkpoint on labelled data (by default the test data of the config it was trained
 // with) and writes the same report as train.
 //   evaluate --checkpoint FILE [--data PATH [--labels PATH] [--groups PATH]] [--config FILE] [--out DIR]
+//            [--attention yes]
+// --attention yes (CBAM models with attention): the report also shows each stage's mean spatial attention
+// per true class, over correctly and wrongly classified pixels (as explain draws them).
 #include <fmt/format.h>
 
 #include <filesystem>
 
 #include "experiments/cli/cli.h"
+#include "experiments/explain/explain_report.h"
 #include "experiments/report/report.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
@@ -17,8 +21,8 @@ using namespace s2;
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv,
-                           experiments::with_device_options(
-                               {"checkpoint", "data", "labels", "groups", "config", "out", "threads"}));
+                           experiments::with_device_options({"checkpoint", "data", "labels", "groups",
+                                                             "config", "out", "threads", "attention"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     const std::string checkpoint = args.require("checkpoint");
@@ -37,9 +41,17 @@ int main(int argc, char** argv) {
                                saved.class_names,
                                experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
                                {},
-                               experiments::model_checksum(*saved.model)};
+                               experiments::model_checksum(*saved.model),
+                               {}};
     experiments::print_report(report);
     const std::string out = args.get("out", "");
+    if (args.get_yes_no("attention", false)) {
+      S2_CHECK(!out.empty(), "option --attention yes writes figures: give --out");
+      saved.model->to(Device::CPU);  // the traced attention runs on the CPU
+      const auto e = experiments::attention_only(*saved.model, saved.config, saved.class_names, d);
+      S2_CHECK(e.has_value(), "{}: a {} model has no attention to draw", checkpoint, saved.config.model.kind);
+      report.figures = experiments::write_attention_figures(*e, out);
+    }
     if (!out.empty()) {
       experiments::write_report(report, out);
       fmt::print("\nwrote {}/report.json and report.md\n", out);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
                                        e.class_names,
                                        metrics,
                                        {},
+                                       {},
                                        {}};
       experiments::print_report(report);
       experiments::write_report(report, (std::filesystem::path(out) / name).string());

@@ -11,14 +11,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "data/raster_series.h"
-#include "data/temporal.h"
 #include "experiments/cli/cli.h"
+#include "experiments/explain/axes.h"
 #include "experiments/explain/explain_report.h"
 #include "experiments/explain/explanation.h"
-#ifdef S2_HAVE_GDAL
-#include "experiments/maps/map_prediction.h"
-#endif
 #include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
 #include "framework/error.h"
@@ -26,24 +22,6 @@
 using namespace s2;
 
 namespace {
-
-// The model's regular dates: for raster series, the training season's (its acquisitions, or the config's
-// season_start and season_end), as training resampled them; for pixel tables, the date's index.
-std::vector<std::string> date_labels(const experiments::ExperimentConfig& c, int64_t timesteps) {
-  std::vector<std::string> labels;
-#ifdef S2_HAVE_GDAL
-  if (c.data.format == "raster_series") {
-    const std::string folder = experiments::series_folder(experiments::resolve_data_path(c, c.data.train));
-    for (const int32_t day : data::season_days(data::list_acquisitions(folder), c.data.season_start,
-                                               c.data.season_end, timesteps, folder)) {
-      labels.push_back(data::day_text(day));
-    }
-    return labels;
-  }
-#endif
-  for (int64_t t = 1; t <= timesteps; ++t) labels.push_back(fmt::format("date {}", t));
-  return labels;
-}
 
 // The labelled pixels to explain: a fold's test part (--fold), data named on the command line (--data),
 // or the test data of the checkpoint's config.
@@ -95,13 +73,8 @@ int main(int argc, char** argv) {
     e.model_name = saved.config.model.kind;
     e.data_source = d.source;
     e.class_names = saved.class_names;
-    e.date_labels = date_labels(saved.config, d.timesteps);
-    e.band_names = static_cast<int64_t>(saved.config.data.band_names.size()) == d.bands
-                       ? saved.config.data.band_names
-                       : std::vector<std::string>{};
-    for (int64_t b = static_cast<int64_t>(e.band_names.size()); b < d.bands; ++b) {
-      e.band_names.push_back(fmt::format("band {}", b + 1));
-    }
+    e.date_labels = experiments::date_labels(saved.config, d.timesteps);
+    e.band_names = experiments::band_labels(saved.config, d.bands);
     auto* net = dynamic_cast<models::CbamCropNet*>(saved.model.get());
     if (net != nullptr && net->config().attention != models::Attention::None) {
       e.attention = experiments::summarise_attention(*net, d);

@@ -37,17 +37,12 @@ int main(int argc, char** argv) {
     o.quicklook = args.get("quicklook", "");
     o.block_size = args.get_int("block", 256);
     o.batch_size = args.get_int("batch", 256);
-    const std::string probabilities = args.get("probabilities", "no"), grid = args.get("grid", "reject");
-    const std::string attention = args.get("attention", "no");
-    S2_CHECK(attention == "yes" || attention == "no", "option --attention takes yes or no, got '{}'",
-             attention);
-    o.attention = attention == "yes";
+    const std::string grid = args.get("grid", "reject");
+    o.attention = args.get_yes_no("attention", false);
     // The attention layers come from the CPU's traced forward (experiments/explain).
     S2_CHECK(!o.attention || device == Device::CPU, "--attention yes runs on the CPU; add --device cpu");
-    S2_CHECK(probabilities == "yes" || probabilities == "no",
-             "option --probabilities takes yes or no, got '{}'", probabilities);
     S2_CHECK(grid == "reject" || grid == "warp", "option --grid takes reject or warp, got '{}'", grid);
-    o.probabilities = probabilities == "yes";
+    o.probabilities = args.get_yes_no("probabilities", false);
     o.warp = grid == "warp";
     std::signal(SIGINT, on_interrupt);  // finish the block, then remove the partial files
     std::signal(SIGTERM, on_interrupt);

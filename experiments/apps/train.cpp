@@ -41,9 +41,7 @@ int main(int argc, char** argv) {
     // The training state goes beside the results after every epoch; --resume yes continues from it.
     std::filesystem::create_directories(out);
     config.train.state_path = (std::filesystem::path(out) / "state").string();
-    const std::string resume = args.get("resume", "no");
-    S2_CHECK(resume == "yes" || resume == "no", "option --resume takes yes or no, got '{}'", resume);
-    config.train.resume = resume == "yes";
+    config.train.resume = args.get_yes_no("resume", false);
     config.train.device = experiments::apply_device_options(args);
 
     const experiments::LoadedData data = experiments::load_data(config);
@@ -60,6 +58,7 @@ int main(int argc, char** argv) {
         experiments::describe_split(config, data),
         data.train.class_names,
         run.pooled,
+        {},
         {},
         {}};
     for (const auto& fold : run.folds) {

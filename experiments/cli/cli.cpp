@@ -56,6 +56,13 @@ int64_t Args::get_int(const std::string& key, int64_t fallback) const {
   return out;
 }
 
+bool Args::get_yes_no(const std::string& key, bool fallback) const {
+  if (!has(key)) return fallback;
+  const std::string v = get(key, "");
+  S2_CHECK(v == "yes" || v == "no", "option --{} takes yes or no, got '{}'", key, v);
+  return v == "yes";
+}
+
 std::vector<std::string> Args::get_list(const std::string& key,
                                         const std::vector<std::string>& fallback) const {
   if (!has(key)) return fallback;

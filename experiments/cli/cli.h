@@ -18,6 +18,8 @@ class Args {
   std::string get(const std::string& key, const std::string& fallback) const;
   std::string require(const std::string& key) const;
   int64_t get_int(const std::string& key, int64_t fallback) const;
+  // An option that takes yes or no; anything else is an error naming the option.
+  bool get_yes_no(const std::string& key, bool fallback) const;
   // A comma-separated list ("1,2,3"); `fallback` when the option is absent.
   std::vector<std::string> get_list(const std::string& key, const std::vector<std::string>& fallback) const;
   std::vector<uint64_t> get_seeds(const std::string& key, const std::vector<uint64_t>& fallback) const;

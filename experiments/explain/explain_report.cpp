@@ -4,9 +4,11 @@
 
 #include <filesystem>
 
+#include "experiments/explain/axes.h"
 #include "experiments/report/report.h"
 #include "experiments/report/svg.h"
 #include "framework/atomic_file.h"
+#include "framework/error.h"
 
 namespace s2::experiments {
 
@@ -171,14 +173,36 @@ void write_explanation(const Explanation& e, const std::string& dir) {
   write_file_atomic(file("occlusion.svg"), occlusion_svg(e));
   write_file_atomic(file("deletion.csv"), deletion_csv(e));
   write_file_atomic(file("deletion.svg"), deletion_svg(e));
-  if (e.attention) {
-    write_file_atomic(file("attention.csv"), attention_csv(e));
-    for (size_t s = 0; s < e.attention->stages.size(); ++s) {
-      if (e.attention->stages[s].has_spatial) {
-        write_file_atomic(file(fmt::format("attention_stage{}.svg", s + 1)), attention_svg(e, s));
-      }
-    }
+  if (e.attention) write_attention_figures(e, dir);
+}
+
+std::optional<Explanation> attention_only(models::Classifier& model, const ExperimentConfig& config,
+                                          const std::vector<std::string>& class_names,
+                                          const data::PixelDataset& d) {
+  auto* net = dynamic_cast<models::CbamCropNet*>(&model);
+  if (net == nullptr || net->config().attention == models::Attention::None) return std::nullopt;
+  Explanation e;
+  e.model_name = config.model.kind;
+  e.data_source = d.source;
+  e.class_names = class_names;
+  e.date_labels = date_labels(config, d.timesteps);
+  e.band_names = band_labels(config, d.bands);
+  e.attention = summarise_attention(*net, d);
+  return e;
+}
+
+std::vector<std::string> write_attention_figures(const Explanation& e, const std::string& dir) {
+  S2_CHECK(e.attention.has_value(), "{} has no attention to draw", e.model_name);
+  std::filesystem::create_directories(dir);
+  const auto file = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
+  write_file_atomic(file("attention.csv"), attention_csv(e));
+  std::vector<std::string> figures;
+  for (size_t s = 0; s < e.attention->stages.size(); ++s) {
+    if (!e.attention->stages[s].has_spatial) continue;
+    figures.push_back(fmt::format("attention_stage{}.svg", s + 1));
+    write_file_atomic(file(figures.back()), attention_svg(e, s));
   }
+  return figures;
 }
 
 std::string explanation_summary(const Explanation& e) {

@@ -176,6 +176,50 @@ AttentionSummary summarise_attention(models::CbamCropNet& net, const data::Pixel
   return out;
 }
 
+namespace {
+// The mean of two groups' means, by their counts (an empty mean stands for a group of none).
+void pool_means(std::vector<double>& total, int64_t total_count, const std::vector<double>& part,
+                int64_t part_count) {
+  if (part_count == 0 || part.empty()) return;
+  if (total_count == 0 || total.empty()) {
+    total = part;
+    return;
+  }
+  S2_CHECK(total.size() == part.size(), "attention summaries of different shapes cannot be pooled");
+  const auto n = static_cast<double>(total_count), m = static_cast<double>(part_count);
+  for (size_t i = 0; i < total.size(); ++i) total[i] = (n * total[i] + m * part[i]) / (n + m);
+}
+}  // namespace
+
+void pool_attention(AttentionSummary& total, const AttentionSummary& part) {
+  if (total.stages.empty()) {
+    total = part;
+    return;
+  }
+  S2_CHECK(total.stages.size() == part.stages.size(),
+           "attention summaries of {} and {} stages cannot be pooled", total.stages.size(),
+           part.stages.size());
+  for (size_t s = 0; s < total.stages.size(); ++s) {
+    auto& classes = total.stages[s].classes;
+    const auto& more = part.stages[s].classes;
+    S2_CHECK(classes.size() == more.size(), "attention summaries of {} and {} classes cannot be pooled",
+             classes.size(), more.size());
+    for (size_t c = 0; c < classes.size(); ++c) {
+      ClassAttention& a = classes[c];
+      const ClassAttention& b = more[c];
+      pool_means(a.spatial_correct, a.correct, b.spatial_correct, b.correct);
+      pool_means(a.channel_correct, a.correct, b.channel_correct, b.correct);
+      pool_means(a.spatial_wrong, a.wrong, b.spatial_wrong, b.wrong);
+      pool_means(a.channel_wrong, a.wrong, b.channel_wrong, b.wrong);
+      a.correct += b.correct;
+      a.wrong += b.wrong;
+    }
+  }
+  total.date_attention.insert(total.date_attention.end(), part.date_attention.begin(),
+                              part.date_attention.end());
+  total.predicted.insert(total.predicted.end(), part.predicted.begin(), part.predicted.end());
+}
+
 PixelAttention pixel_attention(models::CbamCropNet& net, const data::PixelDataset& d, int64_t batch_size) {
   PixelAttention out;
   for_each_traced_batch(net, d, batch_size,

@@ -43,6 +43,11 @@ struct AttentionSummary {
 AttentionSummary summarise_attention(models::CbamCropNet& net, const data::PixelDataset& d,
                                      int64_t batch_size = 256);
 
+// Adds `part` (another model's or another fold's summary, of the same classes and stages) into `total`:
+// each class's means become the means over both sets of samples, and the per-sample vectors are joined.
+// An empty `total` becomes `part`.
+void pool_attention(AttentionSummary& total, const AttentionSummary& part);
+
 // Per sample, the spatial attention summed over bands ([N][T]) and over dates ([N][B]), each averaged
 // over the stages that have spatial attention; labels not needed. Both empty without spatial attention.
 struct PixelAttention {

@@ -63,6 +63,11 @@ std::string report_json(const Report& r) {
   j += "]";
   if (!r.weights_checksum.empty())
     j += fmt::format(",\n  \"weights_checksum\": {}", json_string(r.weights_checksum));
+  if (!r.figures.empty()) {
+    std::vector<std::string> names;
+    for (const auto& f : r.figures) names.push_back(json_string(f));
+    j += fmt::format(",\n  \"figures\": [{}]", fmt::join(names, ", "));
+  }
   j += ",\n  \"folds\": [\n";
   for (size_t f = 0; f < r.folds.size(); ++f) {
     const auto& fold = r.folds[f];
@@ -83,6 +88,12 @@ std::string report_json(const Report& r) {
   }
   j += "  ]\n}\n";
   return j;
+}
+
+std::string figure_links(const std::vector<std::string>& figures) {
+  std::string md;
+  for (const auto& f : figures) md += fmt::format("![{}]({})\n", f, f);
+  return md;
 }
 
 std::string report_markdown(const Report& r) {
@@ -113,6 +124,7 @@ std::string report_markdown(const Report& r) {
     md += fmt::format("\n{}: kept the weights of epoch {} of {} (weights checksum {}).", f.name,
                       f.training.best_epoch, f.training.history.size(), f.weights_checksum);
   }
+  if (!r.figures.empty()) md += "\n## Attention\n\n" + figure_links(r.figures);
   return md + "\n";
 }
 

@@ -30,14 +30,16 @@ std::vector<RunResult> run_each_seed(const ExperimentConfig& config, const Loade
   return runs;
 }
 
-// The runs' pooled test metrics and weights checksums become the result.
-void keep_test(SeedRuns& out, const std::vector<RunResult>& runs) {
+// The runs (made with `config`), their pooled test metrics and weights checksums become the result.
+void keep_test(SeedRuns& out, const std::vector<RunResult>& runs, const ExperimentConfig& config) {
   out.test.clear();
   out.checksums.clear();
   for (const auto& run : runs) {
     out.test.push_back(run.pooled);
     out.checksums.push_back(run_checksum(run));
   }
+  out.runs = runs;
+  out.final_config = config;
 }
 
 CandidateScore score(const std::string& name, const std::vector<RunResult>& runs) {
@@ -83,19 +85,20 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
                    const std::vector<uint64_t>& seeds) {
   SeedRuns out;
   if (config.select.candidates.empty()) {
-    keep_test(out, run_each_seed(config, data, seeds, ""));
+    keep_test(out, run_each_seed(config, data, seeds, ""), config);
     return out;
   }
   size_t best = 0;
   SeedRuns chosen_test;
   for (const auto& candidate : config.select.candidates) {
-    const auto runs = run_each_seed(with_candidate(config, candidate), data, seeds, candidate.name);
+    const ExperimentConfig candidate_config = with_candidate(config, candidate);
+    const auto runs = run_each_seed(candidate_config, data, seeds, candidate.name);
     out.candidates.push_back(score(candidate.name, runs));
     // Strictly better only: on a tie the earlier candidate (the config's order) stays.
     if (out.candidates.size() == 1 ||
         out.candidates.back().validation_accuracy.mean > out.candidates[best].validation_accuracy.mean) {
       best = out.candidates.size() - 1;
-      keep_test(chosen_test, runs);
+      keep_test(chosen_test, runs, candidate_config);
     }
   }
   out.chosen = out.candidates[best].name;
@@ -104,6 +107,8 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
   if (!config.select.refit) {
     out.test = std::move(chosen_test.test);
     out.checksums = std::move(chosen_test.checksums);
+    out.runs = std::move(chosen_test.runs);
+    out.final_config = std::move(chosen_test.final_config);
     return out;
   }
   ExperimentConfig refit = with_candidate(config, config.select.candidates[best]);
@@ -112,7 +117,7 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
   out.refit_epochs = std::max<int64_t>(1, std::llround(out.candidates[best].mean_best_epoch));
   refit.train.epochs = out.refit_epochs;
   fmt::print("  refit on all training groups for {} epochs\n", out.refit_epochs);
-  keep_test(out, run_each_seed(refit, data, seeds, ""));
+  keep_test(out, run_each_seed(refit, data, seeds, ""), refit);
   return out;
 }
 

@@ -18,6 +18,10 @@ struct CandidateScore {
 struct SeedRuns {
   std::vector<Metrics> test;           // the pooled test metrics of one run per seed
   std::vector<std::string> checksums;  // and the weights checksum of each run (run_checksum)
+  // The runs behind `test` (their folds' checkpoints), one per seed, and the config they ran with (the
+  // chosen candidate's, or the refit's): prepared_folds(final_config, data, seed) gives their test parts.
+  std::vector<RunResult> runs;
+  ExperimentConfig final_config;
   // Only with [select]: every candidate's validation score, the chosen one, and the epochs of the
   // refit (0 = no refit: the chosen candidate's own runs gave `test`).
   std::vector<CandidateScore> candidates;
