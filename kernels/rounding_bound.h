@@ -13,6 +13,8 @@
 namespace s2 {
 
 constexpr double kFloat32UnitRoundoff = 0x1.0p-24;
+constexpr double kTf32UnitRoundoff = 0x1.0p-11;  // 10 explicit mantissa bits
+constexpr double kBf16UnitRoundoff = 0x1.0p-8;   // 7 explicit mantissa bits
 
 inline double float32_gamma(int64_t n) {
   const double nu = static_cast<double>(n) * kFloat32UnitRoundoff;
@@ -23,6 +25,17 @@ inline double float32_gamma(int64_t n) {
 // The bound on |a - b| for two float32 results of the same chain length and term magnitude.
 inline double float32_difference_bound(int64_t chain, double magnitude) {
   return 2.0 * float32_gamma(chain) * magnitude;
+}
+
+// Tensor-core kernels (TF32 or BF16 inputs, FP32 accumulation) against a float32 reference. Each input is
+// rounded to nearest with unit roundoff `input_u` (TF32 2^-11, BF16 2^-8), so a product of two is within
+// (2 input_u + input_u^2) of exact, and the products are exact in FP32. The tensor cores' additions are
+// not documented to round to nearest: they may truncate (Fasi et al., "Numerical behavior of NVIDIA
+// tensor cores", PeerJ CS 2021), an error of up to 2u each, so their chain is bounded by gamma(n) at
+// twice the roundoff, 2 gamma(n) to first order, and the reference's by gamma(n):
+//   |a - b| <= (2 input_u + input_u^2) M + 3 gamma(n) M.
+inline double reduced_precision_difference_bound(int64_t chain, double magnitude, double input_u) {
+  return (2.0 * input_u + input_u * input_u) * magnitude + 3.0 * float32_gamma(chain) * magnitude;
 }
 
 }  // namespace s2

@@ -68,7 +68,9 @@ while IFS= read -r line; do
   log="$root/logs/$number.log"
   if ! cmake --build "$root/build" -j "$(nproc)" >"$log" 2>&1; then
     verdict="CAUGHT (build)"
-  elif (cd "$root/build" && OMP_NUM_THREADS=2 ctest -j 2 --timeout 1200 --stop-on-failure >"$log" 2>&1); then
+  # mutations_apply is left out: in a mutated copy the mutation's own text is gone, so it always fails.
+  elif (cd "$root/build" && OMP_NUM_THREADS=2 ctest -j 2 --timeout 1200 --stop-on-failure -E mutations_apply \
+    >"$log" 2>&1); then
     verdict="MISSED"
   elif grep -q "Failed  \|\*\*\*Failed\|Exception\|SEGFAULT\|Subprocess aborted" "$log"; then
     verdict="CAUGHT by $(grep -E "(\*\*\*Failed|Exception|SEGFAULT|aborted)" "$log" | head -n 1 | sed -E 's/.*Test +#[0-9]+: ([^ .]+).*/\1/')"

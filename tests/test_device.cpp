@@ -182,13 +182,19 @@ TEST_CASE("device mix-ups and ops without a CUDA kernel give clear errors") {
                     doctest::Contains("not a positive version number"));
   CHECK_THROWS_WITH(set_device_kernel_versions("lstm=1"), doctest::Contains("unknown op 'lstm'"));
   CHECK_THROWS_WITH(select_device("tpu"), doctest::Contains("--device must be auto, cpu, cuda or emulator"));
-  // A map past the fused spatial-attention kernel's shared memory (2048 pixels) is a named error.
+  // A map past the fused spatial-attention kernel's shared memory (2048 pixels) is a named error; the
+  // default version keeps no map in shared memory and takes it.
   const Tensor big = Tensor::ones({1, 1, 41, 50}).to(Device::CUDA);
+  const Tensor w7 = Tensor::ones({1, 2, 7, 7}).to(Device::CUDA);
+  CHECK(spatial_attention(big, w7).to_vector().size() == 2050);
+  const DeviceKernelVersions saved = device_kernel_versions();
+  set_device_kernel_versions("spatial_attention=2");
   CHECK_THROWS_WITH_AS(
-      spatial_attention(big, Tensor::ones({1, 2, 7, 7}).to(Device::CUDA)),
+      spatial_attention(big, w7),
       doctest::Contains("up to 2048 pixels, got kernel 7 and 2050 pixels (choose another kernel "
                         "version with --kernels, or run on the CPU)"),
       s2::Error);
+  device_kernel_versions() = saved;
 }
 
 TEST_CASE("a training step of a small CBAM network on the device matches the CPU") {
@@ -205,15 +211,20 @@ TEST_CASE("a training step of a small CBAM network on the device matches the CPU
 TEST_CASE("kernel versions chosen at run time give the same training step") {
   EmulatedDevice device;
   const DeviceKernelVersions saved = device_kernel_versions();
-  set_device_kernel_versions("conv2d=1,channel_attention=1,spatial_attention=1,bn_epilogue=1");
-  models::CbamCropNetConfig config;
-  config.timesteps = 9;
-  config.bands = 4;
-  config.classes = 2;
-  config.stem_width = 8;
-  config.stage_widths = {8};
-  check_training_step(config, 2);
-  device_kernel_versions() = saved;
+  // The naive versions, and the fused attention versions that were the defaults before version 3.
+  for (const char* versions : {"conv2d=1,channel_attention=1,spatial_attention=1,bn_epilogue=1",
+                               "channel_attention=2,spatial_attention=2"}) {
+    CAPTURE(versions);
+    set_device_kernel_versions(versions);
+    models::CbamCropNetConfig config;
+    config.timesteps = 9;
+    config.bands = 4;
+    config.classes = 2;
+    config.stem_width = 8;
+    config.stage_widths = {8};
+    check_training_step(config, 2);
+    device_kernel_versions() = saved;
+  }
 }
 
 TEST_CASE("paper: a training step of the paper network on the device matches the CPU") {

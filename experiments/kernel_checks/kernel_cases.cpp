@@ -220,13 +220,14 @@ std::function<void()> launch_channel_attention(ChannelAttentionDims d, const Dev
                                     b.buffer("max", static_cast<size_t>(n * ch)),
                                     b.int_buffer(static_cast<size_t>(n * ch)), b.get("att")};
   const ChannelMlpGrads grads{b.get("dw1"), b.get("db1"), b.get("dw2"), b.get("db2")};
+  float* workspace = b.buffer("workspace", static_cast<size_t>(channel_attention_workspace(n, ch)));
   float *x = b.get("x"), *dy = b.get("dy"), *y = b.get("y"), *dx = b.get("dx");
   return [=, &b, &kernels] {
     kernels.channel_attention_forward(v, n, ch, p, x, mlp, saved, y);
     for (const char* g : {"dw1", "db1", "dw2", "db2"}) {
       b.zero(g);
     }
-    kernels.channel_attention_backward(v, n, ch, p, x, dy, mlp, saved, dx, grads);
+    kernels.channel_attention_backward(v, n, ch, p, x, dy, mlp, saved, dx, grads, workspace);
   };
 }
 }  // namespace
@@ -278,12 +279,13 @@ std::function<void()> launch_spatial_attention(SpatialAttentionDims d, const Dev
   const int64_t n = d.batch, ch = d.channels, h = d.h, w = d.w, k = d.kernel;
   const SpatialAttentionSaved saved{b.buffer("pooled", static_cast<size_t>(n * 2 * h * w)),
                                     b.int_buffer(static_cast<size_t>(n * h * w)), b.get("att")};
+  float* workspace = b.buffer("workspace", static_cast<size_t>(spatial_attention_workspace(n, h * w)));
   float *x = b.get("x"), *dy = b.get("dy"), *weight = b.get("w"), *y = b.get("y"), *dx = b.get("dx"),
         *dw = b.get("dw");
   return [=, &b, &kernels] {
     kernels.spatial_attention_forward(v, n, ch, h, w, k, x, weight, saved, y);
     b.zero("dw");
-    kernels.spatial_attention_backward(v, n, ch, h, w, k, x, weight, dy, saved, dx, dw);
+    kernels.spatial_attention_backward(v, n, ch, h, w, k, x, weight, dy, saved, dx, dw, workspace);
   };
 }
 }  // namespace
@@ -623,7 +625,8 @@ ErrorStats compare_outputs(const std::vector<float>& got, const std::vector<floa
   return s;
 }
 
-BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got) {
+BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got,
+                        MathMode math) {
   const std::vector<float>& want = c.expected.at(name);
   const auto it = c.bounds.find(name);
   if (it == c.bounds.end()) throw std::logic_error("kernel case " + c.op + " has no error bound for " + name);
@@ -638,7 +641,11 @@ BoundCheck check_output(const KernelCase& c, const std::string& name, const std:
   for (size_t i = 0; i < want.size(); ++i) {
     const double err = std::abs(static_cast<double>(got[i]) - want[i]);
     const double magnitude = b.magnitude.empty() ? max_ref : b.magnitude[i];
-    const double bound = float32_difference_bound(b.chain, magnitude * inflate);
+    const double bound = math == MathMode::Fp32
+                             ? float32_difference_bound(b.chain, magnitude * inflate)
+                             : reduced_precision_difference_bound(
+                                   b.chain, magnitude * inflate,
+                                   math == MathMode::Tf32 ? kTf32UnitRoundoff : kBf16UnitRoundoff);
     r.max_abs = std::max(r.max_abs, err);
     if (err > 0.0 || std::isnan(err)) {
       r.ratio = std::max(r.ratio, bound > 0.0 && !std::isnan(err) ? err / bound : INFINITY);

@@ -96,6 +96,9 @@ struct BoundCheck {
   double ratio = 0.0;    // max |got - want| / bound
   bool ok() const { return ratio <= 1.0; }
 };
-BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got);
+// `math`: the kernel version's arithmetic; TF32 and BF16 inputs widen the bound by their rounding
+// (kernels/rounding_bound.h).
+BoundCheck check_output(const KernelCase& c, const std::string& name, const std::vector<float>& got,
+                        MathMode math = MathMode::Fp32);
 
 }  // namespace s2

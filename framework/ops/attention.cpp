@@ -31,9 +31,10 @@ Tensor channel_attention(const Tensor& x, const Tensor& w1, const Tensor& b1, co
                           db1 = Tensor::zeros(b1s.shape(), Device::CUDA),
                           dw2 = Tensor::zeros(w2s.shape(), Device::CUDA),
                           db2 = Tensor::zeros(b2s.shape(), Device::CUDA);
-                   k().channel_attention_backward(v, n, c, p, xs.data(), dy.data(), mlp,
-                                                  {ptr(avg), ptr(mx), argmax->get(), ptr(att)}, dx.data(),
-                                                  {dw1.data(), db1.data(), dw2.data(), db2.data()});
+                   Tensor workspace = device_empty({channel_attention_workspace(n, c)});
+                   k().channel_attention_backward(
+                       v, n, c, p, xs.data(), dy.data(), mlp, {ptr(avg), ptr(mx), argmax->get(), ptr(att)},
+                       dx.data(), {dw1.data(), db1.data(), dw2.data(), db2.data()}, workspace.data());
                    return std::vector<Tensor>{dx, dw1, db1, dw2, db2};
                  });
   return y;
@@ -54,8 +55,10 @@ Tensor spatial_attention(const Tensor& x, const Tensor& weight) {
       y, {x, weight}, "spatial_attention(cuda)",
       [v, n, c, h, w, kernel, xs = x.detach(), ws = weight.detach(), pooled, argmax, att](const Tensor& dy) {
         Tensor dx = device_empty(xs.shape()), dw = Tensor::zeros(ws.shape(), Device::CUDA);
+        Tensor workspace = device_empty({spatial_attention_workspace(n, h * w)});
         k().spatial_attention_backward(v, n, c, h, w, kernel, xs.data(), ws.data(), dy.data(),
-                                       {ptr(pooled), argmax->get(), ptr(att)}, dx.data(), dw.data());
+                                       {ptr(pooled), argmax->get(), ptr(att)}, dx.data(), dw.data(),
+                                       workspace.data());
         return std::vector<Tensor>{dx, dw};
       });
   return y;

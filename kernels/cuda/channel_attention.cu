@@ -2,6 +2,8 @@
 // with the shared MLP C -> hidden -> C (ReLU, biases). Version 1 is naive (a thread per item, one
 // kernel per step, temporaries for backward); version 2 is fused: one kernel pools (a warp per row)
 // and one block per sample runs the MLP, sigmoid and scale, and one block per sample does backward.
+// Version 3 spreads the passes over the tensor across the whole GPU (a warp per row, every row of the
+// batch at once) and keeps one block per sample only for the MLP, a warp per row of each layer.
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -174,7 +176,7 @@ __global__ void input_grad_naive_kernel(int64_t N, int64_t C, int64_t P, int64_t
 // One warp per (sample, channel) row: sum, max and first arg-max over the pixels.
 __global__ void channel_pool_kernel(int64_t rows, int64_t P, dev_ptr<const float> x, dev_ptr<float> avg,
                                     dev_ptr<float> mx, dev_ptr<int32_t> argmax) {
-  const int64_t row = int64_t{blockIdx.x} * (blockDim.x / 32) + threadIdx.x / 32;
+  const int64_t row = warp_row();
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) {
     return;  // the whole warp leaves together
@@ -322,8 +324,162 @@ __global__ void __launch_bounds__(kThreads) channel_attention_backward_kernel(
   }
 }
 
+// ---------------------------------------------------------------- version 3 (whole GPU)
+
+// A warp per (sample, channel) row of the batch, blockDim.x / 32 rows per block: y = x * att[row].
+__global__ void scale_rows_warp_kernel(int64_t rows, int64_t P, dev_ptr<const float> x,
+                                       dev_ptr<const float> att, dev_ptr<float> y) {
+  const int64_t row = warp_row();
+  if (row >= rows) {
+    return;
+  }
+  const float a = att[row];
+  for (int64_t p = threadIdx.x % 32; p < P; p += 32) {
+    y[row * P + p] = x[row * P + p] * a;
+  }
+}
+
+// One block per sample, a warp per row of each layer: hidden unit j is a warp's dot product over the C
+// channels, output c a warp's over the hidden units. Writes att = sigmoid(MLP(avg) + MLP(max)).
+__global__ void __launch_bounds__(kThreads)
+    channel_mlp_warp_kernel(int64_t C, int64_t H, dev_ptr<const float> w1, dev_ptr<const float> b1,
+                            dev_ptr<const float> w2, dev_ptr<const float> b2, dev_ptr<const float> avg,
+                            dev_ptr<const float> mx, dev_ptr<float> att) {
+  S2_SHARED(float, hidden_sum, [kMaxHidden]);  // relu(h_avg) + relu(h_max)
+  const int64_t n = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  for (int64_t j = warp; j < H; j += warps) {
+    float ha = 0.0f, hm = 0.0f;
+    for (int64_t c = lane; c < C; c += 32) {
+      const float w = w1[j * C + c];
+      ha += w * avg[n * C + c];
+      hm += w * mx[n * C + c];
+    }
+    ha = warp_sum(ha);
+    hm = warp_sum(hm);
+    if (lane == 0) {
+      hidden_sum[j] = relu(ha + b1[j]) + relu(hm + b1[j]);
+    }
+  }
+  __syncthreads();
+  for (int64_t c = warp; c < C; c += warps) {
+    float o = 0.0f;
+    for (int64_t j = lane; j < H; j += 32) {  // W2 is linear: W2 h_avg + W2 h_max = W2 (h_avg + h_max)
+      o += w2[c * H + j] * hidden_sum[j];
+    }
+    o = warp_sum(o);
+    if (lane == 0) {
+      att[n * C + c] = sigmoid(o + 2.0f * b2[c]);
+    }
+  }
+}
+
+// A warp per row: d_out[row] = (dy . x over the row's pixels) att (1 - att), the gradient at the MLP's
+// output.
+__global__ void output_grad_warp_kernel(int64_t rows, int64_t P, dev_ptr<const float> x,
+                                        dev_ptr<const float> dy, dev_ptr<const float> att,
+                                        dev_ptr<float> d_out) {
+  const int64_t row = warp_row();
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  if (row >= rows) {
+    return;
+  }
+  float s = 0.0f;
+  for (int64_t p = lane; p < P; p += 32) {
+    s += dy[row * P + p] * x[row * P + p];
+  }
+  s = warp_sum(s);
+  if (lane == 0) {
+    const float a = att[row];
+    d_out[row] = s * a * (1.0f - a);
+  }
+}
+
+// One block per sample, a warp per row: the MLP's backward from d_out. Adds the parameter gradients
+// (atomically, across samples) and writes the pooled vectors' gradients d_pool [N, 2, C]: the average's
+// already divided by the pixel count, then the maximum's.
+__global__ void __launch_bounds__(kThreads)
+    channel_mlp_backward_warp_kernel(int64_t C, int64_t P, int64_t H, dev_ptr<const float> w1,
+                                     dev_ptr<const float> b1, dev_ptr<const float> w2,
+                                     dev_ptr<const float> avg, dev_ptr<const float> mx,
+                                     dev_ptr<const float> d_out, dev_ptr<float> gw1, dev_ptr<float> gb1,
+                                     dev_ptr<float> gw2, dev_ptr<float> gb2, dev_ptr<float> d_pool) {
+  S2_SHARED(float, relu_sum, [kMaxHidden]);  // relu(h_avg) + relu(h_max)
+  S2_SHARED(float, dh_avg, [kMaxHidden]);
+  S2_SHARED(float, dh_max, [kMaxHidden]);
+  const int64_t n = blockIdx.x, tid = threadIdx.x, step = blockDim.x;
+  const int64_t lane = tid % 32, warp = tid / 32, warps = step / 32;
+  const auto avg_n = avg + n * C;
+  const auto max_n = mx + n * C;
+  const auto d_out_n = d_out + n * C;
+  for (int64_t j = warp; j < H; j += warps) {
+    float ha = 0.0f, hm = 0.0f, g = 0.0f;
+    for (int64_t c = lane; c < C; c += 32) {
+      const float w = w1[j * C + c];
+      ha += w * avg_n[c];
+      hm += w * max_n[c];
+      g += w2[c * H + j] * d_out_n[c];
+    }
+    ha = warp_sum(ha);
+    hm = warp_sum(hm);
+    g = warp_sum(g);
+    if (lane == 0) {
+      ha += b1[j];
+      hm += b1[j];
+      relu_sum[j] = relu(ha) + relu(hm);
+      dh_avg[j] = ha > 0.0f ? g : 0.0f;
+      dh_max[j] = hm > 0.0f ? g : 0.0f;
+      atomicAdd(&gb1[j], dh_avg[j] + dh_max[j]);
+    }
+  }
+  __syncthreads();
+  for (int64_t i = tid; i < C * H; i += step) {
+    atomicAdd(&gw2[i], d_out_n[i / H] * relu_sum[i % H]);
+  }
+  for (int64_t c = tid; c < C; c += step) {
+    atomicAdd(&gb2[c], 2.0f * d_out_n[c]);
+  }
+  for (int64_t i = tid; i < H * C; i += step) {
+    const int64_t j = i / C, c = i % C;
+    atomicAdd(&gw1[i], dh_avg[j] * avg_n[c] + dh_max[j] * max_n[c]);
+  }
+  for (int64_t c = warp; c < C; c += warps) {
+    float da = 0.0f, dm = 0.0f;
+    for (int64_t j = lane; j < H; j += 32) {
+      const float w = w1[j * C + c];
+      da += w * dh_avg[j];
+      dm += w * dh_max[j];
+    }
+    da = warp_sum(da);
+    dm = warp_sum(dm);
+    if (lane == 0) {
+      d_pool[(n * 2) * C + c] = da / static_cast<float>(P);
+      d_pool[(n * 2 + 1) * C + c] = dm;
+    }
+  }
+}
+
+// A warp per row: dx = dy att + d_avg / P + (the row's arg-max pixel ? d_max : 0).
+__global__ void input_grad_warp_kernel(int64_t rows, int64_t C, int64_t P, dev_ptr<const float> dy,
+                                       dev_ptr<const float> att, dev_ptr<const int32_t> argmax,
+                                       dev_ptr<const float> d_pool, dev_ptr<float> dx) {
+  const int64_t row = warp_row();
+  if (row >= rows) {
+    return;
+  }
+  const int64_t n = row / C, c = row % C;
+  const float a = att[row], d_avg = d_pool[(n * 2) * C + c], d_max = d_pool[(n * 2 + 1) * C + c];
+  const int32_t peak = argmax[row];
+  for (int64_t p = threadIdx.x % 32; p < P; p += 32) {
+    dx[row * P + p] = dy[row * P + p] * a + d_avg + (p == peak ? d_max : 0.0f);
+  }
+}
+
 void check_version_and_shape(const char* op, int version, int64_t channels, int64_t hidden) {
   require_version(op, version, channel_attention_versions());
+  if (version == 3 && hidden > kMaxHidden) {
+    throw std::invalid_argument(std::string(op) + " version 3 supports up to " + std::to_string(kMaxHidden) +
+                                " hidden units, got " + std::to_string(hidden));
+  }
   if (version == 2 && (channels > kMaxChannels || hidden > kMaxHidden)) {
     throw std::invalid_argument(std::string(op) + " version 2 supports up to " +
                                 std::to_string(kMaxChannels) + " channels and " + std::to_string(kMaxHidden) +
@@ -338,7 +494,10 @@ std::vector<KernelVersion> channel_attention_versions() {
   // Memory-bound. Naive: a thread walks a whole row (uncoalesced) and temporaries go through memory;
   // fused: coalesced, but one block per sample leaves SMs idle (64 blocks on 132 SMs at batch 64).
   return {{1, "naive: a thread per item, a kernel per step", false, 0.1},
-          {2, "fused: warp-per-row pooling + one block per sample for MLP, sigmoid and scale", false, 0.3}};
+          {2, "fused: warp-per-row pooling + one block per sample for MLP, sigmoid and scale", false, 0.3},
+          // Every pass over the tensor spreads over N x C / 8 blocks; the per-sample MLP blocks are small.
+          {3, "whole GPU: a warp per row for pooling, scaling and gradients; a warp per row of the MLP",
+           false, 0.5}};
 }
 
 void channel_attention_forward(int version, int64_t N, int64_t C, int64_t P, const float* x,
@@ -354,17 +513,39 @@ void channel_attention_forward(int version, int64_t N, int64_t C, int64_t P, con
            rows * P, P, x, saved.att, y);
     return;
   }
-  launch("channel_pool_v2", channel_pool_kernel, dim3(blocks_for(rows, kThreads / 32)), dim3(kThreads), rows,
-         P, x, saved.avg, saved.max, saved.argmax);
+  const dim3 row_blocks(blocks_for(rows, kThreads / 32));
+  if (version == 3) {
+    launch("channel_pool_v3", channel_pool_kernel, row_blocks, dim3(kThreads), rows, P, x, saved.avg,
+           saved.max, saved.argmax);
+    launch("channel_mlp_v3", channel_mlp_warp_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads), C,
+           mlp.hidden, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att);
+    launch("channel_scale_v3", scale_rows_warp_kernel, row_blocks, dim3(kThreads), rows, P, x, saved.att, y);
+    return;
+  }
+  launch("channel_pool_v2", channel_pool_kernel, row_blocks, dim3(kThreads), rows, P, x, saved.avg, saved.max,
+         saved.argmax);
   launch("channel_mlp_scale_v2", channel_mlp_scale_kernel, dim3(static_cast<unsigned>(N)), dim3(kThreads), C,
          P, mlp.hidden, x, mlp.w1, mlp.b1, mlp.w2, mlp.b2, saved.avg, saved.max, saved.att, y);
 }
 
 void channel_attention_backward(int version, int64_t N, int64_t C, int64_t P, const float* x, const float* dy,
                                 const ChannelMlp& mlp, const ChannelAttentionSaved& saved, float* dx,
-                                const ChannelMlpGrads& grads) {
+                                const ChannelMlpGrads& grads, float* workspace) {
   check_version_and_shape("channel_attention_backward", version, C, mlp.hidden);
   const int64_t H = mlp.hidden, rows = N * C;
+  if (version == 3) {
+    float* d_out = workspace;      // [N, C]
+    float* d_pool = d_out + rows;  // [N, 2, C]
+    const dim3 row_blocks(blocks_for(rows, kThreads / 32));
+    launch("channel_output_grad_v3", output_grad_warp_kernel, row_blocks, dim3(kThreads), rows, P, x, dy,
+           saved.att, d_out);
+    launch("channel_mlp_backward_v3", channel_mlp_backward_warp_kernel, dim3(static_cast<unsigned>(N)),
+           dim3(kThreads), C, P, H, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, d_out, grads.w1, grads.b1,
+           grads.w2, grads.b2, d_pool);
+    launch("channel_input_grad_v3", input_grad_warp_kernel, row_blocks, dim3(kThreads), rows, C, P, dy,
+           saved.att, saved.argmax, d_pool, dx);
+    return;
+  }
   if (version == 2) {
     launch("channel_attention_backward_v2", channel_attention_backward_kernel, dim3(static_cast<unsigned>(N)),
            dim3(kThreads), C, P, H, x, dy, mlp.w1, mlp.b1, mlp.w2, saved.avg, saved.max, saved.argmax,

@@ -15,16 +15,53 @@
 
 namespace s2::S2_CUDA_NAMESPACE {
 
+namespace {
+// Tensor-core versions use mma.sync on TF32/BF16 and cp.async: compute capability 8.0 or later.
+void require_tensor_cores(const char* op, int version) {
+#if defined(__CUDACC__)
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) == cudaSuccess &&
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major < 8) {
+    throw std::invalid_argument(std::string(op) + ": kernel version " + std::to_string(version) +
+                                " needs tensor cores with TF32/BF16 (compute capability 8.0 or later); this "
+                                "GPU has " +
+                                std::to_string(major) + ".x");
+  }
+#else
+  (void)op;
+  (void)version;  // the emulator models sm_80's instructions
+#endif
+}
+}  // namespace
+
 void require_version(const char* op, int version, const std::vector<KernelVersion>& known) {
   std::string names;
   for (const KernelVersion& k : known) {
     if (k.number == version) {
+      if (k.math != MathMode::Fp32) {
+        require_tensor_cores(op, version);
+      }
       return;
     }
     names += (names.empty() ? "" : ", ") + std::to_string(k.number) + " " + k.name;
   }
   throw std::invalid_argument(std::string(op) + ": unknown kernel version " + std::to_string(version) + " (" +
                               names + ")");
+}
+
+void* device_scratch(size_t bytes) {
+  // Kept until the process ends (freeing it from a thread_local destructor could run after the CUDA
+  // runtime has shut down).
+  thread_local void* buffer = nullptr;
+  thread_local size_t capacity = 0;
+  if (bytes > capacity) {
+    if (buffer != nullptr) device_free(buffer);
+    buffer = nullptr;
+    capacity = 0;
+    buffer = device_alloc(bytes);
+    capacity = bytes;
+  }
+  return buffer;
 }
 
 std::vector<KernelVersion> versions_of(VersionedOp op) {

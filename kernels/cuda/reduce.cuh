@@ -6,6 +6,11 @@ namespace s2::S2_CUDA_NAMESPACE {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 
+// The row this thread's warp works on when every warp of the grid takes one (blockDim.x / 32 a block).
+__device__ __forceinline__ int64_t warp_row() {
+  return int64_t{blockIdx.x} * (blockDim.x / 32) + threadIdx.x / 32;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) {
     v += __shfl_down_sync(kFullMask, v, offset);

@@ -1,7 +1,9 @@
 // Spatial attention of CBAM: y = x * sigmoid(conv_kxk([mean_c(x), max_c(x)])) per (sample, pixel), the
 // conv 2 -> 1 without bias and with Keras 'same' padding ((k - 1) / 2 before). Version 1 is naive (a
 // thread per item, a kernel per step, temporaries for backward); version 2 fuses each direction
-// into one kernel with a block per sample and the pooled maps in shared memory.
+// into one kernel with a block per sample and the pooled maps in shared memory. Version 3 spreads every
+// pass across the whole GPU: a thread per pixel of the batch for the pooling, the conv and their
+// gradients, a warp per (sample, channel) row for the scaling and dx, a block per weight for dw.
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -86,9 +88,10 @@ __device__ void pool_channels(const MapShape& s, const Input& xs, int64_t p, flo
 }
 
 // ---------------------------------------------------------------- version 1 (naive)
+// The kernels with a thread per pixel of the batch (pooling, the conv, their gradients) serve version 3 too.
 
-__global__ void pool_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x, dev_ptr<float> pooled,
-                                  dev_ptr<int32_t> argmax) {
+__global__ void pool_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> x, dev_ptr<float> pooled,
+                                   dev_ptr<int32_t> argmax) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i >= N * P) {
@@ -103,8 +106,8 @@ __global__ void pool_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x,
   argmax[i] = index;
 }
 
-__global__ void attention_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> pooled,
-                                       dev_ptr<const float> w, dev_ptr<float> att) {
+__global__ void conv_sigmoid_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> pooled,
+                                           dev_ptr<const float> w, dev_ptr<float> att) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i < N * P) {
@@ -121,9 +124,9 @@ __global__ void scale_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> 
   }
 }
 
-__global__ void logit_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> x,
-                                        dev_ptr<const float> dy, dev_ptr<const float> att,
-                                        dev_ptr<float> d_logit) {
+__global__ void logit_grad_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> x,
+                                         dev_ptr<const float> dy, dev_ptr<const float> att,
+                                         dev_ptr<float> d_logit) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i >= N * P) {
@@ -137,8 +140,8 @@ __global__ void logit_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const flo
   d_logit[i] = g * att[i] * (1.0f - att[i]);
 }
 
-__global__ void pooled_grad_naive_kernel(int64_t N, MapShape s, dev_ptr<const float> d_logit,
-                                         dev_ptr<const float> w, dev_ptr<float> d_pooled) {
+__global__ void pooled_grad_pixels_kernel(int64_t N, MapShape s, dev_ptr<const float> d_logit,
+                                          dev_ptr<const float> w, dev_ptr<float> d_pooled) {
   const int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const int64_t P = s.pixels();
   if (i < N * 2 * P) {
@@ -268,6 +271,59 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// ---------------------------------------------------------------- version 3 (whole GPU)
+
+// A warp per (sample, channel) row: y = x * att[sample, pixel].
+__global__ void scale_rows_warp_kernel(int64_t rows, int64_t C, int64_t P, dev_ptr<const float> x,
+                                       dev_ptr<const float> att, dev_ptr<float> y) {
+  const int64_t row = warp_row();
+  if (row >= rows) {
+    return;
+  }
+  const auto att_n = att + row / C * P;
+  for (int64_t p = threadIdx.x % 32; p < P; p += 32) {
+    y[row * P + p] = x[row * P + p] * att_n[p];
+  }
+}
+
+// A block per conv weight (ch, ky, kx): dw += sum over the batch's pixels of d_logit * the pooled map
+// under the tap, a block-wide sum with no atomics (each weight has one block).
+__global__ void weight_grad_block_kernel(int64_t N, MapShape s, dev_ptr<const float> d_logit,
+                                         dev_ptr<const float> pooled, dev_ptr<float> dw) {
+  const int64_t widx = blockIdx.x, P = s.pixels();
+  const int64_t ch = widx / (s.k * s.k), ky = widx / s.k % s.k, kx = widx % s.k;
+  float g = 0.0f;
+  for (int64_t i = threadIdx.x; i < N * P; i += blockDim.x) {
+    const int64_t n = i / P, p = i % P;
+    const int64_t iy = p / s.W + ky - s.pad(), ix = p % s.W + kx - s.pad();
+    if (iy >= 0 && iy < s.H && ix >= 0 && ix < s.W) {
+      g += d_logit[i] * pooled[(n * 2 + ch) * P + iy * s.W + ix];
+    }
+  }
+  g = block_sum(g);
+  if (threadIdx.x == 0) {
+    dw[widx] += g;
+  }
+}
+
+// A warp per (sample, channel) row: dx = dy att + d_mean / C + (the pixel's arg-max channel ? d_max : 0).
+__global__ void input_grad_warp_kernel(int64_t rows, int64_t C, int64_t P, dev_ptr<const float> dy,
+                                       dev_ptr<const float> att, dev_ptr<const int32_t> argmax,
+                                       dev_ptr<const float> d_pooled, dev_ptr<float> dx) {
+  const int64_t row = warp_row();
+  if (row >= rows) {
+    return;
+  }
+  const int64_t n = row / C;
+  const auto c = static_cast<int32_t>(row % C);
+  const float inv_c = 1.0f / static_cast<float>(C);
+  for (int64_t p = threadIdx.x % 32; p < P; p += 32) {
+    const float d_mean = d_pooled[n * 2 * P + p], d_max = d_pooled[n * 2 * P + P + p];
+    dx[row * P + p] =
+        dy[row * P + p] * att[n * P + p] + d_mean * inv_c + (argmax[n * P + p] == c ? d_max : 0.0f);
+  }
+}
+
 void check_version_and_shape(const char* op, int version, int64_t pixels, int64_t kernel) {
   require_version(op, version, spatial_attention_versions());
   if (kernel < 1 || kernel % 2 == 0 || (version == 2 && (pixels > kMaxPixels || kernel > kMaxKernel))) {
@@ -285,7 +341,13 @@ void check_version_and_shape(const char* op, int version, int64_t pixels, int64_
 std::vector<KernelVersion> spatial_attention_versions() {
   // As channel attention: naive passes through temporaries; fused is one block per sample.
   return {{1, "naive: a thread per item, a kernel per step", false, 0.1},
-          {2, "fused: one block per sample, pooled maps in shared memory", false, 0.3}};
+          {2, "fused: one block per sample, pooled maps in shared memory", false, 0.3},
+          // The pooling and dx passes read C values per pixel of every sample at once; the maps in between
+          // go through L2 (2 x 360 floats a sample).
+          {3,
+           "whole GPU: a thread per pixel for pooling and conv, a warp per row for scale and dx, a block "
+           "per weight for dw",
+           false, 0.5}};
 }
 
 void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
@@ -293,22 +355,31 @@ void spatial_attention_forward(int version, int64_t N, int64_t C, int64_t H, int
   check_version_and_shape("spatial_attention_forward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
+  if (version == 3) {
+    launch("spatial_pool_v3", pool_pixels_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), N, s, x,
+           saved.pooled, saved.argmax);
+    launch("spatial_conv_sigmoid_v3", conv_sigmoid_pixels_kernel, dim3(blocks_for(N * P, kThreads)),
+           dim3(kThreads), N, s, saved.pooled, w, saved.att);
+    launch("spatial_scale_v3", scale_rows_warp_kernel, dim3(blocks_for(N * C, kThreads / 32)), dim3(kThreads),
+           N * C, C, P, x, saved.att, y);
+    return;
+  }
   if (version == 2) {
     launch("spatial_attention_v2", spatial_attention_fused_kernel, dim3(static_cast<unsigned>(N)),
            dim3(kThreads), s, x, w, saved.pooled, saved.argmax, saved.att, y);
     return;
   }
-  launch("spatial_pool_v1", pool_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), N, s, x,
+  launch("spatial_pool_v1", pool_pixels_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads), N, s, x,
          saved.pooled, saved.argmax);
-  launch("spatial_conv_sigmoid_v1", attention_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
-         N, s, saved.pooled, w, saved.att);
+  launch("spatial_conv_sigmoid_v1", conv_sigmoid_pixels_kernel, dim3(blocks_for(N * P, kThreads)),
+         dim3(kThreads), N, s, saved.pooled, w, saved.att);
   launch("spatial_scale_v1", scale_pixels_kernel, dim3(blocks_for(N * C * P, kThreads)), dim3(kThreads), N, s,
          x, saved.att, y);
 }
 
 void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, int64_t W, int64_t k,
                                 const float* x, const float* w, const float* dy,
-                                const SpatialAttentionSaved& saved, float* dx, float* dw) {
+                                const SpatialAttentionSaved& saved, float* dx, float* dw, float* workspace) {
   check_version_and_shape("spatial_attention_backward", version, H * W, k);
   const MapShape s{C, H, W, k};
   const int64_t P = H * W;
@@ -318,10 +389,23 @@ void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, in
            dx, dw);
     return;
   }
+  if (version == 3) {
+    float* d_logit = workspace;         // [N, P]
+    float* d_pooled = d_logit + N * P;  // [N, 2, P]
+    launch("spatial_logit_grad_v3", logit_grad_pixels_kernel, dim3(blocks_for(N * P, kThreads)),
+           dim3(kThreads), N, s, x, dy, saved.att, d_logit);
+    launch("spatial_pooled_grad_v3", pooled_grad_pixels_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
+           dim3(kThreads), N, s, d_logit, w, d_pooled);
+    launch("spatial_weight_grad_v3", weight_grad_block_kernel, dim3(static_cast<unsigned>(2 * k * k)),
+           dim3(kThreads), N, s, d_logit, saved.pooled, dw);
+    launch("spatial_input_grad_v3", input_grad_warp_kernel, dim3(blocks_for(N * C, kThreads / 32)),
+           dim3(kThreads), N * C, C, P, dy, saved.att, saved.argmax, d_pooled, dx);
+    return;
+  }
   DeviceBuffer<float> d_logit(static_cast<size_t>(N * P)), d_pooled(static_cast<size_t>(N * 2 * P));
-  launch("spatial_logit_grad_v1", logit_grad_naive_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
+  launch("spatial_logit_grad_v1", logit_grad_pixels_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
          N, s, x, dy, saved.att, d_logit.get());
-  launch("spatial_pooled_grad_v1", pooled_grad_naive_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
+  launch("spatial_pooled_grad_v1", pooled_grad_pixels_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
          dim3(kThreads), N, s, d_logit.get(), w, d_pooled.get());
   launch("spatial_weight_grad_v1", weight_grad_naive_kernel, dim3(blocks_for(2 * k * k, kThreads)),
          dim3(kThreads), N, s, d_logit.get(), saved.pooled, dw);

@@ -22,8 +22,8 @@ struct VersionedOpInfo {
 inline constexpr std::array<VersionedOpInfo, 5> kVersionedOps{{
     {VersionedOp::Conv2d, "conv2d", 2},
     {VersionedOp::Linear, "linear", 1},
-    {VersionedOp::ChannelAttention, "channel_attention", 2},
-    {VersionedOp::SpatialAttention, "spatial_attention", 2},
+    {VersionedOp::ChannelAttention, "channel_attention", 3},
+    {VersionedOp::SpatialAttention, "spatial_attention", 3},
     {VersionedOp::BnEpilogue, "bn_epilogue", 2},
 }};
 

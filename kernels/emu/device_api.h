@@ -171,6 +171,12 @@ class Ref {
   const Ref& operator*=(Value v) const requires(!std::is_const_v<T>) { return *this = read() * v; }
   const Ref& operator/=(Value v) const requires(!std::is_const_v<T>) { return *this = read() / v; }
   Address<T> operator&() const { return {ptr_, tracking_}; }
+  // The two ends of a cp.async into this element (kernels/cuda/tensor_core.cuh): issued, then landed.
+  void async_issue() const requires(!std::is_const_v<T>) { tracking_.record(ptr_, Access::AsyncIssue); }
+  void async_land(Value v) const requires(!std::is_const_v<T>) {
+    tracking_.record(ptr_, Access::AsyncLand);
+    *ptr_ = v;
+  }
 
  private:
   Value read() const { return static_cast<Value>(*this); }

@@ -40,6 +40,9 @@ struct ThreadSlot {
   unsigned mask = 0;
   uint64_t value = 0, result = 0;
   int param = 0, width = kWarpSize;
+  // cp.async copies not yet landed: the groups committed so far (oldest first) and the open one.
+  std::vector<std::vector<std::function<void()>>> async_groups;
+  std::vector<std::function<void()>> async_open;
 };
 
 // The errors of one launch, shared by the workers that run its blocks.
@@ -148,6 +151,11 @@ void BlockRunner::run(LaunchRecord& launch, dim3 grid, dim3 block, int64_t block
       }
       if (fibers_[i]->finished()) {
         slots_[i].state = State::Done;
+        const auto& groups = slots_[i].async_groups;
+        if (!slots_[i].async_open.empty() ||
+            std::any_of(groups.begin(), groups.end(), [](const auto& g) { return !g.empty(); })) {
+          launch.add(describe(slots_[i].ctx), "the thread exited with cp.async copies it never waited for");
+        }
       } else if (slots_[i].state == State::AtWarp) {
         const Release r = release_warp(launch, static_cast<int>(i) / kWarpSize * kWarpSize, false);
         if (r == Release::Failed) {
@@ -364,6 +372,25 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, in
   r.current_fiber->suspend();
   ++r.current->ctx.warp_syncs;
   return r.current->result;
+}
+
+void async_copy(std::function<void()> land) {
+  runner().current->async_open.push_back(std::move(land));
+}
+
+void async_commit() {
+  ThreadSlot& t = *runner().current;
+  t.async_groups.push_back(std::move(t.async_open));
+  t.async_open.clear();
+}
+
+void async_wait(int newest_pending) {
+  ThreadSlot& t = *runner().current;
+  const auto keep = static_cast<size_t>(std::max(newest_pending, 0));
+  while (t.async_groups.size() > keep) {
+    for (const auto& land : t.async_groups.front()) land();
+    t.async_groups.erase(t.async_groups.begin());
+  }
 }
 
 void report_error(const std::string& message) {

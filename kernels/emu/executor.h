@@ -64,6 +64,14 @@ enum class WarpOp { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
 // carried as raw 64-bit patterns.
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width);
 
+// cp.async: a copy into shared memory that lands only when its thread waits for its group, as on a GPU
+// where the data may arrive any time before the wait. `land` performs the (race-checked) write. A read
+// of the destination before the wait sees what was there before (poison, in a fresh block); copies a
+// thread never waits for are reported when it exits.
+void async_copy(std::function<void()> land);
+void async_commit();                  // closes the thread's current group of copies
+void async_wait(int newest_pending);  // lands every committed group but the newest `newest_pending`
+
 // Records an error of the running kernel (the first one is reported with its thread position).
 void report_error(const std::string& message);
 // "block (x,y,z) thread (x,y,z)" of the running launch's linear block and thread indices.

@@ -39,9 +39,9 @@ void report_race(MemorySpace space, int64_t word, Access access, const AccessSta
   report_error(fmt::format(
       "race on {} memory: this thread {} word {} (byte {}), which {} {} with no {} between them{}",
       global ? "global" : "shared",
-      access == Access::Read    ? "reads"
-      : access == Access::Write ? "writes"
-                                : "atomically updates",
+      access == Access::Read     ? "reads"
+      : access == Access::Atomic ? "atomically updates"
+                                 : "writes",
       word, 4 * word, describe_position(other.block, other.thread), verb(other, other_wrote),
       global && other.block != current_thread().block ? "ordering (another block of the same launch)"
                                                       : "__syncthreads",
@@ -68,8 +68,20 @@ void check_access(const ThreadContext& t, WordShadow& s, Access access, MemorySp
                         t.barriers,
                         t.warp_syncs,
                         static_cast<uint16_t>(t.linear),
-                        access == Access::Atomic};
-  if (conflicts(s.write, now)) {
+                        access == Access::Atomic,
+                        access == Access::AsyncIssue};
+  if (access == Access::AsyncLand) {  // checked when it was issued
+    s.write = now;
+    s.read = s.other_read = AccessStamp{};
+    return;
+  }
+  if (s.write.in_flight && s.write.owner == now.owner) {
+    report_error(fmt::format(
+        "{} word {} of {} memory while a cp.async copy into it, issued by {}, is in flight (before that "
+        "thread's cp.async.wait_group)",
+        access == Access::Read ? "reads" : "writes", word, space == MemorySpace::Global ? "global" : "shared",
+        describe_position(s.write.block, s.write.thread)));
+  } else if (conflicts(s.write, now)) {
     report_race(space, word, access, s.write, true);
   } else if (space == MemorySpace::Shared && access == Access::Read && s.write.owner != now.owner) {
     report_error(
@@ -102,7 +114,7 @@ void AllocationShadow::check(const void* base, const void* address, Access acces
   const auto w = static_cast<size_t>(word);
   const ThreadContext& t = current_thread();
   const auto checked = [&] {
-    if (!written_[w] && access != Access::Write) {
+    if (!written_[w] && (access == Access::Read || access == Access::Atomic)) {
       report_error(
           fmt::format("{} word {} (byte {}) of a device allocation of {} bytes that nothing has written "
                       "since it was allocated (uninitialised memory{})",

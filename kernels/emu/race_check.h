@@ -19,7 +19,9 @@
 
 namespace s2::emu {
 
-enum class Access { Read, Write, Atomic };
+// AsyncIssue and AsyncLand are the two ends of a cp.async write: issued (from then on the word may
+// change at any moment until the issuing thread waits) and landed (the value is there).
+enum class Access { Read, Write, Atomic, AsyncIssue, AsyncLand };
 enum class MemorySpace { Global, Shared };
 
 // One access: `owner` is the launch (global memory) or the block run (shared memory) it belongs to;
@@ -29,6 +31,7 @@ struct AccessStamp {
   uint32_t block = 0, barriers = 0, warp_syncs = 0;
   uint16_t thread = 0;
   bool atomic = false;
+  bool in_flight = false;  // a cp.async write issued and not yet landed
 };
 
 // The last write and up to two reads since it, of one 4-byte word.
@@ -38,7 +41,9 @@ struct WordShadow {
 
 // Checks `access` to word `word` (whose shadow is `shadow`) by thread `t` against the
 // word's earlier accesses, reports a conflict (or, in shared memory, a read of a word no thread of
-// the block has written) through report_error, and records the access.
+// the block has written, or any access to a word a cp.async is still writing) through report_error,
+// and records the access. A cp.async write is checked as a write when it is issued, which is when
+// it may first land.
 void check_access(const ThreadContext& t, WordShadow& shadow, Access access, MemorySpace space, int64_t word);
 
 // The shadow words of one device allocation, created on first use. Several OS threads may run
