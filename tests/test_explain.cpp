@@ -63,6 +63,18 @@ data::PixelDataset random_dataset(int64_t n, int64_t timesteps, int64_t bands, u
   return d;
 }
 
+// A CBAM network on 6 dates x 3 bands, 2 classes, one stage of 4 channels, seeded.
+models::CbamCropNet tiny_cbam() {
+  manual_seed(5);
+  return models::CbamCropNet(models::CbamCropNetConfig{.timesteps = 6,
+                                                       .bands = 3,
+                                                       .classes = 2,
+                                                       .stem_width = 4,
+                                                       .stage_widths = {4},
+                                                       .reduction = 2,
+                                                       .spatial_kernel = 3});
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -255,15 +267,7 @@ TEST_CASE(
 }
 
 TEST_CASE("summarise_attention: counts by class and correctness, means of maps in (0, 1)") {
-  const models::CbamCropNetConfig config{.timesteps = 6,
-                                         .bands = 3,
-                                         .classes = 2,
-                                         .stem_width = 4,
-                                         .stage_widths = {4},
-                                         .reduction = 2,
-                                         .spatial_kernel = 3};
-  manual_seed(5);
-  models::CbamCropNet net(config);
+  models::CbamCropNet net = tiny_cbam();
   const data::PixelDataset d = random_dataset(50, 6, 3, 13);
   const experiments::AttentionSummary s = experiments::summarise_attention(net, d, 16);
   const experiments::Prediction p = experiments::predict(net, d);
@@ -288,15 +292,7 @@ TEST_CASE("summarise_attention: counts by class and correctness, means of maps i
 }
 
 TEST_CASE("pool_attention: the pooled means of two parts are the means over the whole") {
-  const models::CbamCropNetConfig config{.timesteps = 6,
-                                         .bands = 3,
-                                         .classes = 2,
-                                         .stem_width = 4,
-                                         .stage_widths = {4},
-                                         .reduction = 2,
-                                         .spatial_kernel = 3};
-  manual_seed(5);
-  models::CbamCropNet net(config);
+  models::CbamCropNet net = tiny_cbam();
   const data::PixelDataset whole = random_dataset(50, 6, 3, 13);
   data::PixelDataset first = whole, second = whole;  // samples 0-19 and 20-49
   const size_t split = 20, width = 18;
