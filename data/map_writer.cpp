@@ -140,10 +140,10 @@ MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<
     cls.dataset->SetMetadataItem(("CLASS_" + std::to_string(k)).c_str(),
                                  class_names[static_cast<size_t>(k - 1)].c_str());
   }
-  Output& conf = impl_->outputs[1];
-  conf.dataset = create_geotiff(conf.temp_path, grid, 1, GDT_Float32);
-  conf.dataset->GetRasterBand(1)->SetNoDataValue(-1);
-  conf.dataset->GetRasterBand(1)->SetDescription("probability of the mapped class (-1 = no data)");
+  add_layer(impl_->outputs[1], grid,
+            {"probability of the mapped class", "margin: top-1 minus top-2 probability",
+             "entropy of the class probabilities / ln K (0 certain, 1 uniform)"},
+            GDT_Float32, -1, "per-pixel confidence and uncertainty of the class map (-1 = no data)");
   if (impl_->probabilities) {
     Output& cube = impl_->outputs[2];
     cube.dataset = create_geotiff(cube.temp_path, grid, static_cast<int>(impl_->classes), GDT_Float32);
@@ -180,13 +180,16 @@ MapWriter::~MapWriter() {
 }
 
 void MapWriter::write(const Window& window, const std::vector<uint8_t>& classes,
-                      const std::vector<float>& confidence, const std::vector<float>& probabilities) {
+                      const std::vector<float>& uncertainty, const std::vector<float>& probabilities) {
   const auto n = static_cast<size_t>(window.width * window.height);
-  S2_CHECK(classes.size() == n && confidence.size() == n,
-           "map block of {} pixels got {} classes and {} confidences", n, classes.size(), confidence.size());
+  S2_CHECK(classes.size() == n && uncertainty.size() == n * kUncertaintyLayers,
+           "map block of {} pixels got {} classes and {} uncertainty values", n, classes.size(),
+           uncertainty.size());
   write_window(*impl_->outputs[0].dataset, 1, window, classes.data(), GDT_Byte, impl_->outputs[0].temp_path);
-  write_window(*impl_->outputs[1].dataset, 1, window, confidence.data(), GDT_Float32,
-               impl_->outputs[1].temp_path);
+  for (size_t layer = 0; layer < kUncertaintyLayers; ++layer) {
+    write_window(*impl_->outputs[1].dataset, static_cast<int>(layer + 1), window,
+                 uncertainty.data() + layer * n, GDT_Float32, impl_->outputs[1].temp_path);
+  }
   if (impl_->probabilities) {
     S2_CHECK(probabilities.size() == n * static_cast<size_t>(impl_->classes),
              "map block of {} pixels got {} probabilities for {} classes", n, probabilities.size(),

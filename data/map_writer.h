@@ -43,6 +43,11 @@ struct AttentionBlock {
   std::vector<int32_t> peak;
 };
 
+// The bands of <stem>_confidence.tif, per pixel (-1 = no data): the probability of the mapped class, the
+// margin (top-1 minus top-2 probability) and the entropy of the class probabilities divided by ln K
+// (0 = certain, 1 = uniform).
+inline constexpr size_t kUncertaintyLayers = 3;
+
 class MapWriter {
  public:
   MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names,
@@ -51,9 +56,10 @@ class MapWriter {
   MapWriter(const MapWriter&) = delete;
   MapWriter& operator=(const MapWriter&) = delete;
 
-  // One window of results: classes 0..K (0 = no data), confidence and [class][pixel] probabilities
-  // (ignored when the cube is not written), each window.width * window.height values in row order.
-  void write(const Window& window, const std::vector<uint8_t>& classes, const std::vector<float>& confidence,
+  // One window of results, each plane window.width * window.height values in row order: classes 0..K
+  // (0 = no data); the kUncertaintyLayers planes of the confidence file, [layer][pixel]; and the
+  // [class][pixel] probabilities (ignored when the cube is not written).
+  void write(const Window& window, const std::vector<uint8_t>& classes, const std::vector<float>& uncertainty,
              const std::vector<float>& probabilities);
   // The window's attention layers (when the paths name them).
   void write_attention(const Window& window, const AttentionBlock& block);

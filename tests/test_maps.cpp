@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -129,7 +130,9 @@ TEST_CASE("a map of the 2019 window: same grid as the input, same classes as the
   CHECK(e.parcels_total >= 15);
 }
 
-TEST_CASE("the probability cube holds every class and sums to one; confidence is its maximum") {
+TEST_CASE(
+    "the probability cube holds every class and sums to one; the confidence file holds its maximum, the "
+    "margin to the runner-up and the normalised entropy") {
   SavedModel model = load_saved_model(checkpoint());
   MapOptions o = options(kFlanders, "cube", 64);
   o.probabilities = true;
@@ -146,18 +149,38 @@ TEST_CASE("the probability cube holds every class and sums to one; confidence is
     REQUIRE(cube->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, 64, 64, probs.data() + b * 64 * 64, 64, 64,
                                                  GDT_Float32, 0, 0) == CE_None);
   }
-  REQUIRE(conf->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, 64, 64, c.data(), 64, 64, GDT_Float32, 0, 0) ==
-          CE_None);
+  REQUIRE(conf->GetRasterCount() == 3);
+  std::vector<float> margin(64 * 64), entropy(64 * 64);
+  for (auto [band, plane] : {std::pair{1, &c}, std::pair{2, &margin}, std::pair{3, &entropy}}) {
+    REQUIRE(conf->GetRasterBand(band)->RasterIO(GF_Read, 0, 0, 64, 64, plane->data(), 64, 64, GDT_Float32, 0,
+                                                0) == CE_None);
+  }
+  int64_t mapped = 0;
   for (size_t p = 0; p < c.size(); ++p) {
-    if (c[p] < 0) continue;
-    float sum = 0, best = 0;
+    if (c[p] < 0) {
+      REQUIRE(margin[p] == -1.0f);
+      REQUIRE(entropy[p] == -1.0f);
+      continue;
+    }
+    ++mapped;
+    float sum = 0, best = 0, second = 0;
+    double h = 0;  // the entropy in double, from the cube: an independent reference
     for (int b = 0; b < k; ++b) {
-      sum += probs[static_cast<size_t>(b) * c.size() + p];
-      best = std::max(best, probs[static_cast<size_t>(b) * c.size() + p]);
+      const float v = probs[static_cast<size_t>(b) * c.size() + p];
+      sum += v;
+      second = std::max(second, std::min(best, v));
+      best = std::max(best, v);
+      if (v > 0) h -= static_cast<double>(v) * std::log(static_cast<double>(v));
     }
     REQUIRE(sum == doctest::Approx(1.0f).epsilon(1e-5));
     REQUIRE(c[p] == best);
+    REQUIRE(margin[p] == best - second);  // one float subtraction of the same two values
+    // Both sums are in double of the same float terms; the layer is then rounded once to float.
+    const double want = h / std::log(static_cast<double>(k));
+    REQUIRE(std::abs(entropy[p] - want) <= 0x1.0p-24 * want + 4 * k * 0x1.0p-52);
+    REQUIRE((entropy[p] >= 0.0f && entropy[p] <= 1.0f));
   }
+  CHECK(mapped > 0);
 }
 
 TEST_CASE("--attention yes: per-date and per-band layers that agree, the peak date, the same class map") {

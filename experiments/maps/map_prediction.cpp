@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "data/map_writer.h"
@@ -65,6 +66,21 @@ data::AttentionBlock attention_block(models::CbamCropNet& net, const data::Pixel
     block.peak[p] = dates[static_cast<size_t>(std::max_element(row, row + t_count) - row)];
   }
   return block;
+}
+
+// The confidence file's layers for one pixel's class probabilities `probs` (k of them) and its mapped
+// class c: the class's probability, the margin to the runner-up, and the entropy over ln k.
+void uncertainty_of(const float* probs, int64_t k, int64_t c, std::vector<float>& layers, size_t n,
+                    size_t p) {
+  float second = 0.0f;
+  double entropy = 0.0;
+  for (int64_t j = 0; j < k; ++j) {
+    if (j != c) second = std::max(second, probs[j]);
+    if (probs[j] > 0.0f) entropy -= static_cast<double>(probs[j]) * std::log(static_cast<double>(probs[j]));
+  }
+  layers[p] = probs[c];
+  layers[n + p] = probs[c] - second;
+  layers[2 * n + p] = k > 1 ? static_cast<float>(entropy / std::log(static_cast<double>(k))) : 0.0f;
 }
 
 // The model as an attention network whose spatial attention the map layers can show, or an error.
@@ -169,17 +185,19 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
 
       t = Clock::now();
       std::vector<uint8_t> classes(n, 0);
-      std::vector<float> confidence(n, -1.0f), cube(o.probabilities ? n * static_cast<size_t>(k) : 0, -1.0f);
+      std::vector<float> uncertainty(n * data::kUncertaintyLayers, -1.0f),
+          cube(o.probabilities ? n * static_cast<size_t>(k) : 0, -1.0f);
       for (size_t i = 0; i < mapped.size(); ++i) {
         const auto p = static_cast<size_t>(mapped[i]);
         const auto c = static_cast<size_t>(pred.classes[i]);
         classes[p] = static_cast<uint8_t>(c + 1);
-        confidence[p] = pred.probabilities[i * static_cast<size_t>(k) + c];
+        uncertainty_of(pred.probabilities.data() + i * static_cast<size_t>(k), k, static_cast<int64_t>(c),
+                       uncertainty, n, p);
         for (size_t j = 0; j < cube.size() / n; ++j) {
           cube[j * n + p] = pred.probabilities[i * static_cast<size_t>(k) + j];
         }
       }
-      writer.write(win, classes, confidence, cube);
+      writer.write(win, classes, uncertainty, cube);
       if (net != nullptr) writer.write_attention(win, attention);
       look.add(win, classes);
       stats.io_seconds += seconds_since(t);
