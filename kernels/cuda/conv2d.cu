@@ -29,6 +29,20 @@ __global__ void channel_sum_kernel(int64_t outer, int64_t channels, int64_t inne
   }
 }
 
+// Launches one of the conv's GEMMs as kernel `name`_v<version>: versions 1 and 2 on the CUDA cores,
+// 4 (TF32) and 5 (BF16) on the tensor cores through `Loader`. splits > 1 needs a zeroed output.
+template <class Loader, class Problem>
+void launch_conv_gemm(const std::string& name, int version, const Problem& p, int64_t splits) {
+  const std::string kernel = name + "_v" + std::to_string(version);
+  if (version == 4) {
+    launch_gemm_mma<MathMode::Tf32, Loader>(kernel.c_str(), p, splits);
+  } else if (version == 5) {
+    launch_gemm_mma<MathMode::Bf16, Loader>(kernel.c_str(), p, splits);
+  } else {
+    launch_gemm(kernel.c_str(), version, p, splits);
+  }
+}
+
 }  // namespace
 
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst) {
@@ -71,13 +85,7 @@ void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const 
                       taps_of(g),
                       g.out_pixels(),
                       g.kernel_h * g.kernel_w};
-  if (version == 4) {
-    return launch_gemm_mma<MathMode::Tf32, ForwardTileLoader>("conv2d_forward_v4", p, 1);
-  }
-  if (version == 5) {
-    return launch_gemm_mma<MathMode::Bf16, ForwardTileLoader>("conv2d_forward_v5", p, 1);
-  }
-  launch_gemm(version == 1 ? "conv2d_forward_v1" : "conv2d_forward_v2", version, p, 1);
+  launch_conv_gemm<ForwardTileLoader>("conv2d_forward", version, p, 1);
 }
 
 void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w, const float* dy, float* dx) {
@@ -86,13 +94,7 @@ void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w,
     return conv2d_cudnn_backward_input(g, w, dy, dx);
   }
   const ConvBackwardInput p{g.c_in, g.batch * g.in_pixels(), g.c_out * g.kernel_h * g.kernel_w, w, dy, dx, g};
-  if (version == 4) {
-    return launch_gemm_mma<MathMode::Tf32, BackwardInputTileLoader>("conv2d_backward_input_v4", p, 1);
-  }
-  if (version == 5) {
-    return launch_gemm_mma<MathMode::Bf16, BackwardInputTileLoader>("conv2d_backward_input_v5", p, 1);
-  }
-  launch_gemm(version == 1 ? "conv2d_backward_input_v1" : "conv2d_backward_input_v2", version, p, 1);
+  launch_conv_gemm<BackwardInputTileLoader>("conv2d_backward_input", version, p, 1);
 }
 
 void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
@@ -111,13 +113,7 @@ void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x
   if (splits > 1) {
     fill_zero(dw, sizeof(float) * static_cast<size_t>(p.M * p.N));
   }
-  if (version == 4) {
-    launch_gemm_mma<MathMode::Tf32, BackwardWeightTileLoader>("conv2d_backward_weight_v4", p, splits);
-  } else if (version == 5) {
-    launch_gemm_mma<MathMode::Bf16, BackwardWeightTileLoader>("conv2d_backward_weight_v5", p, splits);
-  } else {
-    launch_gemm(version == 1 ? "conv2d_backward_weight_v1" : "conv2d_backward_weight_v2", version, p, splits);
-  }
+  launch_conv_gemm<BackwardWeightTileLoader>("conv2d_backward_weight", version, p, splits);
   if (dbias != nullptr) {
     channel_sum(g.batch, g.c_out, g.out_pixels(), dy, dbias);
   }

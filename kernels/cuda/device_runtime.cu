@@ -49,21 +49,6 @@ void require_version(const char* op, int version, const std::vector<KernelVersio
                               names + ")");
 }
 
-void* device_scratch(size_t bytes) {
-  // Kept until the process ends (freeing it from a thread_local destructor could run after the CUDA
-  // runtime has shut down).
-  thread_local void* buffer = nullptr;
-  thread_local size_t capacity = 0;
-  if (bytes > capacity) {
-    if (buffer != nullptr) device_free(buffer);
-    buffer = nullptr;
-    capacity = 0;
-    buffer = device_alloc(bytes);
-    capacity = bytes;
-  }
-  return buffer;
-}
-
 std::vector<KernelVersion> versions_of(VersionedOp op) {
   switch (op) {
     case VersionedOp::Conv2d: return conv2d_versions();

@@ -11,11 +11,6 @@ namespace s2::S2_CUDA_NAMESPACE {
 // Throws std::invalid_argument naming op, the version and the known ones, unless `version` is listed.
 void require_version(const char* op, int version, const std::vector<KernelVersion>& known);
 
-// A grow-only device workspace per host thread (cuDNN's): valid until the next call, which may replace
-// it. Every user runs on the one default stream, so one op's use ends before the next op's kernels
-// start; growing frees the old buffer, which waits for the device first (cudaFree does).
-void* device_scratch(size_t bytes);
-
 // dst[c] = sum over (outer, inner) of src[outer, c, inner]; overwrites dst.
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst);
 

@@ -45,6 +45,22 @@ cublasHandle_t cublas_handle() {
   return handle;
 }
 
+// A grow-only workspace per thread for cuDNN.
+void* cudnn_workspace(size_t bytes) {
+  thread_local void* buffer = nullptr;
+  thread_local size_t capacity = 0;
+  if (bytes > capacity) {
+    if (buffer != nullptr) {
+      device_free(buffer);
+    }
+    buffer = nullptr;  // so that a failed allocation leaves no dangling buffer behind
+    capacity = 0;
+    buffer = device_alloc(bytes);
+    capacity = bytes;
+  }
+  return buffer;
+}
+
 // The descriptors of one conv geometry, destroyed with the object.
 struct ConvDescriptors {
   cudnnTensorDescriptor_t x{}, y{}, bias{};
@@ -139,7 +155,7 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
   size_t bytes = 0;
   check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes), "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, device_scratch(bytes), bytes,
+  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, cudnn_workspace(bytes), bytes,
                                       &zero, d.y, y),
               "cudnnConvolutionForward");
   if (bias != nullptr) {
@@ -160,7 +176,7 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
   check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes),
               "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, device_scratch(bytes),
+  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
                                            bytes, &zero, d.x, dx),
               "cudnnConvolutionBackwardData");
 }
@@ -179,7 +195,7 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
   check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes),
               "workspace");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, device_scratch(bytes),
+  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
                                              bytes, &zero, d.w, dw),
               "cudnnConvolutionBackwardFilter");
   if (dbias != nullptr) {

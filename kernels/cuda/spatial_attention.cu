@@ -1,8 +1,8 @@
 // Spatial attention of CBAM: y = x * sigmoid(conv_kxk([mean_c(x), max_c(x)])) per (sample, pixel), the
 // conv 2 -> 1 without bias and with Keras 'same' padding ((k - 1) / 2 before). Version 1 is naive (a
-// thread per item, a kernel per step, temporaries for backward); version 2 fuses each direction
-// into one kernel with a block per sample and the pooled maps in shared memory. Version 3 spreads every
-// pass across the whole GPU: a thread per pixel of the batch for the pooling, the conv and their
+// thread per item, a kernel per step, gradients passed through the caller's workspace); version 2 fuses each
+// direction into one kernel with a block per sample and the pooled maps in shared memory. Version 3 spreads
+// every pass across the whole GPU: a thread per pixel of the batch for the pooling, the conv and their
 // gradients, a warp per (sample, channel) row for the scaling and dx, a block per weight for dw.
 #include <cmath>
 #include <stdexcept>
@@ -339,7 +339,7 @@ void check_version_and_shape(const char* op, int version, int64_t pixels, int64_
 }  // namespace
 
 std::vector<KernelVersion> spatial_attention_versions() {
-  // As channel attention: naive passes through temporaries; fused is one block per sample.
+  // As channel attention: naive passes through memory between kernels; fused is one block per sample.
   return {{1, "naive: a thread per item, a kernel per step", false, 0.1},
           {2, "fused: one block per sample, pooled maps in shared memory", false, 0.3},
           // The pooling and dx passes read C values per pixel of every sample at once; the maps in between
@@ -389,29 +389,26 @@ void spatial_attention_backward(int version, int64_t N, int64_t C, int64_t H, in
            dx, dw);
     return;
   }
+  // Versions 1 and 3: the gradient at the conv's output per pixel, then at the pooled maps, through the
+  // workspace; then the weight and input gradients, each version its own way.
+  float* d_logit = workspace;         // [N, P]
+  float* d_pooled = d_logit + N * P;  // [N, 2, P]
+  const std::string v = "_v" + std::to_string(version);
+  launch(("spatial_logit_grad" + v).c_str(), logit_grad_pixels_kernel, dim3(blocks_for(N * P, kThreads)),
+         dim3(kThreads), N, s, x, dy, saved.att, d_logit);
+  launch(("spatial_pooled_grad" + v).c_str(), pooled_grad_pixels_kernel,
+         dim3(blocks_for(N * 2 * P, kThreads)), dim3(kThreads), N, s, d_logit, w, d_pooled);
   if (version == 3) {
-    float* d_logit = workspace;         // [N, P]
-    float* d_pooled = d_logit + N * P;  // [N, 2, P]
-    launch("spatial_logit_grad_v3", logit_grad_pixels_kernel, dim3(blocks_for(N * P, kThreads)),
-           dim3(kThreads), N, s, x, dy, saved.att, d_logit);
-    launch("spatial_pooled_grad_v3", pooled_grad_pixels_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
-           dim3(kThreads), N, s, d_logit, w, d_pooled);
     launch("spatial_weight_grad_v3", weight_grad_block_kernel, dim3(static_cast<unsigned>(2 * k * k)),
            dim3(kThreads), N, s, d_logit, saved.pooled, dw);
     launch("spatial_input_grad_v3", input_grad_warp_kernel, dim3(blocks_for(N * C, kThreads / 32)),
            dim3(kThreads), N * C, C, P, dy, saved.att, saved.argmax, d_pooled, dx);
     return;
   }
-  DeviceBuffer<float> d_logit(static_cast<size_t>(N * P)), d_pooled(static_cast<size_t>(N * 2 * P));
-  launch("spatial_logit_grad_v1", logit_grad_pixels_kernel, dim3(blocks_for(N * P, kThreads)), dim3(kThreads),
-         N, s, x, dy, saved.att, d_logit.get());
-  launch("spatial_pooled_grad_v1", pooled_grad_pixels_kernel, dim3(blocks_for(N * 2 * P, kThreads)),
-         dim3(kThreads), N, s, d_logit.get(), w, d_pooled.get());
   launch("spatial_weight_grad_v1", weight_grad_naive_kernel, dim3(blocks_for(2 * k * k, kThreads)),
-         dim3(kThreads), N, s, d_logit.get(), saved.pooled, dw);
+         dim3(kThreads), N, s, d_logit, saved.pooled, dw);
   launch("spatial_input_grad_v1", input_grad_naive_kernel, dim3(blocks_for(N * C * P, kThreads)),
-         dim3(kThreads), N, s, dy, saved.att, saved.argmax, d_pooled.get(), dx);
-  synchronize();  // the temporaries are freed on return
+         dim3(kThreads), N, s, dy, saved.att, saved.argmax, d_pooled, dx);
 }
 
 }  // namespace s2::S2_CUDA_NAMESPACE

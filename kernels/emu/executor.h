@@ -64,9 +64,9 @@ enum class WarpOp { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
 // carried as raw 64-bit patterns.
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width);
 
-// cp.async: a copy into shared memory that lands only when its thread waits for its group, as on a GPU
-// where the data may arrive any time before the wait. `land` performs the (race-checked) write. A read
-// of the destination before the wait sees what was there before (poison, in a fresh block); copies a
+// cp.async: a copy into shared memory whose value lands when its thread waits for its group; on a GPU it
+// may arrive any time between issue and wait, so the race check treats the destination as being written
+// over that whole span (race_check.h: Access::AsyncIssue, AsyncLand). `land` performs the write. Copies a
 // thread never waits for are reported when it exits.
 void async_copy(std::function<void()> land);
 void async_commit();                  // closes the thread's current group of copies
