@@ -6,13 +6,19 @@
 
 namespace s2::data {
 
-DatasetPtr open_raster(const std::string& path) {
+namespace {
+void register_drivers() {
   static const bool registered = [] {
     GDALAllRegister();
     CPLSetErrorHandler(CPLQuietErrorHandler);  // our errors carry the file name instead
     return true;
   }();
   (void)registered;
+}
+}  // namespace
+
+DatasetPtr open_raster(const std::string& path) {
+  register_drivers();
   S2_CHECK(std::filesystem::exists(path), "'{}' does not exist", path);
   DatasetPtr d(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
   S2_CHECK(d != nullptr, "'{}' is not a readable raster: {}", path, CPLGetLastErrorMsg());
@@ -31,6 +37,33 @@ Grid grid_of(GDALDataset& d) {
     CPLFree(wkt);
   }
   return g;
+}
+
+DatasetPtr open_vector(const std::string& path) {
+  register_drivers();
+  S2_CHECK(std::filesystem::exists(path), "'{}' does not exist", path);
+  DatasetPtr d(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+  S2_CHECK(d != nullptr && d->GetLayerCount() > 0, "'{}' is not a readable vector file: {}", path,
+           CPLGetLastErrorMsg());
+  return d;
+}
+
+TransformPtr transform_to(const OGRSpatialReference* from, const std::string& to_wkt,
+                          const std::string& path) {
+  if (from == nullptr || to_wkt.empty()) return nullptr;
+  OGRSpatialReference source(*from), target;
+  S2_CHECK(target.importFromWkt(to_wkt.c_str()) == OGRERR_NONE, "'{}': the target CRS is not valid WKT",
+           path);
+  source.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  if (source.IsSame(&target)) return nullptr;
+  CPLErrorReset();
+  TransformPtr t(OGRCreateCoordinateTransformation(&source, &target));
+  const char* name = source.GetName();
+  S2_CHECK(t != nullptr, "'{}': GDAL cannot transform its CRS ({}) to the raster's ({}): {}", path,
+           name != nullptr ? name : "unnamed", target.GetName() != nullptr ? target.GetName() : "unnamed",
+           CPLGetLastErrorMsg());
+  return t;
 }
 
 }  // namespace s2::data

@@ -1,6 +1,7 @@
 #pragma once
 // GDAL plumbing shared by the raster readers and writers of data/.
 #include <gdal_priv.h>
+#include <ogr_spatialref.h>
 
 #include <memory>
 #include <string>
@@ -17,5 +18,18 @@ using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 // Opens a raster read-only; a missing or unreadable file is an error naming it.
 DatasetPtr open_raster(const std::string& path);
 Grid grid_of(GDALDataset& d);
+
+// Opens a vector file (any OGR format) read-only; errors name it.
+DatasetPtr open_vector(const std::string& path);
+
+// A transformation from `from` to the CRS `to_wkt` in x = easting/longitude order, or null when there
+// is nothing to do (the same CRS, or either unknown). A pair GDAL cannot transform is an error naming
+// `path`.
+struct TransformDeleter {
+  void operator()(OGRCoordinateTransformation* t) const { OGRCoordinateTransformation::DestroyCT(t); }
+};
+using TransformPtr = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+TransformPtr transform_to(const OGRSpatialReference* from, const std::string& to_wkt,
+                          const std::string& path);
 
 }  // namespace s2::data

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <charconv>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <string_view>
@@ -53,6 +54,16 @@ int64_t Args::get_int(const std::string& key, int64_t fallback) const {
   int64_t out = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   S2_CHECK(ec == std::errc() && end == v.data() + v.size(), "option --{}: '{}' is not an integer", key, v);
+  return out;
+}
+
+double Args::get_double(const std::string& key, double fallback) const {
+  if (!has(key)) return fallback;
+  const std::string v = get(key, "");
+  double out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  S2_CHECK(ec == std::errc() && end == v.data() + v.size() && std::isfinite(out),
+           "option --{}: '{}' is not a number", key, v);
   return out;
 }
 

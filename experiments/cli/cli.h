@@ -18,6 +18,7 @@ class Args {
   std::string get(const std::string& key, const std::string& fallback) const;
   std::string require(const std::string& key) const;
   int64_t get_int(const std::string& key, int64_t fallback) const;
+  double get_double(const std::string& key, double fallback) const;
   // An option that takes yes or no; anything else is an error naming the option.
   bool get_yes_no(const std::string& key, bool fallback) const;
   // A comma-separated list ("1,2,3"); `fallback` when the option is absent.

@@ -4,13 +4,30 @@
 #include <unordered_map>
 
 #include "data/map_writer.h"
+#include "experiments/maps/map_sample.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
 
 MapEvaluation evaluate_map(const std::string& map_path, const std::string& labels_path,
                            const std::string& legend_path, const std::map<std::string, std::string>& merge) {
-  const data::ClassMap map = data::read_class_map(map_path);
+  return evaluate_map(data::read_class_map(map_path), map_path, labels_path, legend_path, merge);
+}
+
+StratifiedSample labelled_pixels_as_sample(const MapEvaluation& e, const data::ClassMap& map,
+                                           double pixel_area_ha) {
+  const size_t k = map.class_names.size();
+  StratifiedSample s{map.class_names, stratum_pixels(map), std::vector<int64_t>(k * k, 0), pixel_area_ha};
+  for (size_t truth = 0; truth < k; ++truth) {  // the confusion matrix is [truth][mapped]
+    for (size_t mapped = 0; mapped < k; ++mapped)
+      s.counts[mapped * k + truth] = e.pixels.confusion[truth][mapped];
+  }
+  return s;
+}
+
+MapEvaluation evaluate_map(const data::ClassMap& map, const std::string& map_path,
+                           const std::string& labels_path, const std::string& legend_path,
+                           const std::map<std::string, std::string>& merge) {
   const data::LabelRaster labels = data::read_labels(labels_path, legend_path);
   const std::string diff = map.grid.difference(labels.grid);
   S2_CHECK(diff.empty(), "'{}' is not on the grid of the labels '{}': {}", map_path, labels_path, diff);

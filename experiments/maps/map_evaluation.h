@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/map_writer.h"
+#include "experiments/maps/area_estimation.h"
 #include "experiments/report/metrics.h"
 
 namespace s2::experiments {
@@ -20,8 +22,17 @@ struct MapEvaluation {
 };
 
 // `merge` maps legend names to class names, as in the training config.
+MapEvaluation evaluate_map(const data::ClassMap& map, const std::string& map_path,
+                           const std::string& labels_path, const std::string& legend_path,
+                           const std::map<std::string, std::string>& merge = {});
 MapEvaluation evaluate_map(const std::string& map_path, const std::string& labels_path,
                            const std::string& legend_path,
                            const std::map<std::string, std::string>& merge = {});
+
+// The labelled, mapped pixels of an evaluation as a stratified sample of the map (strata = mapped
+// classes), for area estimates. They are all the labelled pixels rather than a random sample, so the
+// intervals hold only as far as the labelled area stands for the mapped one.
+StratifiedSample labelled_pixels_as_sample(const MapEvaluation& e, const data::ClassMap& map,
+                                           double pixel_area_ha);
 
 }  // namespace s2::experiments
