@@ -1,5 +1,8 @@
 #include "data/gdal_util.h"
 
+#include <unistd.h>
+
+#include <array>
 #include <filesystem>
 
 #include "framework/error.h"
@@ -37,6 +40,41 @@ Grid grid_of(GDALDataset& d) {
     CPLFree(wkt);
   }
   return g;
+}
+
+GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type) {
+  register_drivers();
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  S2_CHECK(driver != nullptr, "GDAL has no GeoTIFF driver");
+  const char* options[] = {"TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", nullptr};
+  GDALDataset* d = driver->Create(path.c_str(), static_cast<int>(grid.width), static_cast<int>(grid.height),
+                                  bands, type, const_cast<char**>(options));
+  S2_CHECK(d != nullptr, "cannot create '{}': {}", path, CPLGetLastErrorMsg());
+  std::array<double, 6> transform = grid.transform;
+  d->SetGeoTransform(transform.data());
+  if (!grid.crs_wkt.empty()) d->SetProjection(grid.crs_wkt.c_str());
+  return d;
+}
+
+void write_band_geotiff(const std::string& path, const Grid& grid, GDALDataType type, const void* values,
+                        double no_data, const std::string& description) {
+  const std::string temp = path + ".part-" + std::to_string(getpid());
+  DatasetPtr d(create_geotiff(temp, grid, 1, type));
+  GDALRasterBand* band = d->GetRasterBand(1);
+  band->SetNoDataValue(no_data);
+  band->SetDescription(description.c_str());
+  CPLErrorReset();
+  const CPLErr err = band->RasterIO(GF_Write, 0, 0, static_cast<int>(grid.width),
+                                    static_cast<int>(grid.height), const_cast<void*>(values),
+                                    static_cast<int>(grid.width), static_cast<int>(grid.height), type, 0, 0);
+  d.reset();  // flushes
+  std::error_code ec;
+  if (err != CE_None || CPLGetLastErrorType() == CE_Failure) {
+    std::filesystem::remove(temp, ec);
+    S2_CHECK(false, "writing '{}' failed: {}", path, CPLGetLastErrorMsg());
+  }
+  std::filesystem::rename(temp, path, ec);
+  S2_CHECK(!ec, "cannot move '{}' to '{}': {}", temp, path, ec.message());
 }
 
 DatasetPtr open_vector(const std::string& path) {

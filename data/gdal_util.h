@@ -19,6 +19,13 @@ using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 DatasetPtr open_raster(const std::string& path);
 Grid grid_of(GDALDataset& d);
 
+// A new tiled, compressed GeoTIFF on `grid` (the caller closes it). Errors name the path.
+GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type);
+// Writes one band of `type` values (grid.width * grid.height) as a GeoTIFF, under a temporary name
+// first so the final name never holds a partial file.
+void write_band_geotiff(const std::string& path, const Grid& grid, GDALDataType type, const void* values,
+                        double no_data, const std::string& description);
+
 // Opens a vector file (any OGR format) read-only; errors name it.
 DatasetPtr open_vector(const std::string& path);
 

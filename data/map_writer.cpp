@@ -18,22 +18,6 @@ struct Output {
   GDALDataset* dataset = nullptr;
 };
 
-GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type) {
-  GDALAllRegister();
-  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-  S2_CHECK(driver != nullptr, "GDAL has no GeoTIFF driver");
-  const char* options[] = {"TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", nullptr};
-  GDALDataset* d = driver->Create(path.c_str(), static_cast<int>(grid.width), static_cast<int>(grid.height),
-                                  bands, type, const_cast<char**>(options));
-  S2_CHECK(d != nullptr, "cannot create '{}': {}", path, CPLGetLastErrorMsg());
-  std::array<double, 6> transform = grid.transform;
-  d->SetGeoTransform(transform.data());
-  if (!grid.crs_wkt.empty()) {
-    d->SetProjection(grid.crs_wkt.c_str());
-  }
-  return d;
-}
-
 void write_window(GDALDataset& d, int band, const Window& w, const void* data, GDALDataType type,
                   const std::string& path) {
   // RasterIO takes a non-const buffer for both directions; GF_Write only reads it.

@@ -59,7 +59,7 @@ PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetO
   S2_CHECK(diff.empty(), "'{}': labels.tif does not match the image grid: {}", folder, diff);
   const RegularSeries regular =
       regularise(series, season_days(series.acquisitions, o.season_start, o.season_end, o.timesteps, folder));
-  const std::vector<int64_t> parcels = parcel_ids(labels);
+  const std::vector<int64_t> parcels = read_parcels(folder, labels);
 
   PixelDataset d;
   d.source = folder;

@@ -248,13 +248,13 @@ RasterSeries read_raster_stack(const std::string& stack_path, const std::string&
   return s;
 }
 
-LabelRaster read_labels(const std::string& labels_path, const std::string& legend_path) {
-  LabelRaster l;
-  std::ifstream legend(legend_path);
-  S2_CHECK(legend.good(), "cannot open legend '{}'", legend_path);
+std::map<int32_t, std::string> read_legend(const std::string& legend_path) {
+  std::map<int32_t, std::string> legend;
+  std::ifstream in(legend_path);
+  S2_CHECK(in.good(), "cannot open legend '{}'", legend_path);
   std::string line;
   int64_t line_no = 0;
-  while (std::getline(legend, line)) {
+  while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || (line_no == 1 && line.starts_with("code"))) continue;
@@ -270,13 +270,19 @@ LabelRaster read_labels(const std::string& labels_path, const std::string& legen
     S2_CHECK(code > 0, "{}:{}: code {} must be positive (0 marks unlabelled pixels)", legend_path, line_no,
              code);
     S2_CHECK(!name.empty(), "{}:{}: code {} has no name", legend_path, line_no, code);
-    S2_CHECK(l.legend.count(code) == 0, "{}:{}: code {} is listed twice", legend_path, line_no, code);
-    for (const auto& [other, other_name] : l.legend)
+    S2_CHECK(legend.count(code) == 0, "{}:{}: code {} is listed twice", legend_path, line_no, code);
+    for (const auto& [other, other_name] : legend)
       S2_CHECK(other_name != name, "{}:{}: name '{}' is listed for codes {} and {}", legend_path, line_no,
                name, other, code);
-    l.legend[code] = name;
+    legend[code] = name;
   }
-  S2_CHECK(!l.legend.empty(), "legend '{}' lists no classes", legend_path);
+  S2_CHECK(!legend.empty(), "legend '{}' lists no classes", legend_path);
+  return legend;
+}
+
+LabelRaster read_labels(const std::string& labels_path, const std::string& legend_path) {
+  LabelRaster l;
+  l.legend = read_legend(legend_path);
   DatasetPtr d = open_raster(labels_path);
   l.grid = grid_of(*d);
   check_fits_in_memory(static_cast<double>(l.grid.width) * static_cast<double>(l.grid.height) * 8.0,
@@ -324,6 +330,30 @@ std::vector<int64_t> parcel_ids(const LabelRaster& labels) {
     }
   }
   return id;
+}
+
+std::vector<int64_t> read_parcels(const std::string& folder, const LabelRaster& labels) {
+  const std::string path = (std::filesystem::path(folder) / "parcels.tif").string();
+  if (!std::filesystem::exists(path)) return parcel_ids(labels);
+  DatasetPtr d = open_raster(path);
+  const std::string diff = labels.grid.difference(grid_of(*d));
+  S2_CHECK(diff.empty(), "'{}' is not on the grid of labels.tif: {}", path, diff);
+  std::vector<int32_t> ids(labels.codes.size());
+  const CPLErr err = d->GetRasterBand(1)->RasterIO(
+      GF_Read, 0, 0, static_cast<int>(labels.grid.width), static_cast<int>(labels.grid.height), ids.data(),
+      static_cast<int>(labels.grid.width), static_cast<int>(labels.grid.height), GDT_Int32, 0, 0);
+  S2_CHECK(err == CE_None, "'{}': reading the parcel ids failed: {}", path, CPLGetLastErrorMsg());
+  std::vector<int64_t> parcels(ids.size());
+  for (size_t p = 0; p < ids.size(); ++p) {
+    S2_CHECK(
+        (ids[p] > 0) == (labels.codes[p] != 0),
+        "'{}': pixel ({}, {}) has parcel id {} but label code {} (a labelled pixel needs a positive id, an "
+        "unlabelled one 0)",
+        path, static_cast<int64_t>(p) % labels.grid.width, static_cast<int64_t>(p) / labels.grid.width,
+        ids[p], labels.codes[p]);
+    parcels[p] = ids[p];
+  }
+  return parcels;
 }
 
 }  // namespace s2::data

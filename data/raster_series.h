@@ -79,10 +79,19 @@ struct LabelRaster {
   std::map<int32_t, std::string> legend;
 };
 
+// A legend.csv: code,name[,pixels] per line, an optional header starting with "code". Errors name the
+// file and line: a code that is not positive, listed twice, or a name used for two codes.
+std::map<int32_t, std::string> read_legend(const std::string& legend_path);
+
 // labels.tif and legend.csv (code,name[,pixels]); a code missing from the legend is an error.
 LabelRaster read_labels(const std::string& labels_path, const std::string& legend_path);
 
 // Parcels: connected components (4-neighbour) of equal non-zero codes; 0 for unlabelled pixels.
 std::vector<int64_t> parcel_ids(const LabelRaster& labels);
+
+// The parcels of a label folder: parcels.tif beside labels.tif when there is one (an Int32 parcel id per
+// pixel, as `prepare` writes from polygons, so that touching fields of one crop stay apart), else
+// parcel_ids(). Errors name parcels.tif: another grid, or an id on an unlabelled pixel.
+std::vector<int64_t> read_parcels(const std::string& folder, const LabelRaster& labels);
 
 }  // namespace s2::data

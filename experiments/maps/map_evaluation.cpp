@@ -1,6 +1,7 @@
 #include "experiments/maps/map_evaluation.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <unordered_map>
 
 #include "data/map_writer.h"
@@ -42,7 +43,8 @@ MapEvaluation evaluate_map(const data::ClassMap& map, const std::string& map_pat
     class_of_code[code] =
         it == map.class_names.end() ? -1 : static_cast<int32_t>(it - map.class_names.begin());
   }
-  const std::vector<int64_t> parcels = data::parcel_ids(labels);
+  const std::vector<int64_t> parcels =
+      data::read_parcels(std::filesystem::path(labels_path).parent_path().string(), labels);
   std::vector<int32_t> truth, predicted;
   std::unordered_map<int64_t, std::pair<int32_t, std::vector<int64_t>>> votes;  // parcel -> (label, votes)
   for (size_t p = 0; p < labels.codes.size(); ++p) {
