@@ -42,6 +42,14 @@ Grid grid_of(GDALDataset& d) {
   return g;
 }
 
+void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path) {
+  const CPLErr err = d.GetRasterBand(band)->RasterIO(GF_Read, static_cast<int>(w.x), static_cast<int>(w.y),
+                                                     static_cast<int>(w.width), static_cast<int>(w.height),
+                                                     out, static_cast<int>(w.width),
+                                                     static_cast<int>(w.height), GDT_Float32, 0, 0);
+  S2_CHECK(err == CE_None, "'{}': reading band {} failed: {}", path, band, CPLGetLastErrorMsg());
+}
+
 GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type) {
   register_drivers();
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");

@@ -19,6 +19,9 @@ using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 DatasetPtr open_raster(const std::string& path);
 Grid grid_of(GDALDataset& d);
 
+// One window of a band as Float32; errors name `path`.
+void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path);
+
 // A new tiled, compressed GeoTIFF on `grid` (the caller closes it). Errors name the path.
 GDALDataset* create_geotiff(const std::string& path, const Grid& grid, int bands, GDALDataType type);
 // Writes one band of `type` values (grid.width * grid.height) as a GeoTIFF, under a temporary name

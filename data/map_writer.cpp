@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "data/gdal_util.h"
@@ -45,6 +46,21 @@ std::array<uint8_t, 3> class_colour(int64_t k) {
                                                                    {174, 199, 232},
                                                                    {255, 187, 120}}};
   return palette[static_cast<size_t>((k - 1) % 12)];
+}
+
+void set_uncertainty(const float* probs, size_t stride, int64_t k, int64_t c, std::vector<float>& layers,
+                     size_t n, size_t p) {
+  float second = 0.0f;
+  double entropy = 0.0;
+  for (int64_t j = 0; j < k; ++j) {
+    const float q = probs[static_cast<size_t>(j) * stride];
+    if (j != c) second = std::max(second, q);
+    if (q > 0.0f) entropy -= static_cast<double>(q) * std::log(static_cast<double>(q));
+  }
+  const float top = probs[static_cast<size_t>(c) * stride];
+  layers[p] = top;
+  layers[n + p] = top - second;
+  layers[2 * n + p] = k > 1 ? static_cast<float>(entropy / std::log(static_cast<double>(k))) : 0.0f;
 }
 
 MapPaths map_paths(const std::string& output, bool probabilities, bool attention) {

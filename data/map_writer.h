@@ -47,6 +47,10 @@ struct AttentionBlock {
 // margin (top-1 minus top-2 probability) and the entropy of the class probabilities divided by ln K
 // (0 = certain, 1 = uniform).
 inline constexpr size_t kUncertaintyLayers = 3;
+// Fills pixel p of those layers ([layer][pixel], n pixels) from its k class probabilities, found at
+// probs[0], probs[stride], ..., and its mapped class c (0-based).
+void set_uncertainty(const float* probs, size_t stride, int64_t k, int64_t c, std::vector<float>& layers,
+                     size_t n, size_t p);
 
 class MapWriter {
  public:

@@ -33,14 +33,6 @@ int band_index(GDALDataset& d, const std::string& name, const std::string& path,
        count < 0 ? "" : fmt::format(" among bands {}..{}", first + 1, last), fmt::join(names, ", "));
 }
 
-void read_band(GDALDataset& d, int band, const Window& w, float* out, const std::string& path) {
-  const CPLErr err = d.GetRasterBand(band)->RasterIO(GF_Read, static_cast<int>(w.x), static_cast<int>(w.y),
-                                                     static_cast<int>(w.width), static_cast<int>(w.height),
-                                                     out, static_cast<int>(w.width),
-                                                     static_cast<int>(w.height), GDT_Float32, 0, 0);
-  S2_CHECK(err == CE_None, "'{}': reading band {} failed: {}", path, band, CPLGetLastErrorMsg());
-}
-
 // The dataset resampled onto `target` (in memory, nearest neighbour), keeping band descriptions.
 DatasetPtr warp_to(GDALDataset& source, const Grid& target, const std::string& path) {
   const double x_min = target.transform[0], y_max = target.transform[3];

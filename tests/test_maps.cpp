@@ -16,6 +16,7 @@
 #include "data/raster_series.h"
 #include "experiments/maps/map_evaluation.h"
 #include "experiments/maps/map_prediction.h"
+#include "experiments/maps/map_smoothing.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
 #include "framework/atomic_file.h"
@@ -36,7 +37,8 @@ std::string scratch(const std::string& name) {
   return s2::testing::temp_path("maps-" + name);
 }
 
-// A tiny CBAM net trained for one epoch on Flanders 2019 (fold 1 of a parcel split), saved once.
+// A tiny CBAM net trained for 8 epochs (enough to map more than one class) on Flanders 2019 (fold 1 of a
+// parcel split), saved once.
 const std::string& checkpoint() {
   static const std::string path = [] {
     ExperimentConfig c = load_config(s2::testing::write_temp(
@@ -45,7 +47,7 @@ const std::string& checkpoint() {
         "\"\ntrain = \"worldcereal/flanders-2019\"\ntimesteps = 12\nmin_class_parcels = 3\n"
         "[split]\nkind = \"grouped_kfold\"\nfolds = 2\nvalidation_fraction = 0\nmax_pixels_per_parcel = 20\n"
         "[model]\nkind = \"cbam\"\nstem_width = 8\nstage_widths = [8, 16]\nreduction = 4\nbn_momentum = 0.1\n"
-        "[train]\nepochs = 1\nbatch_size = 16\n"));
+        "[train]\nepochs = 8\nbatch_size = 16\n"));
     c.train.verbose = false;
     const RunResult run = run_experiment(c, load_data(c), 5);
     const std::string out = scratch("model.ckpt");
@@ -240,6 +242,49 @@ TEST_CASE("--attention yes: per-date and per-band layers that agree, the peak da
   // A date's label is a real day of the season: YYYYMMDD within the 2018-08..2019-11 span.
   CHECK(std::stoi(dates->GetRasterBand(1)->GetDescription()) >= 20180801);
   CHECK(std::stoi(dates->GetRasterBand(t)->GetDescription()) <= 20191130);
+}
+
+// Pairs of 4-neighbours, both mapped, of different classes: the salt and pepper smoothing removes.
+int64_t class_edges(const data::ClassMap& m) {
+  int64_t edges = 0;
+  for (int64_t y = 0; y < m.grid.height; ++y) {
+    for (int64_t x = 0; x < m.grid.width; ++x) {
+      const uint8_t c = m.classes[static_cast<size_t>(y * m.grid.width + x)];
+      for (const auto& [nx, ny] : {std::pair{x + 1, y}, std::pair{x, y + 1}}) {
+        if (nx >= m.grid.width || ny >= m.grid.height) continue;
+        const uint8_t d = m.classes[static_cast<size_t>(ny * m.grid.width + nx)];
+        edges += c != 0 && d != 0 && c != d;
+      }
+    }
+  }
+  return edges;
+}
+
+TEST_CASE("--smooth yes on Flanders: the smoothed map, evaluated before and after, has fewer class edges") {
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions o = options(kFlanders, "smooth", 24);
+  o.smooth = true;
+  predict_map(model, o);
+  CHECK(fs::exists(scratch("smooth_probabilities.tif")));  // smoothing works from the cube
+  CHECK(fs::exists(scratch("smooth_smoothed_confidence.tif")));
+  const data::ClassMap raw = data::read_class_map(o.output);
+  const data::ClassMap smooth = data::read_class_map(smoothed_map_path(o.output));
+  CHECK(smooth.grid.difference(raw.grid).empty());
+  CHECK(smooth.class_names == raw.class_names);
+  for (size_t p = 0; p < raw.classes.size(); ++p) CHECK((raw.classes[p] == 0) == (smooth.classes[p] == 0));
+  // Blocks of 24 with their halo give the map that one block of the whole raster gives.
+  smooth_map(scratch("smooth_probabilities.tif"), scratch("smooth-one-block.tif"), o.smoothing, 64);
+  CHECK(data::read_class_map(scratch("smooth-one-block.tif")).classes == smooth.classes);
+  const int64_t before = class_edges(raw), after = class_edges(smooth);
+  const MapEvaluation e_raw = evaluate_map(o.output, kFlanders + "/labels.tif", kFlanders + "/legend.csv");
+  const MapEvaluation e_smooth =
+      evaluate_map(smoothed_map_path(o.output), kFlanders + "/labels.tif", kFlanders + "/legend.csv");
+  MESSAGE("Flanders 2019, tiny 8-epoch model, all labelled pixels (training parcels too): class edges "
+          << before << " -> " << after << ", pixel OA " << e_raw.pixels.overall_accuracy << " -> "
+          << e_smooth.pixels.overall_accuracy << ", parcel OA " << e_raw.parcels.overall_accuracy << " -> "
+          << e_smooth.parcels.overall_accuracy);
+  CHECK(after < before);
+  CHECK(e_smooth.labelled_pixels == e_raw.labelled_pixels);
 }
 
 TEST_CASE("a pixel cloudy on every date becomes no data") {

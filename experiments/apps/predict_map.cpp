@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     experiments::Args args(
         argc, argv,
         experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
-                                          "grid", "quicklook", "config", "threads", "dates", "attention"}));
+                                          "grid", "quicklook", "config", "threads", "dates", "attention",
+                                          "smooth", "smooth-window", "smooth-fraction", "smoothness"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
     S2_CHECK(grid == "reject" || grid == "warp", "option --grid takes reject or warp, got '{}'", grid);
     o.probabilities = args.get_yes_no("probabilities", false);
     o.warp = grid == "warp";
+    o.smooth = args.get_yes_no("smooth", false);
+    o.smoothing.window = args.get_int("smooth-window", o.smoothing.window);
+    o.smoothing.neigh_fraction = args.get_double("smooth-fraction", o.smoothing.neigh_fraction);
+    o.smoothing.smoothness = args.get_double("smoothness", o.smoothing.smoothness);
     std::signal(SIGINT, on_interrupt);  // finish the block, then remove the partial files
     std::signal(SIGTERM, on_interrupt);
     const experiments::MapStats s = experiments::predict_map(saved, o, &interrupted);
@@ -55,8 +60,13 @@ int main(int argc, char** argv) {
         s.width, s.height, s.mapped, s.no_data, pixels / s.total_seconds, s.total_seconds,
         100 * s.io_seconds / s.total_seconds, 100 * s.preprocess_seconds / s.total_seconds,
         100 * s.network_seconds / s.total_seconds);
-    fmt::print("wrote {} (+ _confidence.tif{}{}, quick-look .svg)\n", o.output,
-               o.probabilities ? ", _probabilities.tif" : "",
+    fmt::print("wrote {} (+ _confidence.tif{}{}{}, quick-look .svg)\n", o.output,
+               o.probabilities || o.smooth ? ", _probabilities.tif" : "",
+               o.smooth
+                   ? fmt::format(", {} smoothed with a {} x {} window, neighbour fraction {}, smoothness {}",
+                                 experiments::smoothed_map_path(o.output), o.smoothing.window,
+                                 o.smoothing.window, o.smoothing.neigh_fraction, o.smoothing.smoothness)
+                   : "",
                o.attention ? ", _attention_dates.tif, _attention_bands.tif, _attention_peak.tif" : "");
     return 0;
   });

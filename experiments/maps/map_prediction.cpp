@@ -68,21 +68,6 @@ data::AttentionBlock attention_block(models::CbamCropNet& net, const data::Pixel
   return block;
 }
 
-// The confidence file's layers for one pixel's class probabilities `probs` (k of them) and its mapped
-// class c: the class's probability, the margin to the runner-up, and the entropy over ln k.
-void uncertainty_of(const float* probs, int64_t k, int64_t c, std::vector<float>& layers, size_t n,
-                    size_t p) {
-  float second = 0.0f;
-  double entropy = 0.0;
-  for (int64_t j = 0; j < k; ++j) {
-    if (j != c) second = std::max(second, probs[j]);
-    if (probs[j] > 0.0f) entropy -= static_cast<double>(probs[j]) * std::log(static_cast<double>(probs[j]));
-  }
-  layers[p] = probs[c];
-  layers[n + p] = probs[c] - second;
-  layers[2 * n + p] = k > 1 ? static_cast<float>(entropy / std::log(static_cast<double>(k))) : 0.0f;
-}
-
 // The model as an attention network whose spatial attention the map layers can show, or an error.
 models::CbamCropNet& attention_net(SavedModel& m) {
   auto* net = dynamic_cast<models::CbamCropNet*>(m.model.get());
@@ -95,6 +80,11 @@ models::CbamCropNet& attention_net(SavedModel& m) {
 }
 
 }  // namespace
+
+std::string smoothed_map_path(const std::string& output) {
+  const std::filesystem::path p(output);
+  return (p.parent_path() / (p.stem().string() + "_smoothed" + p.extension().string())).string();
+}
 
 std::string series_folder(const std::string& input) {
   const std::filesystem::path nested = std::filesystem::path(input) / "s2";
@@ -131,7 +121,8 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
   stats.width = grid.width;
   stats.height = grid.height;
   const int64_t k = static_cast<int64_t>(m.class_names.size());
-  const data::MapPaths paths = data::map_paths(o.output, o.probabilities, o.attention);
+  const bool cube_written = o.probabilities || o.smooth;
+  const data::MapPaths paths = data::map_paths(o.output, cube_written, o.attention);
   std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
   data::AttentionLayerNames attention_names;
   models::CbamCropNet* net = o.attention ? &attention_net(m) : nullptr;
@@ -186,13 +177,13 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       t = Clock::now();
       std::vector<uint8_t> classes(n, 0);
       std::vector<float> uncertainty(n * data::kUncertaintyLayers, -1.0f),
-          cube(o.probabilities ? n * static_cast<size_t>(k) : 0, -1.0f);
+          cube(cube_written ? n * static_cast<size_t>(k) : 0, -1.0f);
       for (size_t i = 0; i < mapped.size(); ++i) {
         const auto p = static_cast<size_t>(mapped[i]);
         const auto c = static_cast<size_t>(pred.classes[i]);
         classes[p] = static_cast<uint8_t>(c + 1);
-        uncertainty_of(pred.probabilities.data() + i * static_cast<size_t>(k), k, static_cast<int64_t>(c),
-                       uncertainty, n, p);
+        data::set_uncertainty(pred.probabilities.data() + i * static_cast<size_t>(k), 1, k,
+                              static_cast<int64_t>(c), uncertainty, n, p);
         for (size_t j = 0; j < cube.size() / n; ++j) {
           cube[j * n + p] = pred.probabilities[i * static_cast<size_t>(k) + j];
         }
@@ -216,6 +207,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
     }
   }
   writer.commit();
+  if (o.smooth) smooth_map(paths.probabilities, smoothed_map_path(o.output), o.smoothing, o.block_size);
   const std::string svg_path = o.quicklook.empty()
                                    ? (std::filesystem::path(o.output).replace_extension(".svg")).string()
                                    : o.quicklook;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/maps/map_smoothing.h"
 #include "experiments/training/saved_model.h"
 
 namespace s2::experiments {
@@ -22,6 +23,10 @@ struct MapOptions {
   bool probabilities = false;  // also write the class-probability cube
   bool attention = false;      // also write the attention layers (CBAM models with spatial attention)
   bool warp = false;           // warp dates on another grid onto the first date's (else: error)
+  // Also write <stem>_smoothed.tif and <stem>_smoothed_confidence.tif from the probability cube (which
+  // is then written whatever `probabilities` says), smoothed as experiments/maps/map_smoothing says.
+  bool smooth = false;
+  SmoothingOptions smoothing;
   bool progress = true;
 };
 
@@ -29,6 +34,9 @@ struct MapStats {
   int64_t width = 0, height = 0, mapped = 0, no_data = 0, blocks = 0;
   double io_seconds = 0, preprocess_seconds = 0, network_seconds = 0, total_seconds = 0;
 };
+
+// <stem>_smoothed.tif for a map <stem>.tif.
+std::string smoothed_map_path(const std::string& output);
 
 // The folder holding the dated GeoTIFFs of `input`.
 std::string series_folder(const std::string& input);
