@@ -1,6 +1,7 @@
 #include "data/map_writer.h"
 
 #include <gdal_priv.h>
+#include <gdal_utils.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +19,44 @@ struct Output {
   std::string final_path, temp_path;
   GDALDataset* dataset = nullptr;
 };
+
+// How a layer's overviews are made: the most common class for the class map, the nearest pixel for
+// dates, the mean for the rest.
+const char* overview_resampling(size_t output_index, const Output& o, const std::string& peak_path) {
+  if (output_index == 0) return "MODE";
+  return o.final_path == peak_path ? "NEAREST" : "AVERAGE";
+}
+
+// Rewrites a finished GeoTIFF as a Cloud Optimised GeoTIFF with overviews (GDAL's COG driver), returning
+// the new temporary's path. Tiles are 512 pixels, smaller for small maps so they still get an overview.
+std::string convert_to_cog(const std::string& temp_path, const char* resampling) {
+  DatasetPtr source(static_cast<GDALDataset*>(GDALOpen(temp_path.c_str(), GA_ReadOnly)));
+  S2_CHECK(source != nullptr, "cannot reopen '{}': {}", temp_path, CPLGetLastErrorMsg());
+  const int side = std::max(source->GetRasterXSize(), source->GetRasterYSize());
+  int block = 512;
+  while (block > 16 && block * 2 > side) block /= 2;
+  const std::string cog = temp_path + ".cog";
+  const std::string block_option = "BLOCKSIZE=" + std::to_string(block);
+  const std::string resampling_option = std::string("RESAMPLING=") + resampling;
+  const char* args[] = {"-of",  "COG",
+                        "-co",  "COMPRESS=DEFLATE",
+                        "-co",  "BIGTIFF=IF_SAFER",
+                        "-co",  block_option.c_str(),
+                        "-co",  "OVERVIEWS=AUTO",
+                        "-co",  resampling_option.c_str(),
+                        nullptr};
+  GDALTranslateOptions* options = GDALTranslateOptionsNew(const_cast<char**>(args), nullptr);
+  CPLErrorReset();
+  GDALDatasetH out = GDALTranslate(cog.c_str(), source.get(), options, nullptr);
+  GDALTranslateOptionsFree(options);
+  S2_CHECK(out != nullptr, "writing '{}' as a Cloud Optimised GeoTIFF failed: {}", cog, CPLGetLastErrorMsg());
+  GDALClose(out);
+  source.reset();
+  std::error_code ignored;
+  std::filesystem::remove(temp_path, ignored);
+  std::filesystem::remove(temp_path + ".aux.xml", ignored);
+  return cog;
+}
 
 void write_window(GDALDataset& d, int band, const Window& w, const void* data, GDALDataType type,
                   const std::string& path) {
@@ -222,13 +261,20 @@ void MapWriter::write_attention(const Window& window, const AttentionBlock& bloc
   write_window(*peak.dataset, 1, window, block.peak.data(), GDT_Int32, peak.temp_path);
 }
 
-void MapWriter::commit() {
-  for (Output& o : impl_->outputs) {
+bool cloud_optimised_by_default(const Grid& grid) {
+  return std::max(grid.width, grid.height) >= 1024;
+}
+
+void MapWriter::commit(bool cloud_optimised) {
+  const std::string peak = impl_->attention.dates.empty() ? "" : impl_->attention_output(2)->final_path;
+  for (size_t i = 0; i < impl_->outputs.size(); ++i) {
+    Output& o = impl_->outputs[i];
     CPLErrorReset();
     GDALClose(o.dataset);  // flushes
     o.dataset = nullptr;
     S2_CHECK(CPLGetLastErrorType() != CE_Failure, "'{}': writing failed: {}", o.temp_path,
              CPLGetLastErrorMsg());
+    if (cloud_optimised) o.temp_path = convert_to_cog(o.temp_path, overview_resampling(i, o, peak));
   }
   for (Output& o : impl_->outputs) {
     // GDAL keeps category names in a .aux.xml beside the GeoTIFF (QGIS reads it): it moves along.

@@ -67,13 +67,17 @@ class MapWriter {
              const std::vector<float>& probabilities);
   // The window's attention layers (when the paths name them).
   void write_attention(const Window& window, const AttentionBlock& block);
-  // Flushes and moves every file to its final name.
-  void commit();
+  // Flushes and moves every file to its final name; with `cloud_optimised`, first rewrites each as a
+  // Cloud Optimised GeoTIFF with overviews (class map by mode, dates by nearest, the rest by mean).
+  void commit(bool cloud_optimised = false);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether a map on `grid` is written as COG unless asked otherwise: 1024 pixels a side or more.
+bool cloud_optimised_by_default(const Grid& grid);
 
 // A class map as written by MapWriter (or any Byte GeoTIFF with category names).
 struct ClassMap {

@@ -225,6 +225,25 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
                      "$B/train --config c.toml", "[data] merge names 'Barlee', which is not in the legend"});
   rows.push_back(raster_row("a label code missing from the legend", "code,name\n1110,Winter wheat\n",
                             "is not in the legend"));
+  // The map tools' options and inputs.
+  rows.push_back({"predict_map --cog maybe", no_files,
+                  "$B/predict_map --checkpoint m.ckpt --input x --out m.tif --cog maybe",
+                  "option --cog takes auto, yes or no, got 'maybe'"});
+  rows.push_back({"evaluate_map with nothing to evaluate against", no_files, "$B/evaluate_map --map m.tif",
+                  "evaluate_map needs --labels (a label raster) or --sample"});
+  rows.push_back({"prepare with a negative buffer", no_files,
+                  "$B/prepare --polygons p.geojson --class-field crop --images i --out o --buffer -5",
+                  "option --buffer is an inward distance in metres, 0 or more, got -5"});
+  rows.push_back(
+      {"polygons without the class attribute",
+       [](const fs::path& dir) {
+         write(dir / "fields.geojson",
+               R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"crop":"Maize"},)"
+               R"("geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]})");
+       },
+       "$B/prepare --polygons fields.geojson --class-field code --images " + kData +
+           "/worldcereal/flanders-2019 --out o",
+       "fields.geojson': layer 'fields' has no attribute 'code' (its attributes: crop)"});
 #endif
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];

@@ -273,7 +273,7 @@ TEST_CASE("--smooth yes on Flanders: the smoothed map, evaluated before and afte
   CHECK(smooth.class_names == raw.class_names);
   for (size_t p = 0; p < raw.classes.size(); ++p) CHECK((raw.classes[p] == 0) == (smooth.classes[p] == 0));
   // Blocks of 24 with their halo give the map that one block of the whole raster gives.
-  smooth_map(scratch("smooth_probabilities.tif"), scratch("smooth-one-block.tif"), o.smoothing, 64);
+  smooth_map(scratch("smooth_probabilities.tif"), scratch("smooth-one-block.tif"), o.smoothing, false, 64);
   CHECK(data::read_class_map(scratch("smooth-one-block.tif")).classes == smooth.classes);
   const int64_t before = class_edges(raw), after = class_edges(smooth);
   const MapEvaluation e_raw = evaluate_map(o.output, kFlanders + "/labels.tif", kFlanders + "/legend.csv");
@@ -285,6 +285,41 @@ TEST_CASE("--smooth yes on Flanders: the smoothed map, evaluated before and afte
           << e_smooth.parcels.overall_accuracy);
   CHECK(after < before);
   CHECK(e_smooth.labelled_pixels == e_raw.labelled_pixels);
+}
+
+TEST_CASE(
+    "maps people open: COG with overviews, a QGIS style with the legend, uncertainty in the quick-look") {
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions cog = options(kFlanders, "cog", 24), plain = options(kFlanders, "plain", 24);
+  cog.cloud_optimised = true;
+  plain.cloud_optimised = false;
+  predict_map(model, cog);
+  predict_map(model, plain);
+  for (const std::string& path : {cog.output, scratch("cog_confidence.tif")}) {
+    CAPTURE(path);
+    const data::DatasetPtr d = data::open_raster(path);
+    const char* layout = d->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE");
+    REQUIRE(layout != nullptr);
+    CHECK(std::string(layout) == "COG");
+    CHECK(d->GetRasterBand(1)->GetOverviewCount() >= 1);
+  }
+  CHECK(data::open_raster(plain.output)->GetRasterBand(1)->GetOverviewCount() == 0);
+  const data::ClassMap a = data::read_class_map(cog.output), b = data::read_class_map(plain.output);
+  CHECK(a.classes == b.classes);
+  CHECK(a.class_names == b.class_names);  // the categories survive the rewrite
+  CHECK(a.grid.difference(b.grid).empty());
+
+  const std::string qml = s2::read_file(scratch("plain.qml"));
+  CHECK(qml.find("<rasterrenderer type=\"paletted\" band=\"1\"") != std::string::npos);
+  for (size_t k = 1; k <= model.class_names.size(); ++k) {
+    const auto c = data::class_colour(static_cast<int64_t>(k));
+    CHECK(qml.find(fmt::format("value=\"{}\" color=\"#{:02x}{:02x}{:02x}\" alpha=\"255\" label=\"{}\"", k,
+                               c[0], c[1], c[2], model.class_names[k - 1])) != std::string::npos);
+  }
+  const std::string svg = s2::read_file(scratch("plain.svg"));
+  CHECK(svg.find("uncertainty (entropy / ln K)") != std::string::npos);
+  CHECK(svg.find("0 certain .. 1 uniform") != std::string::npos);
+  CHECK(svg.find("rgb(255,255,204)") != std::string::npos);  // the colour bar's certain end
 }
 
 TEST_CASE("a pixel cloudy on every date becomes no data") {

@@ -21,16 +21,13 @@ extern "C" void on_interrupt(int) {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv,
-        experiments::with_device_options({"checkpoint", "input", "out", "block", "batch", "probabilities",
-                                          "grid", "quicklook", "config", "threads", "dates", "attention",
-                                          "smooth", "smooth-window", "smooth-fraction", "smoothness"}));
+    experiments::Args args(argc, argv,
+                           experiments::with_device_options(
+                               {"checkpoint", "input", "out", "block", "batch", "probabilities", "grid",
+                                "quicklook", "config", "threads", "dates", "attention", "smooth",
+                                "smooth-window", "smooth-fraction", "smoothness", "cog"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
-    experiments::SavedModel saved =
-        experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
-    saved.model->to(device);
     experiments::MapOptions o;
     o.input = args.require("input");
     o.dates = args.get("dates", "");
@@ -46,9 +43,17 @@ int main(int argc, char** argv) {
     o.probabilities = args.get_yes_no("probabilities", false);
     o.warp = grid == "warp";
     o.smooth = args.get_yes_no("smooth", false);
+    const std::string cog = args.get("cog", "auto");
+    S2_CHECK(cog == "auto" || cog == "yes" || cog == "no", "option --cog takes auto, yes or no, got '{}'",
+             cog);
+    if (cog != "auto") o.cloud_optimised = cog == "yes";
     o.smoothing.window = args.get_int("smooth-window", o.smoothing.window);
     o.smoothing.neigh_fraction = args.get_double("smooth-fraction", o.smoothing.neigh_fraction);
     o.smoothing.smoothness = args.get_double("smoothness", o.smoothing.smoothness);
+    // Options are checked before the checkpoint is read, so a typo fails at once.
+    experiments::SavedModel saved =
+        experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
+    saved.model->to(device);
     std::signal(SIGINT, on_interrupt);  // finish the block, then remove the partial files
     std::signal(SIGTERM, on_interrupt);
     const experiments::MapStats s = experiments::predict_map(saved, o, &interrupted);

@@ -10,6 +10,7 @@
 #include "data/map_writer.h"
 #include "data/temporal.h"
 #include "experiments/explain/explanation.h"
+#include "experiments/maps/map_style.h"
 #include "experiments/report/svg.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/trainer.h"
@@ -29,19 +30,25 @@ double seconds_since(Clock::time_point t) {
 struct QuickLook {
   int64_t step = 1, width = 0, height = 0;
   std::vector<uint8_t> cells;
+  std::vector<float> entropy;  // the confidence file's third layer, -1 = no data
   QuickLook(int64_t w, int64_t h, int64_t max_side) {
     step = std::max<int64_t>(1, (std::max(w, h) + max_side - 1) / max_side);
     width = (w + step - 1) / step;
     height = (h + step - 1) / step;
     cells.assign(static_cast<size_t>(width * height), 0);
+    entropy.assign(cells.size(), -1.0f);
   }
-  void add(const data::Window& win, const std::vector<uint8_t>& classes) {
+  void add(const data::Window& win, const std::vector<uint8_t>& classes,
+           const std::vector<float>& uncertainty) {
+    const auto n = static_cast<size_t>(win.width * win.height);
     for (int64_t y = 0; y < win.height; ++y) {
       for (int64_t x = 0; x < win.width; ++x) {
         const int64_t gx = win.x + x, gy = win.y + y;
         if (gx % step == 0 && gy % step == 0) {
-          cells[static_cast<size_t>(gy / step * width + gx / step)] =
-              classes[static_cast<size_t>(y * win.width + x)];
+          const auto cell = static_cast<size_t>(gy / step * width + gx / step);
+          const auto p = static_cast<size_t>(y * win.width + x);
+          cells[cell] = classes[p];
+          entropy[cell] = uncertainty[2 * n + p];
         }
       }
     }
@@ -190,7 +197,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       }
       writer.write(win, classes, uncertainty, cube);
       if (net != nullptr) writer.write_attention(win, attention);
-      look.add(win, classes);
+      look.add(win, classes, uncertainty);
       stats.io_seconds += seconds_since(t);
       stats.mapped += static_cast<int64_t>(mapped.size());
       stats.no_data += raw.pixels() - static_cast<int64_t>(mapped.size());
@@ -206,51 +213,87 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       }
     }
   }
-  writer.commit();
-  if (o.smooth) smooth_map(paths.probabilities, smoothed_map_path(o.output), o.smoothing, o.block_size);
+  const bool cog = o.cloud_optimised.value_or(data::cloud_optimised_by_default(grid));
+  writer.commit(cog);
+  write_qgis_class_style(o.output, m.class_names);
+  if (o.smooth) smooth_map(paths.probabilities, smoothed_map_path(o.output), o.smoothing, cog, o.block_size);
   const std::string svg_path = o.quicklook.empty()
                                    ? (std::filesystem::path(o.output).replace_extension(".svg")).string()
                                    : o.quicklook;
-  write_file_atomic(svg_path, map_quicklook_svg(look.cells, look.width, look.height, m.class_names,
-                                                std::filesystem::path(o.output).filename().string()));
+  write_file_atomic(svg_path,
+                    map_quicklook_svg(look.cells, look.entropy, look.width, look.height, m.class_names,
+                                      std::filesystem::path(o.output).filename().string()));
   stats.total_seconds = seconds_since(start);
   return stats;
 }
 
-std::string map_quicklook_svg(const std::vector<uint8_t>& classes, int64_t width, int64_t height,
-                              const std::vector<std::string>& class_names, const std::string& title,
-                              int64_t max_side) {
-  const int64_t step = std::max<int64_t>(1, (std::max(width, height) + max_side - 1) / max_side);
-  const int64_t w = (width + step - 1) / step, h = (height + step - 1) / step;
-  const double cell = 480.0 / static_cast<double>(std::max(w, h));
-  const double legend_x = cell * static_cast<double>(w) + 20;
-  const double svg_h =
-      std::max(cell * static_cast<double>(h) + 40, 40.0 + 22.0 * static_cast<double>(class_names.size() + 1));
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
-      "font-family=\"sans-serif\" "
-      "font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"0\" "
-      "y=\"16\">{}</text>\n"
-      "<g transform=\"translate(0,28)\" shape-rendering=\"crispEdges\">\n",
-      legend_x + 220, svg_h, xml_escape(title));
+namespace {
+
+// A sequential colour for an uncertainty in [0, 1]: pale yellow (certain) to dark red (uniform).
+std::string uncertainty_colour(double u) {
+  const double t = std::clamp(u, 0.0, 1.0);
+  const auto mix = [t](double a, double b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
+  return fmt::format("rgb({},{},{})", mix(255, 128), mix(255, 0), mix(204, 38));
+}
+
+// One panel of the quick-look at `x0`: cells of `colour(index)` (empty = no data), runs of one colour
+// merged into one rectangle.
+template <typename Colour>
+std::string quicklook_panel(int64_t w, int64_t h, double cell, double x0, Colour colour) {
+  std::string svg =
+      fmt::format("<g transform=\"translate({:.2f},28)\" shape-rendering=\"crispEdges\">\n", x0);
   svg += fmt::format("<rect width=\"{:.2f}\" height=\"{:.2f}\" fill=\"#eeeeee\"/>\n",
                      cell * static_cast<double>(w), cell * static_cast<double>(h));
   for (int64_t y = 0; y < h; ++y) {
-    for (int64_t x = 0; x < w;) {  // runs of one class become one rectangle
-      const uint8_t c = classes[static_cast<size_t>(y * step * width + x * step)];
+    for (int64_t x = 0; x < w;) {
+      const std::string fill = colour(y, x);
       int64_t run = 1;
-      while (x + run < w && classes[static_cast<size_t>(y * step * width + (x + run) * step)] == c) ++run;
-      if (c != 0) {
-        const auto rgb = data::class_colour(c);
-        svg += fmt::format(
-            "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"rgb({},{},{})\"/>\n",
-            cell * static_cast<double>(x), cell * static_cast<double>(y), cell * static_cast<double>(run),
-            cell, rgb[0], rgb[1], rgb[2]);
+      while (x + run < w && colour(y, x + run) == fill) ++run;
+      if (!fill.empty()) {
+        svg +=
+            fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>\n",
+                        cell * static_cast<double>(x), cell * static_cast<double>(y),
+                        cell * static_cast<double>(run), cell, fill);
       }
       x += run;
     }
   }
-  svg += "</g>\n";
+  return svg + "</g>\n";
+}
+
+}  // namespace
+
+std::string map_quicklook_svg(const std::vector<uint8_t>& classes, const std::vector<float>& uncertainty,
+                              int64_t width, int64_t height, const std::vector<std::string>& class_names,
+                              const std::string& title, int64_t max_side) {
+  const int64_t step = std::max<int64_t>(1, (std::max(width, height) + max_side - 1) / max_side);
+  const int64_t w = (width + step - 1) / step, h = (height + step - 1) / step;
+  const double cell = 480.0 / static_cast<double>(std::max(w, h));
+  const double panel = cell * static_cast<double>(w) + 20;
+  const bool with_uncertainty = !uncertainty.empty();
+  const double legend_x = panel * (with_uncertainty ? 2 : 1);
+  const double svg_h =
+      std::max(cell * static_cast<double>(h) + 40, 40.0 + 22.0 * static_cast<double>(class_names.size() + 4));
+  const auto at = [&](int64_t y, int64_t x) { return static_cast<size_t>(y * step * width + x * step); };
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
+      "font-family=\"sans-serif\" "
+      "font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"0\" "
+      "y=\"16\">{}</text>\n",
+      legend_x + 240, svg_h, xml_escape(title));
+  svg += quicklook_panel(w, h, cell, 0, [&](int64_t y, int64_t x) -> std::string {
+    const uint8_t c = classes[at(y, x)];
+    if (c == 0) return "";
+    const auto rgb = data::class_colour(c);
+    return fmt::format("rgb({},{},{})", rgb[0], rgb[1], rgb[2]);
+  });
+  if (with_uncertainty) {
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"16\">uncertainty (entropy / ln K)</text>\n", panel);
+    svg += quicklook_panel(w, h, cell, panel, [&](int64_t y, int64_t x) -> std::string {
+      const float u = uncertainty[at(y, x)];  // ten steps, so runs merge
+      return u < 0 ? "" : uncertainty_colour(std::round(u * 10) / 10);
+    });
+  }
   for (size_t k = 0; k <= class_names.size(); ++k) {
     const double y = 28 + 22.0 * static_cast<double>(k);
     const std::string fill = k == 0 ? "#eeeeee" : [&] {
@@ -261,6 +304,14 @@ std::string map_quicklook_svg(const std::vector<uint8_t>& classes, int64_t width
         "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"16\" height=\"16\" fill=\"{}\" stroke=\"#555\"/>"
         "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
         legend_x, y, fill, legend_x + 22, y + 13, k == 0 ? "no data" : xml_escape(class_names[k - 1]));
+  }
+  if (with_uncertainty) {  // the colour bar of the uncertainty panel
+    const double y = 28 + 22.0 * static_cast<double>(class_names.size() + 2);
+    for (int i = 0; i <= 10; ++i) {
+      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"12\" height=\"16\" fill=\"{}\"/>\n",
+                         legend_x + 12.0 * i, y, uncertainty_colour(i / 10.0));
+    }
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">0 certain .. 1 uniform</text>\n", legend_x, y + 32);
   }
   return svg + "</svg>\n";
 }

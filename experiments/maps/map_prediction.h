@@ -4,6 +4,7 @@
 // resampling to its T dates, normalisation), written as georeferenced GeoTIFFs plus an SVG quick-look.
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct MapOptions {
   // is then written whatever `probabilities` says), smoothed as experiments/maps/map_smoothing says.
   bool smooth = false;
   SmoothingOptions smoothing;
+  // Cloud Optimised GeoTIFFs with overviews; unset = for maps of 1024 pixels a side or more.
+  std::optional<bool> cloud_optimised;
   bool progress = true;
 };
 
@@ -46,9 +49,10 @@ std::string series_folder(const std::string& input);
 MapStats predict_map(SavedModel& model, const MapOptions& options, const std::atomic<bool>* stop = nullptr);
 
 // An SVG picture of a class map (nearest-neighbour downsampled to at most `max_side` cells a side)
-// with a legend. classes: width * height values, 0 = no data.
-std::string map_quicklook_svg(const std::vector<uint8_t>& classes, int64_t width, int64_t height,
-                              const std::vector<std::string>& class_names, const std::string& title,
-                              int64_t max_side = 512);
+// with a legend, and beside it the uncertainty (the normalised entropy) when `uncertainty` is not
+// empty. classes and uncertainty: width * height values, 0 and -1 = no data.
+std::string map_quicklook_svg(const std::vector<uint8_t>& classes, const std::vector<float>& uncertainty,
+                              int64_t width, int64_t height, const std::vector<std::string>& class_names,
+                              const std::string& title, int64_t max_side = 512);
 
 }  // namespace s2::experiments

@@ -5,6 +5,7 @@
 
 #include "data/gdal_util.h"
 #include "data/map_writer.h"
+#include "experiments/maps/map_style.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
@@ -83,7 +84,7 @@ std::vector<float> smooth_probabilities(const std::vector<float>& probabilities,
 }
 
 void smooth_map(const std::string& cube_path, const std::string& output, const SmoothingOptions& o,
-                int64_t block_size) {
+                bool cloud_optimised, int64_t block_size) {
   check_options(o);
   data::DatasetPtr cube = data::open_raster(cube_path);
   const data::Grid grid = data::grid_of(*cube);
@@ -123,7 +124,8 @@ void smooth_map(const std::string& cube_path, const std::string& output, const S
       writer.write(inner, classes, uncertainty, {});
     }
   }
-  writer.commit();
+  writer.commit(cloud_optimised);
+  write_qgis_class_style(output, names);
 }
 
 }  // namespace s2::experiments

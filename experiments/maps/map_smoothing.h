@@ -29,8 +29,9 @@ std::vector<float> smooth_probabilities(const std::vector<float>& probabilities,
                                         const SmoothingOptions& options);
 
 // Reads the probability cube at `cube_path` block by block (with the window's halo) and writes the
-// smoothed class map with its confidence layers as `output` (<stem>.tif and <stem>_confidence.tif).
+// smoothed class map with its confidence layers as `output` (<stem>.tif and <stem>_confidence.tif,
+// Cloud Optimised GeoTIFFs when asked) and its QGIS style.
 void smooth_map(const std::string& cube_path, const std::string& output, const SmoothingOptions& options,
-                int64_t block_size = 256);
+                bool cloud_optimised = false, int64_t block_size = 256);
 
 }  // namespace s2::experiments
