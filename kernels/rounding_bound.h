@@ -7,6 +7,7 @@
 // absolute values of the terms and gamma(n) = n u / (1 - n u), u = 2^-24 the unit roundoff of float32
 // (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., Lemma 3.1 and eq. 3.5). Two
 // implementations that each satisfy this differ by at most 2 gamma(n) M.
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 
@@ -20,6 +21,16 @@ inline double float32_gamma(int64_t n) {
   const double nu = static_cast<double>(n) * kFloat32UnitRoundoff;
   if (nu >= 0.5) throw std::invalid_argument("float32_gamma: chain too long for the bound to mean anything");
   return nu / (1.0 - nu);
+}
+
+// The probabilistic counterpart (Higham and Mary, "A new approach to probabilistic rounding error
+// analysis", SIAM J. Sci. Comput. 2019, theorem 2.4): with rounding errors independent and of mean zero,
+// a chain of n float32 roundings is within lambda sqrt(n) u (to first order) of exact with probability at
+// least 1 - 2 n exp(-lambda^2 / 2 (1 - u)^2). For comparisons that the worst-case gamma(n), loose by
+// sqrt(n), would let slip, with lambda chosen so that the failure probability is negligible.
+inline double float32_probabilistic_gamma(int64_t n, double lambda) {
+  const double nd = static_cast<double>(n), u = kFloat32UnitRoundoff;
+  return std::expm1(lambda * std::sqrt(nd) * u + nd * u * u / (1.0 - u));
 }
 
 // The bound on |a - b| for two float32 results of the same chain length and term magnitude.

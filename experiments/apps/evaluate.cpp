@@ -36,13 +36,18 @@ int main(int argc, char** argv) {
     S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
     const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);
-    experiments::Report report{fmt::format("{} on {}", checkpoint, d.source),
-                               "Evaluation of a saved model on data given at evaluation time.",
-                               saved.class_names,
-                               experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
-                               {},
-                               experiments::model_checksum(*saved.model),
-                               {}};
+    experiments::Report report{
+        fmt::format("{} on {}", checkpoint, d.source),
+        saved.origin.empty()
+            ? "Evaluation of a saved model on data given at evaluation time."
+            : fmt::format("Evaluation of a model imported from {}, on data given at evaluation "
+                          "time.",
+                          saved.origin),
+        saved.class_names,
+        experiments::compute_metrics(d.labels, p.classes, d.num_classes()),
+        {},
+        experiments::model_checksum(*saved.model),
+        {}};
     experiments::print_report(report);
     const std::string out = args.get("out", "");
     if (args.get_yes_no("attention", false)) {

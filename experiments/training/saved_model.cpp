@@ -10,8 +10,8 @@
 
 namespace s2::experiments {
 
-SavedModel load_saved_model(const std::string& path, const std::string& config_anchor) {
-  const Checkpoint ck = load_checkpoint(path);
+SavedModel saved_model_of(const Checkpoint& ck, const std::string& path, const std::string& config_anchor,
+                          bool restore_weights) {
   SavedModel m;
   m.config = parse_config(ck.config, config_anchor.empty() ? path : config_anchor);
   const auto meta = parse_toml_text(ck.metadata, fmt::format("metadata of checkpoint '{}'", path));
@@ -27,17 +27,24 @@ SavedModel load_saved_model(const std::string& path, const std::string& config_a
   m.bands = *bands;
   m.class_names = *classes;
   m.config.model.kind = *kind;
+  if (const auto origin = meta->get_as<std::string>("imported_from")) m.origin = *origin;
   // A model trained as a selection candidate was built from that candidate's config.
   if (const auto candidate = meta->get_as<std::string>("candidate")) {
     m.config = with_candidate(m.config, find_candidate(m.config, *candidate));
   }
   m.model =
       models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
-  ck.restore("model", m.model->named_parameters(), path);
-  ck.restore("model", m.model->named_buffers(), path);
+  if (restore_weights) {
+    ck.restore("model", m.model->named_parameters(), path);
+    ck.restore("model", m.model->named_buffers(), path);
+  }
   m.normaliser = data::BandNormaliser::from_state(ck.with_prefix("norm"), path);
   m.model->eval();
   return m;
+}
+
+SavedModel load_saved_model(const std::string& path, const std::string& config_anchor) {
+  return saved_model_of(load_checkpoint(path), path, config_anchor, true);
 }
 
 void check_compatible(const SavedModel& m, const data::PixelDataset& d) {

@@ -8,6 +8,7 @@
 #include "data/dataset.h"
 #include "experiments/cli/config.h"
 #include "experiments/training/experiment.h"
+#include "framework/checkpoint.h"
 #include "models/classifier.h"
 
 namespace s2::experiments {
@@ -18,11 +19,17 @@ struct SavedModel {
   int64_t timesteps = 0, bands = 0;
   std::unique_ptr<models::Classifier> model;
   data::BandNormaliser normaliser;
+  std::string
+      origin;  // where an imported model came from (its metadata's imported_from); empty if trained here
 };
 
 // `config_anchor` is the config file the run was started from (for relative data paths); empty keeps
 // the checkpoint's folder.
 SavedModel load_saved_model(const std::string& checkpoint_path, const std::string& config_anchor = "");
+// The same from a checkpoint in memory (`path` names it in errors); without `restore_weights` the model
+// keeps its initial weights, for a caller that fills them from elsewhere.
+SavedModel saved_model_of(const Checkpoint& checkpoint, const std::string& path,
+                          const std::string& config_anchor, bool restore_weights);
 
 // Checks that `d` has the dates, bands and classes the model was trained on, naming both sides.
 void check_compatible(const SavedModel& m, const data::PixelDataset& d);

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The logits of PyTorch's statement of the paper network (../shared/bench/torch_cbam_ref.py) on weights
+that s2cbam exported as safetensors: the reference tests/test_interop.cpp compares with, committed as
+tests/data/torch_cbam_ref_logits.npy so CI needs no PyTorch.
+
+    python3 scripts/safetensors_reference.py BUILD_DIR [--torch-ref ../shared/bench/torch_cbam_ref.py]
+
+It runs test_interop with S2_WRITE_INTEROP_FIXTURE set, which writes the exported file and the input;
+loads the file with load_state_dict(strict=True), so every name and shape must match; sets each batch
+norm's epsilon from the file's metadata; and saves the eval-mode float32 logits. Needs torch and
+safetensors (pip)."""
+import argparse, importlib.util, os, subprocess, sys, tempfile
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
+    a = ap.parse_args()
+    spec = importlib.util.spec_from_file_location("torch_cbam_ref", a.torch_ref)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, S2_WRITE_INTEROP_FIXTURE=d)
+        subprocess.run([os.path.join(a.build, "tests", "test_interop"), "-tc=PyTorch*"], env=env, check=False)
+        path = os.path.join(d, "paper.safetensors")
+        with safe_open(path, "pt") as f:
+            meta = f.metadata()
+        classes = meta["classes"].split(",")
+        net = ref.Net(len(classes))
+        net.load_state_dict(load_file(path), strict=True)
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eps = float(meta["bn_epsilon"])
+        net.eval()
+        x = torch.from_numpy(np.load(os.path.join(d, "input.npy")))
+        with torch.no_grad():
+            logits = net(x).numpy().astype(np.float64)
+    out = os.path.join(here, "..", "tests", "data", "torch_cbam_ref_logits.npy")
+    np.save(out, logits)
+    print(f"torch {torch.__version__}: logits {logits.shape} -> {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+// Models to and from other tools (experiments/interop): safetensors export and import round trip,
+// PyTorch's names for the paper network, the logits of ../shared/bench/torch_cbam_ref.py on the exported
+// weights (committed by scripts/safetensors_reference.py, so CI needs no PyTorch), and bad files.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "data/npy.h"
+#include "experiments/interop/safetensors_weights.h"
+#include "experiments/training/saved_model.h"
+#include "framework/atomic_file.h"
+#include "framework/checkpoint.h"
+#include "framework/error.h"
+#include "framework/random.h"
+#include "framework/safetensors.h"
+#include "kernels/rounding_bound.h"
+#include "models/torch_names.h"
+#include "tests/run_binary.h"
+#include "tests/temp_files.h"
+
+using namespace s2;
+using namespace s2::experiments;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kClasses{"bare ground", "canola", "cereals", "legumes", "forest"};
+
+// The paper network (5 classes, 36 x 10 input) with seeded weights, batch-norm statistics and
+// normalisation, as a checkpoint: what the exports start from, the same on every machine.
+const std::string& paper_checkpoint() {
+  static const std::string path = [] {
+    Checkpoint ck;
+    ck.config =
+        "[data]\nformat = \"pixel_csv\"\ntrain = \"train.csv\"\ntest = \"test.csv\"\nbands = 10\ntimesteps = "
+        "36\n"
+        "[model]\nattention = \"cbam\"\n";
+    ck.metadata =
+        "model_kind = \"cbam\"\ntimesteps = 36\nbands = 10\nclasses = [\"bare ground\", \"canola\", "
+        "\"cereals\", \"legumes\", \"forest\"]\n";
+    Generator g(12);
+    std::vector<float> mean(10), stddev(10);
+    for (size_t b = 0; b < 10; ++b)
+      mean[b] = 1000.0f * g.uniform(), stddev[b] = 100.0f + 900.0f * g.uniform();
+    ck.add("norm",
+           {{"mean", Tensor::from_vector({10}, mean)}, {"stddev", Tensor::from_vector({10}, stddev)}});
+    manual_seed(11);
+    SavedModel m = saved_model_of(ck, "paper", "", false);
+    for (auto& [name, t] : m.model->named_buffers()) {  // running statistics away from 0 and 1
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        t.data()[i] = name.ends_with("running_var") ? 0.5f + g.uniform() : 0.2f * g.normal();
+      }
+    }
+    for (auto& [name, t] : m.model->named_parameters()) {
+      if (name.ends_with("gamma") || name.ends_with("beta")) {
+        for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] += 0.3f * g.normal();
+      }
+    }
+    ck.add("model", m.model->named_parameters());
+    ck.add("model", m.model->named_buffers());
+    const std::string out = s2::testing::temp_path("paper.ckpt");
+    save_checkpoint(out, ck);
+    return out;
+  }();
+  return path;
+}
+
+NamedTensors state_of(const SavedModel& m) {
+  NamedTensors all = m.model->named_parameters();
+  for (auto& b : m.model->named_buffers()) all.push_back(b);
+  return all;
+}
+
+// 16 samples of standard normal input, (16, 1, 36, 10).
+Tensor reference_input() {
+  Generator g(5);
+  std::vector<float> v(16 * 36 * 10);
+  for (float& x : v) x = g.normal();
+  return Tensor::from_vector({16, 1, 36, 10}, v);
+}
+
+}  // namespace
+
+TEST_CASE("safetensors export and import give back the same model, names, normalisation and config") {
+  const std::string file = s2::testing::temp_path("paper.safetensors"),
+                    back = s2::testing::temp_path("back.ckpt");
+  const ExportSummary s = export_safetensors(paper_checkpoint(), file, WeightNames::Auto);
+  CHECK(s.names == WeightNames::Torch);
+  const SafeTensors st = load_safetensors(file);
+  std::set<std::string> names;
+  for (const auto& [name, t] : st.tensors) names.insert(name);
+  // PyTorch's module names, batch-norm counters included (load_state_dict wants them).
+  for (const char* expected :
+       {"stem.0.weight", "stem.0.bias", "stem.1.weight", "stem.1.running_var", "r1.c1.weight", "r2.b2.bias",
+        "r3.skip.weight", "a1.fc1.weight", "a2.fc2.bias", "a3.sconv.weight", "head.weight", "head.bias"}) {
+    CHECK(names.count(expected) == 1);
+  }
+  CHECK(st.integers.size() == 7);  // the stem's batch norm and two per residual unit
+  CHECK(st.metadata.at("bn_epsilon") == "0.001");
+  int64_t trainable = 0;
+  const SavedModel original = load_saved_model(paper_checkpoint());
+  for (const auto& [name, t] : original.model->named_parameters()) trainable += t.numel();
+  CHECK(trainable == 1250851);  // the paper's count for 5 classes
+
+  import_safetensors(file, "", back);
+  const SavedModel imported = load_saved_model(back);
+  CHECK(weights_checksum(state_of(imported)) == weights_checksum(state_of(original)));
+  CHECK(imported.normaliser.mean == original.normaliser.mean);  // %.9g reads back to the same float
+  CHECK(imported.normaliser.stddev == original.normaliser.stddev);
+  CHECK(imported.class_names == kClasses);
+  CHECK(imported.origin == file + " (safetensors)");
+
+  // s2cbam's own names, and weights from elsewhere (no metadata) with --like.
+  export_safetensors(paper_checkpoint(), file, WeightNames::S2cbam);
+  SafeTensors bare = load_safetensors(file);
+  CHECK(bare.tensors.front().first == "stem_conv.weight");
+  bare.metadata.clear();
+  save_safetensors(file, bare);
+  CHECK_THROWS_WITH_AS(import_safetensors(file, "", back), doctest::Contains("carries no s2cbam config"),
+                       s2::Error);
+  import_safetensors(file, paper_checkpoint(), back);
+  CHECK(weights_checksum(state_of(load_saved_model(back))) == weights_checksum(state_of(original)));
+}
+
+TEST_CASE("PyTorch's statement of the network gives the same logits on the exported weights") {
+  // scripts/safetensors_reference.py loads the export into torch_cbam_ref.Net with load_state_dict
+  // (strict), sets its batch norms' epsilon from the metadata, and saves its eval-mode logits on
+  // reference_input() (torch 2.15.0, float32) as tests/data/torch_cbam_ref_logits.npy.
+  const std::string file = s2::testing::temp_path("reference.safetensors");
+  export_safetensors(paper_checkpoint(), file, WeightNames::Torch);
+  if (const char* dir = std::getenv("S2_WRITE_INTEROP_FIXTURE")) {  // the script's first half
+    fs::copy_file(file, fs::path(dir) / "paper.safetensors", fs::copy_options::overwrite_existing);
+    const Tensor x = reference_input();
+    data::write_npy((fs::path(dir) / "input.npy").string(), x.shape(), x.to_vector());
+  }
+  const data::NpyArray want = data::read_npy(S2_SOURCE_DIR "/tests/data/torch_cbam_ref_logits.npy");
+  REQUIRE(want.shape == std::vector<int64_t>{16, 5});
+  SavedModel m = load_saved_model(paper_checkpoint());
+  const std::vector<float> got = m.model->forward(reference_input()).to_vector();
+  double largest = 0;
+  for (const double v : want.values) largest = std::max(largest, std::fabs(v));
+  // Two float32 evaluations of the same inference chain, sized by the largest logit: the worst-case bound,
+  // and the probabilistic one (lambda = 8: fails by chance with probability below 2 n e^-32, about 1e-10).
+  // Only the second is tight enough for the layouts: a transposed 3 x 3 kernel of r1.c1 moves the logits
+  // by 2.2e-5, batch-norm statistics in reverse order by 8.8e-5 (measured with the script's model).
+  auto config = dynamic_cast<models::CbamCropNet&>(*m.model).config();
+  const int64_t chain = models::rounding_chain(config, 16, false);
+  const double worst_case = float32_difference_bound(chain, largest);
+  const double probable = 2 * float32_probabilistic_gamma(chain, 8.0) * largest;
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got[i] - want.values[i]) <= worst_case);
+    CHECK(std::fabs(got[i] - want.values[i]) <= probable);
+    worst = std::max(worst, std::fabs(got[i] - want.values[i]));
+  }
+  MESSAGE("largest logit " << largest << ", largest difference " << worst << ", bounds " << worst_case
+                           << " and " << probable << " (chain " << chain << ")");
+}
+
+TEST_CASE("bad safetensors files and mismatched weights: errors that name the file and the tensor") {
+  const std::string file = s2::testing::temp_path("bad.safetensors"),
+                    out = s2::testing::temp_path("bad.ckpt");
+  s2::write_file_atomic(file, "abc");
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("too short for a safetensors file"),
+                       s2::Error);
+  const auto with_header = [&](const std::string& header, size_t data_bytes) {
+    const uint64_t n = header.size();
+    s2::write_file_atomic(
+        file, std::string(reinterpret_cast<const char*>(&n), 8) + header + std::string(data_bytes, '\0'));
+  };
+  with_header(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 24);
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("tensor 'w' has the byte range [0, 20)"),
+                       s2::Error);
+  with_header(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("tensor 'w' has dtype U8"), s2::Error);
+  with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", 8);
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("bad safetensors header: expected '}'"),
+                       s2::Error);
+  const uint64_t huge = 1000;
+  s2::write_file_atomic(file, std::string(reinterpret_cast<const char*>(&huge), 8) + "{}");
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("the header claims 1000 bytes"), s2::Error);
+
+  // F16 and BF16 read as float32.
+  const uint16_t halves[2] = {0x3c00, 0xc000};  // 1 and -2 in F16; 0x3f80 is 1 in BF16
+  const uint16_t brains[1] = {0x3f80};
+  s2::write_file_atomic(file, [&] {
+    const std::string header =
+        R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]}})";
+    const uint64_t n = header.size();
+    return std::string(reinterpret_cast<const char*>(&n), 8) + header +
+           std::string(reinterpret_cast<const char*>(halves), 4) +
+           std::string(reinterpret_cast<const char*>(brains), 2);
+  }());
+  const SafeTensors mixed = load_safetensors(file);
+  CHECK(mixed.tensors[0].second.to_vector() == std::vector<float>{1.0f, -2.0f});
+  CHECK(mixed.tensors[1].second.to_vector() == std::vector<float>{1.0f});
+
+  export_safetensors(paper_checkpoint(), file, WeightNames::Torch);
+  SafeTensors st = load_safetensors(file);
+  st.tensors[2].second = Tensor::zeros({7});  // stem.1.weight (64 values)
+  save_safetensors(file, st);
+  CHECK_THROWS_WITH_AS(
+      import_safetensors(file, "", out),
+      doctest::Contains("tensor stem.1.weight has shape [7], the model's stem_bn.gamma is [64]"), s2::Error);
+  export_safetensors(paper_checkpoint(), file, WeightNames::Torch);
+  st = load_safetensors(file);
+  st.tensors.erase(st.tensors.begin() + 1);  // stem.0.bias
+  st.tensors.emplace_back("extra.weight", Tensor::zeros({1}));
+  save_safetensors(file, st);
+  CHECK_THROWS_WITH_AS(
+      import_safetensors(file, "", out),
+      doctest::Contains("has no tensor for the model's stem_conv.bias (PyTorch name stem.0.bias)"),
+      s2::Error);
+}
+
+TEST_CASE("the export_weights and import_weights binaries") {
+  const std::string bin = S2_BINARY_DIR, dir = s2::testing::temp_path("cli");
+  fs::create_directories(dir);
+  const auto exported = s2::testing::run(
+      dir, bin + "/export_weights --checkpoint " + paper_checkpoint() + " --out w.safetensors");
+  INFO(exported.output);
+  CHECK(exported.exit_code == 0);
+  // 1,250,851 trainable values and the 1,920 running statistics.
+  CHECK(exported.output.find(
+            "wrote w.safetensors: 56 tensors, 1252771 values, PyTorch (torch_cbam_ref.py) names") !=
+        std::string::npos);
+  const auto imported =
+      s2::testing::run(dir, bin + "/import_weights --safetensors w.safetensors --out back.ckpt");
+  CHECK(imported.exit_code == 0);
+  CHECK(load_saved_model(dir + "/back.ckpt").origin == "w.safetensors (safetensors)");
+  const auto bad = s2::testing::run(
+      dir, bin + "/export_weights --checkpoint " + paper_checkpoint() + " --out x --names keras");
+  CHECK(bad.output.find("option --names takes auto, torch or s2cbam, got 'keras'") != std::string::npos);
+}
