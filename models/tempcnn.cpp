@@ -39,4 +39,13 @@ Tensor TempCnn::forward(const Tensor& input) {
   return head_->forward(dropout_->forward(h).reshape({n, config_.dense_units}));
 }
 
+int64_t rounding_chain(const TempCnnConfig& c) {
+  int64_t chain = 0, channels = c.bands;
+  for (int64_t i = 0; i < c.conv_layers; ++i) {
+    chain += c.kernel_size * channels + 1 + 8;  // the conv with its bias, then batch norm and ReLU
+    channels = c.filters;
+  }
+  return chain + (c.filters * c.timesteps + 1) + 8 + (c.dense_units + 1) + (c.classes + 24);
+}
+
 }  // namespace s2::models

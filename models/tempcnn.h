@@ -23,6 +23,7 @@ class TempCnn : public Classifier {
   explicit TempCnn(const TempCnnConfig& config);
   Tensor forward(const Tensor& x) override;
   int64_t num_classes() const override { return config_.classes; }
+  const TempCnnConfig& config() const { return config_; }
   // Dropout and its 1D convolution layout (transpose_last2) have no CUDA kernels.
   bool has_cuda_kernels() const override { return false; }
 
@@ -34,5 +35,10 @@ class TempCnn : public Classifier {
   std::shared_ptr<nn::BatchNorm2d> dense_norm_;
   std::shared_ptr<nn::Dropout> dropout_;
 };
+
+// The longest chain of float32 roundings from the input to the logits in inference (as the
+// CbamCropNet's rounding_chain): each conv's reduction (k x channels + bias), its batch norm and ReLU,
+// the dense layer, its batch norm, the head and the softmax.
+int64_t rounding_chain(const TempCnnConfig& c);
 
 }  // namespace s2::models

@@ -4,17 +4,22 @@ that s2cbam exported as safetensors: the reference tests/test_interop.cpp compar
 tests/data/torch_cbam_ref_logits.npy so CI needs no PyTorch.
 
     python3 scripts/safetensors_reference.py BUILD_DIR [--torch-ref ../shared/bench/torch_cbam_ref.py]
+    python3 scripts/safetensors_reference.py BUILD_DIR --check   # compare (exit 77: no torch or safetensors)
 
 It runs test_interop with S2_WRITE_INTEROP_FIXTURE set, which writes the exported file and the input;
 loads the file with load_state_dict(strict=True), so every name and shape must match; sets each batch
-norm's epsilon from the file's metadata; and saves the eval-mode float32 logits. Needs torch and
-safetensors (pip)."""
+norm's epsilon from the file's metadata; and saves the eval-mode float32 logits, computed on one
+thread so that a rerun gives the same bits (--check requires them). Needs torch and safetensors (pip)."""
 import argparse, importlib.util, os, subprocess, sys, tempfile
 
-import numpy as np
-import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
+try:
+    import numpy as np
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+except ImportError as e:
+    print(f"{e.name} is not installed: nothing to check (pip install torch safetensors)")
+    sys.exit(77)
 
 
 def main():
@@ -22,13 +27,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
+    ap.add_argument("--check", action="store_true")
     a = ap.parse_args()
+    torch.set_num_threads(1)
     spec = importlib.util.spec_from_file_location("torch_cbam_ref", a.torch_ref)
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, S2_WRITE_INTEROP_FIXTURE=d)
-        subprocess.run([os.path.join(a.build, "tests", "test_interop"), "-tc=PyTorch*"], env=env, check=False)
+        subprocess.run([os.path.join(a.build, "tests", "test_interop"), "-tc=PyTorch*"], env=env,
+                       stdout=subprocess.DEVNULL, check=False)
         path = os.path.join(d, "paper.safetensors")
         with safe_open(path, "pt") as f:
             meta = f.metadata()
@@ -43,6 +51,10 @@ def main():
         with torch.no_grad():
             logits = net(x).numpy().astype(np.float64)
     out = os.path.join(here, "..", "tests", "data", "torch_cbam_ref_logits.npy")
+    if a.check:
+        same = np.array_equal(np.load(out), logits)
+        print(f"torch {torch.__version__}: {'the same' if same else 'DIFFERENT'} logits as {out}")
+        sys.exit(0 if same else 1)
     np.save(out, logits)
     print(f"torch {torch.__version__}: logits {logits.shape} -> {out}")
 

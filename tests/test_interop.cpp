@@ -2,6 +2,8 @@
 // PyTorch's names for the paper network, the logits of ../shared/bench/torch_cbam_ref.py on the exported
 // weights (committed by scripts/safetensors_reference.py, so CI needs no PyTorch), and bad files.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -9,14 +11,18 @@
 #include <set>
 
 #include "data/npy.h"
+#include "experiments/interop/onnx_export.h"
 #include "experiments/interop/safetensors_weights.h"
+#include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
+#include "experiments/training/trainer.h"
 #include "framework/atomic_file.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
 #include "framework/random.h"
 #include "framework/safetensors.h"
 #include "kernels/rounding_bound.h"
+#include "models/tempcnn.h"
 #include "models/torch_names.h"
 #include "tests/run_binary.h"
 #include "tests/temp_files.h"
@@ -235,4 +241,99 @@ TEST_CASE("the export_weights and import_weights binaries") {
   const auto bad = s2::testing::run(
       dir, bin + "/export_weights --checkpoint " + paper_checkpoint() + " --out x --names keras");
   CHECK(bad.output.find("option --names takes auto, torch or s2cbam, got 'keras'") != std::string::npos);
+}
+
+namespace {
+
+// A model of `kind` (a [model] table) for the Victoria data with seeded weights and batch-norm
+// statistics, normalised by the training file: a checkpoint as training would leave it.
+std::string victoria_checkpoint(const std::string& name, const std::string& model_table) {
+  const std::string config_text =
+      "[data]\nformat = \"pixel_csv\"\nroot = \"" S2_SHARED_DATA
+      "\"\ntrain = \"victoria-2017/train.csv\"\ntest = \"victoria-2017/test.csv\"\n"
+      "bands = 10\ntimesteps = 36\n[split]\nkind = \"given\"\n[model]\n" +
+      model_table;
+  const ExperimentConfig c = load_config(s2::testing::write_temp(name + ".toml", config_text));
+  const LoadedData d = load_data(c);
+  Checkpoint ck;
+  ck.config = config_text;
+  ck.metadata = fmt::format("model_kind = \"{}\"\ntimesteps = 36\nbands = 10\nclasses = [\"{}\"]\n",
+                            c.model.kind, fmt::join(d.train.class_names, "\", \""));
+  ck.add("norm", data::BandNormaliser::fit(d.train).state());
+  manual_seed(21);
+  SavedModel m = saved_model_of(ck, name, "", false);
+  Generator g(22);
+  for (auto& [n, t] : m.model->named_buffers()) {
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data()[i] = n.ends_with("running_var") ? 0.5f + g.uniform() : 0.2f * g.normal();
+  }
+  ck.add("model", m.model->named_parameters());
+  ck.add("model", m.model->named_buffers());
+  const std::string path = s2::testing::temp_path(name + ".ckpt");
+  save_checkpoint(path, ck);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "ONNX exports give onnxruntime's probabilities on the Victoria test set: paper, ablation, TempCNN") {
+  // scripts/onnx_reference.py runs each export in onnxruntime (1 thread) on the normalised Victoria test
+  // set and commits the probabilities as tests/data/onnx_<name>_probabilities.npy, and the FNV-1a of
+  // each export's bytes in tests/data/onnx_exports.txt: an export that changes must be checked again.
+  const std::vector<std::pair<std::string, std::string>> models{
+      {"paper", "attention = \"cbam\"\n"},
+      {"spatial_no_skip", "attention = \"spatial\"\nresidual_skip = false\nunits_per_stage = 2\n"},
+      {"tempcnn", "kind = \"tempcnn\"\n"}};
+  const std::string hashes = s2::read_file(S2_SOURCE_DIR "/tests/data/onnx_exports.txt");
+  const char* fixture = std::getenv("S2_WRITE_INTEROP_FIXTURE");
+  std::vector<std::string> checkpoints;
+  for (const auto& [name, table] : models) {  // the exports first, so the script gets all of them
+    checkpoints.push_back(victoria_checkpoint(name, table));
+    export_onnx(checkpoints.back(), s2::testing::temp_path(name + ".onnx"));
+    if (fixture != nullptr) {
+      fs::copy_file(s2::testing::temp_path(name + ".onnx"), fs::path(fixture) / (name + ".onnx"),
+                    fs::copy_options::overwrite_existing);
+    }
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string& name = models[i].first;
+    CAPTURE(name);
+    const std::string onnx = s2::testing::temp_path(name + ".onnx");
+    const OnnxSummary s = export_onnx(checkpoints[i], onnx);
+    const std::string bytes = s2::read_file(onnx);
+    CHECK(hashes.find(name + " " + Fnv1a().add(bytes).hex()) != std::string::npos);
+    SavedModel m = load_saved_model(checkpoints[i]);
+    const data::PixelDataset d = load_for_model(m, test_files(m.config));
+    data::PixelDataset normalised = d;
+    m.normaliser.apply(normalised);
+    if (fixture != nullptr) {
+      data::write_npy((fs::path(fixture) / "victoria_test_x.npy").string(), {d.size(), 1, 36, 10},
+                      normalised.values);
+    }
+    const Prediction p = predict(*m.model, normalised);
+    const data::NpyArray want =
+        data::read_npy(fmt::format("{}/tests/data/onnx_{}_probabilities.npy", S2_SOURCE_DIR, name));
+    REQUIRE(want.shape == std::vector<int64_t>{d.size(), 8});
+    const int64_t chain =
+        s.model_kind == "tempcnn"
+            ? models::rounding_chain(dynamic_cast<models::TempCnn&>(*m.model).config())
+            : models::rounding_chain(dynamic_cast<models::CbamCropNet&>(*m.model).config(), 1, false);
+    // A softmax output moves by at most half the largest error of the logits, which the chain bounds at
+    // the size of the largest logit (from s2cbam's own forward pass).
+    const std::vector<float> logits =
+        m.model->forward(Tensor::from_vector({d.size(), 1, 36, 10}, normalised.values)).to_vector();
+    double largest = 1;
+    for (const float v : logits) largest = std::max(largest, std::fabs(static_cast<double>(v)));
+    const double worst_case = float32_difference_bound(chain, largest);
+    const double probable = 2 * float32_probabilistic_gamma(chain, 8.0) * largest;
+    double worst = 0;
+    for (size_t j = 0; j < p.probabilities.size(); ++j) {
+      worst = std::max(worst, std::fabs(p.probabilities[j] - want.values[j]));
+    }
+    CHECK(worst <= worst_case);
+    CHECK(worst <= probable);
+    MESSAGE(name << ": " << s.bytes << " bytes, largest logit " << largest << ", largest difference " << worst
+                 << " (bounds " << worst_case << ", " << probable << ")");
+  }
 }
