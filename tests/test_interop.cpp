@@ -11,6 +11,7 @@
 #include <set>
 
 #include "data/npy.h"
+#include "experiments/interop/keras_import.h"
 #include "experiments/interop/onnx_export.h"
 #include "experiments/interop/safetensors_weights.h"
 #include "experiments/training/experiment.h"
@@ -337,3 +338,77 @@ TEST_CASE(
                  << " (bounds " << worst_case << ", " << probable << ")");
   }
 }
+
+#ifdef S2_HAVE_HDF5
+TEST_CASE("Keras weights of the notebook's model: .keras and legacy .h5 give Keras's own softmax") {
+  // scripts/keras_reference.py builds the notebook's model in Keras 3 (TensorFlow 2.21), draws its weights
+  // and batch-norm statistics, saves it both ways, and commits its softmax on the first 64 Victoria test
+  // samples (resampled to 36 x 10 and normalised as here) as tests/data/keras_softmax.npy.
+  const std::string config = s2::testing::write_temp(
+      "keras.toml", "[data]\nformat = \"pixel_csv\"\nroot = \"" S2_SHARED_DATA
+                    "\"\ntrain = \"victoria-2017/train.csv\"\ntest = \"victoria-2017/test.csv\"\nbands = 10\n"
+                    "timesteps = 36\n[split]\nkind = \"given\"\n[model]\nbn_momentum = 0.1\n");
+  // The input: the first 64 test samples, normalised by the training file's statistics.
+  LoadedData victoria = load_data(load_config(config));
+  data::BandNormaliser::fit(victoria.train).apply(victoria.test);
+  const std::vector<float> first(victoria.test.values.begin(), victoria.test.values.begin() + 64 * 360);
+  if (const char* dir = std::getenv("S2_WRITE_INTEROP_FIXTURE")) {  // the script's input
+    data::write_npy((fs::path(dir) / "keras_input.npy").string(), {64, 1, 36, 10}, first);
+  }
+  const data::NpyArray want = data::read_npy(S2_SOURCE_DIR "/tests/data/keras_softmax.npy");
+  for (const char* file : {"keras_cbam.keras", "keras_cbam.h5"}) {
+    CAPTURE(file);
+    const std::string out = s2::testing::temp_path(std::string(file) + ".ckpt");
+    // The notebook's five outputs named here (Victoria has eight classes); no normalisation stored.
+    import_keras(
+        {std::string(S2_SOURCE_DIR "/tests/data/") + file, config, out, false, {"a", "b", "c", "d", "e"}});
+    SavedModel m = load_saved_model(out);
+    CHECK(m.origin.ends_with(std::string(file) + " (Keras)"));
+    CHECK(m.config.model.cbam.batch_norm.eps == 0.001f);      // Keras's, whatever the config said
+    CHECK(m.config.model.cbam.batch_norm.momentum == 0.01f);  // Keras's 0.99 in s2cbam's convention
+    CHECK(m.normaliser.mean == std::vector<float>(10, 0.0f));
+    REQUIRE(want.shape == std::vector<int64_t>{64, 5});
+    const Tensor logits = m.model->forward(Tensor::from_vector({64, 1, 36, 10}, first));
+    const std::vector<float> got = softmax(logits).to_vector();
+    double largest = 1;
+    for (const float v : logits.to_vector()) largest = std::max(largest, std::fabs(static_cast<double>(v)));
+    const int64_t chain =
+        models::rounding_chain(dynamic_cast<models::CbamCropNet&>(*m.model).config(), 64, false);
+    const double worst_case = float32_difference_bound(chain, largest);
+    const double probable = 2 * float32_probabilistic_gamma(chain, 8.0) * largest;
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want.values[i]));
+    CHECK(worst <= worst_case);
+    CHECK(worst <= probable);
+    MESSAGE(std::string(file) << ": largest logit " << largest << ", largest difference " << worst
+                              << " (bounds " << worst_case << ", " << probable << ")");
+  }
+}
+
+TEST_CASE("Keras files that are not the notebook's model: errors that name the file and the layer") {
+  const std::string config =
+      s2::testing::write_temp("keras-bad.toml", "[data]\nformat = \"pixel_csv\"\nroot = \"" S2_SHARED_DATA
+                                                "\"\ntrain = \"victoria-2017/train.csv\"\nbands = "
+                                                "10\ntimesteps = 36\n[split]\nkind = \"grouped\"\n[model]\n");
+  const std::string out = s2::testing::temp_path("bad-keras.ckpt");
+  // The Victoria training file has 8 classes; the notebook's model 5.
+  CHECK_THROWS_WITH_AS(import_keras({S2_SOURCE_DIR "/tests/data/keras_cbam.h5", config, out, true, {}}),
+                       doctest::Contains("the Keras model has 5 outputs, the config"), s2::Error);
+  const std::string wide = s2::testing::write_temp(
+      "keras-wide.toml",
+      "[data]\nformat = \"pixel_csv\"\nroot = \"" S2_SHARED_DATA
+      "\"\ntrain = \"victoria-2017/train.csv\"\nbands = 10\ntimesteps = 36\n[split]\nkind = \"grouped\"\n"
+      "[model]\nstage_widths = [64, 128, 256, 512]\n");
+  CHECK_THROWS_WITH_AS(
+      import_keras(
+          {S2_SOURCE_DIR "/tests/data/keras_cbam.keras", wide, out, false, {"a", "b", "c", "d", "e"}}),
+      doctest::Contains("has no residual_unit_3/main_layers/conv2d/vars/0 for Keras layer "
+                        "'residual_unit_3/main_layers/conv2d' "
+                        "(s2cbam's stage4.unit1.conv1.weight)"),
+      s2::Error);
+  const std::string not_h5 = s2::testing::write_temp("not.h5", "plain text");
+  CHECK_THROWS_WITH_AS(read_keras_weights(not_h5), doctest::Contains("is not an HDF5 file"), s2::Error);
+  const std::string not_zip = s2::testing::write_temp("not.keras", "plain text");
+  CHECK_THROWS_WITH_AS(read_keras_weights(not_zip), doctest::Contains("is not a Keras 3 archive"), s2::Error);
+}
+#endif
