@@ -5,6 +5,7 @@
 #include <numeric>
 #include <set>
 
+#include "data/gap_filling.h"
 #include "framework/error.h"
 
 namespace s2::data {
@@ -66,23 +67,7 @@ PixelDataset filter_classes(const PixelDataset& d, int64_t min_pixels, int64_t m
 PixelDataset resample_regular(const PixelDataset& d, int64_t steps) {
   S2_CHECK(steps >= 2 && d.timesteps >= 2, "resample: need at least 2 dates, got {} -> {}", d.timesteps,
            steps);
-  PixelDataset out = d;
-  out.timesteps = steps;
-  out.values.assign(static_cast<size_t>(d.size() * steps * d.bands), 0.0f);
-  const double scale = static_cast<double>(d.timesteps - 1) / static_cast<double>(steps - 1);
-  for (int64_t i = 0; i < d.size(); ++i) {
-    const float* in = d.sample(i);
-    float* o = out.values.data() + i * steps * d.bands;
-    for (int64_t t = 0; t < steps; ++t) {
-      const double pos = static_cast<double>(t) * scale;
-      const int64_t lo = std::min<int64_t>(static_cast<int64_t>(pos), d.timesteps - 2);
-      const float w = static_cast<float>(pos - static_cast<double>(lo));
-      for (int64_t b = 0; b < d.bands; ++b) {
-        o[t * d.bands + b] = (1.0f - w) * in[lo * d.bands + b] + w * in[(lo + 1) * d.bands + b];
-      }
-    }
-  }
-  return out;
+  return fill_gaps(d, {.days = {}, .steps = steps, .min_clear = 1});
 }
 
 BandNormaliser BandNormaliser::fit(const PixelDataset& train) {

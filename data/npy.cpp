@@ -66,7 +66,7 @@ NpyArray read_npy(const std::string& path) {
   S2_CHECK(data_start <= bytes.size(), "'{}': truncated header", path);
   const std::string header = bytes.substr(8 + len_bytes, header_len);
   std::smatch m;
-  S2_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([fiu])(\d+)')")),
+  S2_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([fiub])(\d+)')")),
            "'{}': no dtype in header {}", path, header);
   const std::string order = m[1], kind = m[2];
   const int size = std::stoi(m[3]);
@@ -110,7 +110,7 @@ NpyArray read_npy(const std::string& path) {
     convert<int32_t>(raw, count, a.values);
   else if (dtype == "i8")
     convert<int64_t>(raw, count, a.values);
-  else if (dtype == "u1")
+  else if (dtype == "u1" || dtype == "b1")  // NumPy's bool is one byte, 0 or 1
     convert<uint8_t>(raw, count, a.values);
   else if (dtype == "u2")
     convert<uint16_t>(raw, count, a.values);
@@ -142,7 +142,8 @@ PixelDataset read_npy_dataset(const std::string& values_path, const std::string&
   const auto per_sample = static_cast<size_t>(d.timesteps * d.bands), per_date = static_cast<size_t>(d.bands);
   for (size_t i = 0; i < x.values.size(); ++i) {
     const auto v = static_cast<float>(x.values[i]);  // a float64 beyond float32's range turns infinite here
-    S2_CHECK(std::isfinite(v), "'{}': value {} of sample {} (date {}, band {}) is NaN or infinite in float32",
+    // NaN is a date the point was not seen (a gap, filled in time later); infinity is no observation.
+    S2_CHECK(!std::isinf(v), "'{}': value {} of sample {} (date {}, band {}) is infinite in float32",
              values_path, x.values[i], i / per_sample, i % per_sample / per_date + 1, i % per_date + 1);
     d.values.push_back(v);
   }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <string_view>
 
@@ -30,13 +31,17 @@ T parse_number(std::string_view field, const std::string& path, int64_t line, si
   while (!field.empty() && (field.back() == ' ' || field.back() == '"' || field.back() == '\r')) {
     field.remove_suffix(1);
   }
+  if constexpr (std::is_floating_point_v<T>) {
+    // An empty field, NaN or NA is a date the point was not seen: a gap, filled in time later.
+    if (field.empty() || field == "nan" || field == "NaN" || field == "NA")
+      return std::numeric_limits<T>::quiet_NaN();
+  }
   T value{};
   const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
   S2_CHECK(ec == std::errc() && end == field.data() + field.size() && !field.empty(),
            "{}:{}: column {}: '{}' is not a number", path, line, column + 1, field);
   if constexpr (std::is_floating_point_v<T>) {
-    S2_CHECK(std::isfinite(value), "{}:{}: column {}: value {} is NaN or infinite", path, line, column + 1,
-             field);
+    S2_CHECK(std::isfinite(value), "{}:{}: column {}: value {} is infinite", path, line, column + 1, field);
   }
   return value;
 }

@@ -14,7 +14,8 @@ struct PixelCsvOptions {
   std::vector<std::string> class_names = {};
 };
 
-// Throws s2::Error naming the file, line and column for malformed rows, NaN or missing values.
+// Throws s2::Error naming the file, line and column for malformed rows or infinite values. An empty
+// value field, NaN or NA is a gap (NaN), for data/gap_filling.
 PixelDataset read_pixel_csv(const std::string& path, const PixelCsvOptions& options = {});
 
 }  // namespace s2::data

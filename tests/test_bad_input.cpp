@@ -150,16 +150,23 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
          write(dir / "plain.txt", "a file\n");
        },
        "$B/train --config c.toml --out plain.txt/run", "plain.txt/run"},
-      // Rule: every float from outside is checked for finiteness, whatever the format.
-      {"pixel CSV holding NaN",
+      // Rule: every float from outside is checked for finiteness, whatever the format (NaN in a table is
+      // a gap, filled in time: data/gap_filling).
+      {"pixel CSV holding infinity",
        [](const fs::path& dir) {
-         write(dir / "p.csv", "label,id,a,b\n0,1,0.5,nan\n1,2,0.5,0.25\n");
+         write(dir / "p.csv", "label,id,a,b\n0,1,0.5,inf\n1,2,0.5,0.25\n");
          config_file(dir, "[data]\ntrain = \"p.csv\"\ntest = \"p.csv\"\nbands = 2\n");
        },
-       "$B/train --config c.toml", "p.csv:2: column 4: value nan is NaN or infinite"},
+       "$B/train --config c.toml", "p.csv:2: column 4: value inf is infinite"},
+      {"pixel CSV whose every sample has a band never seen",
+       [](const fs::path& dir) {
+         write(dir / "p.csv", "label,id,a,b\n0,1,0.5,nan\n1,2,0.5,\n");
+         config_file(dir, "[data]\ntrain = \"p.csv\"\ntest = \"p.csv\"\nbands = 2\n");
+       },
+       "$B/train --config c.toml", "p.csv': no sample has a band seen on 1 dates or more"},
       {"NPY values holding infinity",
        npy_data("1, 4, 10", std::vector<float>(40, std::numeric_limits<float>::infinity())), evaluate_npy,
-       "x.npy': value inf of sample 0 (date 1, band 1) is NaN or infinite"},
+       "x.npy': value inf of sample 0 (date 1, band 1) is infinite in float32"},
       {"checkpoint weights holding NaN, valid checksum (was a map of class 1)",
        corrupted([](Checkpoint& c) { c.tensors[0].second.data()[0] = std::nanf(""); }),
        "$B/evaluate --checkpoint m.ckpt", "holds a NaN or infinite value"},

@@ -291,7 +291,8 @@ TEST_CASE(
   std::vector<std::string> checkpoints;
   for (const auto& [name, table] : models) {  // the exports first, so the script gets all of them
     checkpoints.push_back(victoria_checkpoint(name, table));
-    export_onnx(checkpoints.back(), s2::testing::temp_path(name + ".onnx"));
+    export_onnx(checkpoints.back(), s2::testing::temp_path(name + ".onnx"),
+                false);  // the same bytes anywhere
     if (fixture != nullptr) {
       fs::copy_file(s2::testing::temp_path(name + ".onnx"), fs::path(fixture) / (name + ".onnx"),
                     fs::copy_options::overwrite_existing);
@@ -301,7 +302,7 @@ TEST_CASE(
     const std::string& name = models[i].first;
     CAPTURE(name);
     const std::string onnx = s2::testing::temp_path(name + ".onnx");
-    const OnnxSummary s = export_onnx(checkpoints[i], onnx);
+    const OnnxSummary s = export_onnx(checkpoints[i], onnx, false);
     const std::string bytes = s2::read_file(onnx);
     CHECK(hashes.find(name + " " + Fnv1a().add(bytes).hex()) != std::string::npos);
     SavedModel m = load_saved_model(checkpoints[i]);
@@ -357,8 +358,9 @@ TEST_CASE("Keras weights of the notebook's model: .keras and legacy .h5 give Ker
   }
   const data::NpyArray want = data::read_npy(S2_SOURCE_DIR "/tests/data/keras_softmax.npy");
   for (const char* file : {"keras_cbam.keras", "keras_cbam.h5"}) {
-    CAPTURE(file);
-    const std::string out = s2::testing::temp_path(std::string(file) + ".ckpt");
+    const std::string name = file;
+    CAPTURE(name);
+    const std::string out = s2::testing::temp_path(name + ".ckpt");
     // The notebook's five outputs named here (Victoria has eight classes); no normalisation stored.
     import_keras(
         {std::string(S2_SOURCE_DIR "/tests/data/") + file, config, out, false, {"a", "b", "c", "d", "e"}});

@@ -204,6 +204,13 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("test_labels", c.data.test_labels);
   data.read("train_groups", c.data.train_groups);
   data.read("test_groups", c.data.test_groups);
+  data.read("train_dates", c.data.train_dates);
+  data.read("test_dates", c.data.test_dates);
+  if (data.has("nodata")) {
+    double nodata = 0;
+    data.read("nodata", nodata, -1e300, 1e300);
+    c.data.nodata = nodata;
+  }
   data.read("bands", c.data.bands, 1, 1000);
   data.read("band_names", c.data.band_names);
   for (size_t i = 0; i < c.data.band_names.size(); ++i) {

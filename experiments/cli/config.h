@@ -4,6 +4,7 @@
 // file and the key.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,12 @@ struct DataConfig {
   std::string root;  // relative paths below resolve against it; itself relative to the config file
   std::string train, test;
   std::string train_labels, test_labels, train_groups, test_groups;  // npy only
-  int64_t bands = 10;                                                // pixel_csv: bands per date
+  // Tables (pixel_csv, npy): the acquisition dates, a text file of T YYYY-MM-DD lines or an .npy of
+  // (N, T) YYYYMMDD per sample; empty = evenly spaced. With dates or gaps, the series are filled and
+  // resampled as rasters are (data/gap_filling.h).
+  std::string train_dates, test_dates;
+  std::optional<double> nodata;  // tables: a value meaning "not observed", besides NaN (e.g. 65535)
+  int64_t bands = 10;            // pixel_csv: bands per date
   std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
   int64_t timesteps = 0;  // regular dates to resample to; 0 keeps a table's own (rasters need it)
   // pixel_csv: the name of each label value. raster_series: the legend names to keep, in class order

@@ -125,7 +125,7 @@ std::string tempcnn(Builder& b, const models::TempCnnConfig& c) {
 
 }  // namespace
 
-OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& out) {
+OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& out, bool embed_config) {
   const Checkpoint ck = load_checkpoint(checkpoint_path);
   const SavedModel m = saved_model_of(ck, checkpoint_path, "", true);
   Builder b(m, m.config.model.batch_norm().eps);
@@ -146,7 +146,6 @@ OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& o
   b.graph.output("probabilities", {k});
   std::map<std::string, std::string> metadata{
       {"s2cbam.model_kind", m.config.model.kind},
-      {"s2cbam.config", ck.config},
       {"s2cbam.metadata", ck.metadata},
       {"classes", fmt::format("{}", fmt::join(m.class_names, "\n"))},
       {"input",
@@ -156,6 +155,7 @@ OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& o
                    m.timesteps, m.bands, m.timesteps, m.bands)},
       {"norm.mean", fmt::format("{}", fmt::join(m.normaliser.mean, ","))},
       {"norm.stddev", fmt::format("{}", fmt::join(m.normaliser.stddev, ","))}};
+  if (embed_config) metadata["s2cbam.config"] = ck.config;
   const std::string bytes = b.graph.model(m.config.model.kind, metadata);
   write_file_atomic(out, bytes);
   return {m.config.model.kind, 0, 0, bytes.size()};

@@ -14,7 +14,9 @@ struct OnnxSummary {
   size_t nodes = 0, initializers = 0, bytes = 0;
 };
 
-// Errors name the checkpoint (a model kind without an ONNX statement).
-OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& out);
+// Errors name the checkpoint (a model kind without an ONNX statement). Without `embed_config` the
+// metadata leaves out the training config (whose data paths name the machine it ran on), so the same
+// model gives the same bytes anywhere.
+OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& out, bool embed_config = true);
 
 }  // namespace s2::experiments

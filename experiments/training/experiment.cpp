@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
+#include "data/gap_filling.h"
 #include "data/npy.h"
 #ifdef S2_HAVE_GDAL
 #include "data/raster_dataset.h"
@@ -22,10 +25,10 @@
 namespace s2::experiments {
 
 DataFiles train_files(const ExperimentConfig& c) {
-  return {c.data.train, c.data.train_labels, c.data.train_groups};
+  return {c.data.train, c.data.train_labels, c.data.train_groups, c.data.train_dates};
 }
 DataFiles test_files(const ExperimentConfig& c) {
-  return {c.data.test, c.data.test_labels, c.data.test_groups};
+  return {c.data.test, c.data.test_labels, c.data.test_groups, c.data.test_dates};
 }
 
 data::SeriesOptions series_options(const ExperimentConfig& c) {
@@ -36,6 +39,46 @@ data::SeriesOptions series_options(const ExperimentConfig& c) {
   return o;
 }
 
+namespace {
+
+// A table's gaps (NaN, and the config's nodata value) filled and its dates resampled to the config's T,
+// as rasters are; a line says what was filled and dropped.
+data::PixelDataset fill_table_gaps(const ExperimentConfig& c, const DataFiles& files, data::PixelDataset d) {
+  int64_t nodata_values = 0;
+  if (c.data.nodata) {
+    for (float& v : d.values) {
+      if (static_cast<double>(v) == *c.data.nodata)
+        v = std::numeric_limits<float>::quiet_NaN(), ++nodata_values;
+    }
+    if (nodata_values == 0) {
+      fmt::print(stderr, "warning: '{}': [data] nodata = {} occurs nowhere in it\n", d.source,
+                 *c.data.nodata);
+    }
+  }
+  const bool gaps = std::any_of(d.values.begin(), d.values.end(), [](float v) { return std::isnan(v); });
+  const int64_t steps = c.data.timesteps > 0 ? c.data.timesteps : d.timesteps;
+  if (!gaps && files.dates.empty() && steps == d.timesteps) return d;
+  data::GapFilling o;
+  if (!files.dates.empty())
+    o.days = data::read_table_days(resolve_data_path(c, files.dates), d.size(), d.timesteps);
+  o.steps = steps;
+  o.min_clear = c.data.min_clear_observations;
+  data::GapReport r;
+  data::PixelDataset out = data::fill_gaps(d, o, &r);
+  if (gaps || r.dropped > 0) {
+    fmt::print(
+        "data: '{}': {} of {} values missing ({:.1f}%{}), filled in time; {} samples dropped (a band seen on "
+        "fewer than {} dates)\n",
+        d.source, r.gaps, r.values, 100.0 * static_cast<double>(r.gaps) / static_cast<double>(r.values),
+        c.data.nodata ? fmt::format(", {} of them nodata {}", nodata_values, *c.data.nodata) : "", r.dropped,
+        o.min_clear);
+  }
+  S2_CHECK(out.size() > 0, "'{}': no sample has a band seen on {} dates or more", d.source, o.min_clear);
+  return out;
+}
+
+}  // namespace
+
 data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& files,
                                 const std::vector<std::string>& classes, bool classes_from_config) {
   const std::string resolved = resolve_data_path(c, files.values);
@@ -45,9 +88,7 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
             ? data::read_npy_dataset(resolved, resolve_data_path(c, files.labels), classes,
                                      files.groups.empty() ? "" : resolve_data_path(c, files.groups))
             : data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
-    return c.data.timesteps > 0 && c.data.timesteps != d.timesteps
-               ? data::resample_regular(d, c.data.timesteps)
-               : d;
+    return fill_table_gaps(c, files, std::move(d));
   }
 #ifndef S2_HAVE_GDAL
   (void)classes_from_config;

@@ -25,7 +25,7 @@ LoadedData load_data(const ExperimentConfig& config);
 Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name);
 // The files of one side of the data: a table, a raster folder, or npy values with labels and groups.
 struct DataFiles {
-  std::string values, labels, groups;
+  std::string values, labels, groups, dates;
 };
 DataFiles train_files(const ExperimentConfig& config);
 DataFiles test_files(const ExperimentConfig& config);

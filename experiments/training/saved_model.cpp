@@ -70,7 +70,7 @@ DataFiles command_line_data(SavedModel& m, const std::string& values, const std:
   } else if (fs::is_directory(v)) {
     m.config.data.format = "raster_series";
   }
-  return {absolute(values), absolute(labels), absolute(groups)};
+  return {absolute(values), absolute(labels), absolute(groups), ""};
 }
 
 data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files) {
