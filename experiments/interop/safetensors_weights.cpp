@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <ranges>
 
 #include "experiments/training/saved_model.h"
 #include "framework/checkpoint.h"
@@ -141,8 +140,10 @@ void import_safetensors(const std::string& path, const std::string& like, const 
     weights.emplace_back(name, *it->second);
     by_name.erase(it);
   }
-  S2_CHECK(by_name.empty(), "'{}' holds tensors the model does not have: {}", path,
-           fmt::join(std::views::keys(by_name), ", "));
+  std::vector<std::string>
+      extra;  // (no std::views::keys: the fuzz build's clang 14 rejects it on libstdc++ 12)
+  for (const auto& [name, t] : by_name) extra.push_back(name);
+  S2_CHECK(extra.empty(), "'{}' holds tensors the model does not have: {}", path, fmt::join(extra, ", "));
   ck.add("model", weights);
   save_checkpoint(out, ck);
 }
