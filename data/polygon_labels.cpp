@@ -134,8 +134,10 @@ std::pair<std::vector<int32_t>, std::vector<int32_t>> burn(const std::vector<Par
     ones.push_back(1.0);
   }
   int band = 1;
-  const char* replace[] = {"ALL_TOUCHED=FALSE", nullptr};
-  const char* add[] = {"ALL_TOUCHED=FALSE", "MERGE_ALG=ADD", nullptr};
+  // Both passes must agree on which pixels a polygon holds: those whose centre it contains.
+  const char* touched = "ALL_TOUCHED=FALSE";
+  const char* replace[] = {touched, nullptr};
+  const char* add[] = {touched, "MERGE_ALG=ADD", nullptr};
   for (auto [values, options] : {std::pair{&index, replace}, std::pair{&ones, add}}) {
     const CPLErr err = GDALRasterizeGeometries(d.get(), 1, &band, static_cast<int>(geometries.size()),
                                                geometries.data(), nullptr, nullptr, values->data(),

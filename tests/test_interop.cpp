@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "data/npy.h"
@@ -106,6 +107,23 @@ TEST_CASE("safetensors export and import give back the same model, names, normal
     CHECK(names.count(expected) == 1);
   }
   CHECK(st.integers.size() == 7);  // the stem's batch norm and two per residual unit
+  // Which s2cbam tensor each PyTorch name holds, as torch_cbam_ref.py's modules use them (a swap of two
+  // same-shaped layers would pass every shape check).
+  const SavedModel source = load_saved_model(paper_checkpoint());
+  std::map<std::string, std::vector<float>> exported, own;
+  for (const auto& [name, t] : st.tensors) exported[name] = t.to_vector();
+  for (const auto& [name, t] : state_of(source)) own[name] = t.to_vector();
+  for (const auto& [torch, s2] :
+       std::vector<std::pair<std::string, std::string>>{{"r1.c1.weight", "stage1.unit1.conv1.weight"},
+                                                        {"r1.c2.weight", "stage1.unit1.conv2.weight"},
+                                                        {"r1.b1.weight", "stage1.unit1.bn1.gamma"},
+                                                        {"r1.b2.running_var", "stage1.unit1.bn2.running_var"},
+                                                        {"a1.fc1.weight", "stage1.cbam.channel.fc1.weight"},
+                                                        {"a1.fc2.bias", "stage1.cbam.channel.fc2.bias"},
+                                                        {"stem.1.bias", "stem_bn.beta"}}) {
+    CAPTURE(torch);
+    CHECK(exported.at(torch) == own.at(s2));
+  }
   CHECK(st.metadata.at("bn_epsilon") == "0.001");
   int64_t trainable = 0;
   const SavedModel original = load_saved_model(paper_checkpoint());
