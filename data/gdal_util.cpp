@@ -94,6 +94,20 @@ DatasetPtr open_vector(const std::string& path) {
   return d;
 }
 
+int require_field(OGRLayer& layer, const std::string& name, const std::string& path,
+                  const std::string& what) {
+  OGRFeatureDefn* defn = layer.GetLayerDefn();
+  const int i = defn->GetFieldIndex(name.c_str());
+  if (i < 0) {
+    std::string fields;
+    for (int f = 0; f < defn->GetFieldCount(); ++f)
+      fields += std::string(f ? ", " : "") + defn->GetFieldDefn(f)->GetNameRef();
+    S2_CHECK(false, "'{}': layer '{}' has no {} '{}' (its {}s: {})", path, layer.GetName(), what, name, what,
+             fields.empty() ? "none" : fields);
+  }
+  return i;
+}
+
 TransformPtr transform_to(const OGRSpatialReference* from, const std::string& to_wkt,
                           const std::string& path) {
   if (from == nullptr || to_wkt.empty()) return nullptr;

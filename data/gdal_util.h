@@ -2,6 +2,7 @@
 // GDAL plumbing shared by the raster readers and writers of data/.
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
 
 #include <memory>
 #include <string>
@@ -31,6 +32,10 @@ void write_band_geotiff(const std::string& path, const Grid& grid, GDALDataType 
 
 // Opens a vector file (any OGR format) read-only; errors name it.
 DatasetPtr open_vector(const std::string& path);
+
+// The index of attribute `name` of `layer`; a missing one is an error naming `path` and listing the
+// layer's attributes, calling them `what` ("field", "attribute") as the caller's users know them.
+int require_field(OGRLayer& layer, const std::string& name, const std::string& path, const std::string& what);
 
 // A transformation from `from` to the CRS `to_wkt` in x = easting/longitude order, or null when there
 // is nothing to do (the same CRS, or either unknown). A pair GDAL cannot transform is an error naming

@@ -50,19 +50,6 @@ OGRLayer* find_layer(GDALDataset& d, const std::string& name, const std::string&
   return layer;
 }
 
-int field_index(OGRLayer& layer, const std::string& name, const std::string& path) {
-  OGRFeatureDefn* defn = layer.GetLayerDefn();
-  const int i = defn->GetFieldIndex(name.c_str());
-  if (i < 0) {
-    std::string fields;
-    for (int f = 0; f < defn->GetFieldCount(); ++f)
-      fields += std::string(f ? ", " : "") + defn->GetFieldDefn(f)->GetNameRef();
-    S2_CHECK(false, "'{}': layer '{}' has no attribute '{}' (its attributes: {})", path, layer.GetName(),
-             name, fields.empty() ? "none" : fields);
-  }
-  return i;
-}
-
 // `text` as a class code (1..65535, the range of labels.tif), or 0.
 int32_t as_code(const std::string& text) {
   int32_t v = 0;
@@ -161,8 +148,8 @@ PolygonLabelReport rasterise_polygon_labels(const PolygonLabelOptions& o) {
   const auto [grid, series] = images_grid(o.images);
   DatasetPtr vector = open_vector(o.polygons);
   OGRLayer* layer = find_layer(*vector, o.layer, o.polygons);
-  const int class_field = field_index(*layer, o.class_field, o.polygons);
-  const int id_field = o.id_field.empty() ? -1 : field_index(*layer, o.id_field, o.polygons);
+  const int class_field = require_field(*layer, o.class_field, o.polygons, "attribute");
+  const int id_field = o.id_field.empty() ? -1 : require_field(*layer, o.id_field, o.polygons, "attribute");
   PolygonLabelReport r;
   if (layer->GetSpatialRef() == nullptr) {
     r.warnings.push_back(

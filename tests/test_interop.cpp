@@ -76,12 +76,6 @@ const std::string& paper_checkpoint() {
   return path;
 }
 
-NamedTensors state_of(const SavedModel& m) {
-  NamedTensors all = m.model->named_parameters();
-  for (auto& b : m.model->named_buffers()) all.push_back(b);
-  return all;
-}
-
 // 16 samples of standard normal input, (16, 1, 36, 10).
 Tensor reference_input() {
   Generator g(5);
@@ -112,7 +106,7 @@ TEST_CASE("safetensors export and import give back the same model, names, normal
   const SavedModel source = load_saved_model(paper_checkpoint());
   std::map<std::string, std::vector<float>> exported, own;
   for (const auto& [name, t] : st.tensors) exported[name] = t.to_vector();
-  for (const auto& [name, t] : state_of(source)) own[name] = t.to_vector();
+  for (const auto& [name, t] : source.model->named_state()) own[name] = t.to_vector();
   for (const auto& [torch, s2] :
        std::vector<std::pair<std::string, std::string>>{{"r1.c1.weight", "stage1.unit1.conv1.weight"},
                                                         {"r1.c2.weight", "stage1.unit1.conv2.weight"},
@@ -132,7 +126,7 @@ TEST_CASE("safetensors export and import give back the same model, names, normal
 
   import_safetensors(file, "", back);
   const SavedModel imported = load_saved_model(back);
-  CHECK(weights_checksum(state_of(imported)) == weights_checksum(state_of(original)));
+  CHECK(weights_checksum(imported.model->named_state()) == weights_checksum(original.model->named_state()));
   CHECK(imported.normaliser.mean == original.normaliser.mean);  // %.9g reads back to the same float
   CHECK(imported.normaliser.stddev == original.normaliser.stddev);
   CHECK(imported.class_names == kClasses);
@@ -147,7 +141,8 @@ TEST_CASE("safetensors export and import give back the same model, names, normal
   CHECK_THROWS_WITH_AS(import_safetensors(file, "", back), doctest::Contains("carries no s2cbam config"),
                        s2::Error);
   import_safetensors(file, paper_checkpoint(), back);
-  CHECK(weights_checksum(state_of(load_saved_model(back))) == weights_checksum(state_of(original)));
+  CHECK(weights_checksum(load_saved_model(back).model->named_state()) ==
+        weights_checksum(original.model->named_state()));
 }
 
 TEST_CASE("PyTorch's statement of the network gives the same logits on the exported weights") {

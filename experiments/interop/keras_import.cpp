@@ -280,8 +280,7 @@ void import_keras(const KerasImport& o) {
   ck.add("norm", norm.state());
   SavedModel m = saved_model_of(ck, o.config_path, o.config_path, false);
   std::map<std::string, Tensor> model;
-  for (auto& [name, t] : m.model->named_parameters()) model[name] = t;
-  for (auto& [name, t] : m.model->named_buffers()) model[name] = t;
+  for (auto& [name, t] : m.model->named_state()) model[name] = t;
   NamedTensors filled;
   for (const KerasTensorSource& s : sources) {
     const KerasArray a = to_s2cbam_layout(find(s));

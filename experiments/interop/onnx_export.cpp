@@ -22,8 +22,7 @@ namespace {
 class Builder {
  public:
   Builder(const SavedModel& m, float eps) : eps_(eps) {
-    for (const auto& [name, t] : m.model->named_parameters()) tensors_[name] = t;
-    for (const auto& [name, t] : m.model->named_buffers()) tensors_[name] = t;
+    for (const auto& [name, t] : m.model->named_state()) tensors_[name] = t;
   }
   OnnxGraph graph;
 

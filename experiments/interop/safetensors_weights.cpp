@@ -42,19 +42,13 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
   return v;
 }
 
-NamedTensors model_tensors(const SavedModel& m) {
-  NamedTensors all = m.model->named_parameters();
-  for (auto& b : m.model->named_buffers()) all.push_back(b);
-  return all;
-}
-
 }  // namespace
 
 ExportSummary export_safetensors(const std::string& checkpoint_path, const std::string& out,
                                  WeightNames names) {
   const Checkpoint ck = load_checkpoint(checkpoint_path);
   const SavedModel m = saved_model_of(ck, checkpoint_path, "", true);
-  const NamedTensors tensors = model_tensors(m);
+  const NamedTensors tensors = m.model->named_state();
   std::vector<std::string> unmapped;
   for (const auto& [name, t] : tensors) {
     if (!models::torch_reference_name(name)) unmapped.push_back(name);
@@ -129,7 +123,7 @@ void import_safetensors(const std::string& path, const std::string& like, const 
   std::map<std::string, const Tensor*> by_name;
   for (const auto& [name, t] : file.tensors) by_name[name] = &t;
   NamedTensors weights;
-  for (const auto& [name, t] : model_tensors(m)) {
+  for (const auto& [name, t] : m.model->named_state()) {
     const auto torch = models::torch_reference_name(name);
     auto it = by_name.find(name);
     if (it == by_name.end() && torch) it = by_name.find(*torch);

@@ -77,15 +77,7 @@ std::vector<SamplePoint> read_vector_sample(const std::string& path, const std::
                                             const std::string& map_crs_wkt) {
   data::DatasetPtr d = data::open_vector(path);
   OGRLayer* layer = d->GetLayer(0);
-  OGRFeatureDefn* defn = layer->GetLayerDefn();
-  const int ref = defn->GetFieldIndex(reference_field.c_str());
-  if (ref < 0) {
-    std::string fields;
-    for (int i = 0; i < defn->GetFieldCount(); ++i)
-      fields += std::string(i ? ", " : "") + defn->GetFieldDefn(i)->GetNameRef();
-    S2_CHECK(false, "'{}': layer '{}' has no field '{}' (its fields: {})", path, layer->GetName(),
-             reference_field, fields.empty() ? "none" : fields);
-  }
+  const int ref = data::require_field(*layer, reference_field, path, "field");
   const data::TransformPtr to_map = data::transform_to(layer->GetSpatialRef(), map_crs_wkt, path);
   std::vector<SamplePoint> points;
   for (auto& feature : *layer) {
