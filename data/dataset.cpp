@@ -13,19 +13,23 @@ namespace s2::data {
 PixelDataset PixelDataset::subset(const std::vector<int64_t>& indices) const {
   PixelDataset out;
   out.timesteps = timesteps, out.bands = bands, out.class_names = class_names, out.source = source;
+  out.group_names = group_names;
   const int64_t per = timesteps * bands;
   out.values.reserve(indices.size() * static_cast<size_t>(per));
   for (int64_t i : indices) {
     S2_CHECK(i >= 0 && i < size(), "subset index {} outside dataset of {} samples", i, size());
     out.values.insert(out.values.end(), sample(i), sample(i) + per);
-    out.labels.push_back(labels[static_cast<size_t>(i)]);
-    out.groups.push_back(groups[static_cast<size_t>(i)]);
-    if (!xs.empty()) {
-      out.xs.push_back(xs[static_cast<size_t>(i)]);
-      out.ys.push_back(ys[static_cast<size_t>(i)]);
-    }
+    out.append_sample_info(*this, i);
   }
   return out;
+}
+
+void PixelDataset::append_sample_info(const PixelDataset& from, int64_t i) {
+  const auto u = static_cast<size_t>(i);
+  if (!from.labels.empty()) labels.push_back(from.labels[u]);
+  if (!from.groups.empty()) groups.push_back(from.groups[u]);
+  if (!from.xs.empty()) xs.push_back(from.xs[u]), ys.push_back(from.ys[u]);
+  if (!from.lats.empty()) lats.push_back(from.lats[u]), lons.push_back(from.lons[u]);
 }
 
 std::vector<int64_t> PixelDataset::class_counts() const {
@@ -124,12 +128,18 @@ BandNormaliser BandNormaliser::from_state(const NamedTensors& state, const std::
 
 Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
   const int64_t n = end - begin, per = d.timesteps * d.bands;
-  Batch batch{Tensor::empty({n, 1, d.timesteps, d.bands}), {}};
+  Batch batch{Tensor::empty({n, 1, d.timesteps, d.bands}), {}, {}};
+  if (d.has_coordinates()) batch.location = Tensor::empty({n, 2});
   for (int64_t i = 0; i < n; ++i) {
     const int64_t idx = order[static_cast<size_t>(begin + i)];
+    const auto u = static_cast<size_t>(idx);
     std::copy_n(d.sample(idx), per, batch.x.data() + i * per);
     if (!d.labels.empty()) {
-      batch.labels.push_back(d.labels[static_cast<size_t>(idx)]);
+      batch.labels.push_back(d.labels[u]);
+    }
+    if (d.has_coordinates()) {
+      batch.location.data()[2 * i] = static_cast<float>(d.lats[u]);
+      batch.location.data()[2 * i + 1] = static_cast<float>(d.lons[u]);
     }
   }
   return batch;

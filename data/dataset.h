@@ -17,6 +17,8 @@ struct PixelDataset {
   std::vector<int32_t> labels;
   std::vector<int64_t> groups;
   std::vector<int32_t> xs, ys;           // pixel column and row in the source raster (empty for tables)
+  std::vector<double> lats, lons;        // WGS84 degrees per sample, empty when the data has none
+  std::vector<std::string> group_names;  // a group id's name (a region), when groups came as names
   std::vector<std::string> class_names;  // index = label
   std::string source;                    // where the samples came from, for messages
 
@@ -27,7 +29,11 @@ struct PixelDataset {
   }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
   const float* sample(int64_t i) const { return values.data() + i * timesteps * bands; }
+  bool has_coordinates() const { return !lats.empty(); }
   PixelDataset subset(const std::vector<int64_t>& indices) const;
+  // Appends sample i's label, group, raster position and coordinates from `from` (not its values): what
+  // every selection of samples carries along.
+  void append_sample_info(const PixelDataset& from, int64_t i);
   std::vector<int64_t> class_counts() const;
 };
 
@@ -48,10 +54,12 @@ struct BandNormaliser {
   static BandNormaliser from_state(const NamedTensors& state, const std::string& source);
 };
 
-// A batch as the model takes it: x (n, 1, T, B) and labels.
+// A batch as the model takes it: x (n, 1, T, B), labels, and where the samples are, (n, 2) latitude and
+// longitude in degrees (undefined when the data has no coordinates).
 struct Batch {
   Tensor x;
   std::vector<int32_t> labels;
+  Tensor location;
 };
 Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64_t begin, int64_t end);
 

@@ -44,7 +44,7 @@ PixelDataset fill_gaps(const PixelDataset& d, const GapFilling& o, GapReport* re
   PixelDataset out = d;
   out.timesteps = steps;
   out.values.clear();
-  out.labels.clear(), out.groups.clear(), out.xs.clear(), out.ys.clear();
+  out.labels.clear(), out.groups.clear(), out.xs.clear(), out.ys.clear(), out.lats.clear(), out.lons.clear();
   GapReport r;
   std::vector<uint8_t> clear(static_cast<size_t>(t_in * bands));
   std::vector<float> filled(static_cast<size_t>(steps * bands));
@@ -68,10 +68,7 @@ PixelDataset fill_gaps(const PixelDataset& d, const GapFilling& o, GapReport* re
       continue;
     }
     out.values.insert(out.values.end(), filled.begin(), filled.end());
-    const auto u = static_cast<size_t>(i);
-    if (!d.labels.empty()) out.labels.push_back(d.labels[u]);
-    if (!d.groups.empty()) out.groups.push_back(d.groups[u]);
-    if (!d.xs.empty()) out.xs.push_back(d.xs[u]), out.ys.push_back(d.ys[u]);
+    out.append_sample_info(d, i);
   }
   if (report != nullptr) *report = r;
   return out;

@@ -126,4 +126,28 @@ TransformPtr transform_to(const OGRSpatialReference* from, const std::string& to
   return t;
 }
 
+LatLon wgs84_pixel_centres(const Grid& grid, const std::vector<int32_t>& xs, const std::vector<int32_t>& ys,
+                           const std::string& path) {
+  LatLon out;
+  if (grid.crs_wkt.empty()) return out;
+  OGRSpatialReference source, wgs84;
+  S2_CHECK(source.importFromWkt(grid.crs_wkt.c_str()) == OGRERR_NONE, "'{}': its CRS is not valid WKT", path);
+  wgs84.SetWellKnownGeogCS("WGS84");
+  char* wkt = nullptr;
+  wgs84.exportToWkt(&wkt);
+  const std::string wgs84_wkt = wkt != nullptr ? wkt : "";
+  CPLFree(wkt);
+  const TransformPtr to_wgs84 = transform_to(&source, wgs84_wkt, path);
+  const auto& g = grid.transform;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double px = xs[i] + 0.5, py = ys[i] + 0.5;
+    double x = g[0] + px * g[1] + py * g[2], y = g[3] + px * g[4] + py * g[5];
+    S2_CHECK(to_wgs84 == nullptr || to_wgs84->Transform(1, &x, &y),
+             "'{}': GDAL cannot transform pixel ({}, {}) to WGS84", path, xs[i], ys[i]);
+    out.lats.push_back(y), out.lons.push_back(x);  // traditional GIS order: x is the longitude
+  }
+  check_coordinates(out, path);
+  return out;
+}
+
 }  // namespace s2::data

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "data/coordinates.h"
 #include "data/raster_series.h"
 
 namespace s2::data {
@@ -46,5 +47,10 @@ struct TransformDeleter {
 using TransformPtr = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
 TransformPtr transform_to(const OGRSpatialReference* from, const std::string& to_wkt,
                           const std::string& path);
+
+// The WGS84 latitude and longitude of the centres of pixels (xs[i], ys[i]) of `grid`, reprojected from
+// its CRS with GDAL/OSR; empty when the grid has no CRS (a location-aware model then refuses the data).
+LatLon wgs84_pixel_centres(const Grid& grid, const std::vector<int32_t>& xs, const std::vector<int32_t>& ys,
+                           const std::string& path);
 
 }  // namespace s2::data

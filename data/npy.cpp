@@ -1,5 +1,6 @@
 #include "data/npy.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -41,6 +42,47 @@ std::vector<double> read_csv_column(const std::string& path) {
     out.push_back(static_cast<double>(v));
   }
   return out;
+}
+
+// The lines of a text file, without line ends and blank lines.
+std::vector<std::string> text_lines(const std::string& path) {
+  std::ifstream in(path);
+  S2_CHECK(in.good(), "cannot open '{}'", path);
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+bool is_integer(const std::string& s) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::vector<double> read_column(const std::string& path);
+
+// Group ids of `samples` samples from integers (.npy or .csv) or from names in a .csv, one per line
+// (regions, farms): a name's id is its order of first appearance, and the names are kept. A names file
+// with one line more than there are samples starts with a header.
+void read_groups(const std::string& path, int64_t samples, PixelDataset& d) {
+  std::vector<std::string> lines = path.ends_with(".csv") ? text_lines(path) : std::vector<std::string>{};
+  const bool names = lines.size() > 1 && !std::all_of(lines.begin() + 1, lines.end(), is_integer);
+  if (!names) {
+    for (double g : read_column(path)) d.groups.push_back(static_cast<int64_t>(g));
+  } else {
+    if (static_cast<int64_t>(lines.size()) == samples + 1) lines.erase(lines.begin());
+    for (const std::string& name : lines) {
+      const auto at = std::find(d.group_names.begin(), d.group_names.end(), name);
+      d.groups.push_back(at - d.group_names.begin());
+      if (at == d.group_names.end()) d.group_names.push_back(name);
+    }
+  }
+  S2_CHECK(static_cast<int64_t>(d.groups.size()) == samples, "'{}' has {} group {} for {} samples", path,
+           d.groups.size(), names ? "names" : "ids", samples);
 }
 
 std::vector<double> read_column(const std::string& path) {
@@ -157,9 +199,7 @@ PixelDataset read_npy_dataset(const std::string& values_path, const std::string&
   if (groups_path.empty()) {
     for (int64_t i = 0; i < x.shape[0]; ++i) d.groups.push_back(i);
   } else {
-    for (double g : read_column(groups_path)) d.groups.push_back(static_cast<int64_t>(g));
-    S2_CHECK(d.groups.size() == d.labels.size(), "'{}' has {} group ids for {} samples", groups_path,
-             d.groups.size(), d.labels.size());
+    read_groups(groups_path, x.shape[0], d);
   }
   return d;
 }

@@ -23,7 +23,8 @@ NpyArray read_npy(const std::string& path);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values);
 
 // Values (N, T, B) and labels as class indices into `class_names` (from .npy or .csv). Samples are
-// their own groups unless `groups_path` (.npy or .csv, one id per sample) is given. NaN values are
+// their own groups unless `groups_path` (.npy or .csv, one id per sample, or a .csv of one name per
+// sample such as a region, kept as the group names) is given. NaN values are
 // gaps (data/gap_filling); infinite ones are errors.
 PixelDataset read_npy_dataset(const std::string& values_path, const std::string& labels_path,
                               const std::vector<std::string>& class_names,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/gdal_util.h"
 #include "data/temporal.h"
 #include "framework/error.h"
 
@@ -96,6 +97,8 @@ PixelDataset read_raster_dataset(const std::string& folder, const RasterDatasetO
     d.ys.push_back(static_cast<int32_t>(p / labels.grid.width));
   }
   S2_CHECK(d.size() > 0, "'{}': no labelled pixel with a clear observation of a selected class", folder);
+  LatLon where = wgs84_pixel_centres(labels.grid, d.xs, d.ys, folder);
+  d.lats = std::move(where.lats), d.lons = std::move(where.lons);
   if (report != nullptr) *report = r;
   return d;
 }

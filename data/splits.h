@@ -21,6 +21,16 @@ Split grouped_split(const std::vector<int64_t>& groups, const std::vector<int32_
 std::vector<Split> grouped_kfold(const std::vector<int64_t>& groups, const std::vector<int32_t>& labels,
                                  int64_t k, uint64_t seed);
 
+// One split per distinct group id (ascending), holding out that group alone: for testing on regions a
+// model never saw.
+std::vector<Split> leave_one_group_out(const std::vector<int64_t>& groups);
+
+// The groups with every two samples closer than `metres` (great-circle distance on the WGS84 mean
+// radius) joined: points sampled from one field then never straddle a split. A joined group takes the
+// smallest id among its members'. Linear time: only neighbouring cells of a `metres` grid are compared.
+std::vector<int64_t> join_nearby_groups(const std::vector<int64_t>& groups, const std::vector<double>& lats,
+                                        const std::vector<double>& lons, double metres);
+
 // Group ids of square spatial blocks of `block_size` pixels, for spatial-block splits.
 std::vector<int64_t> block_groups(const std::vector<int32_t>& xs, const std::vector<int32_t>& ys,
                                   int64_t block_size);

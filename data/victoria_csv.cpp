@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 
+#include "data/coordinates.h"
 #include "framework/error.h"
 
 namespace s2::data {
@@ -52,14 +53,26 @@ PixelDataset read_pixel_csv(const std::string& path, const PixelCsvOptions& opti
   S2_CHECK(in.good(), "cannot open pixel CSV '{}'", path);
   std::string line;
   S2_CHECK(static_cast<bool>(std::getline(in, line)), "pixel CSV '{}' is empty", path);
-  const size_t columns = split_commas(line).size();
-  S2_CHECK(columns > 2 && (columns - 2) % static_cast<size_t>(options.bands) == 0,
-           "{}:1: {} value columns are not a whole number of dates of {} bands", path,
-           columns < 2 ? 0 : columns - 2, options.bands);
+  const auto header = split_commas(line);
+  const size_t columns = header.size();
+  // Columns after the label and the object id named lat/lon (data/coordinates.h) are where the sample
+  // is; all others are values.
+  size_t lat = 0, lon = 0;
+  for (size_t c = 2; c < columns; ++c) {
+    const CoordinateColumn kind = coordinate_column(header[c]);
+    if (kind == CoordinateColumn::Latitude) lat = c;
+    if (kind == CoordinateColumn::Longitude) lon = c;
+  }
+  S2_CHECK((lat == 0) == (lon == 0), "{}:1: the header names a {} column but no {} column", path,
+           lat != 0 ? "latitude" : "longitude", lat != 0 ? "longitude" : "latitude");
+  const size_t value_columns = columns < 2 ? 0 : columns - 2 - (lat != 0 ? 2 : 0);
+  S2_CHECK(columns > 2 && value_columns > 0 && value_columns % static_cast<size_t>(options.bands) == 0,
+           "{}:1: {} value columns are not a whole number of dates of {} bands", path, value_columns,
+           options.bands);
   PixelDataset d;
   d.source = path;
   d.bands = options.bands;
-  d.timesteps = static_cast<int64_t>(columns - 2) / options.bands;
+  d.timesteps = static_cast<int64_t>(value_columns) / options.bands;
   std::vector<int64_t> raw_labels;
   int64_t line_no = 1;
   while (std::getline(in, line)) {
@@ -73,10 +86,16 @@ PixelDataset read_pixel_csv(const std::string& path, const PixelCsvOptions& opti
     raw_labels.push_back(parse_number<int64_t>(fields[0], path, line_no, 0));
     d.groups.push_back(parse_number<int64_t>(fields[1], path, line_no, 1));
     for (size_t c = 2; c < columns; ++c) {
+      if (c == lat || c == lon) continue;
       d.values.push_back(parse_number<float>(fields[c], path, line_no, c));
+    }
+    if (lat != 0) {
+      d.lats.push_back(parse_number<double>(fields[lat], path, line_no, lat));
+      d.lons.push_back(parse_number<double>(fields[lon], path, line_no, lon));
     }
   }
   S2_CHECK(!raw_labels.empty(), "pixel CSV '{}' has a header but no samples", path);
+  check_coordinates({d.lats, d.lons}, path);
   if (!options.class_names.empty()) {
     // Labels are class indices into the given names, so several files share one mapping.
     d.class_names = options.class_names;

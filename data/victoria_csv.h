@@ -1,6 +1,7 @@
 #pragma once
 // Pixel CSV layout of the Victoria data: header, then `label,object_id,v0,v1,...` per row, the values
-// date-major (all bands of date 1, then date 2, ...).
+// date-major (all bands of date 1, then date 2, ...). Two columns the header names lat and lon (or
+// latitude, longitude) hold each sample's WGS84 coordinates instead of values.
 #include <string>
 
 #include "data/dataset.h"

@@ -11,6 +11,7 @@ void initialise(Tensor& w, Tensor& bias, Init init) {
     case Init::HeNormal: init::he_normal(w); break;
     case Init::GlorotUniform: init::glorot_uniform(w); break;
     case Init::TorchDefault: init::torch_default(w, bias.defined() ? &bias : nullptr); break;
+    case Init::Zeros: w.fill_(0.0f); break;  // draws nothing, so the other layers' draws stay as they were
   }
 }
 }  // namespace

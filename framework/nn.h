@@ -7,7 +7,7 @@ namespace s2::nn {
 
 // HeNormal and GlorotUniform are Keras's (zero biases); TorchDefault is PyTorch's (uniform +-1/sqrt(fan_in)
 // for the weight and the bias).
-enum class Init { HeNormal, GlorotUniform, TorchDefault };
+enum class Init { HeNormal, GlorotUniform, TorchDefault, Zeros };
 
 struct Conv2dConfig {
   int64_t in_channels, out_channels, kernel_h, kernel_w;

@@ -13,7 +13,40 @@ nn::Init body_init(WeightInit w) {
 std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, bool bias, nn::Init init) {
   return std::make_shared<nn::Conv2d>(nn::Conv2dConfig{in, out, k, k, bias, {}, init});
 }
+
+// A geo layer: a linear map of the location encoding without bias, starting at zero (no effect until
+// trained) and drawing no random numbers, so an untrained Geo-CBAM is the paper network of its seed.
+std::shared_ptr<nn::Linear> geo_layer(const CbamCropNetConfig& config, int64_t out) {
+  return std::make_shared<nn::Linear>(config.location.features(), out, false, nn::Init::Zeros);
+}
+
+bool geo_in_channel(GeoAttention g) {
+  return g == GeoAttention::Channel || g == GeoAttention::Both;
+}
+bool geo_in_spatial(GeoAttention g) {
+  return g == GeoAttention::Spatial || g == GeoAttention::Both;
+}
 }  // namespace
+
+GeoAttention parse_geo_attention(const std::string& name) {
+  if (name == "none") return GeoAttention::None;
+  if (name == "channel") return GeoAttention::Channel;
+  if (name == "spatial") return GeoAttention::Spatial;
+  if (name == "both") return GeoAttention::Both;
+  if (name == "head") return GeoAttention::Head;
+  fail("unknown geo '{}' (expected none, channel, spatial, both or head)", name);
+}
+
+const char* geo_attention_name(GeoAttention g) {
+  switch (g) {
+    case GeoAttention::None: return "none";
+    case GeoAttention::Channel: return "channel";
+    case GeoAttention::Spatial: return "spatial";
+    case GeoAttention::Both: return "both";
+    case GeoAttention::Head: return "head";
+  }
+  return "?";
+}
 
 WeightInit parse_weight_init(const std::string& name) {
   if (name == "he") return WeightInit::He;
@@ -78,28 +111,47 @@ ChannelAttention::ChannelAttention(int64_t channels, const CbamCropNetConfig& co
                          std::make_shared<nn::Linear>(channels, channels / reduction, config.mlp_bias, init));
   fc2_ = register_module("fc2",
                          std::make_shared<nn::Linear>(channels / reduction, channels, config.mlp_bias, init));
+  if (geo_in_channel(config.geo)) geo_ = register_module("geo", geo_layer(config, channels / reduction));
 }
 
-Tensor ChannelAttention::forward(const Tensor& x) const {
-  return channel_attention(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
+Tensor ChannelAttention::forward(const Tensor& x, const Tensor& where) const {
+  if (!geo_) return channel_attention(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
+  return mul(x, weights(x, where).reshape({x.size(0), x.size(1), 1, 1}));
 }
 
-Tensor ChannelAttention::weights(const Tensor& x) const {
-  return channel_attention_weights(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
+Tensor ChannelAttention::weights(const Tensor& x, const Tensor& where) const {
+  if (!geo_) return channel_attention_weights(x, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
+  // fc1([pooled; where]) = fc1(pooled) + geo(where): the location joins both descriptors alike.
+  const int64_t n = x.size(0), c = x.size(1);
+  const Tensor place = geo_->forward(where);
+  auto mlp = [&](const Tensor& pooled) {
+    return fc2_->forward(relu(add(fc1_->forward(pooled.reshape({n, c})), place)));
+  };
+  return sigmoid(add(mlp(global_avg_pool2d(x)), mlp(global_max_pool2d(x))));
 }
 
 SpatialAttention::SpatialAttention(const CbamCropNetConfig& config) {
   const int64_t kernel = config.spatial_kernel;
   S2_CHECK(kernel > 0, "spatial attention kernel must be positive, got {}", kernel);
   conv_ = register_module("conv", conv(2, 1, kernel, false, body_init(config.init)));
+  if (geo_in_spatial(config.geo)) {
+    geo_scale_ = register_module("geo_scale", geo_layer(config, 1));
+    geo_shift_ = register_module("geo_shift", geo_layer(config, 1));
+  }
 }
 
-Tensor SpatialAttention::forward(const Tensor& x) const {
-  return spatial_attention(x, conv_->weight);
+Tensor SpatialAttention::forward(const Tensor& x, const Tensor& where) const {
+  if (!geo_scale_) return spatial_attention(x, conv_->weight);
+  return mul(x, map(x, where));
 }
 
-Tensor SpatialAttention::map(const Tensor& x) const {
-  return spatial_attention_map(x, conv_->weight);
+Tensor SpatialAttention::map(const Tensor& x, const Tensor& where) const {
+  if (!geo_scale_) return spatial_attention_map(x, conv_->weight);
+  // sigmoid(logits * (1 + scale(where)) + shift(where)), per sample.
+  const int64_t n = x.size(0);
+  const Tensor logits = conv2d(concat_channels({channel_mean(x), channel_max(x)}), conv_->weight, Tensor());
+  const Tensor scale = add(geo_scale_->forward(where), Tensor::full({1, 1}, 1.0f)).reshape({n, 1, 1, 1});
+  return sigmoid(add(mul(logits, scale), geo_shift_->forward(where).reshape({n, 1, 1, 1})));
 }
 
 Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
@@ -112,19 +164,20 @@ Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
   }
 }
 
-Tensor Cbam::forward(const Tensor& x) const {
-  Tensor y = channel_ ? channel_->forward(x) : x;
-  return spatial_ ? spatial_->forward(y) : y;
+Tensor Cbam::forward(const Tensor& x, const Tensor& where) const {
+  Tensor y = channel_ ? channel_->forward(x, where) : x;
+  return spatial_ ? spatial_->forward(y, where) : y;
 }
 
-Tensor Cbam::forward_traced(const Tensor& x, Tensor& channel_weights, Tensor& spatial_map) const {
+Tensor Cbam::forward_traced(const Tensor& x, const Tensor& where, Tensor& channel_weights,
+                            Tensor& spatial_map) const {
   Tensor y = x;
   if (channel_) {
-    channel_weights = channel_->weights(x);
+    channel_weights = channel_->weights(x, where);
     y = mul(x, channel_weights.reshape({x.size(0), x.size(1), 1, 1}));
   }
   if (spatial_) {
-    spatial_map = spatial_->map(y);
+    spatial_map = spatial_->map(y, where);
     y = mul(y, spatial_map);
   }
   return y;
@@ -157,16 +210,34 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   const nn::Init head_init =
       config.init == WeightInit::Torch ? nn::Init::TorchDefault : nn::Init::GlorotUniform;
   head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes, true, head_init));
+  // head([pooled; where]) = head(pooled) + geo_head(where): the encoding concatenated before the classifier.
+  if (config.geo == GeoAttention::Head)
+    geo_head_ = register_module("geo_head", geo_layer(config, config.classes));
+  const bool channel = config.attention == Attention::Cbam || config.attention == Attention::ChannelOnly;
+  const bool spatial = config.attention == Attention::Cbam || config.attention == Attention::SpatialOnly;
+  S2_CHECK((!geo_in_channel(config.geo) || channel) && (!geo_in_spatial(config.geo) || spatial),
+           "geo '{}' needs the attention it enters, and attention is '{}'", geo_attention_name(config.geo),
+           attention_name(config.attention));
 }
 
-Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, Shape>>* shapes,
-                        AttentionTrace* trace) {
+Tensor CbamCropNet::run(const Tensor& input, const Tensor& location,
+                        std::vector<std::pair<std::string, Shape>>* shapes, AttentionTrace* trace) {
   const Tensor x = as_image_batch(input, config_.timesteps, config_.bands);
   auto note = [&](const std::string& name, const Tensor& t) {
     if (shapes != nullptr) {
       shapes->emplace_back(name, t.shape());
     }
   };
+  Tensor where;  // the encoded location, for Geo-CBAM
+  if (uses_location()) {
+    S2_CHECK(location.defined(),
+             "Geo-CBAM (geo = '{}') needs where each sample is: give the data coordinates ([data] "
+             "train_coords, lat/lon columns, or a georeferenced raster)",
+             geo_attention_name(config_.geo));
+    S2_CHECK(location.ndim() == 2 && location.size(0) == x.size(0) && location.size(1) == 2,
+             "Geo-CBAM: location must be (N, 2) = ({}, 2), got {}", x.size(0), shape_str(location.shape()));
+    where = encode_locations(location, config_.location).to(x.device());
+  }
   Tensor h = stem_bn_->forward(stem_conv_->forward(x), /*fuse_relu=*/true);
   note("stem", h);
   const size_t per_stage = static_cast<size_t>(config_.units_per_stage);
@@ -176,35 +247,40 @@ Tensor CbamCropNet::run(const Tensor& input, std::vector<std::pair<std::string, 
     }
     if (!attention_.empty() && trace != nullptr) {
       Tensor channel, spatial;
-      h = attention_[s]->forward_traced(h, channel, spatial);
+      h = attention_[s]->forward_traced(h, where, channel, spatial);
       trace->channel.push_back(channel);
       trace->spatial.push_back(spatial.defined() ? spatial.reshape({h.size(0), h.size(2), h.size(3)})
                                                  : spatial);
     } else if (!attention_.empty()) {
-      h = attention_[s]->forward(h);
+      h = attention_[s]->forward(h, where);
     }
     note(fmt::format("stage{}", s + 1), h);
   }
   h = global_avg_pool2d(h);
   h = h.reshape({h.size(0), h.size(1)});
   note("pool", h);
-  h = head_->forward(h);
+  h = geo_head_ ? add(head_->forward(h), geo_head_->forward(where)) : head_->forward(h);
   note("logits", h);
   return h;
 }
 
 Tensor CbamCropNet::forward(const Tensor& x) {
-  return run(x, nullptr, nullptr);
+  return run(x, Tensor(), nullptr, nullptr);
 }
 
-Tensor CbamCropNet::forward_traced(const Tensor& x, AttentionTrace& trace) {
+Tensor CbamCropNet::forward_at(const Tensor& x, const Tensor& location) {
+  return run(x, location, nullptr, nullptr);
+}
+
+Tensor CbamCropNet::forward_traced(const Tensor& x, AttentionTrace& trace, const Tensor& location) {
   trace = {};
-  return run(x, nullptr, &trace);
+  return run(x, location, nullptr, &trace);
 }
 
-std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tensor& x) {
+std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tensor& x,
+                                                                     const Tensor& location) {
   std::vector<std::pair<std::string, Shape>> shapes;
-  run(x, &shapes, nullptr);
+  run(x, location, &shapes, nullptr);
   return shapes;
 }
 

@@ -7,12 +7,23 @@
 
 #include "framework/nn.h"
 #include "models/classifier.h"
+#include "models/location_encoding.h"
 
 namespace s2::models {
 
 enum class Attention { Cbam, ChannelOnly, SpatialOnly, None };
 Attention parse_attention(const std::string& name);
 const char* attention_name(Attention a);
+
+// Geo-CBAM (issue #21; the paper's design is not public, so this one is ours): where the location
+// encoding (models/location_encoding.h) enters. Channel: a linear map of it joins the pooled
+// descriptors in the first layer of the channel-attention MLP (as if concatenated to them). Spatial: it
+// scales and shifts the spatial attention's logits per sample (FiLM). Both: the two. Head: the naive
+// baseline, concatenated to the pooled features before the classifier. Every geo layer starts at zero,
+// so an untrained Geo-CBAM computes what CBAM does.
+enum class GeoAttention { None, Channel, Spatial, Both, Head };
+GeoAttention parse_geo_attention(const std::string& name);
+const char* geo_attention_name(GeoAttention g);
 
 // Weight initialisation conventions (issue #20). He: truncated He normal for every conv and the
 // attention MLP, Glorot uniform for the dense head, zero biases (s2cbam's default until the conventions
@@ -34,8 +45,10 @@ struct CbamCropNetConfig {
   int64_t spatial_kernel = 7;        // spatial-attention conv size
   BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
   WeightInit init = WeightInit::Torch;
-  bool stem_bias = true;  // the stem conv's bias (Keras and PyTorch both have one)
-  bool mlp_bias = true;   // the channel-attention MLP's biases
+  bool stem_bias = true;                  // the stem conv's bias (Keras and PyTorch both have one)
+  bool mlp_bias = true;                   // the channel-attention MLP's biases
+  GeoAttention geo = GeoAttention::None;  // None: the paper network
+  LocationEncoding location = {};
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus a 1x1 conv skip, add, ReLU. Convs have no bias.
@@ -50,35 +63,39 @@ class ResidualUnit : public Module {
 };
 
 // Shared MLP over global average and max pooling, summed, sigmoid, scales the channels.
+// With geo channel attention, the encoded location `where` (N, E) enters the MLP's first layer.
 class ChannelAttention : public Module {
  public:
   ChannelAttention(int64_t channels, const CbamCropNetConfig& config);
-  Tensor forward(const Tensor& x) const;
-  Tensor weights(const Tensor& x) const;  // the factors alone, (N, C)
+  Tensor forward(const Tensor& x, const Tensor& where = {}) const;
+  Tensor weights(const Tensor& x, const Tensor& where = {}) const;  // the factors alone, (N, C)
 
  private:
-  std::shared_ptr<nn::Linear> fc1_, fc2_;
+  std::shared_ptr<nn::Linear> fc1_, fc2_, geo_;
 };
 
 // Channel mean and max -> kxk conv 2->1 without bias -> sigmoid, scales the pixels.
+// With geo spatial attention, the encoded location scales and shifts the conv's output before the sigmoid.
 class SpatialAttention : public Module {
  public:
   explicit SpatialAttention(const CbamCropNetConfig& config);
-  Tensor forward(const Tensor& x) const;
-  Tensor map(const Tensor& x) const;  // the factors alone, (N, 1, H, W)
+  Tensor forward(const Tensor& x, const Tensor& where = {}) const;
+  Tensor map(const Tensor& x, const Tensor& where = {}) const;  // the factors alone, (N, 1, H, W)
 
  private:
   std::shared_ptr<nn::Conv2d> conv_;
+  std::shared_ptr<nn::Linear> geo_scale_, geo_shift_;
 };
 
 class Cbam : public Module {
  public:
   Cbam(int64_t channels, const CbamCropNetConfig& config);
-  Tensor forward(const Tensor& x) const;
+  Tensor forward(const Tensor& x, const Tensor& where = {}) const;
   // The same block through the unfused ops (channel_attention_weights, spatial_attention_map, mul),
   // handing out the factors it applied: channel weights (N, C) and the spatial map (N, 1, H, W), each
   // left undefined where the variant has no such attention.
-  Tensor forward_traced(const Tensor& x, Tensor& channel_weights, Tensor& spatial_map) const;
+  Tensor forward_traced(const Tensor& x, const Tensor& where, Tensor& channel_weights,
+                        Tensor& spatial_map) const;
 
  private:
   std::shared_ptr<ChannelAttention> channel_;
@@ -97,21 +114,27 @@ class CbamCropNet : public Classifier {
  public:
   explicit CbamCropNet(const CbamCropNetConfig& config);
   Tensor forward(const Tensor& x) override;
-  // The logits, through the unfused attention ops, and the attention of every stage.
-  Tensor forward_traced(const Tensor& x, AttentionTrace& trace);
+  Tensor forward_at(const Tensor& x, const Tensor& location) override;
+  bool uses_location() const override { return config_.geo != GeoAttention::None; }
+  // Geo-CBAM composes its attention from CPU-only elementwise ops.
+  bool has_cuda_kernels() const override { return !uses_location(); }
+  // The logits, through the unfused attention ops, and the attention of every stage (`location` as
+  // forward_at takes it, for Geo-CBAM).
+  Tensor forward_traced(const Tensor& x, AttentionTrace& trace, const Tensor& location = {});
   int64_t num_classes() const override { return config_.classes; }
   // Every intermediate shape, for tests and for printing a summary.
-  std::vector<std::pair<std::string, Shape>> stage_shapes(const Tensor& x);
+  std::vector<std::pair<std::string, Shape>> stage_shapes(const Tensor& x, const Tensor& location = {});
   const CbamCropNetConfig& config() const { return config_; }
 
  private:
-  Tensor run(const Tensor& x, std::vector<std::pair<std::string, Shape>>* shapes, AttentionTrace* trace);
+  Tensor run(const Tensor& x, const Tensor& location, std::vector<std::pair<std::string, Shape>>* shapes,
+             AttentionTrace* trace);
   CbamCropNetConfig config_;
   std::shared_ptr<nn::Conv2d> stem_conv_;
   std::shared_ptr<nn::BatchNorm2d> stem_bn_;
   std::vector<std::shared_ptr<ResidualUnit>> units_;
   std::vector<std::shared_ptr<Cbam>> attention_;
-  std::shared_ptr<nn::Linear> head_;
+  std::shared_ptr<nn::Linear> head_, geo_head_;
 };
 
 // The longest chain of float32 roundings from the input to the logits (kernels/rounding_bound.h), for

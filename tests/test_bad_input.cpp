@@ -164,6 +164,25 @@ TEST_CASE("bad input: every row ends in a named error with exit status 1, never 
          config_file(dir, "[data]\ntrain = \"p.csv\"\ntest = \"p.csv\"\nbands = 2\n");
        },
        "$B/train --config c.toml", "p.csv': no sample has a band seen on 1 dates or more"},
+      // Rule: coordinates are WGS84 degrees, one per sample; a location-aware model needs them.
+      {"a coords file with a row count that differs",
+       [](const fs::path& dir) {
+         write(dir / "p.csv", "label,id,a,b\n0,1,0.5,0.25\n1,2,0.5,0.25\n");
+         write(dir / "xy.csv", "51.0,4.0\n");
+         config_file(dir,
+                     "[data]\ntrain = \"p.csv\"\ntrain_coords = \"xy.csv\"\nbands = 2\n[split]\nkind = "
+                     "\"stratified\"\n");
+       },
+       "$B/train --config c.toml", "xy.csv' has 1 rows for the 2 samples of"},
+      {"coordinates out of range (projected metres given as degrees)",
+       [](const fs::path& dir) {
+         write(dir / "p.csv", "label,id,lat,lon,a,b\n0,1,5650000,500000,0.5,0.25\n1,2,51,4,0.5,0.25\n");
+         config_file(dir, "[data]\ntrain = \"p.csv\"\nbands = 2\n[split]\nkind = \"stratified\"\n");
+       },
+       "$B/train --config c.toml", "p.csv': sample 0 is at latitude 5650000, longitude 500000"},
+      {"a Geo-CBAM variant on data without coordinates", with_config(victoria_config("", "")),
+       "$B/ablate --config c.toml --variants paper,geo_both --seeds 1",
+       "'geo_both' is Geo-CBAM (geo = 'both') and needs where each sample is, but"},
       {"NPY values holding infinity",
        npy_data("1, 4, 10", std::vector<float>(40, std::numeric_limits<float>::infinity())), evaluate_npy,
        "x.npy': value inf of sample 0 (date 1, band 1) is infinite in float32"},

@@ -163,7 +163,7 @@ TEST_CASE("Winograd conv2d backward matches finite differences") {
   }
 }
 
-TEST_CASE("composites: CBAM's channel and spatial attention backward") {
+TEST_CASE("composites: CBAM's channel and spatial attention backward, and Geo-CBAM's FiLM") {
   Generator g(21);
   // Channel attention: x (2, 4, 3, 2), MLP 4 -> 2 -> 4 with biases. Distinct x keeps the max pooling
   // away from ties within the finite-difference step.
@@ -176,6 +176,16 @@ TEST_CASE("composites: CBAM's channel and spatial attention backward") {
   std::vector<Tensor> spatial{distinct_tensor({2, 3, 4, 3}, g), random_tensor({1, 2, 3, 3}, g, 0.5f)};
   CHECK(gradcheck([](const auto& in) { return spatial_attention(in[0], in[1]); }, spatial, {.eps = 1e-3f}) <=
         1.0);
+  // Geo-CBAM's FiLM of the spatial logits (models/cbam_crop_net.cpp): per-sample scale and shift.
+  std::vector<Tensor> film{distinct_tensor({2, 3, 4, 3}, g), random_tensor({1, 2, 3, 3}, g, 0.5f),
+                           random_tensor({2, 1, 1, 1}, g), random_tensor({2, 1, 1, 1}, g)};
+  CHECK(gradcheck(
+            [](const auto& in) {
+              const Tensor logits =
+                  conv2d(concat_channels({channel_mean(in[0]), channel_max(in[0])}), in[1], Tensor());
+              return mul(in[0], sigmoid(add(mul(logits, in[2]), in[3])));
+            },
+            film, {.eps = 1e-3f}) <= 1.0);
 }
 
 TEST_CASE("batch_norm2d with a residual (the residual unit's epilogue) backward") {
@@ -236,4 +246,34 @@ TEST_CASE("a tiny CBAM network end to end: every parameter's gradient") {
   const double worst =
       gradcheck([&](const std::vector<Tensor>&) { return net.forward(x); }, inputs, {.eps = 1e-3f});
   CHECK(worst <= 1.0);
+}
+
+TEST_CASE("a tiny Geo-CBAM network end to end: every parameter's gradient, the geo layers' included") {
+  // As above, for each place the location enters; the geo layers (zero at the start) get small random
+  // weights so that every path through them carries a gradient (small: a FiLM scale far from 1 sharpens
+  // the spatial sigmoid until ReLU and max kinks fall inside the finite-difference step). The FiLM
+  // composite alone, at any scale, is checked in "composites: ... Geo-CBAM's FiLM" above.
+  for (const auto geo :
+       {models::GeoAttention::Channel, models::GeoAttention::Spatial, models::GeoAttention::Head}) {
+    const std::string variant = models::geo_attention_name(geo);
+    CAPTURE(variant);
+    models::CbamCropNetConfig config;
+    config.timesteps = 5, config.bands = 3, config.classes = 3, config.stem_width = 2,
+    config.stage_widths = {2, 4};
+    config.reduction = 2, config.spatial_kernel = 3;
+    config.geo = geo;
+    config.location = {.scales = 2, .min_wavelength_km = 1000};
+    manual_seed(4);
+    models::CbamCropNet net(config);
+    Generator g(16);
+    for (auto& [name, p] : net.named_parameters()) {
+      if (name.find("geo") != std::string::npos) p.copy_from(random_tensor(p.shape(), g, 0.2f));
+    }
+    const Tensor x = distinct_tensor({2, 1, 5, 3}, g);
+    const Tensor where = Tensor::from_vector({2, 2}, {51.0f, 4.0f, -3.0f, 33.5f});
+    std::vector<Tensor> inputs;
+    for (const auto& [name, p] : net.named_parameters()) inputs.push_back(p);
+    CHECK(gradcheck([&](const std::vector<Tensor>&) { return net.forward_at(x, where); }, inputs,
+                    {.eps = 1e-3f}) <= 1.0);
+  }
 }

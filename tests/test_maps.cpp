@@ -112,7 +112,7 @@ TEST_CASE("a map of the 2019 window: same grid as the input, same classes as the
   CHECK_FALSE(fs::exists(scratch("flanders_probabilities.tif")));
 
   // The labelled pixels through the array path (what `predict` and `evaluate` do): identical classes.
-  data::PixelDataset d = load_dataset(model.config, {kFlanders, "", "", ""}, model.class_names, false);
+  data::PixelDataset d = load_dataset(model.config, {kFlanders, "", "", "", ""}, model.class_names, false);
   model.normaliser.apply(d);
   const Prediction p = predict(*model.model, d);
   int64_t same = 0;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "data/gdal_util.h"
 #include "data/raster_dataset.h"
 #include "data/splits.h"
 #include "data/temporal.h"
@@ -216,4 +217,64 @@ TEST_CASE("cloud masking: masked SCL classes and nodata make an observation unus
   o.classes = {"Maize", "Rye"};
   CHECK_THROWS_WITH_AS(read_raster_dataset(hopeless.string(), o),
                        doctest::Contains("class 'Rye' from the config is not in its legend"), Error);
+}
+
+namespace {
+// The ground distance between two points metres apart on the WGS84 ellipsoid, from its local radii of
+// curvature (meridian M, prime vertical N): exact to far below a millimetre at this scale.
+double metres_between(double lat1, double lon1, double lat2, double lon2) {
+  const double rad = 3.14159265358979323846 / 180, a = 6378137.0, e2 = 0.00669437999014;
+  const double s = std::sin((lat1 + lat2) / 2 * rad), w = 1 - e2 * s * s;
+  const double m = a * (1 - e2) / std::pow(w, 1.5), n = a / std::sqrt(w);
+  const double north = m * (lat2 - lat1) * rad,
+               east = n * std::cos((lat1 + lat2) / 2 * rad) * (lon2 - lon1) * rad;
+  return std::hypot(north, east);
+}
+}  // namespace
+
+TEST_CASE("every raster pixel has its centre's WGS84 coordinates, for location-aware models") {
+  const LabelRaster labels = read_labels(kFlanders2019 + "/labels.tif", kFlanders2019 + "/legend.csv");
+  const Grid& grid = labels.grid;
+  // Pixels (0, 0), (1, 0) and (0, 1): neighbours one pixel apart on the ground. The raster is projected
+  // (UTM metres), so the distance is the pixel size times the projection's scale there (0.9996 on the
+  // central meridian, at most about 1.001 at a zone's edge); a swapped axis order or a wrong datum would
+  // not give that.
+  const LatLon c = wgs84_pixel_centres(grid, {0, 1, 0}, {0, 0, 1}, "labels.tif");
+  REQUIRE(c.lats.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(c.lats[i] > 50.6);  // Flanders
+    CHECK(c.lats[i] < 51.6);
+    CHECK(c.lons[i] > 2.5);
+    CHECK(c.lons[i] < 5.95);
+  }
+  const double across =
+      metres_between(c.lats[0], c.lons[0], c.lats[1], c.lons[1]) / std::abs(grid.transform[1]);
+  const double down =
+      metres_between(c.lats[0], c.lons[0], c.lats[2], c.lons[2]) / std::abs(grid.transform[5]);
+  CHECK(across > 0.99955);
+  CHECK(across < 1.0011);
+  CHECK(down > 0.99955);
+  CHECK(down < 1.0011);
+  CHECK(c.lons[1] > c.lons[0]);  // east
+  CHECK(c.lats[2] < c.lats[0]);  // south
+
+  // A grid in WGS84 degrees itself: the centres come straight from the geotransform.
+  OGRSpatialReference wgs84;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  char* wkt = nullptr;
+  wgs84.exportToWkt(&wkt);
+  Grid geographic{4, 4, {10.0, 0.5, 0.0, 50.0, 0.0, -0.25}, wkt};
+  CPLFree(wkt);
+  const LatLon g = wgs84_pixel_centres(geographic, {2}, {3}, "grid");
+  CHECK(g.lons == std::vector<double>{11.25});
+  CHECK(g.lats == std::vector<double>{49.125});
+  // Without a CRS there is nothing to say.
+  CHECK(wgs84_pixel_centres(Grid{4, 4, {0, 1, 0, 0, 0, -1}, ""}, {0}, {0}, "grid").lats.empty());
+
+  // The dataset of labelled pixels carries them, pixel by pixel.
+  const PixelDataset d = read_raster_dataset(kFlanders2019, {});
+  REQUIRE(d.lats.size() == static_cast<size_t>(d.size()));
+  const LatLon first = wgs84_pixel_centres(grid, {d.xs[0]}, {d.ys[0]}, "labels.tif");
+  CHECK(d.lats[0] == first.lats[0]);
+  CHECK(d.lons[0] == first.lons[0]);
 }

@@ -42,6 +42,11 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"deep", [](auto& m) { m.cbam.units_per_stage = 2; }},
       {"plain_cnn", [](auto& m) { m.kind = "plain_cnn"; }},
       {"tempcnn", [](auto& m) { m.kind = "tempcnn"; }},
+      // Geo-CBAM (models/cbam_crop_net.h): the data must have coordinates.
+      {"geo_channel", [](auto& m) { m.cbam.geo = models::GeoAttention::Channel; }},
+      {"geo_spatial", [](auto& m) { m.cbam.geo = models::GeoAttention::Spatial; }},
+      {"geo_both", [](auto& m) { m.cbam.geo = models::GeoAttention::Both; }},
+      {"geo_head", [](auto& m) { m.cbam.geo = models::GeoAttention::Head; }},
   };
   return table;
 }
@@ -68,6 +73,11 @@ int main(int argc, char** argv) {
         args.get("out", "runs/ablate-" + std::filesystem::path(base.path).stem().string());
 
     const experiments::LoadedData data = experiments::load_data(base);
+    for (const auto& name : chosen) {  // a variant the data cannot feed fails now, not after the others
+      experiments::ExperimentConfig config = base;
+      variants().at(name)(config.model);
+      experiments::require_model_inputs(config, data, name);
+    }
     const std::string split = experiments::describe_split(base, data);
     const std::string compute = experiments::describe_compute(base.train.device);
     fmt::print("ablate {} over seeds {} ({})\n{}\n", base.path, fmt::join(base.seeds, ","), compute, split);

@@ -1,6 +1,7 @@
 // Evaluates a checkpoint on labelled data (by default the test data of the config it was trained
 // with) and writes the same report as train.
-//   evaluate --checkpoint FILE [--data PATH [--labels PATH] [--groups PATH]] [--config FILE] [--out DIR]
+//   evaluate --checkpoint FILE [--data PATH [--labels PATH] [--groups PATH] [--coords PATH]] [--config FILE]
+//            [--out DIR]
 //            [--attention yes]
 // --attention yes (CBAM models with attention): the report also shows each stage's mean spatial attention
 // per true class, over correctly and wrongly classified pixels (as explain draws them).
@@ -20,9 +21,10 @@ using namespace s2;
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv,
-                           experiments::with_device_options({"checkpoint", "data", "labels", "groups",
-                                                             "config", "out", "threads", "attention"}));
+    experiments::Args args(
+        argc, argv,
+        experiments::with_device_options(
+            {"checkpoint", "data", "labels", "groups", "coords", "config", "out", "threads", "attention"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     const std::string checkpoint = args.require("checkpoint");
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
     experiments::DataFiles files = experiments::test_files(saved.config);
     if (args.has("data")) {
       files = experiments::command_line_data(saved, args.get("data", ""), args.get("labels", ""),
-                                             args.get("groups", ""));
+                                             args.get("groups", ""), args.get("coords", ""));
     }
     S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
     const data::PixelDataset d = experiments::load_for_model(saved, files);

@@ -44,7 +44,7 @@ data::PixelDataset explained_data(experiments::SavedModel& saved, const experime
   experiments::DataFiles files = experiments::test_files(saved.config);
   if (args.has("data")) {
     files = experiments::command_line_data(saved, args.get("data", ""), args.get("labels", ""),
-                                           args.get("groups", ""));
+                                           args.get("groups", ""), args.get("coords", ""));
   }
   S2_CHECK(!files.values.empty(), "no --data given and the checkpoint's config names no test data");
   return experiments::load_for_model(saved, files);
@@ -55,8 +55,8 @@ data::PixelDataset explained_data(experiments::SavedModel& saved, const experime
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv,
-                           {"checkpoint", "data", "labels", "groups", "config", "out", "threads", "fold",
-                            "split-seed", "max-removed", "random-repeats", "random-seed"});
+                           {"checkpoint", "data", "labels", "groups", "coords", "config", "out", "threads",
+                            "fold", "split-seed", "max-removed", "random-repeats", "random-seed"});
     experiments::apply_threads_option(args);
     const std::string out = args.require("out");
     experiments::SavedModel saved =

@@ -1,6 +1,7 @@
 // Classifies pixels with a checkpoint and writes one CSV row per pixel: its index, group, position
 // (rasters), predicted class and the probability of every class.
-//   predict --checkpoint FILE --data PATH [--labels PATH] --out FILE.csv [--config FILE]
+//   predict --checkpoint FILE --data PATH [--labels PATH] [--coords PATH] --out FILE.csv [--config FILE]
+// --coords: lat,lon per sample of a table, for a Geo-CBAM model.
 #include <fmt/format.h>
 
 #include "experiments/cli/cli.h"
@@ -14,15 +15,15 @@ using namespace s2;
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
     experiments::Args args(argc, argv,
-                           experiments::with_device_options(
-                               {"checkpoint", "data", "labels", "groups", "out", "config", "threads"}));
+                           experiments::with_device_options({"checkpoint", "data", "labels", "groups",
+                                                             "coords", "out", "config", "threads"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
     saved.model->to(device);
     const experiments::DataFiles files = experiments::command_line_data(
-        saved, args.require("data"), args.get("labels", ""), args.get("groups", ""));
+        saved, args.require("data"), args.get("labels", ""), args.get("groups", ""), args.get("coords", ""));
     const data::PixelDataset d = experiments::load_for_model(saved, files);
     const auto p = experiments::predict(*saved.model, d);
     const auto k = static_cast<int64_t>(saved.class_names.size());

@@ -206,6 +206,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   data.read("test_groups", c.data.test_groups);
   data.read("train_dates", c.data.train_dates);
   data.read("test_dates", c.data.test_dates);
+  data.read("train_coords", c.data.train_coords);
+  data.read("test_coords", c.data.test_coords);
   if (data.has("nodata")) {
     double nodata = 0;
     data.read("nodata", nodata, -1e300, 1e300);
@@ -243,6 +245,11 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
            "{}: [data] format '{}' is not supported (pixel_csv, raster_series or npy)", path, c.data.format);
   S2_CHECK(c.data.format != "npy" || !c.data.train_labels.empty(), "{}: [data] npy needs train_labels", path);
   S2_CHECK(!c.data.train.empty(), "{}: [data] train is required", path);
+  S2_CHECK(
+      c.data.format != "raster_series" || (c.data.train_coords.empty() && c.data.test_coords.empty()),
+      "{}: [data] train_coords/test_coords are for tables; a raster's pixels have their coordinates from "
+      "its georeferencing",
+      path);
   S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2,
            "{}: [data] timesteps is required for rasters", path);
 
@@ -253,11 +260,13 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   split.read("validation_fraction", c.split.validation_fraction, 0, 0.999);
   split.read("block_size", c.split.block_size, 1, 1000000);
   split.read("max_pixels_per_parcel", c.split.max_pixels_per_parcel, 0, 1e12);
+  split.read("join_within_m", c.split.join_within_m, 0, 1e7);
   split.reject_unknown();
   const auto& kind = c.split.kind;
   S2_CHECK(kind == "given" || kind == "grouped" || kind == "stratified" || kind == "grouped_kfold" ||
-               kind == "block_kfold",
-           "{}: [split] kind '{}' is unknown (given, grouped, stratified, grouped_kfold or block_kfold)",
+               kind == "block_kfold" || kind == "leave_one_group_out",
+           "{}: [split] kind '{}' is unknown (given, grouped, stratified, grouped_kfold, block_kfold or "
+           "leave_one_group_out)",
            path, kind);
   S2_CHECK(kind != "given" || !c.data.test.empty(), "{}: [split] kind 'given' needs [data] test", path);
   S2_CHECK(c.split.validation_fraction >= 0 && c.split.validation_fraction < 1,
@@ -275,6 +284,11 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("residual_skip", cbam.residual_skip);
   model.read("reduction", cbam.reduction, 1, 4096);
   model.read("spatial_kernel", cbam.spatial_kernel, 1, 63);
+  std::string geo = models::geo_attention_name(cbam.geo);
+  model.read("geo", geo);
+  cbam.geo = models::parse_geo_attention(geo);
+  model.read("geo_scales", cbam.location.scales, 1, 64);
+  model.read("geo_min_wavelength_km", cbam.location.min_wavelength_km, 0.001, 40000);
   read_model_conventions(model, c.model);
   auto& tempcnn = c.model.tempcnn;
   model.read("filters", tempcnn.filters, 1, 4096);

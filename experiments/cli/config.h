@@ -24,6 +24,10 @@ struct DataConfig {
   // (N, T) YYYYMMDD per sample; empty = evenly spaced. With dates or gaps, the series are filled and
   // resampled as rasters are (data/gap_filling.h).
   std::string train_dates, test_dates;
+  // Tables: where each sample is, a .csv of lat,lon per line (WGS84 degrees) or an (N, 2) .npy; a pixel
+  // CSV may instead carry lat and lon columns. Location-aware models (Geo-CBAM) need them; rasters have
+  // their pixel centres'.
+  std::string train_coords, test_coords;
   std::optional<double> nodata;  // tables: a value meaning "not observed", besides NaN (e.g. 65535)
   int64_t bands = 10;            // pixel_csv: bands per date
   std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
@@ -43,12 +47,17 @@ struct SplitConfig {
   // "given": train and test files as they are. "grouped": one split by group (parcel or object id).
   // "stratified": one split of individual samples by class, honest only for independent samples.
   // "grouped_kfold" / "block_kfold": k folds of parcels / of square spatial blocks.
+  // "leave_one_group_out": one fold per group, each tested on a group no training sample shares (groups
+  // named by region: a model tested on a region it never saw).
   std::string kind = "given";
   int64_t folds = 3;
   double test_fraction = 0.2;
   double validation_fraction = 0.2;  // grouped, from the training part; 0 = none (fixed epochs)
   int64_t block_size = 16;
   int64_t max_pixels_per_parcel = 0;  // cap of training pixels per parcel; 0 = all
+  // Joins groups with samples closer than this many metres (data with coordinates), so that points of
+  // one field stay on one side; 0 = off.
+  double join_within_m = 0;
 };
 
 // Numbers to compare against (published or previously measured), for `reproduce`.

@@ -87,7 +87,7 @@ void for_each_traced_batch(models::CbamCropNet& net, const data::PixelDataset& d
     const int64_t end = std::min(d.size(), begin + batch_size);
     const data::Batch batch = data::make_batch(d, order, begin, end);
     models::AttentionTrace trace;
-    const Tensor logits = net.forward_traced(batch.x, trace);
+    const Tensor logits = net.forward_traced(batch.x, trace, batch.location);
     fn(begin, end - begin, logits, trace);
   }
   net.train(was_training);

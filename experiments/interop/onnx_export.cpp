@@ -130,6 +130,10 @@ OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& o
   Builder b(m, m.config.model.batch_norm().eps);
   b.graph.input("x", {1, m.timesteps, m.bands});
   std::string logits;
+  S2_CHECK(!m.model->uses_location(),
+           "'{}': ONNX export writes models of the pixel series alone; this Geo-CBAM model (geo = '{}') also "
+           "takes coordinates",
+           checkpoint_path, models::geo_attention_name(m.config.model.cbam.geo));
   if (const auto* net = dynamic_cast<const models::CbamCropNet*>(m.model.get())) {
     logits = cbam_crop_net(b, net->config());
   } else if (const auto* temp = dynamic_cast<const models::TempCnn*>(m.model.get())) {

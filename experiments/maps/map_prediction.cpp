@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "data/gdal_util.h"
 #include "data/map_writer.h"
 #include "data/temporal.h"
 #include "experiments/explain/explanation.h"
@@ -168,7 +169,15 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
           mapped.push_back(p);
           d.values.insert(d.values.end(), regular.values.begin() + p * per,
                           regular.values.begin() + (p + 1) * per);
+          d.xs.push_back(static_cast<int32_t>(win.x + p % win.width));
+          d.ys.push_back(static_cast<int32_t>(win.y + p / win.width));
         }
+      }
+      if (m.model->uses_location()) {  // Geo-CBAM: where each pixel centre is
+        data::LatLon where = data::wgs84_pixel_centres(grid, d.xs, d.ys, folder);
+        S2_CHECK(!where.lats.empty() || d.size() == 0,
+                 "'{}' has no CRS, and this Geo-CBAM model needs each pixel's coordinates", folder);
+        d.lats = std::move(where.lats), d.lons = std::move(where.lons);
       }
       m.normaliser.apply(d);
       stats.preprocess_seconds += seconds_since(t);

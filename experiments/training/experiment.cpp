@@ -4,10 +4,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "data/coordinates.h"
 #include "data/gap_filling.h"
 #include "data/npy.h"
 #ifdef S2_HAVE_GDAL
@@ -25,10 +27,10 @@
 namespace s2::experiments {
 
 DataFiles train_files(const ExperimentConfig& c) {
-  return {c.data.train, c.data.train_labels, c.data.train_groups, c.data.train_dates};
+  return {c.data.train, c.data.train_labels, c.data.train_groups, c.data.train_dates, c.data.train_coords};
 }
 DataFiles test_files(const ExperimentConfig& c) {
-  return {c.data.test, c.data.test_labels, c.data.test_groups, c.data.test_dates};
+  return {c.data.test, c.data.test_labels, c.data.test_groups, c.data.test_dates, c.data.test_coords};
 }
 
 data::SeriesOptions series_options(const ExperimentConfig& c) {
@@ -88,6 +90,11 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
             ? data::read_npy_dataset(resolved, resolve_data_path(c, files.labels), classes,
                                      files.groups.empty() ? "" : resolve_data_path(c, files.groups))
             : data::read_pixel_csv(resolved, {.bands = c.data.bands, .class_names = classes});
+    if (!files.coords.empty()) {
+      S2_CHECK(!d.has_coordinates(),
+               "{}: '{}' has lat/lon columns and the config names a coordinates file too", c.path, resolved);
+      data::attach_coordinates(d, resolve_data_path(c, files.coords));
+    }
     return fill_table_gaps(c, files, std::move(d));
   }
 #ifndef S2_HAVE_GDAL
@@ -182,6 +189,11 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
         "One stratified random split of {} by sample ({:.0f}% held out for testing). Honest only if "
         "samples are independent: pixels of one parcel are not.",
         d.train.source, 100 * s.test_fraction);
+  } else if (s.kind == "leave_one_group_out") {
+    text = fmt::format(
+        "Leave-one-group-out over {}: each fold tests one group ({}) with a model that never saw it.",
+        d.train.source,
+        d.train.group_names.empty() ? "by id" : fmt::format("{}", fmt::join(d.train.group_names, ", ")));
   } else if (s.kind == "grouped") {
     text = fmt::format(
         "One split of {} by parcel/object: {:.0f}% of the groups held out for testing; no group on "
@@ -198,6 +210,7 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
     text += fmt::format(" Validation (early stopping, best epoch): {:.0f}% of the training groups.",
                         100 * s.validation_fraction);
   }
+  if (s.join_within_m > 0) text += fmt::format(" Samples closer than {} m are one group.", s.join_within_m);
   if (s.max_pixels_per_parcel > 0)
     text += fmt::format(" Training uses at most {} pixels per parcel.", s.max_pixels_per_parcel);
   if (!d.dropped_classes.empty())
@@ -206,18 +219,39 @@ std::string describe_split(const ExperimentConfig& c, const LoadedData& d) {
   return text;
 }
 
+namespace {
+// A leave-one-group-out fold's name: its group's name (letters, digits, - and _ kept) or number.
+std::string held_out_group_name(const data::PixelDataset& d, const std::vector<int64_t>& held_out,
+                                size_t fold) {
+  const auto id = static_cast<size_t>(d.groups[static_cast<size_t>(held_out.front())]);
+  if (id >= d.group_names.size()) return fmt::format("group{}", fold + 1);
+  std::string name = "out-";
+  for (const char ch : d.group_names[id])
+    name += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ? ch : '_';
+  return name;
+}
+}  // namespace
+
 std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uint64_t seed) {
   const auto& s = c.split;
   // The groups that must not cross sides: spatial blocks for block_kfold, parcels or objects otherwise.
-  const auto split_groups =
+  auto split_groups =
       s.kind == "block_kfold" ? data::block_groups(d.train.xs, d.train.ys, s.block_size) : d.train.groups;
+  if (s.join_within_m > 0) {
+    S2_CHECK(d.train.has_coordinates(),
+             "{}: [split] join_within_m needs coordinates, and '{}' has none (give [data] train_coords)",
+             c.path, d.train.source);
+    split_groups = data::join_nearby_groups(split_groups, d.train.lats, d.train.lons, s.join_within_m);
+  }
   std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> parts;  // (train indices, test indices)
   if (s.kind == "given") {
     std::vector<int64_t> all(static_cast<size_t>(d.train.size()));
     std::iota(all.begin(), all.end(), 0);
     parts.push_back({all, {}});
+  } else if (s.kind == "leave_one_group_out") {
+    for (auto& f : data::leave_one_group_out(split_groups)) parts.push_back({f.train, f.held_out});
   } else if (s.kind == "grouped" || s.kind == "stratified") {
-    std::vector<int64_t> groups = d.train.groups;
+    std::vector<int64_t> groups = split_groups;
     if (s.kind == "stratified") std::iota(groups.begin(), groups.end(), 0);  // every sample its own group
     const auto split = data::grouped_split(groups, d.train.labels, s.test_fraction, seed);
     parts.push_back({split.train, split.held_out});
@@ -230,6 +264,7 @@ std::vector<Fold> make_folds(const ExperimentConfig& c, const LoadedData& d, uin
   for (size_t f = 0; f < parts.size(); ++f) {
     Fold fold;
     fold.name = parts.size() == 1 ? "all" : fmt::format("fold{}", f + 1);
+    if (s.kind == "leave_one_group_out") fold.name = held_out_group_name(d.train, parts[f].second, f);
     const data::PixelDataset pool = grouped.subset(parts[f].first);
     fold.test = s.kind == "given" ? d.test : d.train.subset(parts[f].second);
     std::vector<int64_t> train_idx(static_cast<size_t>(pool.size()));
@@ -264,7 +299,19 @@ std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config
   return models::make_model(config.model, timesteps, bands, classes);
 }
 
+void require_model_inputs(const ExperimentConfig& c, const LoadedData& data, const std::string& variant) {
+  const bool geo = c.model.kind == "cbam" && c.model.cbam.geo != models::GeoAttention::None;
+  for (const data::PixelDataset* d : {&data.train, &data.test}) {
+    S2_CHECK(!geo || d->size() == 0 || d->has_coordinates(),
+             "{}: '{}' is Geo-CBAM (geo = '{}') and needs where each sample is, but '{}' has no coordinates: "
+             "give [data] train_coords/test_coords (lat,lon per sample), lat and lon columns in a pixel CSV, "
+             "or a georeferenced raster",
+             c.path, variant, models::geo_attention_name(c.model.cbam.geo), d->source);
+  }
+}
+
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  require_model_inputs(c, data, c.model.kind);
   RunResult run;
   const int64_t classes = data.train.num_classes();
   const auto zero = [&] {

@@ -25,7 +25,7 @@ LoadedData load_data(const ExperimentConfig& config);
 Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name);
 // The files of one side of the data: a table, a raster folder, or npy values with labels and groups.
 struct DataFiles {
-  std::string values, labels, groups, dates;
+  std::string values, labels, groups, dates, coords;
 };
 DataFiles train_files(const ExperimentConfig& config);
 DataFiles test_files(const ExperimentConfig& config);
@@ -74,6 +74,10 @@ struct RunResult {
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
+
+// Refuses, naming the data, a location-aware model (Geo-CBAM, `variant` in messages) on data without
+// coordinates: before any training, not at the first batch.
+void require_model_inputs(const ExperimentConfig& config, const LoadedData& data, const std::string& variant);
 
 // The weights checksum (framework/checkpoint.h) of a model's parameters and buffers, from the model or
 // from a checkpoint's "model." tensors: the same value for the same weights.

@@ -57,7 +57,7 @@ void check_compatible(const SavedModel& m, const data::PixelDataset& d) {
 }
 
 DataFiles command_line_data(SavedModel& m, const std::string& values, const std::string& labels,
-                            const std::string& groups) {
+                            const std::string& groups, const std::string& coords) {
   namespace fs = std::filesystem;
   const auto absolute = [](const std::string& p) {
     return p.empty() ? p : fs::absolute(p).lexically_normal().string();
@@ -70,7 +70,7 @@ DataFiles command_line_data(SavedModel& m, const std::string& values, const std:
   } else if (fs::is_directory(v)) {
     m.config.data.format = "raster_series";
   }
-  return {absolute(values), absolute(labels), absolute(groups), ""};
+  return {absolute(values), absolute(labels), absolute(groups), "", absolute(coords)};
 }
 
 data::PixelDataset load_for_model(const SavedModel& m, const DataFiles& files) {

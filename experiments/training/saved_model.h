@@ -34,11 +34,11 @@ SavedModel saved_model_of(const Checkpoint& checkpoint, const std::string& path,
 // Checks that `d` has the dates, bands and classes the model was trained on, naming both sides.
 void check_compatible(const SavedModel& m, const data::PixelDataset& d);
 
-// Data named on the command line (--data, --labels, --groups), which need not be in the model's training
-// format: paths are relative to the working directory, and the format follows what --data is (a .npy
+// Data named on the command line (--data, --labels, --groups, --coords), which need not be in the model's
+// training format: paths are relative to the working directory, and the format follows what --data is (a .npy
 // file, a .csv pixel table, or a folder of a raster series); anything else keeps the config's format.
 DataFiles command_line_data(SavedModel& m, const std::string& values, const std::string& labels,
-                            const std::string& groups);
+                            const std::string& groups, const std::string& coords);
 
 // Labelled or unlabelled pixels from `files`, read and preprocessed as the model was trained (its
 // config's format and resampling, its class names, its training normalisation), after the

@@ -46,6 +46,11 @@ Device device_of(const Module& model) {
   return params.empty() ? Device::CPU : params.front().device();
 }
 
+Tensor batch_logits(models::Classifier& model, const data::Batch& batch, Device device) {
+  if (!model.uses_location()) return model.forward(batch.x.to(device));
+  return model.forward_at(batch.x.to(device), batch.location);  // the model encodes it on the CPU
+}
+
 Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
   const Device device = device_of(model);
   const bool was_training = model.is_training();
@@ -62,7 +67,7 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   for (int64_t begin = 0; begin < d.size(); begin += batch_size) {
     const int64_t end = std::min(d.size(), begin + batch_size);
     const data::Batch batch = data::make_batch(d, order, begin, end);
-    const Tensor logits = model.forward(batch.x.to(device)).to(Device::CPU);
+    const Tensor logits = batch_logits(model, batch, device).to(Device::CPU);
     if (!d.labels.empty()) {
       loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
     }
@@ -144,7 +149,7 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
     data::Batch batch = data::make_batch(train, order, begin, end);
     if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
     optimizer.zero_grad();
-    const Tensor logits = model.forward(batch.x.to(device));
+    const Tensor logits = batch_logits(model, batch, device);
     const Tensor loss = training_loss(logits, batch.labels, loss_options, options.loss_reduction);
     const float batch_loss = loss.item();
     // A diverged run stops here, before a non-finite update reaches the weights and a model is saved.

@@ -89,6 +89,10 @@ Tensor training_loss(const Tensor& logits, const std::vector<int32_t>& labels,
 // the optimiser spreads it into every weight.
 std::string non_finite_gradient(const Module& model);
 
+// The model's logits for a batch on `device`: with the batch's coordinates for a location-aware model
+// (Geo-CBAM), which refuses a batch without them.
+Tensor batch_logits(models::Classifier& model, const data::Batch& batch, Device device);
+
 struct Prediction {
   std::vector<int32_t> classes;
   std::vector<float> probabilities;  // [N, classes]
