@@ -47,16 +47,9 @@ double parse_degrees(const std::string& field, const std::string& path, int64_t 
 }
 
 LatLon read_csv_coordinates(const std::string& path) {
-  std::ifstream in(path);
-  S2_CHECK(in.good(), "cannot open coordinates file '{}'", path);
   LatLon c;
   size_t lat = 0, lon = 1, columns = 0;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+  for (const auto& [line_no, line] : read_lines(path, "coordinates file")) {
     const std::vector<std::string> fields = csv_fields(line);
     if (columns == 0) {  // the first line: a header naming the columns, or the first sample
       columns = fields.size();

@@ -1,6 +1,24 @@
 #include "data/csv.h"
 
+#include <fstream>
+
+#include "framework/error.h"
+
 namespace s2::data {
+
+std::vector<NumberedLine> read_lines(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  S2_CHECK(in.good(), "cannot open {} '{}'", what, path);
+  std::vector<NumberedLine> out;
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back({number, line});
+  }
+  return out;
+}
 
 std::vector<std::string> csv_fields(const std::string& line) {
   std::vector<std::string> fields(1);

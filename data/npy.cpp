@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "data/csv.h"
 #include "framework/atomic_file.h"
 #include "framework/error.h"
 
@@ -25,15 +26,8 @@ void convert(const char* raw, size_t count, std::vector<double>& out) {
 
 // One integer per line (a header line that is not a number is skipped).
 std::vector<double> read_csv_column(const std::string& path) {
-  std::ifstream in(path);
-  S2_CHECK(in.good(), "cannot open '{}'", path);
   std::vector<double> out;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+  for (const auto& [line_no, line] : read_lines(path, "file")) {
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), v);
     if (line_no == 1 && ec != std::errc()) continue;
@@ -46,14 +40,8 @@ std::vector<double> read_csv_column(const std::string& path) {
 
 // The lines of a text file, without line ends and blank lines.
 std::vector<std::string> text_lines(const std::string& path) {
-  std::ifstream in(path);
-  S2_CHECK(in.good(), "cannot open '{}'", path);
   std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) out.push_back(line);
-  }
+  for (auto& line : read_lines(path, "file")) out.push_back(std::move(line.text));
   return out;
 }
 

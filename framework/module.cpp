@@ -1,5 +1,7 @@
 #include "framework/module.h"
 
+#include "framework/error.h"
+
 namespace s2 {
 
 void Module::train(bool on) {
@@ -67,6 +69,16 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   buffers_.emplace_back(name, value);
   return value;
+}
+
+void Module::replace_buffer(const std::string& name, Tensor value) {
+  for (auto& [n, t] : buffers_) {
+    if (n == name) {
+      t = std::move(value);
+      return;
+    }
+  }
+  fail("module has no buffer '{}'", name);
 }
 
 void Module::to(Device device) {

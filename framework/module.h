@@ -37,6 +37,9 @@ class Module {
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);
   Tensor register_buffer(const std::string& name, Tensor value);
+  // Replaces a registered buffer by `value`, whose shape may differ (state whose size is known only
+  // once fitted, such as a tree ensemble's serialised trees).
+  void replace_buffer(const std::string& name, Tensor value);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     children_.emplace_back(name, module);

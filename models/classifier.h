@@ -1,6 +1,10 @@
 #pragma once
 // What the training loop, evaluation and prediction need from a model: logits for a batch of pixel
 // time series.
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "framework/module.h"
 
 namespace s2::models {
@@ -19,6 +23,14 @@ class Classifier : public Module {
     (void)location;
     return forward(x);
   }
+  // Models fitted in one call instead of by gradient steps (tree ensembles): x (N, T, B) or
+  // (N, 1, T, B), one weight per sample (empty = all 1).
+  virtual bool fits_directly() const { return false; }
+  virtual void fit(const Tensor& x, const std::vector<int32_t>& labels,
+                   const std::vector<float>& sample_weights, uint64_t seed);
+  // Takes a saved state (a checkpoint's "model." tensors, prefix removed): by default into the
+  // parameters and buffers of the same names and shapes; `path` names the source in errors.
+  virtual void restore(const NamedTensors& state, const std::string& path);
 };
 
 // Brings (N, T, B) input to (N, 1, T, B) and checks T and B; shared by the models.

@@ -20,7 +20,12 @@ std::unique_ptr<Classifier> make_model(ModelConfig config, int64_t timesteps, in
     c.timesteps = timesteps, c.bands = bands, c.classes = classes;
     return std::make_unique<TempCnn>(c);
   }
-  fail("unknown model kind '{}' (expected cbam, plain_cnn or tempcnn)", config.kind);
+  if (config.kind == "rf" || config.kind == "gbdt") {
+    TreeEnsembleConfig c = config.trees;
+    c.kind = config.kind, c.timesteps = timesteps, c.bands = bands, c.classes = classes;
+    return std::make_unique<TreeEnsemble>(c);
+  }
+  fail("unknown model kind '{}' (expected cbam, plain_cnn, tempcnn, rf or gbdt)", config.kind);
 }
 
 }  // namespace s2::models

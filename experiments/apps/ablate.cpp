@@ -42,6 +42,8 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"deep", [](auto& m) { m.cbam.units_per_stage = 2; }},
       {"plain_cnn", [](auto& m) { m.kind = "plain_cnn"; }},
       {"tempcnn", [](auto& m) { m.kind = "tempcnn"; }},
+      {"rf", [](auto& m) { m.kind = "rf"; }},      // XGBoost's random forest (models/tree_ensemble.h)
+      {"gbdt", [](auto& m) { m.kind = "gbdt"; }},  // XGBoost's gradient-boosted trees
       // Geo-CBAM (models/cbam_crop_net.h): the data must have coordinates.
       {"geo_channel", [](auto& m) { m.cbam.geo = models::GeoAttention::Channel; }},
       {"geo_spatial", [](auto& m) { m.cbam.geo = models::GeoAttention::Spatial; }},
@@ -65,7 +67,10 @@ int main(int argc, char** argv) {
                                {"config", "variants", "seeds", "epochs", "out", "threads", "attention"}));
     experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
     base.train.device = experiments::apply_device_options(args);
-    const auto chosen = args.get_list("variants", {"paper", "no_attention", "channel_only", "spatial_only",
+    const auto chosen = args.get_list(
+        "variants", !base.ablate_variants.empty()
+                        ? base.ablate_variants
+                        : std::vector<std::string>{"paper", "no_attention", "channel_only", "spatial_only",
                                                    "no_skip", "plain_cnn", "tempcnn"});
     for (const auto& v : chosen)
       S2_CHECK(variants().count(v) > 0, "unknown variant '{}' (known: {})", v, names());

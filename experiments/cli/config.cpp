@@ -186,9 +186,9 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   const auto root = parse_toml_text(text, fmt::format("cannot read config '{}'", path));
   for (const auto& [key, value] : *root) {
     S2_CHECK(key == "data" || key == "split" || key == "model" || key == "train" || key == "augment" ||
-                 key == "select" || key == "reference",
+                 key == "select" || key == "reference" || key == "ablate",
              "{}: unknown section or key '{}' (known sections: data, split, model, train, augment, select, "
-             "reference)",
+             "reference, ablate)",
              path, key);
   }
   ExperimentConfig c;
@@ -296,9 +296,17 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("conv_layers", tempcnn.conv_layers, 1, 64);
   model.read("dense_units", tempcnn.dense_units, 1, 65536);
   model.read("dropout", tempcnn.dropout, 0, 0.999);
+  auto& trees = c.model.trees;
+  model.read("trees", trees.trees, 1, 100000);
+  model.read("tree_depth", trees.max_depth, 0, 64);
+  model.read("tree_learning_rate", trees.learning_rate, 1e-6, 1);
+  model.read("tree_subsample", trees.subsample, 0.01, 1);
   model.reject_unknown();
-  S2_CHECK(c.model.kind == "cbam" || c.model.kind == "plain_cnn" || c.model.kind == "tempcnn",
-           "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn or tempcnn)", path, c.model.kind);
+  const auto& model_kind = c.model.kind;
+  S2_CHECK(model_kind == "cbam" || model_kind == "plain_cnn" || model_kind == "tempcnn" ||
+               model_kind == "rf" || model_kind == "gbdt",
+           "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn, tempcnn, rf or gbdt)", path,
+           model_kind);
 
   Section train(root->get_table("train"), "train", path);
   read_training_keys(train, c.train);
@@ -322,6 +330,10 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   reference.read("macro_f1", c.reference.macro_f1, -1, 1);
   reference.read("tolerance", c.reference.tolerance, 0, 1);
   reference.reject_unknown();
+
+  Section ablate(root->get_table("ablate"), "ablate", path);
+  ablate.read("variants", c.ablate_variants);
+  ablate.reject_unknown();
   return c;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Experiment configs: TOML files with [data], [split], [model], [train], [augment], [select] and
-// [reference] sections. Unknown sections or keys and values of the wrong type are errors that name the
-// file and the key.
+// Experiment configs: TOML files with [data], [split], [model], [train], [augment], [select],
+// [reference] and [ablate] sections. Unknown sections or keys and values of the wrong type are errors that
+// name the file and the key.
 #include <functional>
 #include <map>
 #include <optional>
@@ -95,6 +95,8 @@ struct ExperimentConfig {
   SelectConfig select;
   ReferenceConfig reference;
   std::string candidate;  // the selection candidate applied (with_candidate), if any; saved models record it
+  // [ablate] variants: what `ablate` compares when --variants is not given (e.g. the paper's comparison).
+  std::vector<std::string> ablate_variants;
 };
 
 ExperimentConfig load_config(const std::string& path);

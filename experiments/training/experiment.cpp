@@ -338,8 +338,10 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
                  fold.train.size(), fold.validation.size(), fold.test.size());
     FoldResult r;
     r.name = fold.name;
-    r.training = train_classifier(*model, fold.train, fold.validation.size() > 0 ? &fold.validation : nullptr,
-                                  options);
+    r.training = model->fits_directly()
+                     ? fit_directly(*model, fold.train, options)
+                     : train_classifier(*model, fold.train,
+                                        fold.validation.size() > 0 ? &fold.validation : nullptr, options);
     const Prediction p = predict(*model, fold.test);
     r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
     add_to(pooled, r.metrics);

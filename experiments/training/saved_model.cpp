@@ -34,10 +34,7 @@ SavedModel saved_model_of(const Checkpoint& ck, const std::string& path, const s
   }
   m.model =
       models::make_model(m.config.model, m.timesteps, m.bands, static_cast<int64_t>(m.class_names.size()));
-  if (restore_weights) {
-    ck.restore("model", m.model->named_parameters(), path);
-    ck.restore("model", m.model->named_buffers(), path);
-  }
+  if (restore_weights) m.model->restore(ck.with_prefix("model"), path);
   m.normaliser = data::BandNormaliser::from_state(ck.with_prefix("norm"), path);
   m.model->eval();
   return m;

@@ -83,6 +83,23 @@ Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64
   return out;
 }
 
+TrainResult fit_directly(models::Classifier& model, const data::PixelDataset& train,
+                         const TrainOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<float> weights;
+  if (options.class_weighted_loss) {
+    const std::vector<float> per_class = inverse_frequency_weights(train);
+    for (const int32_t y : train.labels) weights.push_back(per_class[static_cast<size_t>(y)]);
+  }
+  model.fit(Tensor::from_vector({train.size(), train.timesteps, train.bands}, train.values), train.labels,
+            weights, options.seed);
+  if (options.verbose) {
+    fmt::print("fitted on {} samples in {:.1f} s\n", train.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return {};
+}
+
 Generator training_generator(uint64_t seed) {
   return Generator(seed ^ 0x5eedULL);  // not the global generator, which initialised the weights
 }

@@ -64,6 +64,11 @@ struct TrainResult {
 TrainResult train_classifier(models::Classifier& model, const data::PixelDataset& train,
                              const data::PixelDataset* validation, const TrainOptions& options);
 
+// Fits a model that trains in one call (Classifier::fits_directly: the tree ensembles) on `train`,
+// with the class weights of the options as sample weights and the options' seed.
+TrainResult fit_directly(models::Classifier& model, const data::PixelDataset& train,
+                         const TrainOptions& options);
+
 // The generator of a run's shuffling and augmentation, from its seed.
 Generator training_generator(uint64_t seed);
 
