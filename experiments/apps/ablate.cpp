@@ -96,7 +96,17 @@ int main(int argc, char** argv) {
                   : "",
         selecting ? " settings (validation OA) |" : "", selecting ? "---|" : "");
     const bool attention = args.get_yes_no("attention", false);
-    std::string selection_notes, attention_notes;
+    std::string selection_notes, attention_notes, fold_rows;
+    std::string folds_csv = "variant,seed,fold,test_samples,overall_accuracy,kappa,macro_f1\n";
+    std::vector<std::string> fold_names;
+    const auto per_fold_table = [&]() -> std::string {
+      if (fold_names.size() < 2) return "";
+      std::string separator;
+      for (size_t column = 0; column <= fold_names.size(); ++column) separator += "---|";
+      return fmt::format(
+          "\n## OA per fold (mean over seeds; every fold and seed in folds.csv)\n\n| variant | {} |\n|{}\n{}",
+          fmt::join(fold_names, " | "), separator, fold_rows);
+    };
     for (const auto& name : chosen) {
       experiments::ExperimentConfig config = base;
       variants().at(name)(config.model);
@@ -125,6 +135,25 @@ int main(int argc, char** argv) {
       fmt::print("{}", row);
       md += row;
       std::filesystem::create_directories(out);
+      // Per fold: with folds that are places (leave one region out), how each one fares.
+      fold_names.clear();
+      std::vector<double> fold_oa;
+      for (size_t r = 0; r < runs.runs.size(); ++r) {
+        const auto& folds = runs.runs[r].folds;
+        fold_oa.resize(folds.size(), 0.0);
+        for (size_t i = 0; i < folds.size(); ++i) {
+          const auto& m = folds[i].metrics;
+          int64_t n = 0;
+          for (const auto& row_counts : m.confusion)
+            for (const int64_t c : row_counts) n += c;
+          folds_csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f}\n", name, config.seeds[r], folds[i].name,
+                                   n, m.overall_accuracy, m.kappa, m.macro_f1);
+          fold_oa[i] += m.overall_accuracy / static_cast<double>(runs.runs.size());
+          if (r == 0) fold_names.push_back(folds[i].name);
+        }
+      }
+      fold_rows += fmt::format("| {} | {:.4f} |\n", name, fmt::join(fold_oa, " | "));
+      write_file_atomic((std::filesystem::path(out) / "folds.csv").string(), folds_csv);
       if (attention) {
         if (const auto e = experiments::run_attention(runs, data, config.seeds)) {
           std::vector<std::string> figures =
@@ -134,11 +163,12 @@ int main(int argc, char** argv) {
         }
       }
       const std::string notes =
-          (selecting ? "\n" + selection_notes : "") +
+          per_fold_table() + (selecting ? "\n" + selection_notes : "") +
           (attention_notes.empty() ? "" : "\n## Attention (pooled over seeds and folds)\n" + attention_notes);
       write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
                         md + notes);  // kept current as rows arrive
     }
+    md += per_fold_table();
     if (selecting) md += "\n" + selection_notes;
     if (!attention_notes.empty()) md += "\n## Attention (pooled over seeds and folds)\n" + attention_notes;
     fmt::print("\n{}\nwrote {}/ablation.md\n", md, out);

@@ -119,9 +119,11 @@ data::PixelDataset load_dataset(const ExperimentConfig& c, const DataFiles& file
 
 Device device_for(const models::Classifier& model, Device wanted, const std::string& model_name) {
   if (wanted != Device::CUDA || model.has_cuda_kernels()) return wanted;
-  S2_CHECK(device_chosen_automatically(),
-           "model '{}' has no CUDA kernels (dropout, 1D convolutions): run it with --device cpu or auto",
-           model_name);
+  S2_CHECK(
+      device_chosen_automatically(),
+      "model '{}' has no CUDA kernels (TempCNN's dropout and 1D convolutions, Geo-CBAM's composed attention "
+      "and the tree ensembles run on the CPU): run it with --device cpu or auto",
+      model_name);
   fmt::print("note: model '{}' has no CUDA kernels; it runs on the CPU ({})\n", model_name,
              describe_compute(Device::CPU));
   return Device::CPU;
@@ -328,7 +330,10 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
     const data::BandNormaliser& normaliser = fold.normaliser;
     auto model = initial_model(c, fold.train.timesteps, fold.train.bands, classes, seed);
     TrainOptions options = c.train;
-    options.device = device_for(*model, c.train.device, c.model.kind);
+    const std::string name =
+        model->uses_location() ? fmt::format("cbam, geo = '{}'", models::geo_attention_name(c.model.cbam.geo))
+                               : c.model.kind;
+    options.device = device_for(*model, c.train.device, name);
     model->to(options.device);
     options.seed = seed;
     if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
