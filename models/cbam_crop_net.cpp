@@ -14,12 +14,6 @@ std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, bool bias, 
   return std::make_shared<nn::Conv2d>(nn::Conv2dConfig{in, out, k, k, bias, {}, init});
 }
 
-// A geo layer: a linear map of the location encoding without bias, starting at zero (no effect until
-// trained) and drawing no random numbers, so an untrained Geo-CBAM is the paper network of its seed.
-std::shared_ptr<nn::Linear> geo_layer(const CbamCropNetConfig& config, int64_t out) {
-  return std::make_shared<nn::Linear>(config.location.features(), out, false, nn::Init::Zeros);
-}
-
 bool geo_in_channel(GeoAttention g) {
   return g == GeoAttention::Channel || g == GeoAttention::Both;
 }
@@ -27,6 +21,30 @@ bool geo_in_spatial(GeoAttention g) {
   return g == GeoAttention::Spatial || g == GeoAttention::Both;
 }
 }  // namespace
+
+std::shared_ptr<nn::Linear> geo_layer(const LocationEncoding& location, int64_t out) {
+  return std::make_shared<nn::Linear>(location.features(), out, false, nn::Init::Zeros);
+}
+
+void check_geo_fits(GeoAttention geo, Attention attention) {
+  const bool channel = attention == Attention::Cbam || attention == Attention::ChannelOnly;
+  const bool spatial = attention == Attention::Cbam || attention == Attention::SpatialOnly;
+  S2_CHECK((!geo_in_channel(geo) || channel) && (!geo_in_spatial(geo) || spatial),
+           "geo '{}' needs the attention it enters, and attention is '{}'", geo_attention_name(geo),
+           attention_name(attention));
+}
+
+Tensor encoded_location(const Tensor& location, int64_t batch, GeoAttention geo,
+                        const LocationEncoding& encoding, Device device) {
+  if (geo == GeoAttention::None) return {};
+  S2_CHECK(location.defined(),
+           "Geo-CBAM (geo = '{}') needs where each sample is: give the data coordinates ([data] "
+           "train_coords, lat/lon columns, or a georeferenced raster)",
+           geo_attention_name(geo));
+  S2_CHECK(location.ndim() == 2 && location.size(0) == batch && location.size(1) == 2,
+           "Geo-CBAM: location must be (N, 2) = ({}, 2), got {}", batch, shape_str(location.shape()));
+  return encode_locations(location, encoding).to(device);
+}
 
 GeoAttention parse_geo_attention(const std::string& name) {
   if (name == "none") return GeoAttention::None;
@@ -111,7 +129,8 @@ ChannelAttention::ChannelAttention(int64_t channels, const CbamCropNetConfig& co
                          std::make_shared<nn::Linear>(channels, channels / reduction, config.mlp_bias, init));
   fc2_ = register_module("fc2",
                          std::make_shared<nn::Linear>(channels / reduction, channels, config.mlp_bias, init));
-  if (geo_in_channel(config.geo)) geo_ = register_module("geo", geo_layer(config, channels / reduction));
+  if (geo_in_channel(config.geo))
+    geo_ = register_module("geo", geo_layer(config.location, channels / reduction));
 }
 
 Tensor ChannelAttention::forward(const Tensor& x, const Tensor& where) const {
@@ -131,27 +150,34 @@ Tensor ChannelAttention::weights(const Tensor& x, const Tensor& where) const {
 }
 
 SpatialAttention::SpatialAttention(const CbamCropNetConfig& config) {
-  const int64_t kernel = config.spatial_kernel;
-  S2_CHECK(kernel > 0, "spatial attention kernel must be positive, got {}", kernel);
-  conv_ = register_module("conv", conv(2, 1, kernel, false, body_init(config.init)));
+  const int64_t kernel_h = config.spatial_kernel, kernel_w = config.spatial_kernel_width();
+  S2_CHECK(kernel_h > 0 && kernel_w > 0, "spatial attention kernel must be positive, got {} x {}", kernel_h,
+           kernel_w);
+  conv_ = register_module("conv", std::make_shared<nn::Conv2d>(nn::Conv2dConfig{
+                                      2, 1, kernel_h, kernel_w, false, {}, body_init(config.init)}));
   if (geo_in_spatial(config.geo)) {
-    geo_scale_ = register_module("geo_scale", geo_layer(config, 1));
-    geo_shift_ = register_module("geo_shift", geo_layer(config, 1));
+    geo_scale_ = register_module("geo_scale", geo_layer(config.location, 1));
+    geo_shift_ = register_module("geo_shift", geo_layer(config.location, 1));
   }
+  fused_ = !geo_scale_ && kernel_h == kernel_w;
 }
 
 Tensor SpatialAttention::forward(const Tensor& x, const Tensor& where) const {
-  if (!geo_scale_) return spatial_attention(x, conv_->weight);
+  if (fused_) return spatial_attention(x, conv_->weight);
   return mul(x, map(x, where));
 }
 
+Tensor SpatialAttention::logits(const Tensor& x) const {
+  return conv2d(concat_channels({channel_mean(x), channel_max(x)}), conv_->weight, Tensor());
+}
+
 Tensor SpatialAttention::map(const Tensor& x, const Tensor& where) const {
-  if (!geo_scale_) return spatial_attention_map(x, conv_->weight);
+  if (fused_) return spatial_attention_map(x, conv_->weight);
+  if (!geo_scale_) return sigmoid(logits(x));
   // sigmoid(logits * (1 + scale(where)) + shift(where)), per sample.
   const int64_t n = x.size(0);
-  const Tensor logits = conv2d(concat_channels({channel_mean(x), channel_max(x)}), conv_->weight, Tensor());
   const Tensor scale = add(geo_scale_->forward(where), Tensor::full({1, 1}, 1.0f)).reshape({n, 1, 1, 1});
-  return sigmoid(add(mul(logits, scale), geo_shift_->forward(where).reshape({n, 1, 1, 1})));
+  return sigmoid(add(mul(logits(x), scale), geo_shift_->forward(where).reshape({n, 1, 1, 1})));
 }
 
 Cbam::Cbam(int64_t channels, const CbamCropNetConfig& config) {
@@ -212,12 +238,8 @@ CbamCropNet::CbamCropNet(const CbamCropNetConfig& config) : config_(config) {
   head_ = register_module("head", std::make_shared<nn::Linear>(channels, config.classes, true, head_init));
   // head([pooled; where]) = head(pooled) + geo_head(where): the encoding concatenated before the classifier.
   if (config.geo == GeoAttention::Head)
-    geo_head_ = register_module("geo_head", geo_layer(config, config.classes));
-  const bool channel = config.attention == Attention::Cbam || config.attention == Attention::ChannelOnly;
-  const bool spatial = config.attention == Attention::Cbam || config.attention == Attention::SpatialOnly;
-  S2_CHECK((!geo_in_channel(config.geo) || channel) && (!geo_in_spatial(config.geo) || spatial),
-           "geo '{}' needs the attention it enters, and attention is '{}'", geo_attention_name(config.geo),
-           attention_name(config.attention));
+    geo_head_ = register_module("geo_head", geo_layer(config.location, config.classes));
+  check_geo_fits(config.geo, config.attention);
 }
 
 Tensor CbamCropNet::run(const Tensor& input, const Tensor& location,
@@ -228,16 +250,8 @@ Tensor CbamCropNet::run(const Tensor& input, const Tensor& location,
       shapes->emplace_back(name, t.shape());
     }
   };
-  Tensor where;  // the encoded location, for Geo-CBAM
-  if (uses_location()) {
-    S2_CHECK(location.defined(),
-             "Geo-CBAM (geo = '{}') needs where each sample is: give the data coordinates ([data] "
-             "train_coords, lat/lon columns, or a georeferenced raster)",
-             geo_attention_name(config_.geo));
-    S2_CHECK(location.ndim() == 2 && location.size(0) == x.size(0) && location.size(1) == 2,
-             "Geo-CBAM: location must be (N, 2) = ({}, 2), got {}", x.size(0), shape_str(location.shape()));
-    where = encode_locations(location, config_.location).to(x.device());
-  }
+  // The encoded location, for Geo-CBAM.
+  const Tensor where = encoded_location(location, x.size(0), config_.geo, config_.location, x.device());
   Tensor h = stem_bn_->forward(stem_conv_->forward(x), /*fuse_relu=*/true);
   note("stem", h);
   const size_t per_stage = static_cast<size_t>(config_.units_per_stage);
@@ -286,7 +300,7 @@ std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tenso
 
 int64_t rounding_chain(const CbamCropNetConfig& c, int64_t batch, bool training) {
   const int64_t p = c.timesteps * c.bands, bn = training ? 2 * batch * p + 8 : 8;
-  const int64_t k2 = c.spatial_kernel * c.spatial_kernel;
+  const int64_t k2 = c.spatial_kernel * c.spatial_kernel_width();
   int64_t chain = 9 + 1 + bn, in = c.stem_width;
   for (const int64_t width : c.stage_widths) {
     for (int64_t u = 0; u < c.units_per_stage; ++u) {

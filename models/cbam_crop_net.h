@@ -43,13 +43,26 @@ struct CbamCropNetConfig {
   bool residual_skip = true;
   int64_t reduction = 8;             // channel-attention MLP: C -> C / reduction -> C
   int64_t spatial_kernel = 7;        // spatial-attention conv size
+  int64_t spatial_kernel_w = 0;      // its width where not square (0: square); TempCBAM's k x 1
   BatchNormOptions batch_norm = {};  // Keras defaults (momentum 0.99 in Keras's convention)
   WeightInit init = WeightInit::Torch;
   bool stem_bias = true;                  // the stem conv's bias (Keras and PyTorch both have one)
   bool mlp_bias = true;                   // the channel-attention MLP's biases
   GeoAttention geo = GeoAttention::None;  // None: the paper network
   LocationEncoding location = {};
+  int64_t spatial_kernel_width() const { return spatial_kernel_w > 0 ? spatial_kernel_w : spatial_kernel; }
 };
+
+// Shared by the models with Geo-CBAM (this one and TempCBAM, models/tempcnn.h).
+// A geo layer: a linear map of the location encoding without bias, starting at zero (no effect until
+// trained) and drawing no random numbers, so an untrained geo model is its plain version of its seed.
+std::shared_ptr<nn::Linear> geo_layer(const LocationEncoding& location, int64_t out);
+// Fails unless `geo` enters attention that `attention` has.
+void check_geo_fits(GeoAttention geo, Attention attention);
+// The encoded `location` (N, 2) for a batch of `batch` samples on `device`, after checking it is there
+// and has that shape; undefined for geo None.
+Tensor encoded_location(const Tensor& location, int64_t batch, GeoAttention geo,
+                        const LocationEncoding& encoding, Device device);
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus a 1x1 conv skip, add, ReLU. Convs have no bias.
 class ResidualUnit : public Module {
@@ -76,6 +89,7 @@ class ChannelAttention : public Module {
 
 // Channel mean and max -> kxk conv 2->1 without bias -> sigmoid, scales the pixels.
 // With geo spatial attention, the encoded location scales and shifts the conv's output before the sigmoid.
+// A square kernel without geo runs the fused op (which has a CUDA kernel); others compose it from ops.
 class SpatialAttention : public Module {
  public:
   explicit SpatialAttention(const CbamCropNetConfig& config);
@@ -83,8 +97,10 @@ class SpatialAttention : public Module {
   Tensor map(const Tensor& x, const Tensor& where = {}) const;  // the factors alone, (N, 1, H, W)
 
  private:
+  Tensor logits(const Tensor& x) const;  // the conv over channel mean and max, before the sigmoid
   std::shared_ptr<nn::Conv2d> conv_;
   std::shared_ptr<nn::Linear> geo_scale_, geo_shift_;
+  bool fused_ = true;
 };
 
 class Cbam : public Module {
@@ -116,8 +132,10 @@ class CbamCropNet : public Classifier {
   Tensor forward(const Tensor& x) override;
   Tensor forward_at(const Tensor& x, const Tensor& location) override;
   bool uses_location() const override { return config_.geo != GeoAttention::None; }
-  // Geo-CBAM composes its attention from CPU-only elementwise ops.
-  bool has_cuda_kernels() const override { return !uses_location(); }
+  // Geo-CBAM and non-square spatial kernels compose their attention from CPU-only ops.
+  bool has_cuda_kernels() const override {
+    return !uses_location() && config_.spatial_kernel_width() == config_.spatial_kernel;
+  }
   // The logits, through the unfused attention ops, and the attention of every stage (`location` as
   // forward_at takes it, for Geo-CBAM).
   Tensor forward_traced(const Tensor& x, AttentionTrace& trace, const Tensor& location = {});

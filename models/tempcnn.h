@@ -1,11 +1,17 @@
 #pragma once
 // TempCNN (Pelletier, Webb and Petitjean, 2019): 1-D convolutions over time with the bands as
 // channels, conv-BN-ReLU-dropout blocks, then a dense layer and the softmax head.
+//
+// TempCBAM (issue #21; ours): the same with a CBAM block after each conv block's ReLU, on its
+// (filters x T) maps: the channel attention's MLP weighs the filters, and the spatial attention, with a
+// k x 1 kernel, weighs the dates. Optionally Geo-CBAM's location entries (models/cbam_crop_net.h).
+// With attention None it is TempCNN, the same layers and the same random draws.
 #include <memory>
 #include <vector>
 
 #include "framework/nn.h"
 #include "framework/ops.h"
+#include "models/cbam_crop_net.h"
 #include "models/classifier.h"
 
 namespace s2::models {
@@ -16,19 +22,30 @@ struct TempCnnConfig {
   int64_t dense_units = 256;
   float dropout = 0.2f;
   BatchNormOptions batch_norm = {};
+  // TempCBAM: the attention after each block, its MLP reduction and date-kernel length, and where the
+  // location enters (geo head: the encoding joins the dense features before the classifier).
+  Attention attention = Attention::None;
+  int64_t reduction = 8, attention_kernel = 7;
+  GeoAttention geo = GeoAttention::None;
+  LocationEncoding location = {};
 };
 
 class TempCnn : public Classifier {
  public:
   explicit TempCnn(const TempCnnConfig& config);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_at(const Tensor& x, const Tensor& location) override;
+  bool uses_location() const override { return config_.geo != GeoAttention::None; }
   int64_t num_classes() const override { return config_.classes; }
   const TempCnnConfig& config() const { return config_; }
   // Dropout and its 1D convolution layout (transpose_last2) have no CUDA kernels.
   bool has_cuda_kernels() const override { return false; }
 
  private:
+  Tensor run(const Tensor& x, const Tensor& location);
   TempCnnConfig config_;
+  std::vector<std::shared_ptr<Cbam>> attention_;  // TempCBAM's, one per conv block
+  std::shared_ptr<nn::Linear> geo_head_;
   std::vector<std::shared_ptr<nn::Conv2d>> convs_;
   std::vector<std::shared_ptr<nn::BatchNorm2d>> norms_;
   std::shared_ptr<nn::Linear> dense_, head_;
@@ -38,7 +55,7 @@ class TempCnn : public Classifier {
 
 // The longest chain of float32 roundings from the input to the logits in inference (as the
 // CbamCropNet's rounding_chain): each conv's reduction (k x channels + bias), its batch norm and ReLU,
-// the dense layer, its batch norm, the head and the softmax.
+// TempCBAM's attention, the dense layer, its batch norm, the head and the softmax.
 int64_t rounding_chain(const TempCnnConfig& c);
 
 }  // namespace s2::models

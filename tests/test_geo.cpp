@@ -316,4 +316,10 @@ TEST_CASE("a Geo-CBAM variant on data without coordinates refuses before trainin
       Error);
   CHECK_THROWS_WITH_AS(experiments::run_experiment(config, data, 1), doctest::Contains("has no coordinates"),
                        Error);
+  // TempCBAM with the location's entries likewise; without them it needs none.
+  config.model.kind = "tempcbam";
+  CHECK_THROWS_WITH_AS(experiments::require_model_inputs(config, data, "tempcbam_geo"),
+                       doctest::Contains("'tempcbam_geo' is Geo-CBAM (geo = 'both') and needs where"), Error);
+  config.model.cbam.geo = models::GeoAttention::None;
+  experiments::require_model_inputs(config, data, "tempcbam");
 }

@@ -220,3 +220,106 @@ TEST_CASE("the stem and attention-MLP biases can be left out, and the network st
     CHECK(p.grad().defined());
   }
 }
+
+TEST_CASE("TempCBAM: TempCNN with CBAM over its filters and dates after each block") {
+  // Per block: the channel MLP 64 -> 8 -> 64 with biases (1096) and the 7 x 1 date kernel over the
+  // channel mean and max (14).
+  const int64_t mlp = 64 * 8 + 8 + 8 * 64 + 64, dates = 2 * 7;
+  manual_seed(7);
+  auto tempcnn = make_model({.kind = "tempcnn"}, 36, 10, 5);
+  const int64_t base = tempcnn->num_parameters();
+  auto tempcbam = [](Attention attention, GeoAttention geo) {
+    models::ModelConfig config{.kind = "tempcbam"};
+    config.cbam.attention = attention, config.cbam.geo = geo;
+    manual_seed(7);
+    return make_model(config, 36, 10, 5);
+  };
+  CHECK(tempcbam(Attention::Cbam, GeoAttention::None)->num_parameters() == base + 3 * (mlp + dates));
+  CHECK(tempcbam(Attention::ChannelOnly, GeoAttention::None)->num_parameters() == base + 3 * mlp);
+  CHECK(tempcbam(Attention::SpatialOnly, GeoAttention::None)->num_parameters() == base + 3 * dates);
+
+  Generator g(11);
+  Tensor x = Tensor::empty({4, 36, 10});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = g.normal();
+  NoGradGuard no_grad;
+  // Without attention it is TempCNN: the same layers and draws, so the same logits bit for bit.
+  auto none = tempcbam(Attention::None, GeoAttention::None);
+  tempcnn->eval(), none->eval();
+  CHECK(none->forward(x).to_vector() == tempcnn->forward(x).to_vector());
+
+  auto plain = tempcbam(Attention::Cbam, GeoAttention::None);
+  plain->eval();
+  const std::vector<float> logits = plain->forward(x).to_vector();
+  CHECK(logits.size() == 4 * 5);
+  CHECK(logits != tempcnn->forward(x).to_vector());  // the attention is wired in
+  CHECK_FALSE(plain->uses_location());
+  CHECK_FALSE(plain->has_cuda_kernels());
+
+  // Geo-CBAM's entries: E x 8 per block (channel) and 2 x E per block (dates), all zero at the start,
+  // so an untrained geo TempCBAM is TempCBAM of its seed wherever the samples are.
+  const int64_t e = models::LocationEncoding{}.features();
+  auto geo = tempcbam(Attention::Cbam, GeoAttention::Both);
+  geo->eval();
+  CHECK(geo->uses_location());
+  CHECK(geo->num_parameters() == plain->num_parameters() + 3 * (e * 8 + 2 * e));
+  const Tensor where = Tensor::from_vector({4, 2}, {51.0f, 4.0f, -3.0f, 33.5f, 10.0f, 10.0f, 60.0f, -100.0f});
+  CHECK(geo->forward_at(x, where).to_vector() == logits);
+  CHECK_THROWS_WITH_AS(geo->forward(x), doctest::Contains("needs where each sample is"), Error);
+  // With geo weights, the place reaches the logits.
+  for (auto& [name, p] : geo->named_parameters()) {
+    if (name.find("geo") == std::string::npos) continue;
+    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = 0.5f * g.normal();
+  }
+  const Tensor elsewhere = Tensor::from_vector({4, 2}, {-10.0f, 120.0f, 0.0f, 0.0f, 45.0f, 5.0f, 1.0f, 1.0f});
+  CHECK(geo->forward_at(x, where).to_vector() != geo->forward_at(x, elsewhere).to_vector());
+  CHECK(tempcbam(Attention::Cbam, GeoAttention::Head)->num_parameters() == plain->num_parameters() + e * 5);
+  // TempCNN has no attention for the location to enter.
+  CHECK_THROWS_WITH_AS(models::TempCnn({.geo = GeoAttention::Channel}),
+                       doctest::Contains("TempCNN has no attention for geo 'channel'"), Error);
+}
+
+TEST_CASE("attention over dates alone: a k x 1 spatial kernel equals its float64 statement") {
+  // TempCBAM's maps are (C, T, 1); the spatial attention's 3 x 1 kernel over the channel mean and max,
+  // zero-padded at both ends of the series, then the sigmoid, scales each date.
+  models::CbamCropNetConfig config;
+  config.spatial_kernel = 3, config.spatial_kernel_w = 1;
+  models::SpatialAttention attention(config);
+  const auto params = attention.named_parameters();
+  REQUIRE(params.size() == 1);
+  Tensor w = params[0].second;
+  REQUIRE(w.shape() == Shape{1, 2, 3, 1});
+  const std::vector<double> weights{0.5, -0.25, 0.75, -1.0, 0.125, 0.5};  // mean taps, then max taps
+  for (int64_t i = 0; i < 6; ++i) w.data()[i] = static_cast<float>(weights[static_cast<size_t>(i)]);
+  const int64_t c = 3, t = 5;
+  Tensor x = Tensor::empty({1, c, t, 1});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>((7 * i) % 11 - 5) / 4.0f;
+  NoGradGuard no_grad;
+  const std::vector<float> map = attention.map(x).to_vector();
+  REQUIRE(map.size() == static_cast<size_t>(t));
+  for (int64_t d = 0; d < t; ++d) {
+    double logit = 0, magnitude = 0;
+    for (int64_t k = -1; k <= 1; ++k) {
+      const int64_t at = d + k;
+      if (at < 0 || at >= t) continue;
+      double mean = 0, largest = -1e300;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const double v = x.data()[ch * t + at];
+        mean += v / static_cast<double>(c), largest = std::max(largest, v);
+      }
+      logit += weights[static_cast<size_t>(k + 1)] * mean + weights[static_cast<size_t>(k + 4)] * largest;
+      magnitude += std::abs(weights[static_cast<size_t>(k + 1)] * mean) +
+                   std::abs(weights[static_cast<size_t>(k + 4)] * largest);
+    }
+    const double expected = 1.0 / (1.0 + std::exp(-logit));
+    // The mean (c terms), the 6-tap conv and the sigmoid's exp, add and divide; the sigmoid's slope is at
+    // most 1/4, and its own roundings are relative to its value.
+    const int64_t chain = c + 1 + 6 + 3;
+    CAPTURE(d);
+    CHECK(std::abs(map[static_cast<size_t>(d)] - expected) <=
+          float32_gamma(chain) * (0.25 * magnitude + expected));
+  }
+  // The scaled maps: the series times the map, date by date.
+  const std::vector<float> scaled = attention.forward(x).to_vector();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    CHECK(scaled[static_cast<size_t>(i)] == x.data()[i] * map[static_cast<size_t>(i % t)]);
+}

@@ -49,6 +49,15 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"geo_spatial", [](auto& m) { m.cbam.geo = models::GeoAttention::Spatial; }},
       {"geo_both", [](auto& m) { m.cbam.geo = models::GeoAttention::Both; }},
       {"geo_head", [](auto& m) { m.cbam.geo = models::GeoAttention::Head; }},
+      // TempCBAM (models/tempcnn.h): TempCNN with CBAM after each block; and with Geo-CBAM's both entries.
+      {"tempcbam",
+       [](auto& m) {
+         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::None;
+       }},
+      {"tempcbam_geo",
+       [](auto& m) {
+         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::Both;
+       }},
   };
   return table;
 }

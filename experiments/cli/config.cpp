@@ -304,8 +304,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.reject_unknown();
   const auto& model_kind = c.model.kind;
   S2_CHECK(model_kind == "cbam" || model_kind == "plain_cnn" || model_kind == "tempcnn" ||
-               model_kind == "rf" || model_kind == "gbdt",
-           "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn, tempcnn, rf or gbdt)", path,
+               model_kind == "tempcbam" || model_kind == "rf" || model_kind == "gbdt",
+           "{}: [model] kind '{}' is unknown (expected cbam, plain_cnn, tempcnn, tempcbam, rf or gbdt)", path,
            model_kind);
 
   Section train(root->get_table("train"), "train", path);

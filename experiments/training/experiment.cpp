@@ -302,7 +302,8 @@ std::unique_ptr<models::Classifier> initial_model(const ExperimentConfig& config
 }
 
 void require_model_inputs(const ExperimentConfig& c, const LoadedData& data, const std::string& variant) {
-  const bool geo = c.model.kind == "cbam" && c.model.cbam.geo != models::GeoAttention::None;
+  const bool geo = (c.model.kind == "cbam" || c.model.kind == "tempcbam") &&
+                   c.model.cbam.geo != models::GeoAttention::None;
   for (const data::PixelDataset* d : {&data.train, &data.test}) {
     S2_CHECK(!geo || d->size() == 0 || d->has_coordinates(),
              "{}: '{}' is Geo-CBAM (geo = '{}') and needs where each sample is, but '{}' has no coordinates: "
