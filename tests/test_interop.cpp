@@ -354,6 +354,15 @@ TEST_CASE(
 }
 
 #ifdef S2_HAVE_HDF5
+TEST_CASE("ONNX export refuses a model it has no statement for instead of writing another network") {
+  // TempCBAM is a TempCNN with attention: exporting its TempCNN layers alone would be a different model.
+  const std::string checkpoint = victoria_checkpoint("tempcbam", "kind = \"tempcbam\"\n");
+  CHECK_THROWS_WITH_AS(
+      export_onnx(checkpoint, s2::testing::temp_path("tempcbam.onnx"), false),
+      doctest::Contains("ONNX export knows the cbam, plain_cnn and tempcnn models, not 'tempcbam'"), Error);
+  CHECK_FALSE(fs::exists(s2::testing::temp_path("tempcbam.onnx")));
+}
+
 TEST_CASE("Keras weights of the notebook's model: .keras and legacy .h5 give Keras's own softmax") {
   // scripts/keras_reference.py builds the notebook's model in Keras 3 (TensorFlow 2.21), draws its weights
   // and batch-norm statistics, saves it both ways, and commits its softmax on the first 64 Victoria test

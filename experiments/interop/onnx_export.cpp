@@ -136,9 +136,10 @@ OnnxSummary export_onnx(const std::string& checkpoint_path, const std::string& o
            checkpoint_path, models::geo_attention_name(m.config.model.cbam.geo));
   if (const auto* net = dynamic_cast<const models::CbamCropNet*>(m.model.get())) {
     logits = cbam_crop_net(b, net->config());
-  } else if (const auto* temp = dynamic_cast<const models::TempCnn*>(m.model.get())) {
+  } else if (const auto* temp = dynamic_cast<const models::TempCnn*>(m.model.get());
+             temp != nullptr && temp->config().attention == models::Attention::None) {
     logits = tempcnn(b, temp->config());
-  } else {
+  } else {  // TempCBAM's attention has no statement here yet
     S2_CHECK(false, "'{}': ONNX export knows the cbam, plain_cnn and tempcnn models, not '{}'",
              checkpoint_path, m.config.model.kind);
   }
