@@ -104,7 +104,7 @@ TEST_CASE("training conventions: [model] and [train] keys, and candidates that s
       "conventions.toml", base + "[[select.candidate]]\nname = \"s2cbam\"\n"
                                  "[[select.candidate]]\nname = \"others\"\ninit = \"keras\"\nbn_eps = 1e-5\n"
                                  "bn_unbiased_running_var = true\nstem_bias = false\nmlp_bias = false\n"
-                                 "adam_eps = 1e-7\nloss_reduction = \"weighted_mean\"\n"));
+                                 "adam_eps = 1e-7\nloss_reduction = \"weighted_mean\"\ndropout = 0.5\n"));
   CHECK(c.model.cbam.init == models::WeightInit::Torch);  // the defaults, chosen by the conventions study
   CHECK(c.model.cbam.batch_norm.eps == doctest::Approx(1e-3f));
   CHECK(c.train.adam_eps == doctest::Approx(1e-8f));
@@ -128,6 +128,10 @@ TEST_CASE("training conventions: [model] and [train] keys, and candidates that s
   experiments::ExperimentConfig tempcnn = c;
   tempcnn.model.kind = "tempcnn";
   CHECK(experiments::with_candidate(tempcnn, c.select.candidates[1]).model.kind == "tempcnn");
+  // Regularisation too: a candidate's dropout reaches TempCNN and TempCBAM; the others keep [model]'s.
+  CHECK(c.model.tempcnn.dropout == doctest::Approx(0.2f));
+  CHECK(plain.model.tempcnn.dropout == doctest::Approx(0.2f));
+  CHECK(others.model.tempcnn.dropout == doctest::Approx(0.5f));
 
   CHECK_THROWS_WITH_AS(
       experiments::load_config(write_temp(

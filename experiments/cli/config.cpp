@@ -127,9 +127,9 @@ void check_training(const TrainOptions& t, const std::string& path, const std::s
            t.loss_reduction);
 }
 
-// The [model] keys that are training conventions rather than architecture (issue #20), which a selection
-// candidate may set too. Batch-norm keys apply to whichever model the config builds.
-void read_model_conventions(Section& s, models::ModelConfig& m) {
+// The [model] keys that are training conventions (issue #20) or regularisation rather than architecture,
+// which a selection candidate may set too. Batch-norm keys apply to whichever model the config builds.
+void read_model_settings(Section& s, models::ModelConfig& m) {
   std::string init = models::weight_init_name(m.cbam.init);
   s.read("init", init);
   m.cbam.init = models::parse_weight_init(init);
@@ -140,6 +140,8 @@ void read_model_conventions(Section& s, models::ModelConfig& m) {
   s.read("bn_eps", bn.eps, 0, 1);
   s.read("bn_unbiased_running_var", bn.unbiased_running_var);
   m.tempcnn.batch_norm = bn;
+  // Regularisation, which small data sets may want stronger (issue #21): TempCNN's and TempCBAM's dropout.
+  s.read("dropout", m.tempcnn.dropout, 0, 0.999);
 }
 
 // [select] with [[select.candidate]] tables: each candidate starts from [train] and [augment] and
@@ -158,12 +160,12 @@ void read_selection(const std::shared_ptr<cpptoml::table>& table, ExperimentConf
     s.read("name", candidate.name);
     read_training_keys(s, candidate.train);
     read_augment_keys(s, candidate.train.augment);
-    models::ModelConfig checked = c.model;  // reads (and so checks) the conventions now, once
-    read_model_conventions(s, checked);
+    models::ModelConfig checked = c.model;  // reads (and so checks) the model settings now, once
+    read_model_settings(s, checked);
     s.reject_unknown();
-    candidate.model_conventions = [t, where, path](models::ModelConfig& m) {
+    candidate.model_settings = [t, where, path](models::ModelConfig& m) {
       Section again(t, where, path);
-      read_model_conventions(again, m);
+      read_model_settings(again, m);
     };
     check_training(candidate.train, path, "[" + where + "]");
     for (const auto& other : c.select.candidates)
@@ -289,13 +291,12 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   cbam.geo = models::parse_geo_attention(geo);
   model.read("geo_scales", cbam.location.scales, 1, 64);
   model.read("geo_min_wavelength_km", cbam.location.min_wavelength_km, 0.001, 40000);
-  read_model_conventions(model, c.model);
+  read_model_settings(model, c.model);
   auto& tempcnn = c.model.tempcnn;
   model.read("filters", tempcnn.filters, 1, 4096);
   model.read("kernel_size", tempcnn.kernel_size, 1, 63);
   model.read("conv_layers", tempcnn.conv_layers, 1, 64);
   model.read("dense_units", tempcnn.dense_units, 1, 65536);
-  model.read("dropout", tempcnn.dropout, 0, 0.999);
   auto& trees = c.model.trees;
   model.read("trees", trees.trees, 1, 100000);
   model.read("tree_depth", trees.max_depth, 0, 64);

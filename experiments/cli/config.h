@@ -70,12 +70,12 @@ struct ReferenceConfig {
 // Training settings chosen per model by validation accuracy, never by test figures. Each candidate is
 // [train] + [augment] with some keys overridden; every candidate runs on the same folds and seeds.
 // A candidate may also set the model's training conventions (weight initialisation, batch-norm epsilon,
-// momentum and running variance, biases); they are applied on top of whichever model a run builds, so
-// that ablate's variants each get them.
+// momentum and running variance, biases) and its regularisation (dropout); they are applied on top of
+// whichever model a run builds, so that ablate's variants each get them.
 struct SelectionCandidate {
   std::string name;
   TrainOptions train;
-  std::function<void(models::ModelConfig&)> model_conventions;  // empty = the config's model as it is
+  std::function<void(models::ModelConfig&)> model_settings;  // empty = the config's model as it is
 };
 struct SelectConfig {
   std::vector<SelectionCandidate> candidates;  // empty = no selection, the config's settings as they are

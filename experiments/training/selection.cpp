@@ -59,7 +59,7 @@ ExperimentConfig with_candidate(const ExperimentConfig& config, const SelectionC
   ExperimentConfig c = config;
   const TrainOptions& base = config.train;
   c.train = candidate.train;
-  if (candidate.model_conventions) candidate.model_conventions(c.model);
+  if (candidate.model_settings) candidate.model_settings(c.model);
   c.train.device = base.device;
   c.train.verbose = base.verbose;
   c.train.seed = base.seed;
