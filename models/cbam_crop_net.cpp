@@ -298,16 +298,20 @@ std::vector<std::pair<std::string, Shape>> CbamCropNet::stage_shapes(const Tenso
   return shapes;
 }
 
+int64_t cbam_rounding_chain(int64_t pixels, int64_t channels, int64_t reduction, int64_t kernel_taps) {
+  return (pixels + channels + channels / reduction + 15) + (channels + 2 * kernel_taps + 13);
+}
+
 int64_t rounding_chain(const CbamCropNetConfig& c, int64_t batch, bool training) {
   const int64_t p = c.timesteps * c.bands, bn = training ? 2 * batch * p + 8 : 8;
-  const int64_t k2 = c.spatial_kernel * c.spatial_kernel_width();
+  const int64_t taps = c.spatial_kernel * c.spatial_kernel_width();
   int64_t chain = 9 + 1 + bn, in = c.stem_width;
   for (const int64_t width : c.stage_widths) {
     for (int64_t u = 0; u < c.units_per_stage; ++u) {
       chain += (9 * in + 1) + bn + (9 * width + 1) + bn + 1;
       in = width;
     }
-    chain += (p + width + width / c.reduction + 15) + (width + 2 * k2 + 13);
+    chain += cbam_rounding_chain(p, width, c.reduction, taps);
     in = width;
   }
   return chain + (p + 1) + (in + 1) + (c.classes + 24);

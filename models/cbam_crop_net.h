@@ -161,5 +161,9 @@ class CbamCropNet : public Classifier {
 // (pooling, MLP, sigmoid; channel mean and max, the k x k conv), the pooling, the dense layer and the
 // softmax.
 int64_t rounding_chain(const CbamCropNetConfig& c, int64_t batch, bool training);
+// One CBAM block's share of that chain, on maps of `pixels` positions and `channels` channels: the
+// pooling, the MLP (reduced by `reduction`) and sigmoid, then the channel mean and max and the conv of
+// `kernel_taps` taps per input over them. Shared with TempCBAM's chain (models/tempcnn.h).
+int64_t cbam_rounding_chain(int64_t pixels, int64_t channels, int64_t reduction, int64_t kernel_taps);
 
 }  // namespace s2::models

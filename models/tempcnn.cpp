@@ -34,15 +34,12 @@ TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {
                                      std::make_shared<nn::BatchNorm2d>(c.filters, c.batch_norm)));
     channels = c.filters;
   }
+  check_geo_fits(c.geo, c.attention);
   if (c.attention != Attention::None) {
-    check_geo_fits(c.geo, c.attention);
     for (int64_t i = 0; i < c.conv_layers; ++i) {
       attention_.push_back(register_module(fmt::format("cbam{}", i + 1),
                                            std::make_shared<Cbam>(c.filters, block_attention(c))));
     }
-  } else {
-    S2_CHECK(c.geo == GeoAttention::None || c.geo == GeoAttention::Head,
-             "TempCNN has no attention for geo '{}' to enter (use TempCBAM)", geo_attention_name(c.geo));
   }
   dense_ = register_module("dense", std::make_shared<nn::Linear>(c.filters * c.timesteps, c.dense_units));
   dense_norm_ = register_module("dense_bn", std::make_shared<nn::BatchNorm2d>(c.dense_units, c.batch_norm));
@@ -83,11 +80,9 @@ int64_t rounding_chain(const TempCnnConfig& c) {
   for (int64_t i = 0; i < c.conv_layers; ++i) {
     chain += c.kernel_size * channels + 1 + 8;  // the conv with its bias, then batch norm and ReLU
     channels = c.filters;
-    // CBAM as in the CbamCropNet's chain: pooling over T, the MLP and sigmoid; then the channel mean
-    // and max and the k x 1 conv over them.
+    // CBAM over the T dates, with its k x 1 date kernel.
     if (c.attention != Attention::None)
-      chain += (c.timesteps + c.filters + c.filters / c.reduction + 15) +
-               (c.filters + 2 * c.attention_kernel + 13);
+      chain += cbam_rounding_chain(c.timesteps, c.filters, c.reduction, c.attention_kernel);
   }
   return chain + (c.filters * c.timesteps + 1) + 8 + (c.dense_units + 1) + (c.classes + 24);
 }

@@ -274,8 +274,9 @@ TEST_CASE("TempCBAM: TempCNN with CBAM over its filters and dates after each blo
   CHECK(geo->forward_at(x, where).to_vector() != geo->forward_at(x, elsewhere).to_vector());
   CHECK(tempcbam(Attention::Cbam, GeoAttention::Head)->num_parameters() == plain->num_parameters() + e * 5);
   // TempCNN has no attention for the location to enter.
-  CHECK_THROWS_WITH_AS(models::TempCnn({.geo = GeoAttention::Channel}),
-                       doctest::Contains("TempCNN has no attention for geo 'channel'"), Error);
+  CHECK_THROWS_WITH_AS(
+      models::TempCnn({.geo = GeoAttention::Channel}),
+      doctest::Contains("geo 'channel' needs the attention it enters, and attention is 'none'"), Error);
 }
 
 TEST_CASE("attention over dates alone: a k x 1 spatial kernel equals its float64 statement") {
