@@ -145,6 +145,23 @@ Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64
   return batch;
 }
 
+Batch slice_batch(const Batch& batch, int64_t begin, int64_t end) {
+  S2_CHECK(0 <= begin && begin <= end && end <= batch.x.size(0), "slice_batch: samples [{}, {}) of {}", begin,
+           end, batch.x.size(0));
+  const auto rows = [&](const Tensor& t) {
+    Shape shape = t.shape();
+    const int64_t per = t.numel() / shape[0];
+    shape[0] = end - begin;
+    Tensor out = Tensor::empty(shape);
+    std::copy_n(t.data() + begin * per, (end - begin) * per, out.data());
+    return out;
+  };
+  Batch out{rows(batch.x), {}, {}};
+  if (!batch.labels.empty()) out.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
+  if (batch.location.defined()) out.location = rows(batch.location);
+  return out;
+}
+
 std::vector<int64_t> shuffled_indices(int64_t n, Generator& generator) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);

@@ -62,6 +62,8 @@ struct Batch {
   Tensor location;
 };
 Batch make_batch(const PixelDataset& d, const std::vector<int64_t>& order, int64_t begin, int64_t end);
+// Samples [begin, end) of a batch, a copy (a shard of it for data-parallel training).
+Batch slice_batch(const Batch& batch, int64_t begin, int64_t end);
 
 // 0..n-1 in a seeded random order.
 std::vector<int64_t> shuffled_indices(int64_t n, Generator& generator);

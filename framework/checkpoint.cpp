@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "framework/atomic_file.h"
+#include "framework/byte_codec.h"
 #include "framework/error.h"
 
 namespace s2 {
@@ -13,56 +14,6 @@ namespace {
 constexpr char kMagic[8] = {'S', '2', 'C', 'B', 'A', 'M', 'C', 'K'};
 constexpr size_t kHeaderBytes = 8 + 4 + 8 + 4;
 
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-void put_str(std::string& out, const std::string& s) {
-  put<uint64_t>(out, s.size());
-  out += s;
-}
-
-// Reads the payload with bounds checks; every failure names the file.
-class Reader {
- public:
-  Reader(const std::string& bytes, size_t pos, const std::string& path)
-      : bytes_(bytes), pos_(pos), path_(path) {}
-
-  template <typename T>
-  T get(const char* what) {
-    need(sizeof(T), what);
-    T value;
-    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return value;
-  }
-
-  std::string get_str(const char* what) {
-    const auto n = get<uint64_t>(what);
-    need(n, what);
-    std::string s = bytes_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-
-  void get_floats(float* dst, uint64_t count, const std::string& name) {
-    S2_CHECK(count <= (bytes_.size() - pos_) / sizeof(float),
-             "checkpoint '{}': data of tensor '{}' runs past the end of the file", path_, name);
-    std::memcpy(dst, bytes_.data() + pos_, count * sizeof(float));
-    pos_ += count * sizeof(float);
-  }
-
-  size_t pos() const { return pos_; }
-
- private:
-  void need(uint64_t n, const char* what) {
-    S2_CHECK(n <= bytes_.size() - pos_, "checkpoint '{}': truncated while reading {}", path_, what);
-  }
-  const std::string& bytes_;
-  size_t pos_;
-  const std::string& path_;
-};
 }  // namespace
 
 uint32_t crc32(const void* data, size_t size) {
@@ -133,36 +84,41 @@ NamedTensors Checkpoint::with_prefix(const std::string& prefix) const {
   return out;
 }
 
-void save_checkpoint(const std::string& path, const Checkpoint& ck) {
-  std::string payload;
-  put<uint64_t>(payload, ck.step);
-  put_str(payload, ck.config);
-  put_str(payload, ck.metadata);
-  put<uint64_t>(payload, ck.tensors.size());
+std::string checkpoint_bytes(const Checkpoint& ck) {
+  ByteWriter payload;
+  payload.put<uint64_t>(ck.step);
+  payload.put_str(ck.config);
+  payload.put_str(ck.metadata);
+  payload.put<uint64_t>(ck.tensors.size());
   for (const auto& [name, t] : ck.tensors) {
-    put_str(payload, name);
-    put<uint32_t>(payload, static_cast<uint32_t>(t.ndim()));
-    for (int64_t d : t.shape()) {
-      put<int64_t>(payload, d);
-    }
+    payload.put_str(name);
+    payload.put<uint32_t>(static_cast<uint32_t>(t.ndim()));
+    for (int64_t d : t.shape()) payload.put<int64_t>(d);
     const Tensor host = t.to(Device::CPU);  // device tensors are saved through a host copy
-    payload.append(reinterpret_cast<const char*>(host.data()),
-                   static_cast<size_t>(host.numel()) * sizeof(float));
+    payload.put_floats(host.data(), static_cast<uint64_t>(host.numel()));
   }
-  std::string file(kMagic, sizeof(kMagic));
-  put<uint32_t>(file, Checkpoint::kVersion);
-  put<uint64_t>(file, payload.size());
-  put<uint32_t>(file, crc32(payload.data(), payload.size()));
-  file += payload;
-  write_file_atomic(path, file);
+  ByteWriter file;
+  file.bytes().assign(kMagic, sizeof(kMagic));
+  file.put<uint32_t>(Checkpoint::kVersion);
+  file.put<uint64_t>(payload.bytes().size());
+  file.put<uint32_t>(crc32(payload.bytes().data(), payload.bytes().size()));
+  return file.bytes() + payload.bytes();
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  write_file_atomic(path, checkpoint_bytes(checkpoint));
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = read_file(path);
+  return parse_checkpoint(read_file(path), path);
+}
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
   S2_CHECK(bytes.size() >= sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) == 0,
            "'{}' is not an s2cbam checkpoint (bad magic bytes)", path);
   S2_CHECK(bytes.size() >= kHeaderBytes, "checkpoint '{}': truncated header ({} bytes)", path, bytes.size());
-  Reader header(bytes, sizeof(kMagic), path);
+  const std::string source = fmt::format("checkpoint '{}'", path);
+  ByteReader header(bytes, sizeof(kMagic), source);
   const auto version = header.get<uint32_t>("version");
   S2_CHECK(version == Checkpoint::kVersion,
            "checkpoint '{}': version {} is not supported (this build reads {})", path, version,
@@ -174,7 +130,7 @@ Checkpoint load_checkpoint(const std::string& path) {
            payload_size, bytes.size() - kHeaderBytes);
   S2_CHECK(crc32(bytes.data() + kHeaderBytes, payload_size) == crc,
            "checkpoint '{}': checksum mismatch (file is corrupt)", path);
-  Reader r(bytes, kHeaderBytes, path);
+  ByteReader r(bytes, kHeaderBytes, source);
   Checkpoint ck;
   ck.step = r.get<uint64_t>("step");
   ck.config = r.get_str("config");
@@ -191,7 +147,7 @@ Checkpoint load_checkpoint(const std::string& path) {
                name, d);
     }
     Tensor t = Tensor::empty(shape);
-    r.get_floats(t.data(), static_cast<uint64_t>(t.numel()), name);
+    r.get_floats(t.data(), static_cast<uint64_t>(t.numel()), fmt::format("tensor '{}'", name));
     // A valid checksum only says the bytes are as written: a diverged run's NaN weights are refused here.
     for (int64_t k = 0; k < t.numel(); ++k) {
       S2_CHECK(std::isfinite(t.data()[k]),

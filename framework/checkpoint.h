@@ -33,6 +33,10 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // Throws s2::Error naming the file for a missing, truncated, corrupt or foreign file.
 Checkpoint load_checkpoint(const std::string& path);
+// The same in memory (a checkpoint passed between MPI ranks): the file's bytes, and back; `path` names
+// the source in errors.
+std::string checkpoint_bytes(const Checkpoint& checkpoint);
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
 
 uint32_t crc32(const void* data, size_t size);
 

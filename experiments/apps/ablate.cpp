@@ -17,6 +17,7 @@
 #include "experiments/training/experiment.h"
 #include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "models/factory.h"
 
@@ -70,10 +71,10 @@ std::string names() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return experiments::run_main([&] {
+  return experiments::run_job([&] {
     experiments::Args args(argc, argv,
-                           experiments::with_device_options(
-                               {"config", "variants", "seeds", "epochs", "out", "threads", "attention"}));
+                           experiments::with_device_options({"config", "variants", "seeds", "epochs", "out",
+                                                             "threads", "attention", "spread"}));
     experiments::ExperimentConfig base = experiments::load_multi_seed_config(args);
     base.train.device = experiments::apply_device_options(args);
     const auto chosen = args.get_list(
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
       row += "\n";
       fmt::print("{}", row);
       md += row;
-      std::filesystem::create_directories(out);
+      if (dist::is_root()) std::filesystem::create_directories(out);  // rank 0 alone writes
       // Per fold: with folds that are places (leave one region out), how each one fares.
       fold_names.clear();
       std::vector<double> fold_oa;
@@ -162,8 +163,8 @@ int main(int argc, char** argv) {
         }
       }
       fold_rows += fmt::format("| {} | {:.4f} |\n", name, fmt::join(fold_oa, " | "));
-      write_file_atomic((std::filesystem::path(out) / "folds.csv").string(), folds_csv);
-      if (attention) {
+      if (dist::is_root()) write_file_atomic((std::filesystem::path(out) / "folds.csv").string(), folds_csv);
+      if (attention && dist::is_root()) {
         if (const auto e = experiments::run_attention(runs, data, config.seeds)) {
           std::vector<std::string> figures =
               experiments::write_attention_figures(*e, (std::filesystem::path(out) / name).string());
@@ -174,8 +175,10 @@ int main(int argc, char** argv) {
       const std::string notes =
           per_fold_table() + (selecting ? "\n" + selection_notes : "") +
           (attention_notes.empty() ? "" : "\n## Attention (pooled over seeds and folds)\n" + attention_notes);
-      write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
-                        md + notes);  // kept current as rows arrive
+      if (dist::is_root()) {
+        write_file_atomic((std::filesystem::path(out) / "ablation.md").string(),
+                          md + notes);  // kept current as rows arrive
+      }
     }
     md += per_fold_table();
     if (selecting) md += "\n" + selection_notes;

@@ -9,14 +9,15 @@
 #include "experiments/training/experiment.h"
 #include "experiments/training/selection.h"
 #include "framework/atomic_file.h"
+#include "framework/distributed.h"
 
 using namespace s2;
 
 int main(int argc, char** argv) {
-  return experiments::run_main([&] {
+  return experiments::run_job([&] {
     experiments::Args args(
         argc, argv,
-        experiments::with_device_options({"config", "seeds", "epochs", "model", "out", "threads"}));
+        experiments::with_device_options({"config", "seeds", "epochs", "model", "out", "threads", "spread"}));
     experiments::ExperimentConfig config = experiments::load_multi_seed_config(args);
     config.model.kind = args.get("model", config.model.kind);
     config.train.device = experiments::apply_device_options(args);
@@ -63,8 +64,10 @@ int main(int argc, char** argv) {
       md += fmt::format("| {} | `{}` |\n", config.seeds[i], runs.checksums[i]);
       fmt::print("seed {} weights checksum: {}\n", config.seeds[i], runs.checksums[i]);
     }
-    std::filesystem::create_directories(out);
-    write_file_atomic((std::filesystem::path(out) / "reproduce.md").string(), md);
+    if (dist::is_root()) {  // rank 0 alone writes; every rank holds the same results
+      std::filesystem::create_directories(out);
+      write_file_atomic((std::filesystem::path(out) / "reproduce.md").string(), md);
+    }
     fmt::print("\nwrote {}/reproduce.md\n", out);
     return all_pass ? 0 : 2;
   });

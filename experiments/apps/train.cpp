@@ -13,13 +13,14 @@
 #include "experiments/training/experiment.h"
 #include "experiments/training/selection.h"
 #include "framework/checkpoint.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "kernels/cpu/parallel.h"
 
 using namespace s2;
 
 int main(int argc, char** argv) {
-  return experiments::run_main([&] {
+  return experiments::run_job([&] {
     experiments::Args args(argc, argv,
                            experiments::with_device_options(
                                {"config", "out", "seed", "epochs", "threads", "resume", "candidate"}));
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
     experiments::apply_threads_option(args);
     const std::string out = args.get("out", "runs/" + std::filesystem::path(config.path).stem().string());
     // The training state goes beside the results after every epoch; --resume yes continues from it.
-    std::filesystem::create_directories(out);
+    if (dist::is_root()) std::filesystem::create_directories(out);
     config.train.state_path = (std::filesystem::path(out) / "state").string();
     config.train.resume = args.get_yes_no("resume", false);
     config.train.device = experiments::apply_device_options(args);
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     fmt::print("model: {}, threads {}\n", config.model.kind, omp_get_max_threads());
     const auto run = experiments::run_experiment(config, data, seed);
 
+    if (!dist::is_root()) return 0;  // rank 0 alone writes; every rank holds the same results
     std::filesystem::create_directories(out);
     experiments::Report report{
         fmt::format("{} ({}, seed {})", std::filesystem::path(config.path).filename().string(),

@@ -5,12 +5,15 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 #include <thread>
 
 #include "framework/device.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
@@ -104,8 +107,30 @@ std::vector<uint64_t> Args::get_seeds(const std::string& key, const std::vector<
   return out;
 }
 
-int run_main(const std::function<int()>& body) {
+namespace {
+// One rank's failure ends the job: the others would otherwise wait in a collective for it forever.
+int fail(const std::string& prefix, const char* what) {
+  const std::string where = dist::where();
+  fmt::print(stderr, "{}{}{}\n", where.empty() ? "" : where + ": ", prefix, what);
+  std::fflush(stderr);
+  if (dist::job_size() > 1) dist::abort_job(1);
+  return 1;
+}
+
+enum class Ranks { One, Many };
+
+int run_main_on(const std::function<int()>& body, Ranks ranks) {
+  std::optional<dist::Session> session;  // alive in the handlers, so that they can end the whole job
   try {
+    session.emplace();
+    // Rank 0 alone prints the log; errors, on stderr, name their rank.
+    if (!dist::is_root())
+      S2_CHECK(std::freopen("/dev/null", "w", stdout) != nullptr, "cannot quiet rank {}", dist::rank());
+    S2_CHECK(
+        ranks == Ranks::Many || dist::job_size() == 1,
+        "this binary runs as one process; it was started as {} (train, reproduce, ablate and predict_map run "
+        "under mpirun)",
+        dist::where());
     // A bad S2CBAM_ISA is the user's error, reported before any work.
     try {
       (void)cpu::active_isa();
@@ -114,15 +139,23 @@ int run_main(const std::function<int()>& body) {
     }
     return body();
   } catch (const Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    return fail("error: ", e.what());
   } catch (const std::filesystem::filesystem_error& e) {
     // A path the user gave that cannot be made or written (a folder under a regular file, no permission):
     // the message names the path.
-    fmt::print(stderr, "error: {}\n", e.what());
+    return fail("error: ", e.what());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "internal error: {}\n", e.what());
+    return fail("internal error: ", e.what());
   }
-  return 1;
+}
+
+}  // namespace
+
+int run_main(const std::function<int()>& body) {
+  return run_main_on(body, Ranks::One);
+}
+int run_job(const std::function<int()>& body) {
+  return run_main_on(body, Ranks::Many);
 }
 
 std::set<std::string> with_device_options(std::set<std::string> known) {

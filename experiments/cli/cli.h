@@ -29,7 +29,13 @@ class Args {
   std::map<std::string, std::string> values_;
 };
 
+// Runs `body` as the binary's main and turns an error into a one-line message and exit code 1. Refuses
+// to run as one of several MPI ranks.
 int run_main(const std::function<int()>& body);
+// The same for the binaries that run as one job over MPI ranks (train, reproduce, ablate,
+// predict_map): joins the job (framework/distributed.h); an error on one rank is printed naming the
+// rank, and ends the whole job.
+int run_job(const std::function<int()>& body);
 
 // The options every experiment binary takes for where it runs: --device auto|cpu|cuda|emulator
 // (auto = cuda when a GPU is present, else cpu), --kernels op=version,... for the device kernels, and

@@ -110,6 +110,7 @@ void read_training_keys(Section& s, TrainOptions& t) {
   s.read("label_smoothing", t.label_smoothing, 0, 0.999);
   s.read("early_stopping_patience", t.early_stopping_patience, 0, 100000);
   s.read("best_epoch_by", t.best_epoch_by);
+  s.read("shards", t.shards, 1, 4096);
 }
 
 void read_augment_keys(Section& s, data::AugmentOptions& a) {
@@ -120,6 +121,9 @@ void read_augment_keys(Section& s, data::AugmentOptions& a) {
 
 void check_training(const TrainOptions& t, const std::string& path, const std::string& where) {
   S2_CHECK(t.epochs > 0 && t.batch_size >= 2, "{}: {} needs epochs > 0 and batch_size >= 2", path, where);
+  S2_CHECK(t.batch_size >= 2 * t.shards,
+           "{}: {} splits batches of {} into {} shards; batch norm needs batch_size >= 2 x shards", path,
+           where, t.batch_size, t.shards);
   S2_CHECK(t.best_epoch_by == "val_loss" || t.best_epoch_by == "val_accuracy",
            "{}: {} best_epoch_by '{}' is unknown (val_loss or val_accuracy)", path, where, t.best_epoch_by);
   S2_CHECK(t.loss_reduction == "weighted_mean" || t.loss_reduction == "batch_mean",

@@ -97,6 +97,9 @@ struct ExperimentConfig {
   std::string candidate;  // the selection candidate applied (with_candidate), if any; saved models record it
   // [ablate] variants: what `ablate` compares when --variants is not given (e.g. the paper's comparison).
   std::vector<std::string> ablate_variants;
+  // Under MPI, how reproduce and ablate use the ranks (--spread): false, every run's batches are shared
+  // by all ranks (data-parallel); true, each (candidate, seed) run goes whole to one rank.
+  bool spread_runs = false;
 };
 
 ExperimentConfig load_config(const std::string& path);

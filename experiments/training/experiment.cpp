@@ -19,6 +19,7 @@
 #include "data/victoria_csv.h"
 #include "framework/checkpoint.h"
 #include "framework/device.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "framework/random.h"
 #include "kernels/cpu/parallel.h"
@@ -314,6 +315,12 @@ void require_model_inputs(const ExperimentConfig& c, const LoadedData& data, con
 }
 
 RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  S2_CHECK(
+      c.train.shards % dist::size() == 0,
+      "{}: {} ranks cannot share batches of [train] shards = {} equally; set shards to a multiple of {} (a "
+      "run then gives the same bits as one process with the same shards), or give reproduce and ablate "
+      "--spread runs",
+      c.path, dist::size(), c.train.shards, dist::size());
   require_model_inputs(c, data, c.model.kind);
   RunResult run;
   const int64_t classes = data.train.num_classes();
@@ -392,6 +399,10 @@ ExperimentConfig load_multi_seed_config(const Args& args) {
     for (auto& candidate : config.select.candidates) candidate.train.epochs = config.train.epochs;
   }
   config.train.verbose = false;
+  const std::string spread = args.get("spread", "batches");
+  S2_CHECK(spread == "batches" || spread == "runs", "option --spread must be batches or runs, got '{}'",
+           spread);
+  config.spread_runs = spread == "runs";
   apply_threads_option(args);
   return config;
 }

@@ -86,8 +86,9 @@ std::string model_checksum(const Checkpoint& checkpoint);
 // One checksum for a whole run: its folds' model tensors, by fold name, in order.
 std::string run_checksum(const RunResult& run);
 
-// Loads --config and applies the options the multi-seed binaries share: --seeds, --epochs and
-// --threads; per-epoch printing is turned off.
+// Loads --config and applies the options the multi-seed binaries share: --seeds, --epochs, --threads
+// and --spread batches|runs (under MPI: ranks share each run's batches, or take whole runs); per-epoch
+// printing is turned off.
 ExperimentConfig load_multi_seed_config(const Args& args);
 
 // Mean and sample standard deviation (n - 1) of per-seed figures.

@@ -5,27 +5,63 @@
 #include <cmath>
 #include <cstdio>
 
+#include "experiments/training/run_codec.h"
+#include "framework/byte_codec.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
 
 namespace {
-std::vector<RunResult> run_each_seed(const ExperimentConfig& config, const LoadedData& data,
-                                     const std::vector<uint64_t>& seeds, const std::string& candidate) {
-  std::vector<RunResult> runs;
-  for (uint64_t seed : seeds) {
-    RunResult run = run_experiment(config, data, seed);
-    if (candidate.empty()) {
-      fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}  weights {}\n", seed,
-                 run.pooled.overall_accuracy, run.pooled.kappa, run.pooled.macro_f1, run_checksum(run));
-    } else {  // a candidate's test figures play no part in the choice, so they are not shown
-      std::vector<int64_t> epochs;
-      for (const auto& fold : run.folds) epochs.push_back(fold.training.best_epoch);
-      fmt::print("  {} seed {}: validation OA {:.4f}  (kept epochs {})\n", candidate, seed,
-                 run.validation.overall_accuracy, fmt::join(epochs, ","));
+void print_run(const RunResult& run, uint64_t seed, const std::string& candidate) {
+  if (candidate.empty()) {
+    fmt::print("  seed {}: OA {:.4f}  kappa {:.4f}  macro F1 {:.4f}  weights {}\n", seed,
+               run.pooled.overall_accuracy, run.pooled.kappa, run.pooled.macro_f1, run_checksum(run));
+  } else {  // a candidate's test figures play no part in the choice, so they are not shown
+    std::vector<int64_t> epochs;
+    for (const auto& fold : run.folds) epochs.push_back(fold.training.best_epoch);
+    fmt::print("  {} seed {}: validation OA {:.4f}  (kept epochs {})\n", candidate, seed,
+               run.validation.overall_accuracy, fmt::join(epochs, ","));
+  }
+  std::fflush(stdout);
+}
+
+// Every config's run for every seed: runs[config][seed]. `names` are the configs' candidate names for
+// the printed lines ("" for a plain run). Under MPI with spread_runs, run j goes whole to rank
+// j mod ranks, alone, and every rank then holds every result; else all ranks share each run's batches.
+std::vector<std::vector<RunResult>> run_grid(const std::vector<ExperimentConfig>& configs,
+                                             const std::vector<std::string>& names, const LoadedData& data,
+                                             const std::vector<uint64_t>& seeds) {
+  std::vector<std::vector<RunResult>> runs(configs.size());
+  const bool spread = !configs.empty() && configs.front().spread_runs && dist::job_size() > 1;
+  if (!spread) {
+    for (size_t c = 0; c < configs.size(); ++c) {
+      for (uint64_t seed : seeds) {
+        runs[c].push_back(run_experiment(configs[c], data, seed));
+        print_run(runs[c].back(), seed, names[c]);
+      }
     }
-    std::fflush(stdout);
-    runs.push_back(std::move(run));
+    return runs;
+  }
+  const size_t count = configs.size() * seeds.size();
+  std::string mine;  // this rank's runs, each as its length and bytes, in job order
+  for (size_t j = static_cast<size_t>(dist::job_rank()); j < count;
+       j += static_cast<size_t>(dist::job_size())) {
+    const dist::Alone alone;
+    const std::string bytes =
+        run_bytes(run_experiment(configs[j / seeds.size()], data, seeds[j % seeds.size()]));
+    ByteWriter w;
+    w.put_str(bytes);
+    mine += w.bytes();
+  }
+  const std::vector<std::string> all = dist::all_gather_bytes(mine);
+  std::vector<ByteReader> readers;
+  for (size_t r = 0; r < all.size(); ++r)
+    readers.emplace_back(all[r], 0, fmt::format("the runs of rank {}", r));
+  for (size_t j = 0; j < count; ++j) {
+    const size_t c = j / seeds.size(), s = j % seeds.size(), r = j % all.size();
+    runs[c].push_back(parse_run(readers[r].get_str("a run"), fmt::format("run {} of rank {}", j, r)));
+    print_run(runs[c].back(), seeds[s], names[c]);
   }
   return runs;
 }
@@ -85,15 +121,22 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
                    const std::vector<uint64_t>& seeds) {
   SeedRuns out;
   if (config.select.candidates.empty()) {
-    keep_test(out, run_each_seed(config, data, seeds, ""), config);
+    keep_test(out, run_grid({config}, {""}, data, seeds).front(), config);
     return out;
   }
+  std::vector<ExperimentConfig> candidate_configs;
+  std::vector<std::string> names;
+  for (const auto& candidate : config.select.candidates) {
+    candidate_configs.push_back(with_candidate(config, candidate));
+    names.push_back(candidate.name);
+  }
+  const auto candidate_runs = run_grid(candidate_configs, names, data, seeds);
   size_t best = 0;
   SeedRuns chosen_test;
-  for (const auto& candidate : config.select.candidates) {
-    const ExperimentConfig candidate_config = with_candidate(config, candidate);
-    const auto runs = run_each_seed(candidate_config, data, seeds, candidate.name);
-    out.candidates.push_back(score(candidate.name, runs));
+  for (size_t i = 0; i < candidate_configs.size(); ++i) {
+    const ExperimentConfig& candidate_config = candidate_configs[i];
+    const auto& runs = candidate_runs[i];
+    out.candidates.push_back(score(names[i], runs));
     // Strictly better only: on a tie the earlier candidate (the config's order) stays.
     if (out.candidates.size() == 1 ||
         out.candidates.back().validation_accuracy.mean > out.candidates[best].validation_accuracy.mean) {
@@ -117,7 +160,7 @@ SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
   out.refit_epochs = std::max<int64_t>(1, std::llround(out.candidates[best].mean_best_epoch));
   refit.train.epochs = out.refit_epochs;
   fmt::print("  refit on all training groups for {} epochs\n", out.refit_epochs);
-  keep_test(out, run_each_seed(refit, data, seeds, ""), refit);
+  keep_test(out, run_grid({refit}, {""}, data, seeds).front(), refit);
   return out;
 }
 

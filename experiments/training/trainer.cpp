@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <limits>
 
+#include "experiments/training/batch_gradient.h"
 #include "experiments/training/train_state.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "framework/ops.h"
 #include "framework/optim.h"
@@ -129,12 +131,7 @@ CrossEntropyOptions training_loss_options(const data::PixelDataset& train, const
 
 Tensor training_loss(const Tensor& logits, const std::vector<int32_t>& labels, const CrossEntropyOptions& o,
                      const std::string& reduction) {
-  const Tensor loss = softmax_cross_entropy(logits, labels, o);
-  if (reduction == "weighted_mean" || o.class_weights.empty()) return loss;
-  double weight_sum = 0;  // in label order, so the scale is the same on every machine
-  for (const int32_t y : labels) weight_sum += o.class_weights[static_cast<size_t>(y)];
-  const auto scale = static_cast<float>(weight_sum / static_cast<double>(labels.size()));
-  return mul(loss, Tensor::full(loss.shape(), scale, loss.device()));
+  return shard_loss(logits, labels, labels, o, reduction);  // the batch is its own only shard
 }
 
 std::string non_finite_gradient(const Module& model) {
@@ -157,23 +154,20 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
   model.train();
   const auto start = std::chrono::steady_clock::now();
   const auto order = data::shuffled_indices(train.size(), rng);
-  const Device device = device_of(model);
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   for (int64_t begin = 0; begin < train.size(); begin += options.batch_size) {
     const int64_t end = std::min(train.size(), begin + options.batch_size);
-    if (end - begin < 2) break;  // batch norm needs more than one sample
+    if (!trainable_batch(end - begin, options.shards)) break;  // batch norm needs two samples per shard
     data::Batch batch = data::make_batch(train, order, begin, end);
     if (options.augment.enabled()) data::augment_batch(batch.x, options.augment, rng);
-    optimizer.zero_grad();
-    const Tensor logits = batch_logits(model, batch, device);
-    const Tensor loss = training_loss(logits, batch.labels, loss_options, options.loss_reduction);
-    const float batch_loss = loss.item();
+    const BatchFigures batch_figures =
+        batch_gradient(model, batch, loss_options, options.loss_reduction, options.shards);
+    const auto batch_loss = static_cast<float>(batch_figures.loss);
     // A diverged run stops here, before a non-finite update reaches the weights and a model is saved.
     S2_CHECK(std::isfinite(batch_loss),
              "training diverged: the loss is {} at batch {} of epoch {}; try a lower learning rate than {}",
              batch_loss, begin / options.batch_size + 1, epoch, optimizer.lr());
-    loss.backward();
     const std::string bad = non_finite_gradient(model);
     S2_CHECK(
         bad.empty(),
@@ -181,13 +175,9 @@ EpochLog train_one_epoch(models::Classifier& model, optim::Optimizer& optimizer,
         "try a lower learning rate than {}",
         bad, begin / options.batch_size + 1, epoch, batch_loss, optimizer.lr());
     optimizer.step();
-    const int64_t n = end - begin, k = logits.size(1);
+    const int64_t n = end - begin;
     loss_sum += batch_loss * static_cast<double>(n);
-    const Tensor host_logits = logits.to(Device::CPU);
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = host_logits.data() + i * k;
-      correct += (std::max_element(row, row + k) - row) == batch.labels[static_cast<size_t>(i)];
-    }
+    correct += batch_figures.correct;
     seen += n;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -251,7 +241,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
       if (options.verbose)
         fmt::print("early stop: no better {} for {} epochs\n", options.best_epoch_by, state.bad_epochs);
     }
-    if (!options.state_path.empty()) {
+    if (!options.state_path.empty() && dist::is_root()) {  // every rank holds the same state
       state.shuffle_rng = rng.state();
       state.global_rng = global_generator().state();
       save_train_state(options.state_path, model, optimizer, state, options.fingerprint);

@@ -1,6 +1,6 @@
 #pragma once
 // The training loop: shuffled mini-batches, Adam, class-weighted loss, validation each epoch, early
-// stopping and best-weights keeping. Deterministic for a seed and thread count.
+// stopping and best-weights keeping. Deterministic for a seed, whatever the thread and rank count.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -34,6 +34,10 @@ struct TrainOptions {
   // favour an early, confident-but-wrong epoch; accuracy is the figure the report is about.
   std::string best_epoch_by = "val_loss";
   uint64_t seed = 0;
+  // Each batch is computed as this many shards, added in a fixed order (batch_gradient.h); MPI ranks
+  // share them, so a rank count that divides it gives the same bits as one process. 1 = the batch
+  // whole, as one forward and backward pass.
+  int64_t shards = 1;
   bool verbose = true;
   data::AugmentOptions augment = {};
   // When set, the full training state is written here after every epoch, and with `resume` an

@@ -1,0 +1,127 @@
+#include "experiments/training/batch_gradient.h"
+
+#include <algorithm>
+
+#include "experiments/training/trainer.h"
+#include "framework/distributed.h"
+#include "framework/error.h"
+#include "framework/random.h"
+
+namespace s2::experiments {
+
+namespace {
+int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) {
+  const Tensor host = logits.to(Device::CPU);
+  const int64_t k = host.size(1);
+  int64_t correct = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = host.data() + static_cast<int64_t>(i) * k;
+    correct += (std::max_element(row, row + k) - row) == labels[i];
+  }
+  return correct;
+}
+
+// The sum of the class weights of `labels` (their count without weights), in label order so that it is
+// the same on every machine.
+double weight_of(const std::vector<int32_t>& labels, const CrossEntropyOptions& o) {
+  if (o.class_weights.empty()) return static_cast<double>(labels.size());
+  double sum = 0;
+  for (const int32_t y : labels) sum += o.class_weights[static_cast<size_t>(y)];
+  return sum;
+}
+
+void append(std::vector<float>& pack, const Tensor& t) {
+  const Tensor host = t.to(Device::CPU);
+  pack.insert(pack.end(), host.data(), host.data() + host.numel());
+}
+
+// Writes values[offset, offset + numel) into t, wherever t lives.
+int64_t unpack(const std::vector<float>& values, int64_t offset, Tensor t, float divide_by = 1.0f) {
+  std::vector<float> part(values.begin() + offset, values.begin() + offset + t.numel());
+  if (divide_by != 1.0f) {
+    for (float& v : part) v /= divide_by;
+  }
+  t.copy_from(Tensor::from_vector(t.shape(), part).to(t.device()));
+  return offset + t.numel();
+}
+
+BatchFigures one_pass(models::Classifier& model, const data::Batch& shard,
+                      const std::vector<int32_t>& batch_labels, const CrossEntropyOptions& loss_options,
+                      const std::string& reduction) {
+  model.zero_grad();
+  const Tensor logits = batch_logits(model, shard, device_of(model));
+  const Tensor loss = shard_loss(logits, shard.labels, batch_labels, loss_options, reduction);
+  const BatchFigures figures{loss.item(), count_correct(logits, shard.labels)};
+  loss.backward();
+  return figures;
+}
+}  // namespace
+
+Tensor shard_loss(const Tensor& logits, const std::vector<int32_t>& labels,
+                  const std::vector<int32_t>& batch_labels, const CrossEntropyOptions& o,
+                  const std::string& reduction) {
+  const Tensor loss = softmax_cross_entropy(logits, labels, o);  // a weighted mean over the shard
+  // "weighted_mean" divides the batch's weighted sum by its total weight, "batch_mean" by its size.
+  const double whole =
+      reduction == "weighted_mean" ? weight_of(batch_labels, o) : static_cast<double>(batch_labels.size());
+  const auto share = static_cast<float>(weight_of(labels, o) / whole);
+  if (share == 1.0f) return loss;
+  return mul(loss, Tensor::full(loss.shape(), share, loss.device()));
+}
+
+BatchFigures batch_gradient(models::Classifier& model, const data::Batch& batch,
+                            const CrossEntropyOptions& loss, const std::string& reduction, int64_t shards) {
+  if (shards == 1 && dist::size() == 1) return one_pass(model, batch, batch.labels, loss, reduction);
+
+  const dist::ShardRange mine = dist::my_shards(shards);
+  const auto n = static_cast<int64_t>(batch.labels.size());
+  const NamedTensors buffers = model.named_buffers();
+  std::vector<Tensor> start;  // every shard's batch norm starts from the step's running statistics
+  for (const auto& [name, t] : buffers) start.push_back(t.clone());
+  // Dropout draws from a generator per shard, so that a shard's masks do not depend on which rank runs it.
+  const uint64_t step_key = global_generator().next_u64();
+  const auto after_step = global_generator().state();
+
+  std::vector<float> pack;  // per owned shard: every parameter's gradient, then every buffer
+  std::vector<double> figures;
+  std::vector<bool> has_grad;
+  for (int64_t s = mine.first; s < mine.last; ++s) {
+    for (size_t i = 0; i < buffers.size(); ++i) Tensor(buffers[i].second).copy_from(start[i]);
+    global_generator().set_state(
+        Generator(step_key + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(s + 1)).state());
+    const data::Batch shard = data::slice_batch(batch, s * n / shards, (s + 1) * n / shards);
+    const BatchFigures f = one_pass(model, shard, batch.labels, loss, reduction);
+    figures.push_back(f.loss);
+    figures.push_back(static_cast<double>(f.correct));
+    has_grad.clear();
+    for (const auto& [name, p] : model.named_parameters()) {
+      has_grad.push_back(p.grad().defined());
+      append(pack, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
+    }
+    for (const auto& [name, t] : buffers) append(pack, t);
+  }
+  global_generator().set_state(after_step);
+
+  const auto length = static_cast<int64_t>(pack.size()) / (mine.last - mine.first);
+  const std::vector<float> sum = dist::sum_shards_in_order(pack, length, shards);
+  int64_t offset = 0;
+  size_t i = 0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (has_grad[i++]) {
+      offset = unpack(sum, offset, p.grad());
+    } else {
+      offset += p.numel();
+    }
+  }
+  for (const auto& [name, t] : buffers) offset = unpack(sum, offset, t, static_cast<float>(shards));
+
+  BatchFigures total;
+  const std::vector<double> all = dist::all_gather(figures);  // in rank order, so in shard order
+  for (size_t k = 0; k < all.size(); k += 2) {
+    total.loss += all[k];
+    total.correct += static_cast<int64_t>(all[k + 1]);
+  }
+  return total;
+}
+
+}  // namespace s2::experiments
