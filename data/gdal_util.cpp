@@ -9,7 +9,6 @@
 
 namespace s2::data {
 
-namespace {
 void register_drivers() {
   static const bool registered = [] {
     GDALAllRegister();
@@ -18,7 +17,6 @@ void register_drivers() {
   }();
   (void)registered;
 }
-}  // namespace
 
 DatasetPtr open_raster(const std::string& path) {
   register_drivers();

@@ -17,6 +17,8 @@ struct DatasetCloser {
 };
 using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 
+// GDAL's drivers, once per process, with its own error printing off (our errors name the file).
+void register_drivers();
 // Opens a raster read-only; a missing or unreadable file is an error naming it.
 DatasetPtr open_raster(const std::string& path);
 Grid grid_of(GDALDataset& d);

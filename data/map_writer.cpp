@@ -2,7 +2,6 @@
 
 #include <gdal_priv.h>
 #include <gdal_utils.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -139,8 +138,34 @@ void add_layer(Output& o, const Grid& grid, const std::vector<std::string>& name
 }
 }  // namespace
 
+std::string partial_path(const std::string& path) {
+  return path + ".part";
+}
+
+namespace {
+// The .part file of an interrupted run, opened for writing on: it must be there, on the map's grid.
+GDALDataset* reopen_partial(const Output& o, const Grid& grid, int bands) {
+  register_drivers();
+  S2_CHECK(
+      std::filesystem::exists(o.temp_path),
+      "cannot continue the map: '{}' is missing (delete the .part files and their .progress file to start "
+      "over)",
+      o.temp_path);
+  auto* d = static_cast<GDALDataset*>(GDALOpen(o.temp_path.c_str(), GA_Update));
+  S2_CHECK(d != nullptr, "cannot continue the map: '{}' does not open: {}", o.temp_path,
+           CPLGetLastErrorMsg());
+  if (d->GetRasterXSize() != grid.width || d->GetRasterYSize() != grid.height ||
+      d->GetRasterCount() != bands) {
+    GDALClose(d);
+    S2_CHECK(false, "cannot continue the map: '{}' is not {} x {} pixels of {} bands", o.temp_path,
+             grid.width, grid.height, bands);
+  }
+  return d;
+}
+}  // namespace
+
 MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names,
-                     const AttentionLayerNames& attention)
+                     const AttentionLayerNames& attention, bool continue_partial)
     : impl_(std::make_unique<Impl>()) {
   S2_CHECK(!class_names.empty() && class_names.size() < 255, "a map needs 1 to 254 classes, got {}",
            class_names.size());
@@ -150,12 +175,29 @@ MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<
            "attention layers need both their paths and their date and band names");
   impl_->probabilities = !paths.probabilities.empty();
   impl_->attention = attention;
-  const std::string suffix = ".part-" + std::to_string(getpid());
   for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities, paths.attention_dates,
                                   paths.attention_bands, paths.attention_peak}) {
     if (!path.empty()) {
-      impl_->outputs.push_back({path, path + suffix, nullptr});
+      impl_->outputs.push_back({path, partial_path(path), nullptr});
     }
+  }
+  if (continue_partial) {
+    const std::vector<int> bands{1,
+                                 static_cast<int>(kUncertaintyLayers),
+                                 static_cast<int>(impl_->classes),
+                                 static_cast<int>(attention.dates.size()),
+                                 static_cast<int>(attention.bands.size()),
+                                 1};
+    size_t i = 0;
+    for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities,
+                                    paths.attention_dates, paths.attention_bands, paths.attention_peak}) {
+      const size_t layer = i++;
+      if (path.empty()) continue;
+      for (Output& o : impl_->outputs) {
+        if (o.final_path == path) o.dataset = reopen_partial(o, grid, bands[layer]);
+      }
+    }
+    return;
   }
   Output& cls = impl_->outputs[0];
   cls.dataset = create_geotiff(cls.temp_path, grid, 1, GDT_Byte);
@@ -212,6 +254,7 @@ MapWriter::~MapWriter() {
     if (o.dataset != nullptr) {
       GDALClose(o.dataset);
     }
+    if (keep_partial_) continue;
     std::error_code ignored;
     std::filesystem::remove(o.temp_path, ignored);
     std::filesystem::remove(o.temp_path + ".aux.xml", ignored);
@@ -259,6 +302,34 @@ void MapWriter::write_attention(const Window& window, const AttentionBlock& bloc
                  bands.temp_path);
   }
   write_window(*peak.dataset, 1, window, block.peak.data(), GDT_Int32, peak.temp_path);
+}
+
+void MapWriter::read(const Window& window, std::vector<uint8_t>& classes,
+                     std::vector<float>& uncertainty) const {
+  const auto n = static_cast<size_t>(window.width * window.height);
+  classes.resize(n);
+  uncertainty.resize(n * kUncertaintyLayers);
+  const auto read_band = [&](const Output& o, int band, void* data, GDALDataType type) {
+    const CPLErr err = o.dataset->GetRasterBand(band)->RasterIO(
+        GF_Read, static_cast<int>(window.x), static_cast<int>(window.y), static_cast<int>(window.width),
+        static_cast<int>(window.height), data, static_cast<int>(window.width),
+        static_cast<int>(window.height), type, 0, 0);
+    S2_CHECK(err == CE_None, "'{}': reading band {} back failed: {}", o.temp_path, band,
+             CPLGetLastErrorMsg());
+  };
+  read_band(impl_->outputs[0], 1, classes.data(), GDT_Byte);
+  for (size_t layer = 0; layer < kUncertaintyLayers; ++layer) {
+    read_band(impl_->outputs[1], static_cast<int>(layer + 1), uncertainty.data() + layer * n, GDT_Float32);
+  }
+}
+
+void MapWriter::flush() {
+  for (Output& o : impl_->outputs) {
+    CPLErrorReset();
+    o.dataset->FlushCache(false);
+    S2_CHECK(CPLGetLastErrorType() != CE_Failure, "'{}': writing failed: {}", o.temp_path,
+             CPLGetLastErrorMsg());
+  }
 }
 
 bool cloud_optimised_by_default(const Grid& grid) {

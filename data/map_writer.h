@@ -4,8 +4,9 @@
 // probability (Float32, -1 = no data), optionally the full class-probability cube and, for attention
 // models, the attention layers (Float32 per date and per band, -1 = no data; the date of peak
 // attention as Int32 YYYYMMDD, 0 = no data). Files are
-// written under temporary names and renamed by commit(); without commit (an error, Ctrl-C) they are
-// deleted, so a final name never holds a half-written map.
+// written under temporary names (<path>.part) and renamed by commit(); without commit (an error,
+// Ctrl-C) they are deleted unless kept for a later run to continue, so a final name never holds a
+// half-written map.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -52,10 +53,15 @@ inline constexpr size_t kUncertaintyLayers = 3;
 void set_uncertainty(const float* probs, size_t stride, int64_t k, int64_t c, std::vector<float>& layers,
                      size_t n, size_t p);
 
+// The temporary file a map layer is written to before commit() gives it its final name: <path>.part.
+std::string partial_path(const std::string& path);
+
 class MapWriter {
  public:
+  // With `continue_partial`, the layers' .part files of an interrupted run are opened and written on,
+  // instead of created: an error names a missing one or one of another size.
   MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<std::string>& class_names,
-            const AttentionLayerNames& attention = {});
+            const AttentionLayerNames& attention = {}, bool continue_partial = false);
   ~MapWriter();
   MapWriter(const MapWriter&) = delete;
   MapWriter& operator=(const MapWriter&) = delete;
@@ -67,6 +73,12 @@ class MapWriter {
              const std::vector<float>& probabilities);
   // The window's attention layers (when the paths name them).
   void write_attention(const Window& window, const AttentionBlock& block);
+  // The class and uncertainty planes of a window already written (the blocks of an interrupted run).
+  void read(const Window& window, std::vector<uint8_t>& classes, std::vector<float>& uncertainty) const;
+  // Writes every cached block to the .part files, so that a run stopped after this continues from here.
+  void flush();
+  // Without commit, the .part files stay for a later run to continue (else the destructor deletes them).
+  void keep_partial() { keep_partial_ = true; }
   // Flushes and moves every file to its final name; with `cloud_optimised`, first rewrites each as a
   // Cloud Optimised GeoTIFF with overviews (class map by mode, dates by nearest, the rest by mean).
   void commit(bool cloud_optimised = false);
@@ -74,6 +86,7 @@ class MapWriter {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  bool keep_partial_ = false;
 };
 
 // Whether a map on `grid` is written as COG unless asked otherwise: 1024 pixels a side or more.

@@ -59,6 +59,7 @@ class ByteReader {
   }
 
   size_t pos() const { return pos_; }
+  const std::string& source() const { return source_; }
   bool at_end() const { return pos_ == bytes_.size(); }
 
  private:

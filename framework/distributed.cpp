@@ -81,6 +81,11 @@ std::string broadcast_from_root(const std::string& bytes) {
   return alone() ? bytes : transport::broadcast_from_root(bytes);
 }
 
+std::vector<std::string> gather_bytes_to_root(const std::string& local) {
+  inject_fault_if_asked();
+  return alone() ? std::vector<std::string>{local} : transport::gather_bytes_to_root(local);
+}
+
 std::vector<std::string> all_gather_bytes(const std::string& local) {
   inject_fault_if_asked();
   return alone() ? std::vector<std::string>{local} : transport::all_gather_bytes(local);

@@ -45,6 +45,8 @@ std::vector<double> all_gather(const std::vector<double>& local);
 std::string broadcast_from_root(const std::string& bytes);
 // Every rank's bytes, in rank order (results of work spread over ranks).
 std::vector<std::string> all_gather_bytes(const std::string& local);
+// The same on rank 0 alone (the one that writes); the other ranks get nothing.
+std::vector<std::string> gather_bytes_to_root(const std::string& local);
 
 // While one is alive, this rank works alone: it is rank 0 of 1 and its collectives stay local. For
 // independent runs spread over ranks (reproduce and ablate --spread runs): each run is a job of one.

@@ -51,5 +51,8 @@ std::string broadcast_from_root(const std::string& bytes) {
 std::vector<std::string> all_gather_bytes(const std::string& local) {
   return {local};
 }
+std::vector<std::string> gather_bytes_to_root(const std::string& local) {
+  return {local};
+}
 
 }  // namespace s2::dist::transport

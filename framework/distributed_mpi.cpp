@@ -107,12 +107,19 @@ std::string broadcast_from_root(const std::string& bytes) {
   return out;
 }
 
-std::vector<std::string> all_gather_bytes(const std::string& local) {
+namespace {
+// Every rank's bytes, in rank order, on every rank (`root` < 0) or on `root` alone (the others get none).
+std::vector<std::string> gather_bytes(const std::string& local, int root) {
   if (!started) return {local};
   const auto length = static_cast<long long>(local.size());
   std::vector<long long> lengths(static_cast<size_t>(ranks));
-  check(MPI_Allgather(&length, 1, MPI_LONG_LONG, lengths.data(), 1, MPI_LONG_LONG, MPI_COMM_WORLD),
-        "MPI_Allgather");
+  if (root < 0) {
+    check(MPI_Allgather(&length, 1, MPI_LONG_LONG, lengths.data(), 1, MPI_LONG_LONG, MPI_COMM_WORLD),
+          "MPI_Allgather");
+  } else {
+    check(MPI_Gather(&length, 1, MPI_LONG_LONG, lengths.data(), 1, MPI_LONG_LONG, root, MPI_COMM_WORLD),
+          "MPI_Gather");
+  }
   std::vector<int> counts, offsets;
   long long total = 0;
   for (const long long n : lengths) {
@@ -122,13 +129,28 @@ std::vector<std::string> all_gather_bytes(const std::string& local) {
     total += n;
   }
   std::string all(static_cast<size_t>(total), '\0');
-  check(MPI_Allgatherv(local.data(), static_cast<int>(length), MPI_CHAR, all.data(), counts.data(),
-                       offsets.data(), MPI_CHAR, MPI_COMM_WORLD),
-        "MPI_Allgatherv");
+  if (root < 0) {
+    check(MPI_Allgatherv(local.data(), static_cast<int>(length), MPI_CHAR, all.data(), counts.data(),
+                         offsets.data(), MPI_CHAR, MPI_COMM_WORLD),
+          "MPI_Allgatherv");
+  } else {
+    check(MPI_Gatherv(local.data(), static_cast<int>(length), MPI_CHAR, all.data(), counts.data(),
+                      offsets.data(), MPI_CHAR, root, MPI_COMM_WORLD),
+          "MPI_Gatherv");
+    if (my_rank != root) return {};
+  }
   std::vector<std::string> out;
   for (size_t i = 0; i < counts.size(); ++i)
     out.push_back(all.substr(static_cast<size_t>(offsets[i]), static_cast<size_t>(counts[i])));
   return out;
+}
+}  // namespace
+
+std::vector<std::string> all_gather_bytes(const std::string& local) {
+  return gather_bytes(local, -1);
+}
+std::vector<std::string> gather_bytes_to_root(const std::string& local) {
+  return gather_bytes(local, 0);
 }
 
 }  // namespace s2::dist::transport

@@ -23,5 +23,7 @@ std::vector<float> all_to_all(const std::vector<float>& send);
 std::string broadcast_from_root(const std::string& bytes);
 // Every rank's bytes, in rank order; the lengths may differ.
 std::vector<std::string> all_gather_bytes(const std::string& local);
+// The same on rank 0 only; the others get nothing.
+std::vector<std::string> gather_bytes_to_root(const std::string& local);
 
 }  // namespace s2::dist::transport

@@ -16,6 +16,7 @@
 #include "data/raster_series.h"
 #include "experiments/maps/map_evaluation.h"
 #include "experiments/maps/map_prediction.h"
+#include "experiments/maps/map_progress.h"
 #include "experiments/maps/map_smoothing.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/saved_model.h"
@@ -413,6 +414,55 @@ TEST_CASE("an interrupted map leaves no file under its final names and no partia
   for (const auto& stale : files_of(o.output)) fs::remove(stale);  // from an earlier run of the tests
   CHECK_THROWS_WITH(predict_map(model, o, &stop), doctest::Contains("interrupted"));
   CHECK(files_of(o.output).empty());
+}
+
+TEST_CASE("an interrupted map continues from its blocks and ends as the same bytes as an uninterrupted one") {
+  SavedModel model = load_saved_model(checkpoint());
+  MapOptions whole = options(kFlanders, "whole", 16);  // 16 blocks
+  whole.probabilities = true;
+  // A plain GeoTIFF's tiles lie in the order they were written, which a continued run changes; a COG is
+  // rewritten in its own order, so the same pixels give the same bytes.
+  whole.cloud_optimised = true;
+  for (const auto& stale : files_of(whole.output)) fs::remove(stale);
+  predict_map(model, whole);
+
+  MapOptions parts = whole;
+  parts.output = scratch("parts.tif");
+  for (const auto& stale : files_of(parts.output)) fs::remove(stale);
+  parts.max_blocks = 5;
+  CHECK_THROWS_WITH(predict_map(model, parts), doctest::Contains("interrupted after 5 of 16 blocks"));
+  const std::string progress = map_progress_path(parts.output);
+  REQUIRE(fs::exists(progress));
+  CHECK(read_map_progress(progress)->blocks_done == 5);
+  CHECK_FALSE(fs::exists(parts.output));  // nothing under a final name yet
+  parts.max_blocks = 6;                   // a second session, still short of the end
+  CHECK_THROWS_WITH(predict_map(model, parts), doctest::Contains("interrupted after 11 of 16 blocks"));
+
+  SUBCASE("the same call continues to the end") {
+    parts.max_blocks = 0;
+    const MapStats s = predict_map(model, parts);
+    CHECK(s.blocks == 5);  // only the blocks left were computed
+    CHECK(s.mapped + s.no_data == 64 * 64);
+    CHECK_FALSE(fs::exists(progress));
+    const auto stem = [](const std::string& out) { return fs::path(out).replace_extension("").string(); };
+    for (const std::string suffix : {".tif", "_confidence.tif", "_probabilities.tif"}) {
+      CAPTURE(suffix);
+      CHECK(read_file(stem(whole.output) + suffix) == read_file(stem(parts.output) + suffix));
+    }
+    // The quick-look holds the blocks of both sessions; its title is the file's name.
+    std::string svg = read_file(stem(parts.output) + ".svg");
+    svg.replace(svg.find("parts.tif"), 9, "whole.tif");
+    CHECK(svg == read_file(stem(whole.output) + ".svg"));
+  }
+  SUBCASE("another model's run is not continued") {
+    SavedModel other = load_saved_model(checkpoint());
+    Tensor(other.model->parameters().front()).data()[0] += 1.0f;
+    CHECK_THROWS_WITH(predict_map(other, parts), doctest::Contains("records a map made with another model"));
+  }
+  SUBCASE("a damaged progress file is named") {
+    write_file_atomic(progress, "blocks 3\n");
+    CHECK_THROWS_WITH(predict_map(model, parts), doctest::Contains("is not a map progress file"));
+  }
 }
 
 TEST_CASE("a model trained on pixel tables cannot map rasters") {

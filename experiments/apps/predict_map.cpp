@@ -1,4 +1,6 @@
 // predict_map: a trained checkpoint applied to a folder of per-date GeoTIFFs, written as a crop map.
+// Under mpirun, ranks compute blocks in turn and rank 0 writes them: the same files as one process. An
+// interrupted run (Ctrl-C, --max-blocks N) continues where it stopped when started again.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -20,12 +22,12 @@ extern "C" void on_interrupt(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return experiments::run_main([&] {
+  return experiments::run_job([&] {
     experiments::Args args(argc, argv,
                            experiments::with_device_options(
                                {"checkpoint", "input", "out", "block", "batch", "probabilities", "grid",
                                 "quicklook", "config", "threads", "dates", "attention", "smooth",
-                                "smooth-window", "smooth-fraction", "smoothness", "cog"}));
+                                "smooth-window", "smooth-fraction", "smoothness", "cog", "max-blocks"}));
     experiments::apply_threads_option(args);
     const Device device = experiments::apply_device_options(args);
     experiments::MapOptions o;
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     o.output = args.require("out");
     o.quicklook = args.get("quicklook", "");
     o.block_size = args.get_int("block", 256);
+    o.max_blocks = args.get_int("max-blocks", 0);
+    S2_CHECK(o.max_blocks >= 0, "option --max-blocks must be 0 (all) or positive, got {}", o.max_blocks);
     o.batch_size = args.get_int("batch", 256);
     const std::string grid = args.get("grid", "reject");
     o.attention = args.get_yes_no("attention", false);

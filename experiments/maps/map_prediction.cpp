@@ -11,11 +11,15 @@
 #include "data/map_writer.h"
 #include "data/temporal.h"
 #include "experiments/explain/explanation.h"
+#include "experiments/maps/map_block.h"
+#include "experiments/maps/map_progress.h"
 #include "experiments/maps/map_style.h"
 #include "experiments/report/svg.h"
 #include "experiments/training/experiment.h"
 #include "experiments/training/trainer.h"
 #include "framework/atomic_file.h"
+#include "framework/checkpoint.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 
 namespace s2::experiments {
@@ -99,6 +103,145 @@ std::string series_folder(const std::string& input) {
   return std::filesystem::is_directory(nested) ? nested.string() : input;
 }
 
+namespace {
+// What every block of a map needs: the model, how to read and resample the input, and the layers asked for.
+struct MapJob {
+  MapJob(SavedModel& model, const MapOptions& options) : m(model), o(options) {}
+  SavedModel& m;
+  const MapOptions& o;
+  bool stack = false;
+  std::string folder;
+  data::SeriesOptions series;
+  std::vector<int32_t> targets;  // the regular dates of the model's season
+  int64_t min_clear = 1;
+  data::Grid grid;
+  bool cube_written = false;
+  models::CbamCropNet* net = nullptr;  // with attention layers
+  data::AttentionLayerNames attention_names;
+  int64_t blocks_x = 0, blocks_y = 0;
+
+  int64_t blocks() const { return blocks_x * blocks_y; }
+  // Block b in row order.
+  data::Window window(int64_t b) const {
+    const int64_t bx = b % blocks_x, by = b / blocks_x;
+    return {bx * o.block_size, by * o.block_size, std::min(o.block_size, grid.width - bx * o.block_size),
+            std::min(o.block_size, grid.height - by * o.block_size)};
+  }
+  data::RasterSeries read(const data::Window& w) const {
+    return stack ? data::read_raster_stack(o.input, o.dates, series, w)
+                 : data::read_raster_series(folder, series, w);
+  }
+};
+
+MapJob map_job(SavedModel& m, const MapOptions& o) {
+  MapJob job(m, o);
+  job.stack = !o.dates.empty();
+  job.folder = job.stack ? o.input : series_folder(o.input);
+  job.series = series_options(m.config);
+  job.series.warp_mismatched_grids = o.warp;
+  S2_CHECK(static_cast<int64_t>(job.series.bands.size()) == m.bands,
+           "the checkpoint's config lists {} bands but the model takes {}", job.series.bands.size(), m.bands);
+  // The season and its regular dates, as read_raster_dataset derived them for training.
+  const auto acquisitions =
+      job.stack ? data::read_dates_file(o.dates, o.input) : data::list_acquisitions(job.folder);
+  job.targets = data::season_days(acquisitions, m.config.data.season_start, m.config.data.season_end,
+                                  m.timesteps, job.folder);
+  job.min_clear = std::max<int64_t>(m.config.data.min_clear_observations, 1);
+  // The first date's grid (the stack's own); every date is read onto it, block by block.
+  job.grid = data::read_grid(job.stack ? o.input : acquisitions.front().path);
+  job.cube_written = o.probabilities || o.smooth;
+  job.net = o.attention ? &attention_net(m) : nullptr;
+  if (job.net != nullptr) {
+    for (const int32_t day : job.targets) job.attention_names.dates.push_back(data::day_yyyymmdd(day));
+    job.attention_names.bands = job.series.bands;
+  }
+  job.blocks_x = (job.grid.width + o.block_size - 1) / o.block_size;
+  job.blocks_y = (job.grid.height + o.block_size - 1) / o.block_size;
+  return job;
+}
+
+// What the .part files of a map depend on: a run continues only files made by the same model, input,
+// grid and options.
+std::string map_fingerprint(const MapJob& job) {
+  Fnv1a h;
+  h.add(model_checksum(*job.m.model)).add(job.m.config.text).add(job.o.input).add(job.o.dates);
+  for (const int64_t v : {job.o.block_size, job.grid.width, job.grid.height, int64_t{job.cube_written},
+                          int64_t{job.o.attention}, int64_t{job.o.warp}})
+    h.add(&v, sizeof(v));
+  h.add(job.grid.transform.data(), sizeof(job.grid.transform)).add(job.grid.crs_wkt);
+  return h.hex();
+}
+
+MapBlock compute_block(const MapJob& job, const data::Window& win) {
+  SavedModel& m = job.m;
+  MapBlock block;
+  block.window = win;
+  auto t = Clock::now();
+  const data::RasterSeries raw = job.read(win);
+  block.io_seconds = seconds_since(t);
+
+  t = Clock::now();
+  const data::RegularSeries regular = data::regularise(raw, job.targets);
+  data::PixelDataset d;
+  d.source = job.folder;
+  d.timesteps = regular.steps;
+  d.bands = regular.bands;
+  d.class_names = m.class_names;
+  std::vector<int64_t> mapped;  // pixel indices of the window with enough clear observations
+  const int64_t per = regular.steps * regular.bands;
+  for (int64_t p = 0; p < raw.pixels(); ++p) {
+    if (regular.clear_counts[static_cast<size_t>(p)] >= job.min_clear) {
+      mapped.push_back(p);
+      d.values.insert(d.values.end(), regular.values.begin() + p * per,
+                      regular.values.begin() + (p + 1) * per);
+      d.xs.push_back(static_cast<int32_t>(win.x + p % win.width));
+      d.ys.push_back(static_cast<int32_t>(win.y + p / win.width));
+    }
+  }
+  if (m.model->uses_location()) {  // Geo-CBAM: where each pixel centre is
+    data::LatLon where = data::wgs84_pixel_centres(job.grid, d.xs, d.ys, job.folder);
+    S2_CHECK(!where.lats.empty() || d.size() == 0,
+             "'{}' has no CRS, and this Geo-CBAM model needs each pixel's coordinates", job.folder);
+    d.lats = std::move(where.lats), d.lons = std::move(where.lons);
+  }
+  m.normaliser.apply(d);
+  block.preprocess_seconds = seconds_since(t);
+
+  t = Clock::now();
+  const auto n = static_cast<size_t>(raw.pixels());
+  const auto k = static_cast<int64_t>(m.class_names.size());
+  const Prediction pred = d.size() > 0 ? predict(*m.model, d, job.o.batch_size) : Prediction{};
+  if (job.net != nullptr) {  // a second, traced pass of the network
+    block.attention = attention_block(*job.net, d, mapped, n, job.o.batch_size, job.attention_names.dates);
+  }
+  block.network_seconds = seconds_since(t);
+
+  block.classes.assign(n, 0);
+  block.uncertainty.assign(n * data::kUncertaintyLayers, -1.0f);
+  block.probabilities.assign(job.cube_written ? n * static_cast<size_t>(k) : 0, -1.0f);
+  for (size_t i = 0; i < mapped.size(); ++i) {
+    const auto p = static_cast<size_t>(mapped[i]);
+    const auto c = static_cast<size_t>(pred.classes[i]);
+    block.classes[p] = static_cast<uint8_t>(c + 1);
+    data::set_uncertainty(pred.probabilities.data() + i * static_cast<size_t>(k), 1, k,
+                          static_cast<int64_t>(c), block.uncertainty, n, p);
+    for (size_t j = 0; j < block.probabilities.size() / n; ++j) {
+      block.probabilities[j * n + p] = pred.probabilities[i * static_cast<size_t>(k) + j];
+    }
+  }
+  block.mapped = static_cast<int64_t>(mapped.size());
+  return block;
+}
+
+// True on every rank when any rank's `flag` is: ranks stop together, between blocks.
+bool any_rank(bool flag) {
+  for (const double f : dist::all_gather({flag ? 1.0 : 0.0})) {
+    if (f != 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
 MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>* stop) {
   const auto start = Clock::now();
   S2_CHECK(o.block_size >= 1, "map block size must be positive, got {}", o.block_size);
@@ -107,123 +250,101 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       "the checkpoint was trained on '{}' data; a map needs a model trained on raster series (band names, "
       "SCL masking, season)",
       m.config.data.format);
-  const bool stack = !o.dates.empty();
-  const std::string folder = stack ? o.input : series_folder(o.input);
-  data::SeriesOptions series = series_options(m.config);
-  series.warp_mismatched_grids = o.warp;
-  const auto read = [&](const data::Window& w) {
-    return stack ? data::read_raster_stack(o.input, o.dates, series, w)
-                 : data::read_raster_series(folder, series, w);
-  };
-  S2_CHECK(static_cast<int64_t>(series.bands.size()) == m.bands,
-           "the checkpoint's config lists {} bands but the model takes {}", series.bands.size(), m.bands);
-  // The season and its regular dates, as read_raster_dataset derived them for training.
-  const auto acquisitions = stack ? data::read_dates_file(o.dates, o.input) : data::list_acquisitions(folder);
-  const std::vector<int32_t> targets = data::season_days(acquisitions, m.config.data.season_start,
-                                                         m.config.data.season_end, m.timesteps, folder);
-  const int64_t min_clear = std::max<int64_t>(m.config.data.min_clear_observations, 1);
-
-  // The first date's grid (the stack's own); every date is read onto it, block by block.
-  const data::Grid grid = data::read_grid(stack ? o.input : acquisitions.front().path);
+  const MapJob job = map_job(m, o);
+  const data::Grid& grid = job.grid;
   MapStats stats;
   stats.width = grid.width;
   stats.height = grid.height;
-  const int64_t k = static_cast<int64_t>(m.class_names.size());
-  const bool cube_written = o.probabilities || o.smooth;
-  const data::MapPaths paths = data::map_paths(o.output, cube_written, o.attention);
-  std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
-  data::AttentionLayerNames attention_names;
-  models::CbamCropNet* net = o.attention ? &attention_net(m) : nullptr;
-  if (net != nullptr) {
-    for (const int32_t day : targets) attention_names.dates.push_back(data::day_yyyymmdd(day));
-    attention_names.bands = series.bands;
+  const data::MapPaths paths = data::map_paths(o.output, job.cube_written, o.attention);
+  const int64_t total_blocks = job.blocks();
+
+  // The progress of an interrupted run with the same model, input and options: it continues from there.
+  const std::string progress_file = map_progress_path(o.output);
+  MapProgress progress{map_fingerprint(job), 0, total_blocks};
+  if (const auto saved = read_map_progress(progress_file)) {
+    S2_CHECK(
+        saved->fingerprint == progress.fingerprint && saved->blocks_total == total_blocks,
+        "'{}' records a map made with another model, input or options; delete it and the .part files beside "
+        "it to start over",
+        progress_file);
+    progress = *saved;
   }
-  data::MapWriter writer(paths, grid, m.class_names, attention_names);
-  m.model->eval();  // once for all blocks, so that predict() keeps its cached buffers between them
+  const int64_t first_new = progress.blocks_done;
+  // Rank 0 alone writes, every block in row order, so the files are the same bytes on any rank count.
+  const bool writes = dist::is_root();
+  std::optional<data::MapWriter> writer;
   QuickLook look(grid.width, grid.height, 512);
+  if (writes) {
+    std::filesystem::create_directories(std::filesystem::absolute(o.output).parent_path());
+    writer.emplace(paths, grid, m.class_names, job.attention_names, first_new > 0);
+    if (first_new > 0) writer->keep_partial();
+    for (int64_t b = 0; b < first_new; ++b) {  // the blocks done before, for the quick-look and the counts
+      std::vector<uint8_t> classes;
+      std::vector<float> uncertainty;
+      writer->read(job.window(b), classes, uncertainty);
+      look.add(job.window(b), classes, uncertainty);
+      for (const uint8_t c : classes) (c == 0 ? stats.no_data : stats.mapped) += 1;
+    }
+    if (first_new > 0 && o.progress)
+      fmt::print("continuing {} after {} of {} blocks ({})\n", o.output, first_new, total_blocks,
+                 progress_file);
+  }
+  m.model->eval();  // once for all blocks, so that predict() keeps its cached buffers between them
 
-  const int64_t blocks_x = (grid.width + o.block_size - 1) / o.block_size;
-  const int64_t blocks_y = (grid.height + o.block_size - 1) / o.block_size;
-  const int64_t total_blocks = blocks_x * blocks_y;
-  for (int64_t by = 0; by < blocks_y; ++by) {
-    for (int64_t bx = 0; bx < blocks_x; ++bx) {
-      S2_CHECK(stop == nullptr || !stop->load(), "interrupted: no map was written under '{}'", o.output);
-      const data::Window win{bx * o.block_size, by * o.block_size,
-                             std::min(o.block_size, grid.width - bx * o.block_size),
-                             std::min(o.block_size, grid.height - by * o.block_size)};
-      auto t = Clock::now();
-      const data::RasterSeries raw = read(win);
-      stats.io_seconds += seconds_since(t);
-
-      t = Clock::now();
-      const data::RegularSeries regular = data::regularise(raw, targets);
-      data::PixelDataset d;
-      d.source = folder;
-      d.timesteps = regular.steps;
-      d.bands = regular.bands;
-      d.class_names = m.class_names;
-      std::vector<int64_t> mapped;  // pixel indices of the window with enough clear observations
-      const int64_t per = regular.steps * regular.bands;
-      for (int64_t p = 0; p < raw.pixels(); ++p) {
-        if (regular.clear_counts[static_cast<size_t>(p)] >= min_clear) {
-          mapped.push_back(p);
-          d.values.insert(d.values.end(), regular.values.begin() + p * per,
-                          regular.values.begin() + (p + 1) * per);
-          d.xs.push_back(static_cast<int32_t>(win.x + p % win.width));
-          d.ys.push_back(static_cast<int32_t>(win.y + p / win.width));
-        }
-      }
-      if (m.model->uses_location()) {  // Geo-CBAM: where each pixel centre is
-        data::LatLon where = data::wgs84_pixel_centres(grid, d.xs, d.ys, folder);
-        S2_CHECK(!where.lats.empty() || d.size() == 0,
-                 "'{}' has no CRS, and this Geo-CBAM model needs each pixel's coordinates", folder);
-        d.lats = std::move(where.lats), d.lons = std::move(where.lons);
-      }
-      m.normaliser.apply(d);
-      stats.preprocess_seconds += seconds_since(t);
-
-      t = Clock::now();
-      const auto n = static_cast<size_t>(raw.pixels());
-      const Prediction pred = d.size() > 0 ? predict(*m.model, d, o.batch_size) : Prediction{};
-      const data::AttentionBlock attention =  // a second, traced pass of the network
-          net != nullptr ? attention_block(*net, d, mapped, n, o.batch_size, attention_names.dates)
-                         : data::AttentionBlock{};
-      stats.network_seconds += seconds_since(t);
-
-      t = Clock::now();
-      std::vector<uint8_t> classes(n, 0);
-      std::vector<float> uncertainty(n * data::kUncertaintyLayers, -1.0f),
-          cube(cube_written ? n * static_cast<size_t>(k) : 0, -1.0f);
-      for (size_t i = 0; i < mapped.size(); ++i) {
-        const auto p = static_cast<size_t>(mapped[i]);
-        const auto c = static_cast<size_t>(pred.classes[i]);
-        classes[p] = static_cast<uint8_t>(c + 1);
-        data::set_uncertainty(pred.probabilities.data() + i * static_cast<size_t>(k), 1, k,
-                              static_cast<int64_t>(c), uncertainty, n, p);
-        for (size_t j = 0; j < cube.size() / n; ++j) {
-          cube[j * n + p] = pred.probabilities[i * static_cast<size_t>(k) + j];
-        }
-      }
-      writer.write(win, classes, uncertainty, cube);
-      if (net != nullptr) writer.write_attention(win, attention);
-      look.add(win, classes, uncertainty);
-      stats.io_seconds += seconds_since(t);
-      stats.mapped += static_cast<int64_t>(mapped.size());
-      stats.no_data += raw.pixels() - static_cast<int64_t>(mapped.size());
+  // The .part files and their progress are saved every few million pixels (and when stopped), at block
+  // counts that do not depend on the rank count.
+  const int64_t save_every = std::max<int64_t>(1, (int64_t{4} << 20) / (o.block_size * o.block_size));
+  const auto save_progress = [&] {
+    writer->flush();
+    write_map_progress(progress_file, progress);
+    writer->keep_partial();  // until commit: an interrupted map continues from its .part files
+  };
+  for (int64_t round = first_new; round < total_blocks; round += dist::size()) {
+    const bool asked =
+        (stop != nullptr && stop->load()) || (o.max_blocks > 0 && round - first_new >= o.max_blocks);
+    if (any_rank(asked)) {
+      if (progress.blocks_done == 0)
+        throw Error(fmt::format("interrupted: no map was written under '{}'", o.output));
+      if (writes) save_progress();
+      dist::barrier();  // no rank ends the job before rank 0 has saved the progress
+      throw Error(fmt::format(
+          "interrupted after {} of {} blocks: '{}' and the .part files beside it hold them; the same command "
+          "continues from there",
+          progress.blocks_done, total_blocks, progress_file));
+    }
+    const int64_t b = round + dist::rank();
+    const std::vector<std::string> blocks = dist::gather_bytes_to_root(
+        b < total_blocks ? map_block_bytes(compute_block(job, job.window(b))) : "");
+    for (size_t r = 0; r < blocks.size() && !blocks[r].empty(); ++r) {  // none on ranks that do not write
+      const MapBlock block =
+          parse_map_block(blocks[r], fmt::format("map block {} from rank {}", round + r, r));
+      writer->write(block.window, block.classes, block.uncertainty, block.probabilities);
+      if (job.net != nullptr) writer->write_attention(block.window, block.attention);
+      look.add(block.window, block.classes, block.uncertainty);
+      stats.io_seconds += block.io_seconds;
+      stats.preprocess_seconds += block.preprocess_seconds;
+      stats.network_seconds += block.network_seconds;
+      stats.mapped += block.mapped;
+      stats.no_data += static_cast<int64_t>(block.classes.size()) - block.mapped;
       ++stats.blocks;
+      if (++progress.blocks_done % save_every == 0 && progress.blocks_done < total_blocks) save_progress();
       if (o.progress) {
         const double elapsed = seconds_since(start);
-        const double pixels_done = static_cast<double>(stats.mapped + stats.no_data);
-        const double eta =
-            elapsed / static_cast<double>(stats.blocks) * static_cast<double>(total_blocks - stats.blocks);
-        fmt::print("block {}/{}  {:.0f} pixels/s  ETA {:.0f} s\n", stats.blocks, total_blocks,
-                   pixels_done / elapsed, eta);
+        const double eta = elapsed / static_cast<double>(stats.blocks) *
+                           static_cast<double>(total_blocks - progress.blocks_done);
+        fmt::print(
+            "block {}/{}  {:.0f} pixels/s  ETA {:.0f} s\n", progress.blocks_done, total_blocks,
+            static_cast<double>(stats.blocks) * static_cast<double>(o.block_size * o.block_size) / elapsed,
+            eta);
         std::fflush(stdout);
       }
     }
   }
+  stats.total_seconds = seconds_since(start);
+  if (!writes) return stats;
   const bool cog = o.cloud_optimised.value_or(data::cloud_optimised_by_default(grid));
-  writer.commit(cog);
+  writer->commit(cog);
+  std::filesystem::remove(progress_file);
   write_qgis_class_style(o.output, m.class_names);
   if (o.smooth) smooth_map(paths.probabilities, smoothed_map_path(o.output), o.smoothing, cog, o.block_size);
   const std::string svg_path = o.quicklook.empty()

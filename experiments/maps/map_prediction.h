@@ -31,6 +31,9 @@ struct MapOptions {
   // Cloud Optimised GeoTIFFs with overviews; unset = for maps of 1024 pixels a side or more.
   std::optional<bool> cloud_optimised;
   bool progress = true;
+  // > 0: stop, as if interrupted, after this many more blocks; the next run continues (a trial of a
+  // large map, or a run cut into sessions).
+  int64_t max_blocks = 0;
 };
 
 struct MapStats {
@@ -44,8 +47,10 @@ std::string smoothed_map_path(const std::string& output);
 // The folder holding the dated GeoTIFFs of `input`.
 std::string series_folder(const std::string& input);
 
-// Writes the map; `stop` (set by a Ctrl-C handler) ends it between blocks with an error, leaving no
-// file under a final name.
+// Writes the map. Under MPI, ranks compute blocks in turn and rank 0 writes them in row order: the
+// same bytes as one process. `stop` (set by a Ctrl-C handler) ends it between blocks with an error,
+// leaving no file under a final name; the blocks done stay in the .part files with a progress file
+// (map_progress.h), and the same call continues from them.
 MapStats predict_map(SavedModel& model, const MapOptions& options, const std::atomic<bool>* stop = nullptr);
 
 // An SVG picture of a class map (nearest-neighbour downsampled to at most `max_side` cells a side)

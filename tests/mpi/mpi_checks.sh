@@ -18,6 +18,36 @@ config() {  # NAME MODEL_KIND SHARDS
     kind != "paper" && /^(attention|stem_width|stage_widths|reduction|spatial_kernel) = / { next }
     { print }' "$src/experiments/configs/demo_victoria.toml" > "$work/$1.toml"
 }
+# A small CBAM model trained briefly on the Flanders rasters, for the map checks: $work/model/model-fold1.ckpt.
+raster_model() {
+  cat > "$work/raster.toml" <<TOML
+[data]
+format = "raster_series"
+root = "$shared"
+train = "worldcereal/flanders-2019"
+timesteps = 12
+min_class_parcels = 3
+[split]
+kind = "grouped_kfold"
+folds = 2
+validation_fraction = 0
+max_pixels_per_parcel = 20
+[model]
+kind = "cbam"
+stem_width = 8
+stage_widths = [8, 16]
+reduction = 4
+bn_momentum = 0.1
+[train]
+epochs = 2
+batch_size = 16
+TOML
+  "$bin/train" --config "$work/raster.toml" --out "$work/model" --threads 2 > /dev/null
+}
+same_files() {  # DIR_A DIR_B: every file of A has the same bytes in B
+  for f in "$1"/*; do cmp "$f" "$2/$(basename "$f")" || fail "$(basename "$f") differs"; done
+  echo "$(ls "$1" | wc -l) files, the same bytes"
+}
 checksum() { grep -o 'weights checksum (all): [0-9a-f]*' "$1" | awk '{print $4}'; }
 fail() { echo "FAIL: $*"; exit 1; }
 mpi() { "$mpirun" -np "$@"; }
@@ -83,6 +113,27 @@ bad_rank_count)
   grep -q "this binary runs as one process; it was started as rank . of 2" "$work/log2" ||
     { cat "$work/log2"; fail "evaluate: no message"; }
   echo "a rank count that does not divide the shards, and a one-process binary, are refused" ;;
+map_same_bytes)
+  # Blocks computed on 2 ranks, written by rank 0 in row order: the one-process files, byte for byte.
+  raster_model
+  map() { "$@" --checkpoint "$work/model/model-fold1.ckpt" --input "$shared/worldcereal/flanders-2019" --block 16 \
+          --probabilities yes --smooth yes --cog no; }
+  map "$bin/predict_map" --out "$work/one/map.tif" --threads 2 > /dev/null
+  map mpi 2 "$bin/predict_map" --out "$work/two/map.tif" --threads 1 > /dev/null
+  same_files "$work/one" "$work/two" ;;
+map_resume)
+  # An MPI map stopped after some blocks continues from its .part files, to the uninterrupted map's bytes.
+  raster_model
+  map() { "$@" --checkpoint "$work/model/model-fold1.ckpt" --input "$shared/worldcereal/flanders-2019" --block 16 \
+          --cog yes; }
+  map "$bin/predict_map" --out "$work/one/map.tif" --threads 2 > /dev/null
+  if map mpi 2 "$bin/predict_map" --out "$work/two/map.tif" --threads 1 --max-blocks 5 > "$work/stop.log" 2>&1; then
+    fail "the first session did not stop"
+  fi
+  grep -q "interrupted after 6 of 16 blocks" "$work/stop.log" || { cat "$work/stop.log"; fail "no interruption message"; }
+  map mpi 2 "$bin/predict_map" --out "$work/two/map.tif" --threads 1 > "$work/continue.log"
+  grep -q "continuing .* after 6 of 16 blocks" "$work/continue.log" || fail "the second session did not continue"
+  same_files "$work/one" "$work/two" ;;
 *) fail "unknown check $check" ;;
 esac
 echo "PASS $check"
