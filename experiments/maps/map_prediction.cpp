@@ -303,14 +303,14 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
     const bool asked =
         (stop != nullptr && stop->load()) || (o.max_blocks > 0 && round - first_new >= o.max_blocks);
     if (any_rank(asked)) {
-      if (progress.blocks_done == 0)
-        throw Error(fmt::format("interrupted: no map was written under '{}'", o.output));
+      // Blocks [0, round) are done on every rank's count; rank 0 alone counts them in `progress`.
+      if (round == 0) throw Error(fmt::format("interrupted: no map was written under '{}'", o.output));
       if (writes) save_progress();
       dist::barrier();  // no rank ends the job before rank 0 has saved the progress
       throw Error(fmt::format(
           "interrupted after {} of {} blocks: '{}' and the .part files beside it hold them; the same command "
           "continues from there",
-          progress.blocks_done, total_blocks, progress_file));
+          round, total_blocks, progress_file));
     }
     const int64_t b = round + dist::rank();
     const std::vector<std::string> blocks = dist::gather_bytes_to_root(
