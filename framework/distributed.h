@@ -6,6 +6,7 @@
 // machine").
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace s2::dist {
@@ -73,6 +74,15 @@ struct ShardRange {
   int64_t first = 0, last = 0;
 };
 ShardRange my_shards(int64_t shards);
+
+// GPUs, one per rank (a CUDA build with NCCL; elsewhere nccl_available() is false and the others are
+// never reached).
+bool nccl_available();
+// Makes this rank's GPU the current one: its place among the ranks on its machine. A machine with fewer
+// GPUs than ranks is an error.
+void use_local_gpu();
+// Sums each device buffer (pointer, count) over all ranks in place, through NCCL, in one group.
+void nccl_all_reduce_sum(const std::vector<std::pair<float*, int64_t>>& buffers);
 
 // A fault for the tests of a dying rank: the environment variable S2CBAM_FAULT = "error:R" makes rank R
 // throw at its first collective, "kill:R" makes it die there by SIGKILL. Unset, nothing happens.

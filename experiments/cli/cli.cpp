@@ -191,6 +191,8 @@ void apply_isa_option(const Args& args) {
 Device apply_device_options(const Args& args) {
   apply_isa_option(args);
   const Device device = select_device(args.get("device", "auto"));
+  // One rank per GPU, chosen before any device memory exists.
+  if (device == Device::CUDA && !device_kernels().emulated && dist::job_size() > 1) dist::use_local_gpu();
   if (args.has("kernels")) {
     S2_CHECK(device == Device::CUDA,
              "option --kernels chooses CUDA kernel versions; it needs --device cuda or emulator");

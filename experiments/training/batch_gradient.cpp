@@ -1,8 +1,10 @@
 #include "experiments/training/batch_gradient.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "experiments/training/trainer.h"
+#include "framework/device.h"
 #include "framework/distributed.h"
 #include "framework/error.h"
 #include "framework/random.h"
@@ -69,6 +71,82 @@ Tensor shard_loss(const Tensor& logits, const std::vector<int32_t>& labels,
   return mul(loss, Tensor::full(loss.shape(), share, loss.device()));
 }
 
+namespace {
+// How the shards' gradients and running statistics are combined. On the CPU (and the emulated device):
+// packed on the host and added in shard order across ranks, the same bits for any rank count. On GPUs
+// with NCCL: each rank adds its own shards on the device and NCCL all-reduces them, one rank per GPU
+// (NCCL's ring order, outside the determinism contract as the CUDA backend is).
+class ShardSum {
+ public:
+  virtual ~ShardSum() = default;
+  // After a shard's backward: its gradients and the running statistics its forward left.
+  virtual void add(const Module& model, const NamedTensors& buffers) = 0;
+  // Leaves the sum over all shards in the parameters' grad() and the mean in the buffers.
+  virtual void finish(Module& model, const NamedTensors& buffers, int64_t shards) = 0;
+};
+
+class HostShardSum : public ShardSum {
+ public:
+  void add(const Module& model, const NamedTensors& buffers) override {
+    has_grad_.clear();
+    for (const auto& [name, p] : model.named_parameters()) {
+      has_grad_.push_back(p.grad().defined());
+      append(pack_, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
+    }
+    for (const auto& [name, t] : buffers) append(pack_, t);
+    ++count_;
+  }
+  void finish(Module& model, const NamedTensors& buffers, int64_t shards) override {
+    const auto length = static_cast<int64_t>(pack_.size()) / count_;
+    const std::vector<float> sum = dist::sum_shards_in_order(pack_, length, shards);
+    int64_t offset = 0;
+    size_t i = 0;
+    for (const auto& [name, p] : model.named_parameters()) {
+      offset = has_grad_[i++] ? unpack(sum, offset, p.grad()) : offset + p.numel();
+    }
+    for (const auto& [name, t] : buffers) offset = unpack(sum, offset, t, static_cast<float>(shards));
+  }
+
+ private:
+  std::vector<float> pack_;  // per shard: every parameter's gradient, then every buffer
+  std::vector<bool> has_grad_;
+  int64_t count_ = 0;
+};
+
+class NcclShardSum : public ShardSum {
+ public:
+  void add(const Module& model, const NamedTensors& buffers) override {
+    size_t i = 0;
+    for (const auto& [name, p] : model.named_parameters()) accumulate(i++, p.grad());
+    for (const auto& [name, t] : buffers) accumulate(i++, t);
+  }
+  void finish(Module& model, const NamedTensors& buffers, int64_t shards) override {
+    std::vector<std::pair<float*, int64_t>> slots;
+    for (Tensor& t : sums_) {
+      if (t.defined()) slots.emplace_back(t.data(), t.numel());
+    }
+    dist::nccl_all_reduce_sum(slots);
+    size_t i = 0;
+    for (const auto& [name, p] : model.named_parameters()) {
+      if (sums_[i].defined()) Tensor(p.grad()).copy_from(sums_[i]);
+      ++i;
+    }
+    for (const auto& [name, t] : buffers) {
+      Tensor(t).copy_from(
+          mul(sums_[i++], Tensor::full(t.shape(), 1.0f / static_cast<float>(shards), t.device())));
+    }
+  }
+
+ private:
+  void accumulate(size_t i, const Tensor& t) {
+    if (sums_.size() <= i) sums_.resize(i + 1);
+    if (!t.defined()) return;
+    sums_[i] = sums_[i].defined() ? s2::add(sums_[i], t) : t.clone();
+  }
+  std::vector<Tensor> sums_;  // this rank's shards' sums, one per parameter then per buffer
+};
+}  // namespace
+
 BatchFigures batch_gradient(models::Classifier& model, const data::Batch& batch,
                             const CrossEntropyOptions& loss, const std::string& reduction, int64_t shards) {
   if (shards == 1 && dist::size() == 1) return one_pass(model, batch, batch.labels, loss, reduction);
@@ -82,9 +160,11 @@ BatchFigures batch_gradient(models::Classifier& model, const data::Batch& batch,
   const uint64_t step_key = global_generator().next_u64();
   const auto after_step = global_generator().state();
 
-  std::vector<float> pack;  // per owned shard: every parameter's gradient, then every buffer
+  const bool nccl = device_of(model) == Device::CUDA && !device_kernels().emulated && dist::size() > 1 &&
+                    dist::nccl_available();
+  const std::unique_ptr<ShardSum> sum =
+      nccl ? std::unique_ptr<ShardSum>(new NcclShardSum) : std::unique_ptr<ShardSum>(new HostShardSum);
   std::vector<double> figures;
-  std::vector<bool> has_grad;
   for (int64_t s = mine.first; s < mine.last; ++s) {
     for (size_t i = 0; i < buffers.size(); ++i) Tensor(buffers[i].second).copy_from(start[i]);
     global_generator().set_state(
@@ -93,27 +173,10 @@ BatchFigures batch_gradient(models::Classifier& model, const data::Batch& batch,
     const BatchFigures f = one_pass(model, shard, batch.labels, loss, reduction);
     figures.push_back(f.loss);
     figures.push_back(static_cast<double>(f.correct));
-    has_grad.clear();
-    for (const auto& [name, p] : model.named_parameters()) {
-      has_grad.push_back(p.grad().defined());
-      append(pack, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
-    }
-    for (const auto& [name, t] : buffers) append(pack, t);
+    sum->add(model, buffers);
   }
   global_generator().set_state(after_step);
-
-  const auto length = static_cast<int64_t>(pack.size()) / (mine.last - mine.first);
-  const std::vector<float> sum = dist::sum_shards_in_order(pack, length, shards);
-  int64_t offset = 0;
-  size_t i = 0;
-  for (const auto& [name, p] : model.named_parameters()) {
-    if (has_grad[i++]) {
-      offset = unpack(sum, offset, p.grad());
-    } else {
-      offset += p.numel();
-    }
-  }
-  for (const auto& [name, t] : buffers) offset = unpack(sum, offset, t, static_cast<float>(shards));
+  sum->finish(model, buffers, shards);
 
   BatchFigures total;
   const std::vector<double> all = dist::all_gather(figures);  // in rank order, so in shard order
