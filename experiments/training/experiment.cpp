@@ -355,12 +355,13 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
                      ? fit_directly(*model, fold.train, options)
                      : train_classifier(*model, fold.train,
                                         fold.validation.size() > 0 ? &fold.validation : nullptr, options);
-    const Prediction p = predict(*model, fold.test);
+    const Prediction p = predict_over_ranks(*model, fold.test);
     r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
     add_to(pooled, r.metrics);
     if (fold.validation.size() > 0) {  // the kept epoch's weights, as selection sees them
       add_to(pooled_validation,
-             compute_metrics(fold.validation.labels, predict(*model, fold.validation).classes, classes));
+             compute_metrics(fold.validation.labels, predict_over_ranks(*model, fold.validation).classes,
+                             classes));
       run.has_validation = true;
     }
     r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);

@@ -11,6 +11,7 @@
 #include "experiments/training/train_state.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
+#include "framework/byte_codec.h"
 #include "framework/distributed.h"
 #include "framework/error.h"
 #include "framework/ops.h"
@@ -53,36 +54,88 @@ Tensor batch_logits(models::Classifier& model, const data::Batch& batch, Device 
   return model.forward_at(batch.x.to(device), batch.location);  // the model encodes it on the CPU
 }
 
-Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
-  const Device device = device_of(model);
+namespace {
+// Batch `j` of a prediction over `d` in batches of `batch_size`: classes, probabilities and the batch's
+// share of the loss sum, appended to `out` (the model is in eval mode, gradients off).
+void predict_batch(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size, int64_t j,
+                   Prediction& out, double& loss_sum) {
+  const int64_t k = model.num_classes();
+  const int64_t begin = j * batch_size, end = std::min(d.size(), begin + batch_size);
+  std::vector<int64_t> order(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) order[static_cast<size_t>(i - begin)] = i;
+  const data::Batch batch = data::make_batch(d, order, 0, end - begin);
+  const Tensor logits = batch_logits(model, batch, device_of(model)).to(Device::CPU);
+  if (!d.labels.empty()) {
+    loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
+  }
+  const Tensor p = softmax(logits);
+  for (int64_t i = 0; i < end - begin; ++i) {
+    const float* row = p.data() + i * k;
+    out.classes.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
+    out.probabilities.insert(out.probabilities.end(), row, row + k);
+  }
+}
+
+// Runs `body` with the model in eval mode and gradients off, then restores its mode.
+template <typename Body>
+Prediction in_eval_mode(models::Classifier& model, Body body) {
   const bool was_training = model.is_training();
   model.eval();
   if (was_training) {
     CachingAllocator::host().empty_cache();  // the training step's blocks do not fit inference batches
   }
-  NoGradGuard no_grad;
   Prediction out;
-  const int64_t k = model.num_classes();
-  std::vector<int64_t> order(static_cast<size_t>(d.size()));
-  for (int64_t i = 0; i < d.size(); ++i) order[static_cast<size_t>(i)] = i;
-  double loss_sum = 0;
-  for (int64_t begin = 0; begin < d.size(); begin += batch_size) {
-    const int64_t end = std::min(d.size(), begin + batch_size);
-    const data::Batch batch = data::make_batch(d, order, begin, end);
-    const Tensor logits = batch_logits(model, batch, device).to(Device::CPU);
-    if (!d.labels.empty()) {
-      loss_sum += softmax_cross_entropy(logits, batch.labels).item() * static_cast<double>(end - begin);
-    }
-    const Tensor p = softmax(logits);
-    for (int64_t i = 0; i < end - begin; ++i) {
-      const float* row = p.data() + i * k;
-      out.classes.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
-      out.probabilities.insert(out.probabilities.end(), row, row + k);
-    }
+  {
+    NoGradGuard no_grad;
+    out = body();
   }
-  out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
   model.train(was_training);
   return out;
+}
+}  // namespace
+
+Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
+  return in_eval_mode(model, [&] {
+    Prediction out;
+    double loss_sum = 0;
+    for (int64_t j = 0; j * batch_size < d.size(); ++j) predict_batch(model, d, batch_size, j, out, loss_sum);
+    out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
+    return out;
+  });
+}
+
+Prediction predict_over_ranks(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size) {
+  if (dist::size() == 1) return predict(model, d, batch_size);
+  return in_eval_mode(model, [&] {
+    // Batch j on rank j mod ranks; each batch's figures travel as bytes and are put together in batch order.
+    ByteWriter mine;
+    for (int64_t j = dist::rank(); j * batch_size < d.size(); j += dist::size()) {
+      Prediction part;
+      double loss = 0;
+      predict_batch(model, d, batch_size, j, part, loss);
+      mine.put<double>(loss);
+      mine.put_str(std::string(reinterpret_cast<const char*>(part.classes.data()), part.classes.size() * 4));
+      mine.put_str(std::string(reinterpret_cast<const char*>(part.probabilities.data()),
+                               part.probabilities.size() * 4));
+    }
+    const std::vector<std::string> all = dist::all_gather_bytes(mine.bytes());
+    std::vector<ByteReader> readers;
+    for (size_t r = 0; r < all.size(); ++r)
+      readers.emplace_back(all[r], 0, fmt::format("the predictions of rank {}", r));
+    Prediction out;
+    double loss_sum = 0;
+    for (int64_t j = 0; j * batch_size < d.size(); ++j) {
+      ByteReader& r = readers[static_cast<size_t>(j % dist::size())];
+      loss_sum += r.get<double>("loss");
+      const std::string classes = r.get_str("classes"), probabilities = r.get_str("probabilities");
+      const auto* c = reinterpret_cast<const int32_t*>(classes.data());
+      const auto* p = reinterpret_cast<const float*>(probabilities.data());
+      out.classes.insert(out.classes.end(), c, c + classes.size() / 4);
+      out.probabilities.insert(out.probabilities.end(), p, p + probabilities.size() / 4);
+    }
+    out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
+    return out;
+  });
 }
 
 TrainResult fit_directly(models::Classifier& model, const data::PixelDataset& train,
@@ -221,7 +274,7 @@ TrainResult train_classifier(models::Classifier& model, const data::PixelDataset
     EpochLog log = train_one_epoch(model, optimizer, train, options, loss_options, rng, epoch);
     log.epoch = epoch;
     if (has_validation) {
-      const Prediction p = predict(model, *validation);
+      const Prediction p = predict_over_ranks(model, *validation);
       log.val_loss = p.loss;
       log.val_accuracy =
           compute_metrics(validation->labels, p.classes, validation->num_classes()).overall_accuracy;

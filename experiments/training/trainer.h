@@ -108,6 +108,10 @@ struct Prediction {
   double loss = 0;                   // mean cross-entropy when labels are known
 };
 Prediction predict(models::Classifier& model, const data::PixelDataset& d, int64_t batch_size = 256);
+// The same, its batches spread over the MPI ranks (every rank calls it, and gets the whole result):
+// the same bits as predict, since each batch is computed as predict computes it.
+Prediction predict_over_ranks(models::Classifier& model, const data::PixelDataset& d,
+                              int64_t batch_size = 256);
 
 // Where the model's parameters are.
 Device device_of(const Module& model);
