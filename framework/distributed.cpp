@@ -105,6 +105,14 @@ std::vector<float> sum_shards_in_order(const std::vector<float>& local, int64_t 
   const int64_t owned = mine.last - mine.first, ranks = size();
   S2_CHECK(static_cast<int64_t>(local.size()) == owned * length,
            "sum_shards_in_order: {} values for {} shards of {}", local.size(), owned, length);
+  if (ranks == 1) {  // every shard is here: the same sums, without the copies the exchange needs
+    std::vector<float> sum(local.begin(), local.begin() + length);
+    for (int64_t s = 1; s < shards; ++s) {
+      const float* part = local.data() + s * length;
+      for (int64_t e = 0; e < length; ++e) sum[static_cast<size_t>(e)] += part[e];
+    }
+    return sum;
+  }
   // Rank j adds elements [j x segment, (j + 1) x segment) of every shard; the last segment is padded.
   const int64_t segment = (length + ranks - 1) / ranks;
   std::vector<float> send(static_cast<size_t>(ranks * owned * segment), 0.0f);
@@ -116,13 +124,13 @@ std::vector<float> sum_shards_in_order(const std::vector<float>& local, int64_t 
     }
   }
   // Block i came from rank i: its shards, which are the global shards i x owned ... in order.
-  const std::vector<float> received = alone() ? send : transport::all_to_all(send);
+  const std::vector<float> received = transport::all_to_all(send);
   std::vector<float> sum(received.begin(), received.begin() + segment);
   for (int64_t s = 1; s < shards; ++s) {
     const float* part = received.data() + s * segment;
     for (int64_t e = 0; e < segment; ++e) sum[static_cast<size_t>(e)] += part[e];
   }
-  std::vector<float> all = alone() ? sum : transport::all_gather(sum);
+  std::vector<float> all = transport::all_gather(sum);
   all.resize(static_cast<size_t>(length));
   return all;
 }
