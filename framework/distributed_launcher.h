@@ -2,6 +2,7 @@
 // How many ranks a launcher (mpirun, srun) says this process is one of, from the environment it sets
 // for each rank; 0 when no launcher started it.
 #include <cstdlib>
+#include <initializer_list>
 
 namespace s2::dist {
 

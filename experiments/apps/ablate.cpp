@@ -117,7 +117,18 @@ int main(int argc, char** argv) {
           "\n## OA per fold (mean over seeds; every fold and seed in folds.csv)\n\n| variant | {} |\n|{}\n{}",
           fmt::join(fold_names, " | "), separator, fold_rows);
     };
-    for (const auto& name : chosen) {
+    // Runs spread over ranks: every variant's runs share them at once, and the rows come after.
+    std::vector<experiments::SeedRuns> spread;
+    if (base.spread_runs && dist::job_size() > 1) {
+      std::vector<experiments::ExperimentConfig> configs;
+      for (const auto& name : chosen) {
+        configs.push_back(base);
+        variants().at(name)(configs.back().model);
+      }
+      spread = experiments::run_seeds_for(configs, data, base.seeds);
+    }
+    for (size_t v = 0; v < chosen.size(); ++v) {
+      const std::string& name = chosen[v];
       experiments::ExperimentConfig config = base;
       variants().at(name)(config.model);
       const int64_t params =
@@ -125,18 +136,23 @@ int main(int argc, char** argv) {
               ->num_parameters();
       fmt::print("\n{} ({} parameters)\n", name, params);
       const auto start = std::chrono::steady_clock::now();
-      const auto runs = experiments::run_seeds(config, data, config.seeds);
+      const auto runs = spread.empty() ? experiments::run_seeds(config, data, config.seeds) : spread[v];
       const auto& metrics = runs.test;
-      const double minutes =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+      // A variant's own minutes; its runs spread over ranks among the others' have none ("-").
+      const std::string minutes =
+          spread.empty()
+              ? fmt::format(
+                    "{:.1f}",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60)
+              : "-";
       std::vector<double> oa, kappa, f1;
       for (const auto& m : metrics)
         oa.push_back(m.overall_accuracy), kappa.push_back(m.kappa), f1.push_back(m.macro_f1);
       const auto a = experiments::mean_std(oa), k = experiments::mean_std(kappa),
                  f = experiments::mean_std(f1);
       std::string row =
-          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.1f} |",
-                      name, params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
+          fmt::format("| {} | {} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {:.4f} +/- {:.4f} | {} |", name,
+                      params, a.mean, a.std, k.mean, k.std, f.mean, f.std, minutes);
       if (selecting) {
         row += fmt::format(" {} ({:.4f}) |", runs.chosen, runs.chosen_score().validation_accuracy.mean);
         selection_notes += fmt::format("- {}: {}\n", name, runs.describe());

@@ -117,51 +117,71 @@ const SelectionCandidate& find_candidate(const ExperimentConfig& config, const s
                           names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
 }
 
-SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
-                   const std::vector<uint64_t>& seeds) {
-  SeedRuns out;
-  if (config.select.candidates.empty()) {
-    keep_test(out, run_grid({config}, {""}, data, seeds).front(), config);
-    return out;
-  }
-  std::vector<ExperimentConfig> candidate_configs;
+std::vector<SeedRuns> run_seeds_for(const std::vector<ExperimentConfig>& configs, const LoadedData& data,
+                                    const std::vector<uint64_t>& seeds) {
+  // Every config's runs (with [select], each candidate's) in one grid, so spread runs balance over all.
+  std::vector<ExperimentConfig> grid_configs;
   std::vector<std::string> names;
-  for (const auto& candidate : config.select.candidates) {
-    candidate_configs.push_back(with_candidate(config, candidate));
-    names.push_back(candidate.name);
-  }
-  const auto candidate_runs = run_grid(candidate_configs, names, data, seeds);
-  size_t best = 0;
-  SeedRuns chosen_test;
-  for (size_t i = 0; i < candidate_configs.size(); ++i) {
-    const ExperimentConfig& candidate_config = candidate_configs[i];
-    const auto& runs = candidate_runs[i];
-    out.candidates.push_back(score(names[i], runs));
-    // Strictly better only: on a tie the earlier candidate (the config's order) stays.
-    if (out.candidates.size() == 1 ||
-        out.candidates.back().validation_accuracy.mean > out.candidates[best].validation_accuracy.mean) {
-      best = out.candidates.size() - 1;
-      keep_test(chosen_test, runs, candidate_config);
+  for (const ExperimentConfig& config : configs) {
+    if (config.select.candidates.empty()) grid_configs.push_back(config), names.emplace_back();
+    for (const auto& candidate : config.select.candidates) {
+      grid_configs.push_back(with_candidate(config, candidate));
+      names.push_back(candidate.name);
     }
   }
-  out.chosen = out.candidates[best].name;
-  fmt::print("  chosen by validation OA: {} ({:.4f})\n", out.chosen,
-             out.chosen_score().validation_accuracy.mean);
-  if (!config.select.refit) {
-    out.test = std::move(chosen_test.test);
-    out.checksums = std::move(chosen_test.checksums);
-    out.runs = std::move(chosen_test.runs);
-    out.final_config = std::move(chosen_test.final_config);
-    return out;
+  const auto grid = run_grid(grid_configs, names, data, seeds);
+
+  std::vector<SeedRuns> out(configs.size());
+  std::vector<ExperimentConfig> refits;
+  std::vector<size_t> refitted;  // which config each refit belongs to
+  size_t g = 0;
+  for (size_t c = 0; c < configs.size(); ++c) {
+    const ExperimentConfig& config = configs[c];
+    if (config.select.candidates.empty()) {
+      keep_test(out[c], grid[g], grid_configs[g]);
+      ++g;
+      continue;
+    }
+    size_t best = 0;
+    SeedRuns chosen_test;
+    for (size_t i = 0; i < config.select.candidates.size(); ++i, ++g) {
+      out[c].candidates.push_back(score(names[g], grid[g]));
+      // Strictly better only: on a tie the earlier candidate (the config's order) stays.
+      if (i == 0 || out[c].candidates.back().validation_accuracy.mean >
+                        out[c].candidates[best].validation_accuracy.mean) {
+        best = i;
+        keep_test(chosen_test, grid[g], grid_configs[g]);
+      }
+    }
+    out[c].chosen = out[c].candidates[best].name;
+    fmt::print("  chosen by validation OA: {} ({:.4f})\n", out[c].chosen,
+               out[c].chosen_score().validation_accuracy.mean);
+    if (!config.select.refit) {
+      out[c].test = std::move(chosen_test.test);
+      out[c].checksums = std::move(chosen_test.checksums);
+      out[c].runs = std::move(chosen_test.runs);
+      out[c].final_config = std::move(chosen_test.final_config);
+      continue;
+    }
+    ExperimentConfig refit = with_candidate(config, config.select.candidates[best]);
+    refit.split.validation_fraction = 0;
+    refit.train.early_stopping_patience = 0;
+    out[c].refit_epochs = std::max<int64_t>(1, std::llround(out[c].candidates[best].mean_best_epoch));
+    refit.train.epochs = out[c].refit_epochs;
+    fmt::print("  refit on all training groups for {} epochs\n", out[c].refit_epochs);
+    refits.push_back(refit);
+    refitted.push_back(c);
   }
-  ExperimentConfig refit = with_candidate(config, config.select.candidates[best]);
-  refit.split.validation_fraction = 0;
-  refit.train.early_stopping_patience = 0;
-  out.refit_epochs = std::max<int64_t>(1, std::llround(out.candidates[best].mean_best_epoch));
-  refit.train.epochs = out.refit_epochs;
-  fmt::print("  refit on all training groups for {} epochs\n", out.refit_epochs);
-  keep_test(out, run_grid({refit}, {""}, data, seeds).front(), refit);
+  if (!refits.empty()) {
+    const auto refit_runs = run_grid(refits, std::vector<std::string>(refits.size()), data, seeds);
+    for (size_t i = 0; i < refits.size(); ++i) keep_test(out[refitted[i]], refit_runs[i], refits[i]);
+  }
   return out;
+}
+
+SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
+                   const std::vector<uint64_t>& seeds) {
+  return std::move(run_seeds_for({config}, data, seeds).front());
 }
 
 const CandidateScore& SeedRuns::chosen_score() const {

@@ -35,6 +35,10 @@ struct SeedRuns {
 // The seeds' runs, printing one line per seed (and per candidate).
 SeedRuns run_seeds(const ExperimentConfig& config, const LoadedData& data,
                    const std::vector<uint64_t>& seeds);
+// The same for several configs at once (ablate's variants): with spread_runs under MPI, all their runs
+// share the ranks in one list, then all their refits in another.
+std::vector<SeedRuns> run_seeds_for(const std::vector<ExperimentConfig>& configs, const LoadedData& data,
+                                    const std::vector<uint64_t>& seeds);
 
 // The config with a candidate's training settings; where and how the run happens stay the config's.
 ExperimentConfig with_candidate(const ExperimentConfig& config, const SelectionCandidate& candidate);

@@ -85,11 +85,12 @@ spread_runs)
   cmp "$work/serial/reproduce.md" "$work/spread/reproduce.md" || fail "reproduce: the reports differ"
   grep -c "seed [123] weights checksum" "$work/spread.log" | grep -qx 3 || fail "reproduce: not one line per seed"
   sel="$src/experiments/configs/paper_victoria_select.toml"
-  "$bin/ablate" --config "$sel" --variants tempcnn --seeds 1,2 --epochs 1 --threads 1 --out "$work/a1" > /dev/null
-  mpi 2 "$bin/ablate" --config "$sel" --variants tempcnn --seeds 1,2 --epochs 1 --threads 1 --spread runs \
+  # Two variants with two candidates each: 8 runs over 2 ranks.
+  "$bin/ablate" --config "$sel" --variants tempcnn,plain_cnn --seeds 1,2 --epochs 1 --threads 1 --out "$work/a1" > /dev/null
+  mpi 2 "$bin/ablate" --config "$sel" --variants tempcnn,plain_cnn --seeds 1,2 --epochs 1 --threads 1 --spread runs \
     --out "$work/a2" > /dev/null
-  # The minutes column is a timing; everything else is the same.
-  strip() { sed -E 's/\| [0-9.]+ \| (no_augment|augment)/| - | \1/' "$1"; }
+  # The minutes column is a timing (and "-" for runs spread over ranks); everything else is the same.
+  strip() { sed -E 's/\| ([0-9.]+|-) \| (no_augment|augment)/| - | \2/' "$1"; }
   cmp <(strip "$work/a1/ablation.md") <(strip "$work/a2/ablation.md") || fail "ablate: the reports differ"
   cmp "$work/a1/folds.csv" "$work/a2/folds.csv" || fail "ablate: folds.csv differs"
   echo "reproduce and ablate: the same reports from 1 process and 2 ranks" ;;
