@@ -11,7 +11,7 @@ seconds=${1:-20}
 dir=${2:-build-fuzz}
 scripts/install-deps.sh clang libclang-rt-dev >/dev/null
 CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS2_FUZZ=ON -DS2_SANITIZE=ON \
-  -DS2_CUDA=OFF -DS2_BUILD_TESTS=OFF -DS2_FUZZ_SECONDS="$seconds" >/dev/null
+  -DS2_CUDA=OFF -DS2_MPI=OFF -DS2_BUILD_TESTS=OFF -DS2_FUZZ_SECONDS="$seconds" >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target fuzz_targets
 log="$dir/fuzz.log"
 status=0
