@@ -71,22 +71,23 @@ void abort_job(int code) {
   std::exit(code);
 }
 
-std::vector<double> all_gather(const std::vector<double>& local) {
+namespace {
+template <typename T>
+std::vector<T> all_gather_values(const std::vector<T>& local, MPI_Datatype type) {
   if (!started) return local;
-  std::vector<double> all(local.size() * static_cast<size_t>(ranks));
-  check(MPI_Allgather(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
-                      static_cast<int>(local.size()), MPI_DOUBLE, MPI_COMM_WORLD),
+  std::vector<T> all(local.size() * static_cast<size_t>(ranks));
+  check(MPI_Allgather(local.data(), static_cast<int>(local.size()), type, all.data(),
+                      static_cast<int>(local.size()), type, MPI_COMM_WORLD),
         "MPI_Allgather");
   return all;
 }
+}  // namespace
 
+std::vector<double> all_gather(const std::vector<double>& local) {
+  return all_gather_values(local, MPI_DOUBLE);
+}
 std::vector<float> all_gather(const std::vector<float>& local) {
-  if (!started) return local;
-  std::vector<float> all(local.size() * static_cast<size_t>(ranks));
-  check(MPI_Allgather(local.data(), static_cast<int>(local.size()), MPI_FLOAT, all.data(),
-                      static_cast<int>(local.size()), MPI_FLOAT, MPI_COMM_WORLD),
-        "MPI_Allgather");
-  return all;
+  return all_gather_values(local, MPI_FLOAT);
 }
 
 std::vector<float> all_to_all(const std::vector<float>& send) {

@@ -1,5 +1,5 @@
 // The pieces of multi-rank jobs that one process can check: the fixed-order shard sum, shard ownership,
-// a batch computed in shards, and runs passed between ranks as bytes. tests/mpi/mpi_checks.sh runs the
+// a batch computed in shards, and folds passed between ranks as bytes. tests/mpi/mpi_checks.sh runs the
 // same under mpirun -np 2.
 #include <doctest/doctest.h>
 
@@ -147,31 +147,38 @@ TEST_CASE("a batch in shards: each shard's loss is its share, the gradient is th
   }
 }
 
-TEST_CASE("a run's results pass between ranks as bytes, bit for bit") {
-  experiments::RunResult run;
+TEST_CASE("a fold's results pass between ranks as bytes, bit for bit, and pool into the run") {
   experiments::FoldResult fold;
   fold.name = "region \"a\"";
   fold.metrics = experiments::metrics_from_confusion({{3, 1}, {0, 5}});
+  fold.validation = experiments::metrics_from_confusion({{1, 0}, {1, 1}});
   fold.training.history = {{1, 0.7, 0.5, 0.9, 0.4, 123.25, 1e-3}, {2, 0.1 / 3, 0.75, 0.8, 0.6, 99.5, 5e-4}};
   fold.training.best_epoch = 2;
   fold.training.optimizer_state = {{"step", Tensor::full({1}, 2.0f)}};
   fold.checkpoint.config = "[train]\nepochs = 2\n";
   fold.checkpoint.metadata = "seed = 7\n";
   fold.checkpoint.add("model", {{"w", Tensor::from_vector({2, 2}, {1.0f, -0.0f, 3.5f, 1e-30f})}});
-  run.folds.push_back(fold);
-  run.pooled = fold.metrics;
-  run.has_validation = true;
-  run.validation = experiments::metrics_from_confusion({{1, 0}, {1, 1}});
+  experiments::FoldResult plain = fold;  // a fold without a validation hold-out
+  plain.name = "b";
+  plain.validation.reset();
 
-  const std::string bytes = experiments::run_bytes(run);
-  const experiments::RunResult back = experiments::parse_run(bytes, "test");
-  CHECK(experiments::run_bytes(back) == bytes);
-  REQUIRE(back.folds.size() == 1);
-  CHECK(back.folds[0].name == fold.name);
-  CHECK(back.folds[0].training.history[1].train_loss == 0.1 / 3);
-  CHECK(back.folds[0].metrics.overall_accuracy == fold.metrics.overall_accuracy);
-  CHECK(back.validation.kappa == run.validation.kappa);
-  CHECK(experiments::run_checksum(back) == experiments::run_checksum(run));
-  CHECK_THROWS_WITH_AS(experiments::parse_run(bytes.substr(0, bytes.size() - 3), "rank 1's runs"),
-                       doctest::Contains("rank 1's runs: truncated"), Error);
+  const std::string bytes = experiments::fold_bytes(fold);
+  const experiments::FoldResult back = experiments::parse_fold(bytes, "test");
+  CHECK(experiments::fold_bytes(back) == bytes);
+  CHECK(back.name == fold.name);
+  CHECK(back.training.history[1].train_loss == 0.1 / 3);
+  CHECK(back.metrics.overall_accuracy == fold.metrics.overall_accuracy);
+  REQUIRE(back.validation.has_value());
+  CHECK(back.validation->kappa == fold.validation->kappa);
+  CHECK_FALSE(experiments::parse_fold(experiments::fold_bytes(plain), "test").validation.has_value());
+  CHECK_THROWS_WITH_AS(experiments::parse_fold(bytes.substr(0, bytes.size() - 3), "rank 1's folds"),
+                       doctest::Contains("rank 1's folds: truncated"), Error);
+
+  // Pooled: the folds' confusion matrices added; validation from the folds that have one.
+  const experiments::RunResult run = experiments::pool_folds({back, plain}, 2);
+  CHECK(run.pooled.confusion == std::vector<std::vector<int64_t>>{{6, 2}, {0, 10}});
+  CHECK(run.has_validation);
+  CHECK(run.validation.confusion == fold.validation->confusion);
+  CHECK(experiments::run_checksum(run) ==
+        experiments::run_checksum(experiments::pool_folds({fold, plain}, 2)));
 }

@@ -314,16 +314,46 @@ void require_model_inputs(const ExperimentConfig& c, const LoadedData& data, con
   }
 }
 
-RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
-  S2_CHECK(
-      c.train.shards % dist::size() == 0,
-      "{}: {} ranks cannot share batches of [train] shards = {} equally; set shards to a multiple of {} (a "
-      "run then gives the same bits as one process with the same shards), or give reproduce and ablate "
-      "--spread runs",
-      c.path, dist::size(), c.train.shards, dist::size());
-  require_model_inputs(c, data, c.model.kind);
-  RunResult run;
-  const int64_t classes = data.train.num_classes();
+FoldResult run_fold(const ExperimentConfig& c, const Fold& fold, int64_t classes, uint64_t seed) {
+  const data::BandNormaliser& normaliser = fold.normaliser;
+  auto model = initial_model(c, fold.train.timesteps, fold.train.bands, classes, seed);
+  TrainOptions options = c.train;
+  const std::string name = model->uses_location()
+                               ? fmt::format("cbam, geo = '{}'", models::geo_attention_name(c.model.cbam.geo))
+                               : c.model.kind;
+  options.device = device_for(*model, c.train.device, name);
+  model->to(options.device);
+  options.seed = seed;
+  if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
+  options.fingerprint = run_fingerprint(c, fold, seed);
+  if (options.verbose)
+    fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
+               fold.train.size(), fold.validation.size(), fold.test.size());
+  FoldResult r;
+  r.name = fold.name;
+  r.training = model->fits_directly()
+                   ? fit_directly(*model, fold.train, options)
+                   : train_classifier(*model, fold.train,
+                                      fold.validation.size() > 0 ? &fold.validation : nullptr, options);
+  r.metrics = compute_metrics(fold.test.labels, predict_over_ranks(*model, fold.test).classes, classes);
+  if (fold.validation.size() > 0) {  // the kept epoch's weights, as selection sees them
+    r.validation =
+        compute_metrics(fold.validation.labels, predict_over_ranks(*model, fold.validation).classes, classes);
+  }
+  r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
+  r.checkpoint.config = c.text;
+  r.checkpoint.metadata = fmt::format(
+      "model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n", c.model.kind,
+      fold.train.timesteps, fold.train.bands, fmt::join(fold.train.class_names, "\", \""), seed);
+  if (!c.candidate.empty()) r.checkpoint.metadata += fmt::format("candidate = \"{}\"\n", c.candidate);
+  r.checkpoint.add("model", model->named_parameters());
+  r.checkpoint.add("model", model->named_buffers());
+  r.checkpoint.add("norm", normaliser.state());
+  r.checkpoint.add("optim", r.training.optimizer_state);
+  return r;
+}
+
+RunResult pool_folds(std::vector<FoldResult> folds, int64_t classes) {
   const auto zero = [&] {
     return std::vector<std::vector<int64_t>>(static_cast<size_t>(classes),
                                              std::vector<int64_t>(static_cast<size_t>(classes), 0));
@@ -334,51 +364,33 @@ RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint
       for (size_t j = 0; j < sum.size(); ++j) sum[i][j] += m.confusion[i][j];
     }
   };
-  for (Fold& fold : prepared_folds(c, data, seed)) {
-    const data::BandNormaliser& normaliser = fold.normaliser;
-    auto model = initial_model(c, fold.train.timesteps, fold.train.bands, classes, seed);
-    TrainOptions options = c.train;
-    const std::string name =
-        model->uses_location() ? fmt::format("cbam, geo = '{}'", models::geo_attention_name(c.model.cbam.geo))
-                               : c.model.kind;
-    options.device = device_for(*model, c.train.device, name);
-    model->to(options.device);
-    options.seed = seed;
-    if (!options.state_path.empty()) options.state_path += fmt::format("-{}-seed{}.ckpt", fold.name, seed);
-    options.fingerprint = run_fingerprint(c, fold, seed);
-    if (options.verbose)
-      fmt::print("-- {} (seed {}): {} train / {} validation / {} test samples\n", fold.name, seed,
-                 fold.train.size(), fold.validation.size(), fold.test.size());
-    FoldResult r;
-    r.name = fold.name;
-    r.training = model->fits_directly()
-                     ? fit_directly(*model, fold.train, options)
-                     : train_classifier(*model, fold.train,
-                                        fold.validation.size() > 0 ? &fold.validation : nullptr, options);
-    const Prediction p = predict_over_ranks(*model, fold.test);
-    r.metrics = compute_metrics(fold.test.labels, p.classes, classes);
-    add_to(pooled, r.metrics);
-    if (fold.validation.size() > 0) {  // the kept epoch's weights, as selection sees them
-      add_to(pooled_validation,
-             compute_metrics(fold.validation.labels, predict_over_ranks(*model, fold.validation).classes,
-                             classes));
-      run.has_validation = true;
-    }
-    r.checkpoint.step = static_cast<uint64_t>(r.training.best_epoch);
-    r.checkpoint.config = c.text;
-    r.checkpoint.metadata = fmt::format(
-        "model_kind = \"{}\"\ntimesteps = {}\nbands = {}\nclasses = [\"{}\"]\nseed = {}\n", c.model.kind,
-        fold.train.timesteps, fold.train.bands, fmt::join(fold.train.class_names, "\", \""), seed);
-    if (!c.candidate.empty()) r.checkpoint.metadata += fmt::format("candidate = \"{}\"\n", c.candidate);
-    r.checkpoint.add("model", model->named_parameters());
-    r.checkpoint.add("model", model->named_buffers());
-    r.checkpoint.add("norm", normaliser.state());
-    r.checkpoint.add("optim", r.training.optimizer_state);
-    run.folds.push_back(std::move(r));
+  RunResult run;
+  for (const FoldResult& fold : folds) {
+    add_to(pooled, fold.metrics);
+    if (fold.validation) add_to(pooled_validation, *fold.validation), run.has_validation = true;
   }
+  run.folds = std::move(folds);
   run.pooled = metrics_from_confusion(pooled);
   if (run.has_validation) run.validation = metrics_from_confusion(pooled_validation);
   return run;
+}
+
+void check_run_inputs(const ExperimentConfig& c, const LoadedData& data) {
+  S2_CHECK(
+      c.train.shards % dist::size() == 0,
+      "{}: {} ranks cannot share batches of [train] shards = {} equally; set shards to a multiple of {} (a "
+      "run then gives the same bits as one process with the same shards), or give reproduce and ablate "
+      "--spread runs",
+      c.path, dist::size(), c.train.shards, dist::size());
+  require_model_inputs(c, data, c.model.kind);
+}
+
+RunResult run_experiment(const ExperimentConfig& c, const LoadedData& data, uint64_t seed) {
+  check_run_inputs(c, data);
+  const int64_t classes = data.train.num_classes();
+  std::vector<FoldResult> folds;
+  for (const Fold& fold : prepared_folds(c, data, seed)) folds.push_back(run_fold(c, fold, classes, seed));
+  return pool_folds(std::move(folds), classes);
 }
 
 std::string run_fingerprint(const ExperimentConfig& c, const Fold& fold, uint64_t seed) {

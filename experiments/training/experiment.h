@@ -1,6 +1,7 @@
 #pragma once
 // One experiment run as the binaries share it: load the config's data, split it honestly into folds,
 // then per fold normalise with training statistics, train, evaluate, and package a checkpoint.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,8 @@ std::string describe_split(const ExperimentConfig& config, const LoadedData& dat
 
 struct FoldResult {
   std::string name;
-  Metrics metrics;
+  Metrics metrics;                    // on the fold's test part
+  std::optional<Metrics> validation;  // on its validation hold-out, when it has one
   TrainResult training;
   Checkpoint checkpoint;
 };
@@ -74,6 +76,12 @@ struct RunResult {
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const LoadedData& data, uint64_t seed);
+// Its parts: the checks before any training (a rank count that divides the shards, the inputs the model
+// needs), one fold trained and evaluated (folds are independent: each starts from the seed), and the
+// folds' confusion matrices pooled in fold order.
+void check_run_inputs(const ExperimentConfig& config, const LoadedData& data);
+FoldResult run_fold(const ExperimentConfig& config, const Fold& fold, int64_t classes, uint64_t seed);
+RunResult pool_folds(std::vector<FoldResult> folds, int64_t classes);
 
 // Refuses, naming the data, a location-aware model (Geo-CBAM, `variant` in messages) on data without
 // coordinates: before any training, not at the first batch.

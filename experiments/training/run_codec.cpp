@@ -31,56 +31,45 @@ std::string tensors_bytes(const NamedTensors& tensors) {
 }
 }  // namespace
 
-std::string run_bytes(const RunResult& run) {
+std::string fold_bytes(const FoldResult& fold) {
   ByteWriter w;
-  w.put<uint64_t>(run.folds.size());
-  for (const FoldResult& fold : run.folds) {
-    w.put_str(fold.name);
-    put_confusion(w, fold.metrics);
-    w.put<uint64_t>(fold.training.history.size());
-    for (const EpochLog& e : fold.training.history) {
-      w.put<int64_t>(e.epoch);
-      for (const double v : {e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.samples_per_second,
-                             e.learning_rate})
-        w.put<double>(v);
-    }
-    w.put<int64_t>(fold.training.best_epoch);
-    w.put_str(tensors_bytes(fold.training.optimizer_state));
-    w.put_str(checkpoint_bytes(fold.checkpoint));
+  w.put_str(fold.name);
+  put_confusion(w, fold.metrics);
+  w.put<uint8_t>(fold.validation ? 1 : 0);
+  if (fold.validation) put_confusion(w, *fold.validation);
+  w.put<uint64_t>(fold.training.history.size());
+  for (const EpochLog& e : fold.training.history) {
+    w.put<int64_t>(e.epoch);
+    for (const double v :
+         {e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.samples_per_second, e.learning_rate})
+      w.put<double>(v);
   }
-  put_confusion(w, run.pooled);
-  w.put<uint8_t>(run.has_validation ? 1 : 0);
-  if (run.has_validation) put_confusion(w, run.validation);
+  w.put<int64_t>(fold.training.best_epoch);
+  w.put_str(tensors_bytes(fold.training.optimizer_state));
+  w.put_str(checkpoint_bytes(fold.checkpoint));
   return std::move(w.bytes());
 }
 
-RunResult parse_run(const std::string& bytes, const std::string& source) {
+FoldResult parse_fold(const std::string& bytes, const std::string& source) {
   ByteReader r(bytes, 0, source);
-  RunResult run;
-  const auto folds = r.get<uint64_t>("fold count");
-  for (uint64_t i = 0; i < folds; ++i) {
-    FoldResult fold;
-    fold.name = r.get_str("fold name");
-    fold.metrics = get_confusion(r);
-    const auto epochs = r.get<uint64_t>("epoch count");
-    for (uint64_t e = 0; e < epochs; ++e) {
-      EpochLog log;
-      log.epoch = r.get<int64_t>("epoch");
-      for (double* v : {&log.train_loss, &log.train_accuracy, &log.val_loss, &log.val_accuracy,
-                        &log.samples_per_second, &log.learning_rate})
-        *v = r.get<double>("epoch log");
-      fold.training.history.push_back(log);
-    }
-    fold.training.best_epoch = r.get<int64_t>("best epoch");
-    fold.training.optimizer_state = parse_checkpoint(r.get_str("optimiser state"), source).tensors;
-    fold.checkpoint = parse_checkpoint(r.get_str("checkpoint"), source);
-    run.folds.push_back(std::move(fold));
+  FoldResult fold;
+  fold.name = r.get_str("fold name");
+  fold.metrics = get_confusion(r);
+  if (r.get<uint8_t>("validation flag") != 0) fold.validation = get_confusion(r);
+  const auto epochs = r.get<uint64_t>("epoch count");
+  for (uint64_t e = 0; e < epochs; ++e) {
+    EpochLog log;
+    log.epoch = r.get<int64_t>("epoch");
+    for (double* v : {&log.train_loss, &log.train_accuracy, &log.val_loss, &log.val_accuracy,
+                      &log.samples_per_second, &log.learning_rate})
+      *v = r.get<double>("epoch log");
+    fold.training.history.push_back(log);
   }
-  run.pooled = get_confusion(r);
-  run.has_validation = r.get<uint8_t>("validation flag") != 0;
-  if (run.has_validation) run.validation = get_confusion(r);
-  S2_CHECK(r.at_end(), "{}: unexpected bytes after the run's results", source);
-  return run;
+  fold.training.best_epoch = r.get<int64_t>("best epoch");
+  fold.training.optimizer_state = parse_checkpoint(r.get_str("optimiser state"), source).tensors;
+  fold.checkpoint = parse_checkpoint(r.get_str("checkpoint"), source);
+  S2_CHECK(r.at_end(), "{}: unexpected bytes after the fold's results", source);
+  return fold;
 }
 
 }  // namespace s2::experiments

@@ -1,14 +1,15 @@
 #pragma once
-// A run's results as bytes and back, bit for bit: for runs spread over MPI ranks (reproduce and ablate
-// --spread runs), whose results every rank then holds as if it had run them itself.
+// A fold's results as bytes and back, bit for bit: for folds spread over MPI ranks (reproduce and ablate
+// --spread runs), whose results every rank then holds as if it had run them itself (pool_folds makes
+// the run).
 #include <string>
 
 #include "experiments/training/experiment.h"
 
 namespace s2::experiments {
 
-std::string run_bytes(const RunResult& run);
+std::string fold_bytes(const FoldResult& fold);
 // `source` names the bytes in errors.
-RunResult parse_run(const std::string& bytes, const std::string& source);
+FoldResult parse_fold(const std::string& bytes, const std::string& source);
 
 }  // namespace s2::experiments

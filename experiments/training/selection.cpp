@@ -27,8 +27,9 @@ void print_run(const RunResult& run, uint64_t seed, const std::string& candidate
 }
 
 // Every config's run for every seed: runs[config][seed]. `names` are the configs' candidate names for
-// the printed lines ("" for a plain run). Under MPI with spread_runs, run j goes whole to rank
-// j mod ranks, alone, and every rank then holds every result; else all ranks share each run's batches.
+// the printed lines ("" for a plain run). Under MPI with spread_runs, the (config, seed, fold) list is
+// spread: fold j goes whole to rank j mod ranks, alone, and every rank then holds every result; else
+// all ranks share each run's batches.
 std::vector<std::vector<RunResult>> run_grid(const std::vector<ExperimentConfig>& configs,
                                              const std::vector<std::string>& names, const LoadedData& data,
                                              const std::vector<uint64_t>& seeds) {
@@ -43,25 +44,48 @@ std::vector<std::vector<RunResult>> run_grid(const std::vector<ExperimentConfig>
     }
     return runs;
   }
-  const size_t count = configs.size() * seeds.size();
-  std::string mine;  // this rank's runs, each as its length and bytes, in job order
-  for (size_t j = static_cast<size_t>(dist::job_rank()); j < count;
+  // Every (config, seed, fold); a job makes its run's folds again (splitting is cheap next to training),
+  // so that no rank holds every run's copies of the data at once.
+  struct Job {
+    size_t config, seed, fold;
+  };
+  std::vector<Job> jobs;
+  std::vector<std::vector<size_t>> fold_counts(configs.size());
+  for (size_t c = 0; c < configs.size(); ++c) {
+    const dist::Alone alone;  // each fold runs alone: the rank count does not constrain its shards
+    check_run_inputs(configs[c], data);
+    for (size_t s = 0; s < seeds.size(); ++s) {
+      fold_counts[c].push_back(make_folds(configs[c], data, seeds[s]).size());
+      for (size_t f = 0; f < fold_counts[c][s]; ++f) jobs.push_back({c, s, f});
+    }
+  }
+  const int64_t classes = data.train.num_classes();
+  std::string mine;  // this rank's folds, each as its length and bytes, in job order
+  for (size_t j = static_cast<size_t>(dist::job_rank()); j < jobs.size();
        j += static_cast<size_t>(dist::job_size())) {
     const dist::Alone alone;
-    const std::string bytes =
-        run_bytes(run_experiment(configs[j / seeds.size()], data, seeds[j % seeds.size()]));
+    const Job& job = jobs[j];
+    const ExperimentConfig& config = configs[job.config];
+    const std::vector<Fold> folds = prepared_folds(config, data, seeds[job.seed]);
     ByteWriter w;
-    w.put_str(bytes);
+    w.put_str(fold_bytes(run_fold(config, folds[job.fold], classes, seeds[job.seed])));
     mine += w.bytes();
   }
   const std::vector<std::string> all = dist::all_gather_bytes(mine);
   std::vector<ByteReader> readers;
   for (size_t r = 0; r < all.size(); ++r)
-    readers.emplace_back(all[r], 0, fmt::format("the runs of rank {}", r));
-  for (size_t j = 0; j < count; ++j) {
-    const size_t c = j / seeds.size(), s = j % seeds.size(), r = j % all.size();
-    runs[c].push_back(parse_run(readers[r].get_str("a run"), fmt::format("run {} of rank {}", j, r)));
-    print_run(runs[c].back(), seeds[s], names[c]);
+    readers.emplace_back(all[r], 0, fmt::format("the folds of rank {}", r));
+  size_t j = 0;
+  for (size_t c = 0; c < configs.size(); ++c) {
+    for (size_t s = 0; s < seeds.size(); ++s) {
+      std::vector<FoldResult> done;
+      for (size_t f = 0; f < fold_counts[c][s]; ++f, ++j) {
+        const size_t r = j % all.size();
+        done.push_back(parse_fold(readers[r].get_str("a fold"), fmt::format("fold {} of rank {}", j, r)));
+      }
+      runs[c].push_back(pool_folds(std::move(done), classes));
+      print_run(runs[c].back(), seeds[s], names[c]);
+    }
   }
   return runs;
 }

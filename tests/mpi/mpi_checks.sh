@@ -20,29 +20,7 @@ config() {  # NAME MODEL_KIND SHARDS
 }
 # A small CBAM model trained briefly on the Flanders rasters, for the map checks: $work/model/model-fold1.ckpt.
 raster_model() {
-  cat > "$work/raster.toml" <<TOML
-[data]
-format = "raster_series"
-root = "$shared"
-train = "worldcereal/flanders-2019"
-timesteps = 12
-min_class_parcels = 3
-[split]
-kind = "grouped_kfold"
-folds = 2
-validation_fraction = 0
-max_pixels_per_parcel = 20
-[model]
-kind = "cbam"
-stem_width = 8
-stage_widths = [8, 16]
-reduction = 4
-bn_momentum = 0.1
-[train]
-epochs = 2
-batch_size = 16
-TOML
-  "$bin/train" --config "$work/raster.toml" --out "$work/model" --threads 2 > /dev/null
+  "$bin/train" --config "$src/tests/data/flanders2019_tiny_cbam.toml" --out "$work/model" --threads 2 > /dev/null
 }
 same_files() {  # DIR_A DIR_B: every file of A has the same bytes in B
   for f in "$1"/*; do cmp "$f" "$2/$(basename "$f")" || fail "$(basename "$f") differs"; done
@@ -85,6 +63,11 @@ spread_runs)
     --out "$work/spread" > "$work/spread.log" || true
   cmp "$work/serial/reproduce.md" "$work/spread/reproduce.md" || fail "reproduce: the reports differ"
   grep -c "seed [123] weights checksum" "$work/spread.log" | grep -qx 3 || fail "reproduce: not one line per seed"
+  # Folds too: 2 parcel folds x 2 seeds of a raster model, 4 folds over 2 ranks.
+  tiny="$src/tests/data/flanders2019_tiny_cbam.toml"
+  "$bin/reproduce" --config "$tiny" --seeds 1,2 --threads 1 --out "$work/folds1" > /dev/null || true
+  mpi 2 "$bin/reproduce" --config "$tiny" --seeds 1,2 --threads 1 --spread runs --out "$work/folds2" > /dev/null || true
+  cmp "$work/folds1/reproduce.md" "$work/folds2/reproduce.md" || fail "reproduce over folds: the reports differ"
   sel="$src/experiments/configs/paper_victoria_select.toml"
   # Two variants with two candidates each: 8 runs over 2 ranks.
   "$bin/ablate" --config "$sel" --variants tempcnn,plain_cnn --seeds 1,2 --epochs 1 --threads 1 --out "$work/a1" > /dev/null
