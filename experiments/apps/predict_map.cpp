@@ -9,6 +9,7 @@
 
 #include "experiments/cli/cli.h"
 #include "experiments/maps/map_prediction.h"
+#include "framework/distributed.h"
 #include "framework/error.h"
 #include "kernels/cpu/parallel.h"
 
@@ -62,13 +63,14 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_interrupt);
     const experiments::MapStats s = experiments::predict_map(saved, o, &interrupted);
     const double pixels = static_cast<double>(s.width * s.height);
+    // On several ranks the shares add up the ranks' time, so they may sum past 100%.
     fmt::print(
         "map {}x{}: {} pixels mapped, {} no data; {:.0f} pixels/s ({:.1f} s: I/O {:.0f}%, preprocessing "
-        "{:.0f}%, "
-        "network {:.0f}%)\n",
+        "{:.0f}%, network {:.0f}%{})\n",
         s.width, s.height, s.mapped, s.no_data, pixels / s.total_seconds, s.total_seconds,
         100 * s.io_seconds / s.total_seconds, 100 * s.preprocess_seconds / s.total_seconds,
-        100 * s.network_seconds / s.total_seconds);
+        100 * s.network_seconds / s.total_seconds,
+        dist::size() > 1 ? fmt::format(", of the time of {} ranks", dist::size()) : "");
     fmt::print("wrote {} (+ _confidence.tif{}{}{}, quick-look .svg)\n", o.output,
                o.probabilities || o.smooth ? ", _probabilities.tif" : "",
                o.smooth
