@@ -13,7 +13,7 @@ std::vector<T> get_values(ByteReader& r, const char* what) {
   S2_CHECK(bytes.size() % sizeof(T) == 0, "{}: {} bytes of {} is not a whole number of values", r.source(),
            bytes.size(), what);
   std::vector<T> v(bytes.size() / sizeof(T));
-  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());  // an empty vector's data() may be null
   return v;
 }
 }  // namespace
