@@ -17,6 +17,7 @@ namespace {
 struct Output {
   std::string final_path, temp_path;
   GDALDataset* dataset = nullptr;
+  int bands = 1;
 };
 
 // How a layer's overviews are made: the most common class for the class map, the nearest pixel for
@@ -144,7 +145,7 @@ std::string partial_path(const std::string& path) {
 
 namespace {
 // The .part file of an interrupted run, opened for writing on: it must be there, on the map's grid.
-GDALDataset* reopen_partial(const Output& o, const Grid& grid, int bands) {
+GDALDataset* reopen_partial(const Output& o, const Grid& grid) {
   register_drivers();
   S2_CHECK(
       std::filesystem::exists(o.temp_path),
@@ -155,10 +156,10 @@ GDALDataset* reopen_partial(const Output& o, const Grid& grid, int bands) {
   S2_CHECK(d != nullptr, "cannot continue the map: '{}' does not open: {}", o.temp_path,
            CPLGetLastErrorMsg());
   if (d->GetRasterXSize() != grid.width || d->GetRasterYSize() != grid.height ||
-      d->GetRasterCount() != bands) {
+      d->GetRasterCount() != o.bands) {
     GDALClose(d);
     S2_CHECK(false, "cannot continue the map: '{}' is not {} x {} pixels of {} bands", o.temp_path,
-             grid.width, grid.height, bands);
+             grid.width, grid.height, o.bands);
   }
   return d;
 }
@@ -175,28 +176,18 @@ MapWriter::MapWriter(const MapPaths& paths, const Grid& grid, const std::vector<
            "attention layers need both their paths and their date and band names");
   impl_->probabilities = !paths.probabilities.empty();
   impl_->attention = attention;
-  for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities, paths.attention_dates,
-                                  paths.attention_bands, paths.attention_peak}) {
-    if (!path.empty()) {
-      impl_->outputs.push_back({path, partial_path(path), nullptr});
-    }
+  // Each layer with its band count: classes, confidence, probabilities, attention dates, bands, peak.
+  const std::pair<const std::string&, size_t> layers[] = {{paths.classes, 1},
+                                                          {paths.confidence, kUncertaintyLayers},
+                                                          {paths.probabilities, class_names.size()},
+                                                          {paths.attention_dates, attention.dates.size()},
+                                                          {paths.attention_bands, attention.bands.size()},
+                                                          {paths.attention_peak, 1}};
+  for (const auto& [path, bands] : layers) {
+    if (!path.empty()) impl_->outputs.push_back({path, partial_path(path), nullptr, static_cast<int>(bands)});
   }
   if (continue_partial) {
-    const std::vector<int> bands{1,
-                                 static_cast<int>(kUncertaintyLayers),
-                                 static_cast<int>(impl_->classes),
-                                 static_cast<int>(attention.dates.size()),
-                                 static_cast<int>(attention.bands.size()),
-                                 1};
-    size_t i = 0;
-    for (const std::string& path : {paths.classes, paths.confidence, paths.probabilities,
-                                    paths.attention_dates, paths.attention_bands, paths.attention_peak}) {
-      const size_t layer = i++;
-      if (path.empty()) continue;
-      for (Output& o : impl_->outputs) {
-        if (o.final_path == path) o.dataset = reopen_partial(o, grid, bands[layer]);
-      }
-    }
+    for (Output& o : impl_->outputs) o.dataset = reopen_partial(o, grid);
     return;
   }
   Output& cls = impl_->outputs[0];

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "framework/error.h"
 
@@ -21,6 +22,12 @@ class ByteWriter {
   }
   void put_floats(const float* data, uint64_t count) {
     bytes_.append(reinterpret_cast<const char*>(data), count * sizeof(float));
+  }
+  // A vector of plain values as put_str writes bytes: their length in bytes, then the bytes.
+  template <typename T>
+  void put_array(const std::vector<T>& values) {
+    put<uint64_t>(values.size() * sizeof(T));
+    bytes_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   std::string& bytes() { return bytes_; }
 
@@ -49,6 +56,18 @@ class ByteReader {
     std::string s = bytes_.substr(pos_, n);
     pos_ += n;
     return s;
+  }
+
+  // What put_array wrote; a length that is not a whole number of values is an error.
+  template <typename T>
+  std::vector<T> get_array(const char* what) {
+    const auto n = get<uint64_t>(what);
+    need(n, what);
+    S2_CHECK(n % sizeof(T) == 0, "{}: {} bytes of {} is not a whole number of values", source_, n, what);
+    std::vector<T> values(n / sizeof(T));
+    if (n > 0) std::memcpy(values.data(), bytes_.data() + pos_, n);  // an empty vector's data() may be null
+    pos_ += n;
+    return values;
   }
 
   void get_floats(float* dst, uint64_t count, const std::string& what) {

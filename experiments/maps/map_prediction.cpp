@@ -299,6 +299,7 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
     write_map_progress(progress_file, progress);
     writer->keep_partial();  // until commit: an interrupted map continues from its .part files
   };
+  int64_t pixels_computed = 0;  // by this run (not the blocks it continued from), for the rate
   for (int64_t round = first_new; round < total_blocks; round += dist::size()) {
     const bool asked =
         (stop != nullptr && stop->load()) || (o.max_blocks > 0 && round - first_new >= o.max_blocks);
@@ -327,15 +328,14 @@ MapStats predict_map(SavedModel& m, const MapOptions& o, const std::atomic<bool>
       stats.mapped += block.mapped;
       stats.no_data += static_cast<int64_t>(block.classes.size()) - block.mapped;
       ++stats.blocks;
+      pixels_computed += static_cast<int64_t>(block.classes.size());
       if (++progress.blocks_done % save_every == 0 && progress.blocks_done < total_blocks) save_progress();
       if (o.progress) {
         const double elapsed = seconds_since(start);
         const double eta = elapsed / static_cast<double>(stats.blocks) *
                            static_cast<double>(total_blocks - progress.blocks_done);
-        fmt::print(
-            "block {}/{}  {:.0f} pixels/s  ETA {:.0f} s\n", progress.blocks_done, total_blocks,
-            static_cast<double>(stats.blocks) * static_cast<double>(o.block_size * o.block_size) / elapsed,
-            eta);
+        fmt::print("block {}/{}  {:.0f} pixels/s  ETA {:.0f} s\n", progress.blocks_done, total_blocks,
+                   static_cast<double>(pixels_computed) / elapsed, eta);
         std::fflush(stdout);
       }
     }

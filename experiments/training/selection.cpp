@@ -60,18 +60,16 @@ std::vector<std::vector<RunResult>> run_grid(const std::vector<ExperimentConfig>
     }
   }
   const int64_t classes = data.train.num_classes();
-  std::string mine;  // this rank's folds, each as its length and bytes, in job order
+  ByteWriter mine;  // this rank's folds, each as its length and bytes, in job order
   for (size_t j = static_cast<size_t>(dist::job_rank()); j < jobs.size();
        j += static_cast<size_t>(dist::job_size())) {
     const dist::Alone alone;
     const Job& job = jobs[j];
     const ExperimentConfig& config = configs[job.config];
     const std::vector<Fold> folds = prepared_folds(config, data, seeds[job.seed]);
-    ByteWriter w;
-    w.put_str(fold_bytes(run_fold(config, folds[job.fold], classes, seeds[job.seed])));
-    mine += w.bytes();
+    mine.put_str(fold_bytes(run_fold(config, folds[job.fold], classes, seeds[job.seed])));
   }
-  const std::vector<std::string> all = dist::all_gather_bytes(mine);
+  const std::vector<std::string> all = dist::all_gather_bytes(mine.bytes());
   std::vector<ByteReader> readers;
   for (size_t r = 0; r < all.size(); ++r)
     readers.emplace_back(all[r], 0, fmt::format("the folds of rank {}", r));

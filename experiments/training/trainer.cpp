@@ -114,9 +114,8 @@ Prediction predict_over_ranks(models::Classifier& model, const data::PixelDatase
       double loss = 0;
       predict_batch(model, d, batch_size, j, part, loss);
       mine.put<double>(loss);
-      mine.put_str(std::string(reinterpret_cast<const char*>(part.classes.data()), part.classes.size() * 4));
-      mine.put_str(std::string(reinterpret_cast<const char*>(part.probabilities.data()),
-                               part.probabilities.size() * 4));
+      mine.put_array(part.classes);
+      mine.put_array(part.probabilities);
     }
     const std::vector<std::string> all = dist::all_gather_bytes(mine.bytes());
     std::vector<ByteReader> readers;
@@ -127,11 +126,10 @@ Prediction predict_over_ranks(models::Classifier& model, const data::PixelDatase
     for (int64_t j = 0; j * batch_size < d.size(); ++j) {
       ByteReader& r = readers[static_cast<size_t>(j % dist::size())];
       loss_sum += r.get<double>("loss");
-      const std::string classes = r.get_str("classes"), probabilities = r.get_str("probabilities");
-      const auto* c = reinterpret_cast<const int32_t*>(classes.data());
-      const auto* p = reinterpret_cast<const float*>(probabilities.data());
-      out.classes.insert(out.classes.end(), c, c + classes.size() / 4);
-      out.probabilities.insert(out.probabilities.end(), p, p + probabilities.size() / 4);
+      const auto classes = r.get_array<int32_t>("classes");
+      const auto probabilities = r.get_array<float>("probabilities");
+      out.classes.insert(out.classes.end(), classes.begin(), classes.end());
+      out.probabilities.insert(out.probabilities.end(), probabilities.begin(), probabilities.end());
     }
     out.loss = d.size() > 0 ? loss_sum / static_cast<double>(d.size()) : 0.0;
     return out;
