@@ -29,6 +29,7 @@ namespace s2 {
   X(fill_zero) \
   X(fill) \
   X(add) \
+  X(scale) \
   X(synchronize) \
   X(conv2d_forward) \
   X(conv2d_backward_input) \

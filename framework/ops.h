@@ -45,6 +45,8 @@ Tensor sigmoid(const Tensor& x);
 // Elementwise with NumPy broadcasting, up to 4 dimensions.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
+// x * s for a constant s, on the CPU or the device (a shard's share of the loss, a mean of shards).
+Tensor scale(const Tensor& x, float s);
 inline Tensor operator+(const Tensor& a, const Tensor& b) {
   return add(a, b);
 }

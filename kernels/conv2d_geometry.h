@@ -1,5 +1,6 @@
 #pragma once
 // Shape of one 2-D convolution in NCHW layout, shared by the CPU and CUDA kernels.
+#include <array>
 #include <cstdint>
 
 namespace s2 {
@@ -20,6 +21,11 @@ struct Conv2dGeometry {
   }
   double forward_flops() const {
     return 2.0 * static_cast<double>(batch * c_out * out_pixels() * patch_size());
+  }
+  // Every field, for caches of per-geometry choices (cuDNN plans, the timed conv version).
+  std::array<int64_t, 13> key() const {
+    return {batch,    c_in,     h_in,    w_in,     c_out, kernel_h, kernel_w,
+            stride_h, stride_w, pad_top, pad_left, h_out, w_out};
   }
 };
 

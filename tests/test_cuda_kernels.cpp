@@ -146,6 +146,16 @@ TEST_CASE("library versions are reported as GPU-only in the emulator, unknown ve
   auto gemm = prepare_case(backend, linear_case(2, 3, 4), 2);
   CHECK_THROWS_WITH_AS(gemm->run(), doctest::Contains("linear version 2 (cuBLAS) runs on a GPU only"),
                        std::invalid_argument);
+  // Version 6 falls back to version 2 where cuDNN cannot run: the same kernels, so the same bits.
+  const KernelCase split_k = conv2d_case(4, 16, 36, 10, 16, 3);
+  auto fastest = prepare_case(backend, split_k, 6), tiled = prepare_case(backend, split_k, 2);
+  fastest->run();
+  tiled->run();
+  const auto want = tiled->outputs();
+  for (const auto& [name, got] : fastest->outputs()) {
+    CAPTURE(name);
+    CHECK(got == want.at(name));
+  }
   auto unknown = prepare_case(backend, conv2d_case(1, 1, 4, 4, 1, 3), 9);
   CHECK_THROWS_WITH_AS(unknown->run(), doctest::Contains("unknown kernel version 9"), std::invalid_argument);
 }
@@ -169,7 +179,7 @@ TEST_CASE("kernels/cuda/README.md shows the registry's table of kernel versions,
   CHECK_MESSAGE(readme.find(table) != std::string::npos,
                 "kernels/cuda/README.md is out of date; paste the output of ablate_kernels --list yes:\n"
                     << table);
-  CHECK(table.find("| conv2d | 2 (default) |") != std::string::npos);
+  CHECK(table.find("| conv2d | 6 (default) |") != std::string::npos);
 }
 
 TEST_CASE(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "experiments/kernel_checks/kernel_cases.h"
+#include "experiments/training/batch_gradient.h"
 #include "experiments/training/experiment.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
@@ -60,8 +61,10 @@ bool within_chain_bound(const Tensor& got, const Tensor& want, int64_t chain) {
 }
 
 // One Adam step of the same network on the CPU and on the device; compares loss, logits, every
-// gradient and every updated parameter.
-void check_training_step(const models::CbamCropNetConfig& config, int64_t batch) {
+// gradient and every updated parameter. With shards > 1 the step is the trainer's data-parallel one
+// (experiments::batch_gradient: a forward and backward per shard, gradients summed, running statistics
+// averaged), whose logits are not compared.
+void check_training_step(const models::CbamCropNetConfig& config, int64_t batch, int64_t shards = 1) {
   manual_seed(7);
   models::CbamCropNet cpu_net(config);
   manual_seed(7);
@@ -74,15 +77,24 @@ void check_training_step(const models::CbamCropNetConfig& config, int64_t batch)
   for (int64_t i = 0; i < batch; ++i) {
     labels.push_back(static_cast<int32_t>(i % config.classes));
   }
-  const Tensor cpu_logits = cpu_net.forward(x), dev_logits = dev_net.forward(x.to(Device::CUDA));
-  REQUIRE(dev_logits.device() == Device::CUDA);
   const int64_t chain = models::rounding_chain(config, batch, true);
-  CHECK(within_chain_bound(dev_logits, cpu_logits, chain));
-  const Tensor cpu_loss = softmax_cross_entropy(cpu_logits, labels);
-  const Tensor dev_loss = softmax_cross_entropy(dev_logits, labels);
-  CHECK(within_chain_bound(dev_loss, cpu_loss, chain + batch * (config.classes + 24)));
-  cpu_loss.backward();
-  dev_loss.backward();
+  const int64_t loss_chain = chain + batch * (config.classes + 24);
+  if (shards == 1) {
+    const Tensor cpu_logits = cpu_net.forward(x), dev_logits = dev_net.forward(x.to(Device::CUDA));
+    REQUIRE(dev_logits.device() == Device::CUDA);
+    CHECK(within_chain_bound(dev_logits, cpu_logits, chain));
+    const Tensor cpu_loss = softmax_cross_entropy(cpu_logits, labels);
+    const Tensor dev_loss = softmax_cross_entropy(dev_logits, labels);
+    CHECK(within_chain_bound(dev_loss, cpu_loss, loss_chain));
+    cpu_loss.backward();
+    dev_loss.backward();
+  } else {
+    const data::Batch whole{x, labels, Tensor()};
+    const auto cpu_step = experiments::batch_gradient(cpu_net, whole, {}, "batch_mean", shards);
+    const auto dev_step = experiments::batch_gradient(dev_net, whole, {}, "batch_mean", shards);
+    CHECK(within_chain_bound(Tensor::scalar(static_cast<float>(dev_step.loss)),
+                             Tensor::scalar(static_cast<float>(cpu_step.loss)), loss_chain + shards));
+  }
 
   const auto cpu_params = cpu_net.named_parameters(), dev_params = dev_net.named_parameters();
   REQUIRE(cpu_params.size() == dev_params.size());
@@ -143,6 +155,20 @@ void check_training_step(const models::CbamCropNetConfig& config, int64_t batch)
 }
 
 }  // namespace
+
+TEST_CASE("scale on the device: the CPU's bits (one rounding per element), and its gradient") {
+  EmulatedDevice device;
+  const Tensor host = random_tensor({3, 5, 7}, 11);
+  Tensor on_device = host.to(Device::CUDA);
+  on_device.set_requires_grad(true);
+  const Tensor y = scale(on_device, -0.37f);
+  REQUIRE(y.device() == Device::CUDA);
+  CHECK(y.to_vector() == scale(host, -0.37f).to_vector());
+  const Tensor dy = random_tensor(host.shape(), 12);
+  y.backward(dy.to(Device::CUDA));
+  REQUIRE(on_device.grad().device() == Device::CUDA);
+  CHECK(on_device.grad().to_vector() == scale(dy, -0.37f).to_vector());
+}
 
 TEST_CASE("tensors move to the device and back, through the device caching allocator") {
   EmulatedDevice device;
@@ -225,6 +251,17 @@ TEST_CASE("kernel versions chosen at run time give the same training step") {
     check_training_step(config, 2);
     device_kernel_versions() = saved;
   }
+}
+
+TEST_CASE("data-parallel shards on the device: the shards' losses, gradients and statistics as the CPU's") {
+  EmulatedDevice device;
+  models::CbamCropNetConfig config;
+  config.timesteps = 9;
+  config.bands = 4;
+  config.classes = 3;
+  config.stem_width = 8;
+  config.stage_widths = {8};
+  check_training_step(config, 6, 2);
 }
 
 TEST_CASE("paper: a training step of the paper network on the device matches the CPU") {

@@ -74,6 +74,7 @@ TEST_CASE("pointwise activations backward") {
   CHECK(gradcheck([](const auto& in) { return relu(in[0]); }, {distinct_tensor({2, 3, 4, 2}, g)},
                   {.eps = 1e-3f}) <= 1.0);
   CHECK(gradcheck([](const auto& in) { return sigmoid(in[0]); }, {random_tensor({2, 3, 4}, g)}) <= 1.0);
+  CHECK(gradcheck([](const auto& in) { return scale(in[0], -0.37f); }, {random_tensor({2, 3, 4}, g)}) <= 1.0);
 }
 
 TEST_CASE("broadcasting add and mul backward") {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -151,14 +152,18 @@ TEST_CASE("PyTorch's statement of the network gives the same logits on the expor
   // reference_input() (torch 2.15.0, float32) as tests/data/torch_cbam_ref_logits.npy.
   const std::string file = s2::testing::temp_path("reference.safetensors");
   export_safetensors(paper_checkpoint(), file, WeightNames::Torch);
+  SavedModel m = load_saved_model(paper_checkpoint());
+  auto config = dynamic_cast<models::CbamCropNet&>(*m.model).config();
+  const int64_t chain = models::rounding_chain(config, 16, false);
   if (const char* dir = std::getenv("S2_WRITE_INTEROP_FIXTURE")) {  // the script's first half
     fs::copy_file(file, fs::path(dir) / "paper.safetensors", fs::copy_options::overwrite_existing);
     const Tensor x = reference_input();
     data::write_npy((fs::path(dir) / "input.npy").string(), x.shape(), x.to_vector());
+    // The script's --check holds another PyTorch build to the same bound as this test.
+    std::ofstream(fs::path(dir) / "chain.txt") << chain << "\n";
   }
   const data::NpyArray want = data::read_npy(S2_SOURCE_DIR "/tests/data/torch_cbam_ref_logits.npy");
   REQUIRE(want.shape == std::vector<int64_t>{16, 5});
-  SavedModel m = load_saved_model(paper_checkpoint());
   const std::vector<float> got = m.model->forward(reference_input()).to_vector();
   double largest = 0;
   for (const double v : want.values) largest = std::max(largest, std::fabs(v));
@@ -166,8 +171,6 @@ TEST_CASE("PyTorch's statement of the network gives the same logits on the expor
   // and the probabilistic one (lambda = 8: fails by chance with probability below 2 n e^-32, about 1e-10).
   // Only the second is tight enough for the layouts: a transposed 3 x 3 kernel of r1.c1 moves the logits
   // by 2.2e-5, batch-norm statistics in reverse order by 8.8e-5 (measured with the script's model).
-  auto config = dynamic_cast<models::CbamCropNet&>(*m.model).config();
-  const int64_t chain = models::rounding_chain(config, 16, false);
   const double worst_case = float32_difference_bound(chain, largest);
   const double probable = 2 * float32_probabilistic_gamma(chain, 8.0) * largest;
   double worst = 0;

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "experiments/bench/paper_training_step.h"
+#include "experiments/bench/torch_baseline.h"
 #include "experiments/cli/cli.h"
 #include "experiments/kernel_checks/kernel_cases.h"
 #include "experiments/kernel_checks/roofline.h"
@@ -63,12 +65,38 @@ double training_step_ms(int64_t batch, Device device) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count() / kSteps;
 }
 
+// PyTorch's step on the same GPU and shapes (scripts/torch_gpu_step.py), per arithmetic, against
+// s2cbam's fastest step in that arithmetic: the ratio is PyTorch's time over s2cbam's (above 1: s2cbam is
+// faster). Returns the line for the table; a baseline that cannot run is reported and left out.
+std::string torch_step_comparison(const experiments::Args& args, int64_t batch,
+                                  const std::map<std::string, double>& s2_ms) {
+  const std::string python = args.get("torch-python", "python3");
+  const std::string ref = args.get("torch-ref", S2_SOURCE_DIR "/../shared/bench/torch_cbam_ref.py");
+  const experiments::TorchRun torch = experiments::run_torch_script(
+      python, S2_SOURCE_DIR "/scripts/torch_gpu_step.py", {ref, std::to_string(batch)}, "step_ms");
+  if (!torch.error.empty()) {
+    fmt::print("  PyTorch baseline unavailable: {}\n", torch.error);
+    return "; PyTorch baseline unavailable";
+  }
+  std::string line = fmt::format("; PyTorch {} on the same GPU (cuDNN autotuned):", torch.version);
+  fmt::print("  PyTorch {} on the same GPU, batch {} (cuDNN autotuned):\n", torch.version, batch);
+  for (const auto& [math, ms] : s2_ms) {
+    const auto theirs = torch.figure("step_ms " + math);
+    if (!theirs) continue;
+    fmt::print("    {}: PyTorch {:.2f} ms, s2cbam {:.2f} ms: ratio {:.2f}x\n", math, *theirs, ms,
+               *theirs / ms);
+    line += fmt::format(" {} {:.2f} ms (s2cbam {:.2f}x)", math, *theirs, *theirs / ms);
+  }
+  return line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(
-        argc, argv, {"device", "batch", "repeats", "ops", "versions", "threads", "out", "list", "step"});
+    experiments::Args args(argc, argv,
+                           {"device", "batch", "repeats", "ops", "versions", "threads", "out", "list", "step",
+                            "torch-python", "torch-ref"});
     if (args.get_yes_no("list", false)) {  // the registry's table, as kernels/cuda/README.md shows it
       fmt::print("{}", kernel_version_table());
       return 0;
@@ -187,22 +215,28 @@ int main(int argc, char** argv) {
       select_device_backend(DeviceBackend::Gpu);  // the framework's ops on the GPU, default kernel versions
       const double gpu_ms = training_step_ms(batch, Device::CUDA);
       fmt::print(
-          "  {}: {:.2f} ms per step through the framework (sum of the fastest kernel of each op: {:.2f} "
-          "ms)\n",
+          "  {}: {:.2f} ms per step through the framework with the default kernels (sum of the fastest "
+          "kernel "
+          "of each op: {:.2f} ms)\n",
           backend.name, gpu_ms, step_ms_fastest);
       table += fmt::format("; {} {:.2f} ms (sum of the fastest kernels {:.2f} ms)", backend.name, gpu_ms,
                            step_ms_fastest);
-      // The same step with each reduced-precision conv version in place of the default one.
+      // The same step with each other conv version (but the naive one) in place of the default one.
+      std::map<std::string, double> s2_ms{{"fp32", gpu_ms}};
       const int default_conv = device_kernel_versions().of(VersionedOp::Conv2d);
       for (const KernelVersion& v : case_versions(backend, "conv2d")) {
-        if (v.math == MathMode::Fp32) continue;
+        if (v.number == 1 || v.number == default_conv) continue;
         set_device_kernel_versions(fmt::format("conv2d={}", v.number));
         const double ms = training_step_ms(batch, Device::CUDA);
-        fmt::print("  with conv2d={} ({}): {:.2f} ms per step\n", v.number,
-                   v.math == MathMode::Tf32 ? "TF32" : "BF16", ms);
+        const std::string math = v.math == MathMode::Tf32   ? "tf32"
+                                 : v.math == MathMode::Bf16 ? "bf16"
+                                                            : "fp32";
+        s2_ms[math] = s2_ms.contains(math) ? std::min(s2_ms[math], ms) : ms;
+        fmt::print("  with conv2d={} ({}): {:.2f} ms per step\n", v.number, math, ms);
         table += fmt::format("; with conv2d={} {:.2f} ms", v.number, ms);
       }
       set_device_kernel_versions(fmt::format("conv2d={}", default_conv));
+      table += torch_step_comparison(args, batch, s2_ms);
     } else {
       fmt::print("  GPU step time: not measured (no GPU; the emulator checks correctness only)\n");
     }

@@ -6,15 +6,13 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <regex>
 #include <string>
 
 #include "experiments/bench/gemm_bench.h"
 #include "experiments/bench/paper_training_step.h"
 #include "experiments/bench/peak_flops.h"
+#include "experiments/bench/torch_baseline.h"
 #include "experiments/cli/cli.h"
 #include "framework/allocator.h"
 #include "framework/autograd.h"
@@ -46,46 +44,6 @@ double forward_flops_per_sample(const models::CbamCropNet& net) {
     if (p.ndim() == 2) flops += 2.0 * static_cast<double>(p.numel());
   }
   return flops;
-}
-
-struct TorchResult {
-  double train = 0, infer = 0, max_rss_mib = 0;
-  std::string version, error;
-};
-
-// The script under one Python (and the PyTorch it imports), same batch and threads.
-TorchResult run_torch(const std::string& python, const std::string& script, int64_t batch, int threads) {
-  TorchResult r;
-  if (!std::filesystem::exists(script)) {
-    r.error = fmt::format("baseline script {} not found", script);
-    return r;
-  }
-  // The script prints throughput; the wrapper adds its peak resident memory.
-  const std::string wrapper = fmt::format(
-      "import runpy, sys, resource, torch; sys.argv = ['{0}', '{1}', '{2}']; runpy.run_path('{0}', "
-      "run_name='__main__'); print('torch_version', torch.__version__); "
-      "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
-      script, batch, threads);
-  const std::string cmd = fmt::format("{} -c \"{}\" 2>&1", python, wrapper);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
-    r.error = "cannot run " + python;
-    return r;
-  }
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-  pclose(pipe);
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"(train ([\d.]+) samples/s\s+infer ([\d.]+) samples/s)"))) {
-    r.error = "PyTorch not importable by " + python + ": " + out.substr(0, 200);
-    return r;
-  }
-  r.train = std::stod(m[1]);
-  r.infer = std::stod(m[2]);
-  if (std::regex_search(out, m, std::regex(R"(maxrss_kb (\d+))"))) r.max_rss_mib = std::stod(m[1]) / 1024.0;
-  if (std::regex_search(out, m, std::regex(R"(torch_version (\S+))"))) r.version = m[1];
-  return r;
 }
 
 // Times one conv layer's forward and both backward passes at the paper's shapes, per algorithm.
@@ -216,15 +174,18 @@ int main(int argc, char** argv) {
                                                        "/.cache/s2cbam/torch-venv/bin/python");
     for (const auto& [label, python] :
          {std::pair<std::string, std::string>{"PyPI", pypi}, {"Debian", "/usr/bin/python3"}}) {
-      const TorchResult torch = run_torch(python, script, batch, threads);
-      if (!torch.error.empty()) {
-        fmt::print("\nPyTorch baseline ({}) unavailable: {}\n", label, torch.error);
+      const experiments::TorchRun torch = experiments::run_torch_script(
+          python, script, {std::to_string(batch), std::to_string(threads)}, "samples/s");
+      const auto train = torch.figure("train"), infer = torch.figure("infer");
+      if (!torch.error.empty() || !train || !infer) {
+        fmt::print("\nPyTorch baseline ({}) unavailable: {}\n", label,
+                   torch.error.empty() ? "no train/infer figures in: " + torch.output : torch.error);
         continue;
       }
       fmt::print("\npytorch {} ({}): train {:8.1f} samples/s  infer {:8.1f} samples/s  max RSS {:.1f} MiB\n",
-                 torch.version, label, torch.train, torch.infer, torch.max_rss_mib);
+                 torch.version, label, *train, *infer, torch.max_rss_mib);
       fmt::print("ratio (s2cbam / pytorch {}): train {:.2f}x  infer {:.2f}x\n", torch.version,
-                 train_rate / torch.train, infer_rate / torch.infer);
+                 train_rate / *train, infer_rate / *infer);
     }
     return 0;
   });

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     const Device device = experiments::apply_device_options(args);
     const std::string checkpoint = args.require("checkpoint");
     experiments::SavedModel saved = experiments::load_saved_model(checkpoint, args.get("config", ""));
-    saved.model->to(device);
+    saved.model->to(experiments::device_for(*saved.model, device, saved.config.model.kind));
     experiments::DataFiles files = experiments::test_files(saved.config);
     if (args.has("data")) {
       files = experiments::command_line_data(saved, args.get("data", ""), args.get("labels", ""),

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     const Device device = experiments::apply_device_options(args);
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
-    saved.model->to(device);
+    saved.model->to(experiments::device_for(*saved.model, device, saved.config.model.kind));
     const experiments::DataFiles files = experiments::command_line_data(
         saved, args.require("data"), args.get("labels", ""), args.get("groups", ""), args.get("coords", ""));
     const data::PixelDataset d = experiments::load_for_model(saved, files);

@@ -9,6 +9,7 @@
 
 #include "experiments/cli/cli.h"
 #include "experiments/maps/map_prediction.h"
+#include "experiments/training/experiment.h"
 #include "framework/distributed.h"
 #include "framework/error.h"
 #include "kernels/cpu/parallel.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
     // Options are checked before the checkpoint is read, so a typo fails at once.
     experiments::SavedModel saved =
         experiments::load_saved_model(args.require("checkpoint"), args.get("config", ""));
-    saved.model->to(device);
+    saved.model->to(experiments::device_for(*saved.model, device, saved.config.model.kind));
     std::signal(SIGINT, on_interrupt);  // finish the block, then remove the partial files
     std::signal(SIGTERM, on_interrupt);
     const experiments::MapStats s = experiments::predict_map(saved, o, &interrupted);

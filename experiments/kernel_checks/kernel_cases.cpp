@@ -561,12 +561,16 @@ namespace {
 // Each op's launch takes its typed parameters first (bound by the builder with std::bind_front), then
 // the kernel table, the case's device buffers by name and the kernel version; it returns the body that
 // runs forward and backward (or the update).
+constexpr float kElementwiseScale = -0.37f;  // not a power of two: the product rounds
+
 std::function<void()> launch_elementwise(int64_t n, const DeviceKernels& kernels, CaseBuffers& b,
                                          int /*version: the op has one*/) {
-  float *a = b.get("a"), *bb = b.get("b"), *sum = b.get("sum"), *filled = b.get("filled");
+  float *a = b.get("a"), *bb = b.get("b"), *sum = b.get("sum"), *filled = b.get("filled"),
+        *scaled = b.get("scaled");
   return [=, &kernels] {
     kernels.add(n, a, bb, sum);
     kernels.fill(n, 0.25f, filled);
+    kernels.scale(n, kElementwiseScale, a, scaled);
   };
 }
 }  // namespace
@@ -581,12 +585,20 @@ KernelCase elementwise_case(int64_t n) {
   for (size_t i = 0; i < sum.size(); ++i) {
     sum[i] = c.input("a")[i] + c.input("b")[i];
   }
-  c.expected = {{"sum", sum}, {"filled", std::vector<float>(sz(n), 0.25f)}};
+  // The scaled reference is the float64 product (exact for two floats), rounded once.
+  std::vector<float> scaled(sz(n)), scaled_magnitude(sz(n));
+  for (size_t i = 0; i < scaled.size(); ++i) {
+    const double exact = static_cast<double>(c.input("a")[i]) * kElementwiseScale;
+    scaled[i] = static_cast<float>(exact);
+    scaled_magnitude[i] = static_cast<float>(std::abs(exact));
+  }
+  c.expected = {{"sum", sum}, {"filled", std::vector<float>(sz(n), 0.25f)}, {"scaled", scaled}};
   c.bounds["sum"] = {1, abs_of(c.input("a"))};
   for (size_t i = 0; i < sz(n); ++i) c.bounds["sum"].magnitude[i] += std::abs(c.input("b")[i]);
   c.bounds["filled"] = {1, std::vector<float>(sz(n), 0.0f)};  // a fill is exact
-  c.flops = static_cast<double>(n);
-  c.bytes = 16.0 * static_cast<double>(n);
+  c.bounds["scaled"] = {1, scaled_magnitude};                 // one rounding of the product
+  c.flops = 2.0 * static_cast<double>(n);
+  c.bytes = 24.0 * static_cast<double>(n);
   c.launch = std::bind_front(launch_elementwise, n);
   return c;
 }

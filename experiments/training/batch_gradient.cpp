@@ -68,7 +68,7 @@ Tensor shard_loss(const Tensor& logits, const std::vector<int32_t>& labels,
       reduction == "weighted_mean" ? weight_of(batch_labels, o) : static_cast<double>(batch_labels.size());
   const auto share = static_cast<float>(weight_of(labels, o) / whole);
   if (share == 1.0f) return loss;
-  return mul(loss, Tensor::full(loss.shape(), share, loss.device()));
+  return scale(loss, share);
 }
 
 namespace {
@@ -132,8 +132,7 @@ class NcclShardSum : public ShardSum {
       ++i;
     }
     for (const auto& [name, t] : buffers) {
-      Tensor(t).copy_from(
-          mul(sums_[i++], Tensor::full(t.shape(), 1.0f / static_cast<float>(shards), t.device())));
+      Tensor(t).copy_from(scale(sums_[i++], 1.0f / static_cast<float>(shards)));
     }
   }
 
@@ -141,7 +140,11 @@ class NcclShardSum : public ShardSum {
   void accumulate(size_t i, const Tensor& t) {
     if (sums_.size() <= i) sums_.resize(i + 1);
     if (!t.defined()) return;
-    sums_[i] = sums_[i].defined() ? s2::add(sums_[i], t) : t.clone();
+    if (!sums_[i].defined()) {
+      sums_[i] = t.clone();
+    } else {  // s2::add is a CPU op; the device's add sums in place
+      device_kernels().add(t.numel(), sums_[i].data(), t.data(), sums_[i].data());
+    }
   }
   std::vector<Tensor> sums_;  // this rank's shards' sums, one per parameter then per buffer
 };

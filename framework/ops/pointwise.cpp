@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "framework/autograd.h"
+#include "framework/device.h"
 #include "framework/ops.h"
 #include "framework/ops/op_util.h"
 #include "kernels/cpu/elementwise.h"
@@ -110,6 +111,18 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return binary(cpu::BinaryOp::Mul, a, b);
 }
 
+Tensor scale(const Tensor& x, float s) {
+  S2_CHECK(x.defined(), "scale: input is undefined");
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  if (x.device() == Device::CUDA) {
+    device_kernels().scale(x.numel(), s, x.data(), y.data());
+  } else {
+    cpu::scale(x.data(), s, y.data(), x.numel());
+  }
+  attach_grad_fn(y, {x}, "scale", [s](const Tensor& dy) { return std::vector<Tensor>{scale(dy, s)}; });
+  return y;
+}
+
 Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
   S2_CHECK(p >= 0.0f && p < 1.0f, "dropout: probability {} must be in [0, 1)", p);
   if (!training || p == 0.0f) {
@@ -148,7 +161,7 @@ Tensor sum(const Tensor& x) {
 
 Tensor mean(const Tensor& x) {
   S2_CHECK(x.numel() > 0, "mean of an empty tensor {}", shape_str(x.shape()));
-  return mul(sum(x), Tensor::scalar(1.0f / static_cast<float>(x.numel())));
+  return scale(sum(x), 1.0f / static_cast<float>(x.numel()));
 }
 
 }  // namespace s2

@@ -14,6 +14,13 @@ void add_same_shape(const float* a, const float* b, float* out, int64_t n) {
   }
 }
 
+void scale(const float* a, float s, float* out, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = a[i] * s;
+  }
+}
+
 void relu_forward(const float* x, float* y, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {

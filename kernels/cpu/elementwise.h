@@ -6,6 +6,8 @@
 namespace s2::cpu {
 
 void add_same_shape(const float* a, const float* b, float* out, int64_t n);
+// out = a * s (out may alias a).
+void scale(const float* a, float s, float* out, int64_t n);
 void relu_forward(const float* x, float* y, int64_t n);
 // dx = dy where the forward output was positive.
 void relu_backward(const float* y, const float* dy, float* dx, int64_t n);

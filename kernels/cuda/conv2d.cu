@@ -1,9 +1,14 @@
 // conv2d forward and backward as implicit GEMMs: on the CUDA cores (versions 1 and 2) and on the tensor
 // cores (4: TF32, 5: BF16, tensor_core_gemm.cuh), plus the cuDNN version 3 (library_variants.cu, GPU
-// build only).
+// build only) and version 6, the faster FP32 one of 2 and 3 per shape.
 #include <algorithm>
+#include <exception>
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/cuda/conv2d_problems.cuh"
 #include "kernels/cuda/conv2d_tile_loaders.cuh"
@@ -43,6 +48,48 @@ void launch_conv_gemm(const std::string& name, int version, const Problem& p, in
   }
 }
 
+// Version 6: the faster of the FP32 versions 2 and 3 for each geometry and pass, timed on the pass's first
+// call with its own buffers (as PyTorch's cudnn.benchmark). Every version overwrites its outputs, so the
+// trials leave nothing behind. A version that cannot run (cuDNN in the emulator) is left out, and with one
+// left nothing is timed. Returns the version to run, or 0 when the last trial was the chosen version and
+// its outputs stand.
+constexpr int kFastestFp32 = 6;
+enum class ConvPass { Forward, BackwardInput, BackwardWeight };
+
+int fastest_fp32(ConvPass pass, const Conv2dGeometry& g, const std::function<void(int)>& run) {
+  thread_local std::map<std::pair<ConvPass, std::array<int64_t, 13>>, int> chosen;
+  const auto key = std::make_pair(pass, g.key());
+  if (const auto it = chosen.find(key); it != chosen.end()) return it->second;
+  std::vector<int> runnable;
+  std::exception_ptr failure;
+  int last = 0;  // the version whose outputs the buffers hold, 0 after a failed trial
+  for (const int v : {3, 2}) {
+    try {
+      last = 0;
+      run(v);
+      runnable.push_back(v);
+      last = v;
+    } catch (const std::exception&) {
+      failure = std::current_exception();
+    }
+  }
+  if (runnable.empty()) std::rethrow_exception(failure);
+  int best = runnable.front();
+  if (runnable.size() > 1) {
+    double best_ms = 0.0;
+    for (const int v : runnable) {
+      const double ms = time_ms([&] { run(v); }, 3);
+      if (v == runnable.front() || ms < best_ms) {
+        best = v;
+        best_ms = ms;
+      }
+      last = v;
+    }
+  }
+  chosen[key] = best;
+  return best == last ? 0 : best;
+}
+
 }  // namespace
 
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* src, float* dst) {
@@ -66,12 +113,18 @@ std::vector<KernelVersion> conv2d_versions() {
        "cp.async, division-free im2col",
        false, 0.10, MathMode::Tf32},
       {5, "tensor cores, BF16 mma.sync m16n8k16 with FP32 accumulation, as version 4", false, 0.05,
-       MathMode::Bf16}};
+       MathMode::Bf16},
+      {6, "the faster of 2 and 3 for each shape and pass, timed on its first call (2 where cuDNN is absent)",
+       false, 0.5}};
 }
 
 void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
   require_version("conv2d_forward", version, conv2d_versions());
+  if (version == kFastestFp32) {
+    version = fastest_fp32(ConvPass::Forward, g, [&](int v) { conv2d_forward(v, g, x, w, bias, y); });
+    if (version == 0) return;
+  }
   if (version == 3) {
     return conv2d_cudnn_forward(g, x, w, bias, y);
   }
@@ -90,6 +143,11 @@ void conv2d_forward(int version, const Conv2dGeometry& g, const float* x, const 
 
 void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w, const float* dy, float* dx) {
   require_version("conv2d_backward_input", version, conv2d_versions());
+  if (version == kFastestFp32) {
+    version =
+        fastest_fp32(ConvPass::BackwardInput, g, [&](int v) { conv2d_backward_input(v, g, w, dy, dx); });
+    if (version == 0) return;
+  }
   if (version == 3) {
     return conv2d_cudnn_backward_input(g, w, dy, dx);
   }
@@ -100,6 +158,11 @@ void conv2d_backward_input(int version, const Conv2dGeometry& g, const float* w,
 void conv2d_backward_weight(int version, const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                             float* dbias) {
   require_version("conv2d_backward_weight", version, conv2d_versions());
+  if (version == kFastestFp32) {
+    version = fastest_fp32(ConvPass::BackwardWeight, g,
+                           [&](int v) { conv2d_backward_weight(v, g, x, dy, dw, dbias); });
+    if (version == 0) return;
+  }
   if (version == 3) {
     return conv2d_cudnn_backward_weight(g, x, dy, dw, dbias);
   }

@@ -1,5 +1,9 @@
 // The cuDNN (conv2d version 3) and cuBLAS (linear version 2) variants. They exist for ablation on a
 // GPU; the emulated build has no cuDNN/cuBLAS, so there they throw and callers skip them with a note.
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -94,6 +98,8 @@ struct ConvDescriptors {
     // (seen on an H100: docs/gpu-results.md).
     check_cudnn(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH), "math type");
   }
+  ConvDescriptors(const ConvDescriptors&) = delete;
+  ConvDescriptors& operator=(const ConvDescriptors&) = delete;
   ~ConvDescriptors() {
     cudnnDestroyTensorDescriptor(x);
     cudnnDestroyTensorDescriptor(y);
@@ -118,18 +124,61 @@ bool sums_directly(cudnnConvolutionBwdFilterAlgo_t a) {
          a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
 }
 
-// The fastest of cuDNN's suggestions that keeps to FP32 FMA math (the descriptor's math type) and
-// sums directly.
+// The first algorithm of cuDNN's list (fastest first) that keeps to FP32 FMA math (the descriptor's math
+// type) and sums directly.
 template <class Perf>
-Perf fma_algorithm(const Perf* perf, int found, const char* what) {
+const Perf* fma_algorithm(const Perf* perf, int found) {
   for (int i = 0; i < found; ++i) {
     if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH &&
         sums_directly(perf[i].algo)) {
-      return perf[i];
+      return &perf[i];
     }
   }
-  throw std::runtime_error(std::string("cuDNN ") + what +
-                           ": no direct-summation FP32 (FMA math) algorithm among its suggestions");
+  return nullptr;
+}
+
+// The most workspace an algorithm may take while cuDNN times them.
+constexpr size_t kTimingWorkspace = size_t{64} << 20;
+
+// One pass's algorithm for one geometry, chosen on its first call: cuDNN times its algorithms on the
+// call's buffers (as PyTorch's cudnn.benchmark does) and the fastest allowed one is kept; where timing
+// fails, cuDNN's heuristic order stands in. Choosing on every call cost milliseconds per conv on an H100
+// (docs/gpu-results.md, session 14).
+template <class Algo>
+struct ChosenAlgo {
+  Algo algo{};
+  size_t workspace = 0;
+};
+template <class Perf, int kCount, class Timed, class Suggested>
+auto choose_algorithm(Timed&& timed, Suggested&& suggested, const char* what) {
+  Perf perf[kCount];
+  int found = 0;
+  if (timed(perf, kCount, &found) == CUDNN_STATUS_SUCCESS) {
+    if (const Perf* best = fma_algorithm(perf, found)) return best->algo;
+  }
+  check_cudnn(suggested(perf, kCount, &found), what);
+  const Perf* best = fma_algorithm(perf, found);
+  if (best == nullptr) {
+    throw std::runtime_error(std::string("cuDNN ") + what +
+                             ": no direct-summation FP32 (FMA math) algorithm among its suggestions");
+  }
+  return best->algo;
+}
+
+// Descriptors and chosen algorithms of one conv geometry, kept for the thread's lifetime.
+struct ConvPlan {
+  explicit ConvPlan(const Conv2dGeometry& g) : d(g) {}
+  ConvDescriptors d;
+  std::optional<ChosenAlgo<cudnnConvolutionFwdAlgo_t>> forward;
+  std::optional<ChosenAlgo<cudnnConvolutionBwdDataAlgo_t>> backward_data;
+  std::optional<ChosenAlgo<cudnnConvolutionBwdFilterAlgo_t>> backward_filter;
+};
+
+ConvPlan& plan_for(const Conv2dGeometry& g) {
+  thread_local std::map<std::array<int64_t, 13>, std::unique_ptr<ConvPlan>> plans;
+  std::unique_ptr<ConvPlan>& plan = plans[g.key()];
+  if (!plan) plan = std::make_unique<ConvPlan>(g);
+  return *plan;
 }
 
 __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const float> bias,
@@ -145,19 +194,27 @@ __global__ void add_bias_rows_kernel(int64_t rows, int64_t cols, dev_ptr<const f
 void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                           float* y) {
   cudnnHandle_t h = cudnn_handle();
-  ConvDescriptors d(g);
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  int found = 0;
-  check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
-              "pick algorithm");
-  const auto algo = fma_algorithm(perf, found, "forward").algo;
-  size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes), "workspace");
+  ConvPlan& p = plan_for(g);
+  const ConvDescriptors& d = p.d;
+  if (!p.forward) {
+    const auto algo = choose_algorithm<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+        [&](auto* perf, int count, int* found) {
+          return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x, d.w, w, d.conv, d.y, y, count, found, perf,
+                                                        cudnn_workspace(kTimingWorkspace), kTimingWorkspace);
+        },
+        [&](auto* perf, int count, int* found) {
+          return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, count, found, perf);
+        },
+        "forward");
+    size_t bytes = 0;
+    check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes), "workspace");
+    p.forward = {algo, bytes};
+  }
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, algo, cudnn_workspace(bytes), bytes,
-                                      &zero, d.y, y),
-              "cudnnConvolutionForward");
+  check_cudnn(
+      cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, p.forward->algo,
+                              cudnn_workspace(p.forward->workspace), p.forward->workspace, &zero, d.y, y),
+      "cudnnConvolutionForward");
   if (bias != nullptr) {
     check_cudnn(cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y), "cudnnAddTensor");
   }
@@ -165,38 +222,60 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
 
 void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const float* dy, float* dx) {
   cudnnHandle_t h = cudnn_handle();
-  ConvDescriptors d(g);
-  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-                  h, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf),
-              "algorithm");
-  const auto algo = fma_algorithm(perf, found, "backward data").algo;
-  size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes),
-              "workspace");
+  ConvPlan& p = plan_for(g);
+  const ConvDescriptors& d = p.d;
+  if (!p.backward_data) {
+    const auto algo =
+        choose_algorithm<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+            [&](auto* perf, int count, int* found) {
+              return cudnnFindConvolutionBackwardDataAlgorithmEx(
+                  h, d.w, w, d.y, dy, d.conv, d.x, dx, count, found, perf, cudnn_workspace(kTimingWorkspace),
+                  kTimingWorkspace);
+            },
+            [&](auto* perf, int count, int* found) {
+              return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, count, found,
+                                                                 perf);
+            },
+            "backward data");
+    size_t bytes = 0;
+    check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes),
+                "workspace");
+    p.backward_data = {algo, bytes};
+  }
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
-                                           bytes, &zero, d.x, dx),
+  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, p.backward_data->algo,
+                                           cudnn_workspace(p.backward_data->workspace),
+                                           p.backward_data->workspace, &zero, d.x, dx),
               "cudnnConvolutionBackwardData");
 }
 
 void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                   float* dbias) {
   cudnnHandle_t h = cudnn_handle();
-  ConvDescriptors d(g);
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  int found = 0;
-  check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-                  h, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf),
-              "algorithm");
-  const auto algo = fma_algorithm(perf, found, "backward filter").algo;
-  size_t bytes = 0;
-  check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes),
-              "workspace");
+  ConvPlan& p = plan_for(g);
+  const ConvDescriptors& d = p.d;
+  if (!p.backward_filter) {
+    const auto algo =
+        choose_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+            [&](auto* perf, int count, int* found) {
+              return cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                  h, d.x, x, d.y, dy, d.conv, d.w, dw, count, found, perf, cudnn_workspace(kTimingWorkspace),
+                  kTimingWorkspace);
+            },
+            [&](auto* perf, int count, int* found) {
+              return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, count, found,
+                                                                   perf);
+            },
+            "backward filter");
+    size_t bytes = 0;
+    check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes),
+                "workspace");
+    p.backward_filter = {algo, bytes};
+  }
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, algo, cudnn_workspace(bytes),
-                                             bytes, &zero, d.w, dw),
+  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, p.backward_filter->algo,
+                                             cudnn_workspace(p.backward_filter->workspace),
+                                             p.backward_filter->workspace, &zero, d.w, dw),
               "cudnnConvolutionBackwardFilter");
   if (dbias != nullptr) {
     check_cudnn(cudnnConvolutionBackwardBias(h, &one, d.y, dy, &zero, d.bias, dbias), "backward bias");

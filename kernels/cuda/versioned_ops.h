@@ -20,7 +20,7 @@ struct VersionedOpInfo {
 };
 
 inline constexpr std::array<VersionedOpInfo, 5> kVersionedOps{{
-    {VersionedOp::Conv2d, "conv2d", 2},
+    {VersionedOp::Conv2d, "conv2d", 6},
     {VersionedOp::Linear, "linear", 1},
     {VersionedOp::ChannelAttention, "channel_attention", 3},
     {VersionedOp::SpatialAttention, "spatial_attention", 3},
