@@ -48,6 +48,10 @@ TorchRun run_torch_script(const std::string& python, const std::string& script,
   char buf[512];
   while (fgets(buf, sizeof buf, pipe) != nullptr) r.output += buf;
   pclose(pipe);
+  if (r.output.find("No module named 'torch'") != std::string::npos) {
+    r.error = fmt::format("{} has no torch module (scripts/install-torch.sh installs one)", python);
+    return r;
+  }
   if (r.output.find(expect) == std::string::npos) {
     r.error = fmt::format("{} {} gave no '{}': {}", python, script, expect, r.output.substr(0, 300));
     return r;
