@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiments/kernel_checks/kernel_cases.h"
@@ -154,6 +155,18 @@ void check_training_step(const models::CbamCropNetConfig& config, int64_t batch,
                            models::rounding_chain(config, batch, false)));
 }
 
+// A small CBAM network: one stage of 8 filters (or `widths`), for the device comparisons.
+models::CbamCropNetConfig small_config(int64_t timesteps, int64_t bands, int64_t classes,
+                                       std::vector<int64_t> widths = {8}) {
+  models::CbamCropNetConfig config;
+  config.timesteps = timesteps;
+  config.bands = bands;
+  config.classes = classes;
+  config.stem_width = 8;
+  config.stage_widths = std::move(widths);
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("scale on the device: the CPU's bits (one rounding per element), and its gradient") {
@@ -225,13 +238,7 @@ TEST_CASE("device mix-ups and ops without a CUDA kernel give clear errors") {
 
 TEST_CASE("a training step of a small CBAM network on the device matches the CPU") {
   EmulatedDevice device;
-  models::CbamCropNetConfig config;
-  config.timesteps = 12;
-  config.bands = 5;
-  config.classes = 3;
-  config.stem_width = 8;
-  config.stage_widths = {8, 16};
-  check_training_step(config, 3);
+  check_training_step(small_config(12, 5, 3, {8, 16}), 3);
 }
 
 TEST_CASE("kernel versions chosen at run time give the same training step") {
@@ -242,26 +249,14 @@ TEST_CASE("kernel versions chosen at run time give the same training step") {
                                "channel_attention=2,spatial_attention=2"}) {
     CAPTURE(versions);
     set_device_kernel_versions(versions);
-    models::CbamCropNetConfig config;
-    config.timesteps = 9;
-    config.bands = 4;
-    config.classes = 2;
-    config.stem_width = 8;
-    config.stage_widths = {8};
-    check_training_step(config, 2);
+    check_training_step(small_config(9, 4, 2), 2);
     device_kernel_versions() = saved;
   }
 }
 
 TEST_CASE("data-parallel shards on the device: the shards' losses, gradients and statistics as the CPU's") {
   EmulatedDevice device;
-  models::CbamCropNetConfig config;
-  config.timesteps = 9;
-  config.bands = 4;
-  config.classes = 3;
-  config.stem_width = 8;
-  config.stage_widths = {8};
-  check_training_step(config, 6, 2);
+  check_training_step(small_config(9, 4, 3), 6, 2);
 }
 
 TEST_CASE("paper: a training step of the paper network on the device matches the CPU") {

@@ -149,20 +149,27 @@ struct ChosenAlgo {
   Algo algo{};
   size_t workspace = 0;
 };
-template <class Perf, int kCount, class Timed, class Suggested>
-auto choose_algorithm(Timed&& timed, Suggested&& suggested, const char* what) {
+// Fills `slot` on the pass's first call: the algorithm (timed, else suggested) and its workspace size.
+template <class Perf, int kCount, class Algo, class Timed, class Suggested, class Workspace>
+const ChosenAlgo<Algo>& choose_once(std::optional<ChosenAlgo<Algo>>& slot, Timed&& timed,
+                                    Suggested&& suggested, Workspace&& workspace, const char* what) {
+  if (slot) return *slot;
   Perf perf[kCount];
   int found = 0;
-  if (timed(perf, kCount, &found) == CUDNN_STATUS_SUCCESS) {
-    if (const Perf* best = fma_algorithm(perf, found)) return best->algo;
+  const Perf* best = nullptr;
+  if (timed(perf, kCount, &found) == CUDNN_STATUS_SUCCESS) best = fma_algorithm(perf, found);
+  if (best == nullptr) {
+    check_cudnn(suggested(perf, kCount, &found), what);
+    best = fma_algorithm(perf, found);
   }
-  check_cudnn(suggested(perf, kCount, &found), what);
-  const Perf* best = fma_algorithm(perf, found);
   if (best == nullptr) {
     throw std::runtime_error(std::string("cuDNN ") + what +
                              ": no direct-summation FP32 (FMA math) algorithm among its suggestions");
   }
-  return best->algo;
+  size_t bytes = 0;
+  check_cudnn(workspace(best->algo, &bytes), "workspace");
+  slot = ChosenAlgo<Algo>{best->algo, bytes};
+  return *slot;
 }
 
 // Descriptors and chosen algorithms of one conv geometry, kept for the thread's lifetime.
@@ -196,25 +203,23 @@ void conv2d_cudnn_forward(const Conv2dGeometry& g, const float* x, const float* 
   cudnnHandle_t h = cudnn_handle();
   ConvPlan& p = plan_for(g);
   const ConvDescriptors& d = p.d;
-  if (!p.forward) {
-    const auto algo = choose_algorithm<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
-        [&](auto* perf, int count, int* found) {
-          return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x, d.w, w, d.conv, d.y, y, count, found, perf,
-                                                        cudnn_workspace(kTimingWorkspace), kTimingWorkspace);
-        },
-        [&](auto* perf, int count, int* found) {
-          return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, count, found, perf);
-        },
-        "forward");
-    size_t bytes = 0;
-    check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes), "workspace");
-    p.forward = {algo, bytes};
-  }
+  const auto& chosen = choose_once<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+      p.forward,
+      [&](auto* perf, int count, int* found) {
+        return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, x, d.w, w, d.conv, d.y, y, count, found, perf,
+                                                      cudnn_workspace(kTimingWorkspace), kTimingWorkspace);
+      },
+      [&](auto* perf, int count, int* found) {
+        return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, count, found, perf);
+      },
+      [&](auto algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, bytes);
+      },
+      "forward");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(
-      cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, p.forward->algo,
-                              cudnn_workspace(p.forward->workspace), p.forward->workspace, &zero, d.y, y),
-      "cudnnConvolutionForward");
+  check_cudnn(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv, chosen.algo,
+                                      cudnn_workspace(chosen.workspace), chosen.workspace, &zero, d.y, y),
+              "cudnnConvolutionForward");
   if (bias != nullptr) {
     check_cudnn(cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y), "cudnnAddTensor");
   }
@@ -224,29 +229,25 @@ void conv2d_cudnn_backward_input(const Conv2dGeometry& g, const float* w, const 
   cudnnHandle_t h = cudnn_handle();
   ConvPlan& p = plan_for(g);
   const ConvDescriptors& d = p.d;
-  if (!p.backward_data) {
-    const auto algo =
-        choose_algorithm<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
-            [&](auto* perf, int count, int* found) {
-              return cudnnFindConvolutionBackwardDataAlgorithmEx(
-                  h, d.w, w, d.y, dy, d.conv, d.x, dx, count, found, perf, cudnn_workspace(kTimingWorkspace),
-                  kTimingWorkspace);
-            },
-            [&](auto* perf, int count, int* found) {
-              return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, count, found,
-                                                                 perf);
-            },
-            "backward data");
-    size_t bytes = 0;
-    check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes),
-                "workspace");
-    p.backward_data = {algo, bytes};
-  }
+  const auto& chosen = choose_once<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+      p.backward_data,
+      [&](auto* perf, int count, int* found) {
+        return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, w, d.y, dy, d.conv, d.x, dx, count, found,
+                                                           perf, cudnn_workspace(kTimingWorkspace),
+                                                           kTimingWorkspace);
+      },
+      [&](auto* perf, int count, int* found) {
+        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, count, found, perf);
+      },
+      [&](auto algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, bytes);
+      },
+      "backward data");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, p.backward_data->algo,
-                                           cudnn_workspace(p.backward_data->workspace),
-                                           p.backward_data->workspace, &zero, d.x, dx),
-              "cudnnConvolutionBackwardData");
+  check_cudnn(
+      cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, chosen.algo,
+                                   cudnn_workspace(chosen.workspace), chosen.workspace, &zero, d.x, dx),
+      "cudnnConvolutionBackwardData");
 }
 
 void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
@@ -254,29 +255,27 @@ void conv2d_cudnn_backward_weight(const Conv2dGeometry& g, const float* x, const
   cudnnHandle_t h = cudnn_handle();
   ConvPlan& p = plan_for(g);
   const ConvDescriptors& d = p.d;
-  if (!p.backward_filter) {
-    const auto algo =
-        choose_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
-            [&](auto* perf, int count, int* found) {
-              return cudnnFindConvolutionBackwardFilterAlgorithmEx(
-                  h, d.x, x, d.y, dy, d.conv, d.w, dw, count, found, perf, cudnn_workspace(kTimingWorkspace),
-                  kTimingWorkspace);
-            },
-            [&](auto* perf, int count, int* found) {
-              return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, count, found,
-                                                                   perf);
-            },
-            "backward filter");
-    size_t bytes = 0;
-    check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes),
-                "workspace");
-    p.backward_filter = {algo, bytes};
-  }
+  const auto& chosen =
+      choose_once<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+          p.backward_filter,
+          [&](auto* perf, int count, int* found) {
+            return cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                h, d.x, x, d.y, dy, d.conv, d.w, dw, count, found, perf, cudnn_workspace(kTimingWorkspace),
+                kTimingWorkspace);
+          },
+          [&](auto* perf, int count, int* found) {
+            return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, count, found,
+                                                                 perf);
+          },
+          [&](auto algo, size_t* bytes) {
+            return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, bytes);
+          },
+          "backward filter");
   const float one = 1.0f, zero = 0.0f;
-  check_cudnn(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, p.backward_filter->algo,
-                                             cudnn_workspace(p.backward_filter->workspace),
-                                             p.backward_filter->workspace, &zero, d.w, dw),
-              "cudnnConvolutionBackwardFilter");
+  check_cudnn(
+      cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv, chosen.algo,
+                                     cudnn_workspace(chosen.workspace), chosen.workspace, &zero, d.w, dw),
+      "cudnnConvolutionBackwardFilter");
   if (dbias != nullptr) {
     check_cudnn(cudnnConvolutionBackwardBias(h, &one, d.y, dy, &zero, d.bias, dbias), "backward bias");
   }
