@@ -57,8 +57,34 @@ void masked_scale(const float* x, const float* mask, float scale, float* y, int6
 }
 
 namespace {
+// One row of a broadcast: contiguous or broadcast operands get their own loops, which vectorise.
 template <typename Op>
-void broadcast_loop(const Broadcast4& p, const float* a, const float* b, float* out, Op op) {
+inline void broadcast_row(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n,
+                          Op op) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = op(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = op(a[i * sa], b[i * sb]);
+  }
+}
+
+template <typename Op>
+void broadcast_loop(const Broadcast4& plan, const float* a, const float* b, float* out, Op op) {
+  // Rows as long as the layouts allow: the last two dimensions merge when both operands step through
+  // them as one (a plane times a per-channel scalar is one row of H x W, not H rows of W). Every element
+  // still takes the same single operation, so the bits do not change.
+  Broadcast4 p = plan;
+  const auto merges = [&](const std::array<int64_t, 4>& st) { return st[2] == p.out[3] * st[3]; };
+  if (merges(p.stride_a) && merges(p.stride_b)) {
+    p.out[3] *= p.out[2];
+    p.out[2] = 1;
+  }
   const auto& d = p.out;
 #pragma omp parallel for collapse(2) schedule(static) if (d[0] * d[1] * d[2] * d[3] > 65536)
   for (int64_t i0 = 0; i0 < d[0]; ++i0) {
@@ -67,10 +93,7 @@ void broadcast_loop(const Broadcast4& p, const float* a, const float* b, float* 
         const float* ar = a + i0 * p.stride_a[0] + i1 * p.stride_a[1] + i2 * p.stride_a[2];
         const float* br = b + i0 * p.stride_b[0] + i1 * p.stride_b[1] + i2 * p.stride_b[2];
         float* o = out + ((i0 * d[1] + i1) * d[2] + i2) * d[3];
-        const int64_t sa = p.stride_a[3], sb = p.stride_b[3];
-        for (int64_t i3 = 0; i3 < d[3]; ++i3) {
-          o[i3] = op(ar[i3 * sa], br[i3 * sb]);
-        }
+        broadcast_row(ar, p.stride_a[3], br, p.stride_b[3], o, d[3], op);
       }
     }
   }
