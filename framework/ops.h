@@ -12,9 +12,13 @@ namespace s2 {
 
 enum class Padding { Same, Valid };
 
-// How the CPU computes a convolution. Auto takes Winograd for 3x3 stride-1 'same' convs with enough
-// channels to amortise its transforms, and im2col + GEMM otherwise.
-enum class ConvAlgorithm { Auto, Im2colGemm, Winograd };
+// How the CPU computes a convolution (kernels/cpu/conv2d_winograd.h for the Winograd tiles):
+// - Auto: WinogradF4x2 for 3x3 stride-1 'same' convs with enough channels to amortise the transforms,
+//   im2col + GEMM otherwise;
+// - Winograd: F(2x2, 3x3) throughout, the smallest error bound;
+// - WinogradF4x2: F(4x2, 3x3) for the forward and backward-input where the height suits it (F(2x2)
+//   elsewhere), F(2x2) for backward-weight.
+enum class ConvAlgorithm { Auto, Im2colGemm, Winograd, WinogradF4x2 };
 
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1;

@@ -1,7 +1,7 @@
 // The conv algorithms against a float64 convolution from the definition, forward and backward, each
 // within the float32 error bound of the way it sums (kernels/rounding_bound.h): im2col+GEMM sums a
-// patch directly; Winograd F(2x2,3x3) sums transformed products, whose bound comes from evaluating the
-// same transforms on absolute values.
+// patch directly; Winograd (F(2x2,3x3), and F(4x2,3x3) for the forward) sums transformed products, whose
+// bound comes from evaluating the same transforms on absolute values.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -9,6 +9,7 @@
 
 #include "framework/error.h"
 #include "framework/ops.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/rounding_bound.h"
 #include "tests/gradcheck.h"
 
@@ -79,96 +80,123 @@ Reference naive_weight_grad(const Planes& x, const Planes& dy, const Conv2dGeome
   return r;
 }
 
-// |B^T| |d| |B| for a 4x4 patch, |G| |w| |G^T| for a 3x3 kernel, |A^T| |m| |A| back to 2x2: Winograd's
-// transforms with every coefficient and value made absolute (B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
-// 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1]).
-constexpr double kBt[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
-constexpr double kG[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
-constexpr double kAt[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+// Winograd's transforms with every coefficient made absolute, per axis: F(2,3) (4 points) and F(4,3)
+// (6 points: 0, 1, -1, 2, -2 and infinity).
+struct AxisTransforms {
+  int m;                                       // outputs per tile along the axis
+  std::vector<std::vector<double>> bt, g, at;  // |B^T| (n x n), |G| (n x 3), |A^T| (m x n)
+};
+const AxisTransforms kF2{2,
+                         {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}},
+                         {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}},
+                         {{1, 1, 1, 0}, {0, 1, 1, 1}}};
+const AxisTransforms kF4{4,
+                         {{4, 0, 5, 0, 1, 0},
+                          {0, 4, 4, 1, 1, 0},
+                          {0, 4, 4, 1, 1, 0},
+                          {0, 2, 1, 2, 1, 0},
+                          {0, 2, 1, 2, 1, 0},
+                          {0, 4, 0, 5, 0, 1}},
+                         {{1. / 4, 0, 0},
+                          {1. / 6, 1. / 6, 1. / 6},
+                          {1. / 6, 1. / 6, 1. / 6},
+                          {1. / 24, 1. / 12, 1. / 6},
+                          {1. / 24, 1. / 12, 1. / 6},
+                          {0, 0, 1}},
+                         {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}}};
+const AxisTransforms& axis(int64_t m) {
+  return m == 4 ? kF4 : kF2;
+}
 
-template <int R, int K>
-std::array<double, R * R> sandwich(const double (&left)[R][K], const std::array<double, K * K>& v) {
-  std::array<double, R * R> out{};
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < R; ++j)
-      for (int a = 0; a < K; ++a)
-        for (int b = 0; b < K; ++b)
-          out[at(i * R + j)] += left[i][a] * std::abs(v[at(a * K + b)]) * left[j][b];
+using Matrix = std::vector<std::vector<double>>;
+
+// |L| |v| |R|^T for a matrix v.
+Matrix sandwich(const Matrix& left, const Matrix& v, const Matrix& right) {
+  Matrix out(left.size(), std::vector<double>(right.size(), 0.0));
+  for (size_t i = 0; i < left.size(); ++i)
+    for (size_t j = 0; j < right.size(); ++j)
+      for (size_t a = 0; a < v.size(); ++a)
+        for (size_t b = 0; b < v[a].size(); ++b) out[i][j] += left[i][a] * std::abs(v[a][b]) * right[j][b];
   return out;
 }
 
-// The 4x4 input patch of tile (a, b) of channel c of sample n, zero beyond the border.
-std::array<double, 16> input_patch(const Planes& x, const Conv2dGeometry& g, int64_t n, int64_t c, int64_t a,
-                                   int64_t b) {
-  std::array<double, 16> d{};
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) {
-      const int64_t ih = 2 * a - 1 + i, iw = 2 * b - 1 + j;
+// The (mh + 2) x (mw + 2) input patch of tile (a, b) of channel c of sample n, zero beyond the border.
+Matrix input_patch(const Planes& x, const Conv2dGeometry& g, int64_t n, int64_t c, int64_t a, int64_t b,
+                   int64_t mh, int64_t mw) {
+  Matrix d(at(mh + 2), std::vector<double>(at(mw + 2), 0.0));
+  for (int64_t i = 0; i < mh + 2; ++i)
+    for (int64_t j = 0; j < mw + 2; ++j) {
+      const int64_t ih = mh * a - 1 + i, iw = mw * b - 1 + j;
       if (ih >= 0 && ih < g.h_in && iw >= 0 && iw < g.w_in)
-        d[at(i * 4 + j)] = x[at(((n * g.c_in + c) * g.h_in + ih) * g.w_in + iw)];
+        d[at(i)][at(j)] = x[at(((n * g.c_in + c) * g.h_in + ih) * g.w_in + iw)];
     }
   return d;
 }
 
-// Per output element of conv2d_winograd, the absolute-value evaluation of its transforms and products.
-Planes winograd_magnitude(const Planes& x, const Planes& w, const Conv2dGeometry& g) {
+// Per output element of conv2d_winograd with an mh x mw tile, the absolute-value evaluation of its
+// transforms and products.
+Planes winograd_magnitude(const Planes& x, const Planes& w, const Conv2dGeometry& g, int64_t mh, int64_t mw) {
+  const AxisTransforms &th = axis(mh), &tw = axis(mw);
   Planes out(at(g.batch * g.c_out * g.out_pixels()), 0.0);
-  std::vector<std::array<double, 16>> u(at(g.c_out * g.c_in));
+  std::vector<Matrix> u(at(g.c_out * g.c_in));
   for (int64_t kc = 0; kc < g.c_out * g.c_in; ++kc) {
-    std::array<double, 9> k9{};
-    for (int i = 0; i < 9; ++i) k9[at(i)] = w[at(kc * 9 + i)];
-    u[at(kc)] = sandwich<4, 3>(kG, k9);
+    Matrix k3(3, std::vector<double>(3));
+    for (int i = 0; i < 9; ++i) k3[at(i / 3)][at(i % 3)] = w[at(kc * 9 + i)];
+    u[at(kc)] = sandwich(th.g, k3, tw.g);
   }
   for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t a = 0; 2 * a < g.h_out; ++a)
-      for (int64_t b = 0; 2 * b < g.w_out; ++b) {
-        std::vector<std::array<double, 16>> v(at(g.c_in));
-        for (int64_t c = 0; c < g.c_in; ++c) {
-          v[at(c)] = sandwich<4, 4>(kBt, input_patch(x, g, n, c, a, b));
-        }
+    for (int64_t a = 0; mh * a < g.h_out; ++a)
+      for (int64_t b = 0; mw * b < g.w_out; ++b) {
+        std::vector<Matrix> v(at(g.c_in));
+        for (int64_t c = 0; c < g.c_in; ++c)
+          v[at(c)] = sandwich(th.bt, input_patch(x, g, n, c, a, b, mh, mw), tw.bt);
         for (int64_t k = 0; k < g.c_out; ++k) {
-          std::array<double, 16> m{};
+          Matrix m(at(mh + 2), std::vector<double>(at(mw + 2), 0.0));
           for (int64_t c = 0; c < g.c_in; ++c)
-            for (int xi = 0; xi < 16; ++xi) m[at(xi)] += u[at(k * g.c_in + c)][at(xi)] * v[at(c)][at(xi)];
-          const auto y = sandwich<2, 4>(kAt, m);
-          for (int i = 0; i < 2 && 2 * a + i < g.h_out; ++i)
-            for (int j = 0; j < 2 && 2 * b + j < g.w_out; ++j)
-              out[at(((n * g.c_out + k) * g.h_out + 2 * a + i) * g.w_out + 2 * b + j)] = y[at(i * 2 + j)];
+            for (size_t i = 0; i < m.size(); ++i)
+              for (size_t j = 0; j < m[i].size(); ++j)
+                m[i][j] += u[at(k * g.c_in + c)][i][j] * v[at(c)][i][j];
+          const Matrix y = sandwich(th.at, m, tw.at);
+          for (int64_t i = 0; i < mh && mh * a + i < g.h_out; ++i)
+            for (int64_t j = 0; j < mw && mw * b + j < g.w_out; ++j)
+              out[at(((n * g.c_out + k) * g.h_out + mh * a + i) * g.w_out + mw * b + j)] = y[at(i)][at(j)];
         }
       }
   return out;
 }
 
-// The same for the weight gradient: |G^T| (sum over samples and tiles of |A| |dy| |A^T| (.) |B^T| |x|
-// |B|) |G| per kernel element (A = A^T transposed, G^T = G transposed).
-constexpr double kA[4][2] = {{1, 0}, {1, 1}, {1, 1}, {0, 1}};
-constexpr double kGt[3][4] = {{1, .5, .5, 0}, {0, .5, .5, 0}, {0, .5, .5, 1}};
+// The same for the weight gradient, which is F(2x2, 3x3) whatever the forward's tile: |G^T| (sum over
+// samples and tiles of |A| |dy| |A^T| (.) |B^T| |x| |B|) |G| per kernel element.
 Planes winograd_weight_magnitude(const Planes& x, const Planes& dy, const Conv2dGeometry& g) {
-  std::vector<std::array<double, 16>> du(at(g.c_out * g.c_in));
+  Matrix a_abs(4, std::vector<double>(2)), gt_abs(3, std::vector<double>(4));  // A = (A^T)^T, G^T
+  for (size_t i = 0; i < 4; ++i) {
+    for (size_t j = 0; j < 2; ++j) a_abs[i][j] = kF2.at[j][i];
+    for (size_t j = 0; j < 3; ++j) gt_abs[j][i] = kF2.g[i][j];
+  }
+  std::vector<Matrix> du(at(g.c_out * g.c_in), Matrix(4, std::vector<double>(4, 0.0)));
   for (int64_t n = 0; n < g.batch; ++n)
     for (int64_t a = 0; 2 * a < g.h_out; ++a)
       for (int64_t b = 0; 2 * b < g.w_out; ++b) {
-        std::vector<std::array<double, 16>> v(at(g.c_in)), z(at(g.c_out));
-        for (int64_t c = 0; c < g.c_in; ++c) {
-          v[at(c)] = sandwich<4, 4>(kBt, input_patch(x, g, n, c, a, b));
-        }
+        std::vector<Matrix> v(at(g.c_in)), z(at(g.c_out));
+        for (int64_t c = 0; c < g.c_in; ++c)
+          v[at(c)] = sandwich(kF2.bt, input_patch(x, g, n, c, a, b, 2, 2), kF2.bt);
         for (int64_t k = 0; k < g.c_out; ++k) {
-          std::array<double, 4> t{};
+          Matrix t(2, std::vector<double>(2, 0.0));
           for (int i = 0; i < 2; ++i)
             for (int j = 0; j < 2; ++j)
               if (2 * a + i < g.h_out && 2 * b + j < g.w_out)
-                t[at(i * 2 + j)] = dy[at(((n * g.c_out + k) * g.h_out + 2 * a + i) * g.w_out + 2 * b + j)];
-          z[at(k)] = sandwich<4, 2>(kA, t);
+                t[at(i)][at(j)] = dy[at(((n * g.c_out + k) * g.h_out + 2 * a + i) * g.w_out + 2 * b + j)];
+          z[at(k)] = sandwich(a_abs, t, a_abs);
         }
         for (int64_t k = 0; k < g.c_out; ++k)
           for (int64_t c = 0; c < g.c_in; ++c)
-            for (int xi = 0; xi < 16; ++xi)
-              du[at(k * g.c_in + c)][at(xi)] += z[at(k)][at(xi)] * v[at(c)][at(xi)];
+            for (size_t i = 0; i < 4; ++i)
+              for (size_t j = 0; j < 4; ++j) du[at(k * g.c_in + c)][i][j] += z[at(k)][i][j] * v[at(c)][i][j];
       }
   Planes out(at(g.c_out * g.c_in * 9));
   for (int64_t kc = 0; kc < g.c_out * g.c_in; ++kc) {
-    const auto m = sandwich<3, 4>(kGt, du[at(kc)]);
-    for (int i = 0; i < 9; ++i) out[at(kc * 9 + i)] = m[at(i)];
+    const Matrix m = sandwich(gt_abs, du[at(kc)], gt_abs);
+    for (int i = 0; i < 9; ++i) out[at(kc * 9 + i)] = m[at(i / 3)][at(i % 3)];
   }
   return out;
 }
@@ -200,10 +228,17 @@ void check_within(const std::vector<float>& got, const Planes& want, const Plane
   CHECK(worst <= 1.0);
 }
 
-// Winograd's chain per output: input transform 2, filter transform 6 (with the halving), the product
-// 1, the channel sum c_in, output transform 4.
-int64_t winograd_chain(int64_t c_in) {
-  return c_in + 13;
+// Winograd's chain per output: the product 1 and the channel sum c_in, then per axis the input
+// transform (F(2,3) 1, F(4,3) 2), the filter transform (3, with F(2,3)'s halving or F(4,3)'s
+// division) and the output transform (F(2,3) 2, F(4,3) 3).
+int64_t winograd_chain(int64_t c_in, int64_t mh, int64_t mw) {
+  auto per_axis = [](int64_t m) { return m == 4 ? 2 + 3 + 3 : 1 + 3 + 2; };
+  return c_in + 1 + per_axis(mh) + per_axis(mw);
+}
+
+// The tile each Winograd algorithm runs the forward (and backward-input) with.
+cpu::WinogradTile tile_for(ConvAlgorithm algorithm, const Conv2dGeometry& g) {
+  return algorithm == ConvAlgorithm::WinogradF4x2 ? cpu::winograd_tile_f4x2(g) : cpu::kWinogradF2x2;
 }
 
 }  // namespace
@@ -212,7 +247,10 @@ TEST_CASE("im2col and Winograd match a float64 convolution within their bounds")
   const std::pair<Shape, Shape> cases[] = {
       {{3, 64, 36, 10}, {64, 64, 3, 3}},     // paper stage 1
       {{2, 128, 36, 10}, {256, 128, 3, 3}},  // paper stage 3 entry
-      {{9, 5, 7, 3}, {6, 5, 3, 3}},          // batch past one Winograd chunk, odd sizes
+      {{9, 5, 7, 3}, {6, 5, 3, 3}},          // batch past one Winograd chunk, odd sizes, F(4,3) overhang
+      {{19, 3, 12, 10}, {4, 3, 3, 3}},       // a full 8-sample lane group per thread
+      {{2, 4, 36, 20}, {3, 4, 3, 3}},        // 90 tiles: two passes of 45, the second from mid-row
+      {{2, 3, 6, 9}, {2, 3, 3, 3}},          // 6 rows: F(2,3) and F(4,3) tie, F(2x2) for both
       {{1, 1, 1, 1}, {1, 1, 3, 3}},          // a single pixel
   };
   for (const auto& [xs, ws] : cases) {
@@ -224,10 +262,31 @@ TEST_CASE("im2col and Winograd match a float64 convolution within their bounds")
     const Reference ref = naive_conv(as_doubles(x), as_doubles(w), geometry);
     check_within(conv2d(x, w, Tensor(), {.algorithm = ConvAlgorithm::Im2colGemm}).to_vector(), ref.value,
                  ref.magnitude, geometry.patch_size(), "im2col");
-    check_within(conv2d(x, w, Tensor(), {.algorithm = ConvAlgorithm::Winograd}).to_vector(), ref.value,
-                 winograd_magnitude(as_doubles(x), as_doubles(w), geometry), winograd_chain(geometry.c_in),
-                 "Winograd");
+    for (auto algorithm : {ConvAlgorithm::Winograd, ConvAlgorithm::WinogradF4x2}) {
+      const cpu::WinogradTile tile = tile_for(algorithm, geometry);
+      CAPTURE(tile.h);
+      check_within(conv2d(x, w, Tensor(), {.algorithm = algorithm}).to_vector(), ref.value,
+                   winograd_magnitude(as_doubles(x), as_doubles(w), geometry, tile.h, tile.w),
+                   winograd_chain(geometry.c_in, tile.h, tile.w), "Winograd");
+    }
   }
+}
+
+TEST_CASE("the F(4x2) tile is taken where it transforms fewer points, and by Auto") {
+  auto tile_h = [](int64_t h) {
+    return cpu::winograd_tile_f4x2(conv2d_geometry({1, 1, h, 10}, {1, 1, 3, 3}, {})).h;
+  };
+  CHECK(tile_h(36) == 4);  // 9 tiles of 6 points against 18 of 4
+  CHECK(tile_h(7) == 4);   // 2 x 6 against 4 x 4
+  CHECK(tile_h(6) == 2);   // a tie: 2 x 6 against 3 x 4
+  CHECK(tile_h(2) == 2);
+  // Auto computes what WinogradF4x2 computes, bit for bit, for the paper's shapes.
+  Generator g(5);
+  const Tensor x = random_tensor({4, 64, 36, 10}, g), w = random_tensor({64, 64, 3, 3}, g, 0.1f);
+  CHECK(conv2d(x, w, Tensor()).to_vector() ==
+        conv2d(x, w, Tensor(), {.algorithm = ConvAlgorithm::WinogradF4x2}).to_vector());
+  CHECK(conv2d(x, w, Tensor()).to_vector() !=
+        conv2d(x, w, Tensor(), {.algorithm = ConvAlgorithm::Winograd}).to_vector());
 }
 
 TEST_CASE("Winograd and im2col gradients match float64 gradients within their bounds") {
@@ -240,22 +299,24 @@ TEST_CASE("Winograd and im2col gradients match float64 gradients within their bo
   const Planes wt = transposed_rotated(as_doubles(w), 24, 16);
   const Reference dx = naive_conv(as_doubles(upstream), wt, gt);
   const Reference dw = naive_weight_grad(as_doubles(x), as_doubles(upstream), g);
-  for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd}) {
-    const bool winograd = algorithm == ConvAlgorithm::Winograd;
-    CAPTURE(winograd);
+  for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd, ConvAlgorithm::WinogradF4x2}) {
+    const bool winograd = algorithm != ConvAlgorithm::Im2colGemm;
+    CAPTURE(static_cast<int>(algorithm));
     Tensor xi = x.clone(), wi = w.clone();
     xi.set_requires_grad(true);
     wi.set_requires_grad(true);
     conv2d(xi, wi, Tensor(), {.algorithm = algorithm}).backward(upstream);
     if (winograd) {
-      check_within(xi.grad().to_vector(), dx.value, winograd_magnitude(as_doubles(upstream), wt, gt),
-                   winograd_chain(24), "Winograd dx");
+      const cpu::WinogradTile tile = tile_for(algorithm, gt);
+      check_within(xi.grad().to_vector(), dx.value,
+                   winograd_magnitude(as_doubles(upstream), wt, gt, tile.h, tile.w),
+                   winograd_chain(24, tile.h, tile.w), "Winograd dx");
     } else {
       // im2col: a GEMM over output channels, then col2im adds up to 9 overlapping patches.
       check_within(xi.grad().to_vector(), dx.value, dx.magnitude, 24 + 9, "im2col dx");
     }
-    // dw sums the batch's pixels directly (im2col), or the transformed products of every tile (Winograd:
-    // two transforms of 2, the tile sum, and the 6 of G^T dU G).
+    // dw sums the batch's pixels directly (im2col), or the transformed products of every tile (Winograd,
+    // F(2x2) for either algorithm: two transforms of 2, the tile sum, and the 6 of G^T dU G).
     const int64_t pixels = g.batch * g.out_pixels(),
                   tiles = g.batch * ((g.h_out + 1) / 2) * ((g.w_out + 1) / 2);
     if (winograd) {

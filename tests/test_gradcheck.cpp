@@ -155,13 +155,19 @@ TEST_CASE("gradcheck itself rejects a wrong backward") {
 TEST_CASE("Winograd conv2d backward matches finite differences") {
   // Odd sizes leave partial tiles at the bottom and right borders.
   const std::pair<Shape, Shape> cases[] = {
-      {{2, 3, 5, 7}, {4, 3, 3, 3}}, {{1, 1, 4, 4}, {1, 1, 3, 3}}, {{3, 2, 1, 3}, {2, 2, 3, 3}}};
-  for (const auto& [xs, ws] : cases) {
-    CAPTURE(shape_str(xs));
-    Generator g(21);
-    std::vector<Tensor> inputs{random_tensor(xs, g), random_tensor(ws, g, 0.5f), random_tensor({ws[0]}, g)};
-    const Conv2dOptions o{.algorithm = ConvAlgorithm::Winograd};
-    CHECK(gradcheck([o](const auto& in) { return conv2d(in[0], in[1], in[2], o); }, inputs) <= 1.0);
+      {{2, 3, 5, 7}, {4, 3, 3, 3}},
+      {{1, 1, 4, 4}, {1, 1, 3, 3}},
+      {{3, 2, 1, 3}, {2, 2, 3, 3}},
+      {{2, 3, 7, 9}, {2, 3, 3, 3}}};  // F(4x2) for 4 and 7 rows (WinogradF4x2), with an overhang at 7
+  for (auto algorithm : {ConvAlgorithm::Winograd, ConvAlgorithm::WinogradF4x2}) {
+    for (const auto& [xs, ws] : cases) {
+      CAPTURE(shape_str(xs));
+      CAPTURE(static_cast<int>(algorithm));
+      Generator g(21);
+      std::vector<Tensor> inputs{random_tensor(xs, g), random_tensor(ws, g, 0.5f), random_tensor({ws[0]}, g)};
+      const Conv2dOptions o{.algorithm = algorithm};
+      CHECK(gradcheck([o](const auto& in) { return conv2d(in[0], in[1], in[2], o); }, inputs) <= 1.0);
+    }
   }
 }
 

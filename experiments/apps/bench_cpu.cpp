@@ -17,6 +17,7 @@
 #include "framework/allocator.h"
 #include "framework/autograd.h"
 #include "framework/optim.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "models/cbam_crop_net.h"
@@ -47,11 +48,13 @@ double forward_flops_per_sample(const models::CbamCropNet& net) {
 }
 
 // Times one conv layer's forward and both backward passes at the paper's shapes, per algorithm.
-// GFLOP/s counts the direct convolution's FLOPs, so Winograd's figure is an effective rate; "% peak"
-// is given for im2col, whose FLOPs are all really executed.
+// GFLOP/s counts the direct convolution's FLOPs, so Winograd's figures are effective rates; "% peak"
+// is the rate of the multiplies really executed (the harmonic mean of the three passes) against the
+// measured peak.
 void bench_conv_layers(int64_t batch, double peak_gflops) {
   fmt::print(
-      "\nconv layers (batch {}, 36x10), GFLOP/s by the direct-conv FLOP count:\n{:<14} {:<9} {:>9} {:>9} "
+      "\nconv layers (batch {}, 36x10), GFLOP/s by the direct-conv FLOP count (% peak: real "
+      "multiplies):\n{:<14} {:<9} {:>9} {:>9} "
       "{:>9} {:>8}\n",
       batch, "layer", "algorithm", "forward", "bwd-input", "bwd-weight", "% peak");
   struct Layer {
@@ -64,8 +67,8 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
                           {"3x3 256->256", 256, 256, 3},
                           {"1x1 128->256", 128, 256, 1}};
   for (const auto& l : layers) {
-    for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd}) {
-      if (algorithm == ConvAlgorithm::Winograd && l.k != 3) continue;
+    for (auto algorithm : {ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd, ConvAlgorithm::WinogradF4x2}) {
+      if (algorithm != ConvAlgorithm::Im2colGemm && l.k != 3) continue;
       Generator g(2);
       Tensor x = Tensor::empty({batch, l.cin, 36, 10}), w = Tensor::empty({l.cout, l.cin, l.k, l.k});
       for (Tensor* t : {&x, &w})
@@ -99,11 +102,28 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
       // Each rate includes one forward; remove it to isolate the backward passes.
       const double t_fwd = 1 / forward, t_both = 1 / both - t_fwd, t_w = 1 / weight_only - t_fwd;
       const double bwd_in = 1 / std::max(t_both - t_w, 1e-9), bwd_w = 1 / std::max(t_w, 1e-9);
-      const double mean = 3.0 / (1.0 / forward + 1.0 / bwd_in + 1.0 / bwd_w);
-      const bool real_flops = algorithm == ConvAlgorithm::Im2colGemm;
-      fmt::print("{:<14} {:<9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8}\n", l.name,
-                 real_flops ? "im2col" : "winograd", forward, bwd_in, bwd_w,
-                 real_flops ? fmt::format("{:.1f}%", 100.0 * mean / peak_gflops) : "-");
+      // The rate of real multiplies: Winograd's GEMMs do fewer than the direct count, by the ratio of
+      // direct products to transformed points (backward-weight is F(2x2) for either Winograd).
+      const auto geometry = conv2d_geometry(x.shape(), w.shape(), options);
+      auto direct_per_transformed = [&](cpu::WinogradTile tile) {
+        const int64_t tiles =
+            (geometry.h_out + tile.h - 1) / tile.h * ((geometry.w_out + tile.w - 1) / tile.w);
+        return static_cast<double>(9 * geometry.out_pixels()) / static_cast<double>(tiles * tile.points());
+      };
+      double real_fwd = forward, real_in = bwd_in, real_w = bwd_w;
+      if (algorithm != ConvAlgorithm::Im2colGemm) {
+        const cpu::WinogradTile tile =
+            algorithm == ConvAlgorithm::Winograd ? cpu::kWinogradF2x2 : cpu::winograd_tile_f4x2(geometry);
+        real_fwd /= direct_per_transformed(tile);
+        real_in /= direct_per_transformed(tile);
+        real_w /= direct_per_transformed(cpu::kWinogradF2x2);
+      }
+      const double mean = 3.0 / (1.0 / real_fwd + 1.0 / real_in + 1.0 / real_w);
+      const char* label = algorithm == ConvAlgorithm::Im2colGemm ? "im2col"
+                          : algorithm == ConvAlgorithm::Winograd ? "wino-2x2"
+                                                                 : "wino-4x2";
+      fmt::print("{:<14} {:<9} {:>9.1f} {:>9.1f} {:>9.1f} {:>7.1f}%\n", l.name, label, forward, bwd_in, bwd_w,
+                 100.0 * mean / peak_gflops);
     }
   }
 }

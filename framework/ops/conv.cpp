@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include "framework/autograd.h"
 #include "framework/ops.h"
@@ -71,14 +72,20 @@ Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Conv2dOptio
 }
 
 namespace {
-bool use_winograd(const Conv2dGeometry& g, ConvAlgorithm algorithm) {
+// The Winograd tile for the options, or none for im2col + GEMM.
+std::optional<cpu::WinogradTile> winograd_tile(const Conv2dGeometry& g, ConvAlgorithm algorithm) {
   const bool applies = cpu::winograd_applies(g);
-  S2_CHECK(algorithm != ConvAlgorithm::Winograd || applies,
+  const bool asked = algorithm == ConvAlgorithm::Winograd || algorithm == ConvAlgorithm::WinogradF4x2;
+  S2_CHECK(!asked || applies,
            "conv2d: Winograd needs a 3x3 stride-1 'same' convolution, got kernel {}x{} stride {}x{}",
            g.kernel_h, g.kernel_w, g.stride_h, g.stride_w);
+  if (algorithm == ConvAlgorithm::Winograd) return cpu::kWinogradF2x2;
+  if (algorithm == ConvAlgorithm::WinogradF4x2) return cpu::winograd_tile_f4x2(g);
   // Below 16 channels the transforms cost more than the multiplies they save.
-  return algorithm == ConvAlgorithm::Winograd ||
-         (algorithm == ConvAlgorithm::Auto && applies && g.c_in >= 16 && g.c_out >= 16);
+  if (algorithm == ConvAlgorithm::Auto && applies && g.c_in >= 16 && g.c_out >= 16) {
+    return cpu::winograd_tile_f4x2(g);
+  }
+  return std::nullopt;
 }
 
 // The same convolution seen from its output: what backward-input computes, by Winograd.
@@ -87,37 +94,39 @@ Conv2dGeometry transposed(Conv2dGeometry g) {
   return g;
 }
 
-void forward(const Conv2dGeometry& g, bool winograd, const float* x, const float* w, const float* b,
-             float* y) {
+using Tile = std::optional<cpu::WinogradTile>;
+
+void forward(const Conv2dGeometry& g, Tile tile, const float* x, const float* w, const float* b, float* y) {
   const int threads = cpu::max_threads();
-  if (winograd) {
-    Tensor u = detail::workspace(cpu::winograd_filter_floats(g));
-    cpu::winograd_transform_filter(g, w, false, u.data());
-    Tensor ws = detail::workspace(cpu::winograd_workspace(g, threads));
-    cpu::conv2d_winograd(g, x, u.data(), b, y, ws.data());
+  if (tile) {
+    Tensor u = detail::workspace(cpu::winograd_filter_floats(g, *tile));
+    cpu::winograd_transform_filter(g, *tile, w, false, u.data());
+    Tensor ws = detail::workspace(cpu::winograd_workspace(g, *tile, threads));
+    cpu::conv2d_winograd(g, *tile, x, u.data(), b, y, ws.data());
     return;
   }
   Tensor ws = detail::workspace(cpu::conv2d_forward_workspace(g, threads));
   cpu::conv2d_forward(g, x, w, b, y, ws.data());
 }
 
-void backward_input(const Conv2dGeometry& g, bool winograd, const float* w, const float* dy, float* dx) {
+void backward_input(const Conv2dGeometry& g, Tile tile, const float* w, const float* dy, float* dx) {
   const int threads = cpu::max_threads();
-  if (winograd) {
-    Tensor u = detail::workspace(cpu::winograd_filter_floats(g));
-    cpu::winograd_transform_filter(g, w, true, u.data());
-    Tensor ws = detail::workspace(cpu::winograd_workspace(transposed(g), threads));
-    cpu::conv2d_winograd(transposed(g), dy, u.data(), nullptr, dx, ws.data());
+  if (tile) {
+    Tensor u = detail::workspace(cpu::winograd_filter_floats(g, *tile));
+    cpu::winograd_transform_filter(g, *tile, w, true, u.data());
+    Tensor ws = detail::workspace(cpu::winograd_workspace(transposed(g), *tile, threads));
+    cpu::conv2d_winograd(transposed(g), *tile, dy, u.data(), nullptr, dx, ws.data());
     return;
   }
   Tensor ws = detail::workspace(cpu::conv2d_backward_input_workspace(g, threads));
   cpu::conv2d_backward_input(g, w, dy, dx, ws.data());
 }
 
-void backward_weight(const Conv2dGeometry& g, bool winograd, const float* x, const float* dy, float* dw,
+// Backward-weight is F(2x2, 3x3) whatever the forward's tile.
+void backward_weight(const Conv2dGeometry& g, Tile tile, const float* x, const float* dy, float* dw,
                      float* db) {
   const int threads = cpu::max_threads();
-  if (winograd) {
+  if (tile) {
     Tensor ws = detail::workspace(cpu::winograd_backward_weight_workspace(g, threads));
     cpu::conv2d_winograd_backward_weight(g, x, dy, dw, ws.data());
     if (db != nullptr) cpu::conv2d_backward_bias(g, dy, db);
@@ -141,23 +150,22 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   }
   detail::check_rank(x, 4, "conv2d", "input");
   detail::check_rank(weight, 4, "conv2d", "weight");
-  const bool winograd = use_winograd(g, options.algorithm);
+  const Tile tile = winograd_tile(g, options.algorithm);
   Tensor y = Tensor::empty({g.batch, g.c_out, g.h_out, g.w_out});
-  forward(g, winograd, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data());
+  forward(g, tile, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data());
   const Tensor xs = x.detach(), ws_ = weight.detach();
   const bool has_bias = bias.defined();
   attach_grad_fn(y, {x, weight, bias}, "conv2d",
-                 [g, xs, ws_, has_bias, winograd, need_dx = x.requires_grad()](const Tensor& dy) {
+                 [g, xs, ws_, has_bias, tile, need_dx = x.requires_grad()](const Tensor& dy) {
                    Tensor dx, dw = Tensor::empty(ws_.shape()), db;
                    if (need_dx) {
                      dx = Tensor::empty(xs.shape());
-                     backward_input(g, winograd, ws_.data(), dy.data(), dx.data());
+                     backward_input(g, tile, ws_.data(), dy.data(), dx.data());
                    }
                    if (has_bias) {
                      db = Tensor::empty({g.c_out});
                    }
-                   backward_weight(g, winograd, xs.data(), dy.data(), dw.data(),
-                                   has_bias ? db.data() : nullptr);
+                   backward_weight(g, tile, xs.data(), dy.data(), dw.data(), has_bias ? db.data() : nullptr);
                    return std::vector<Tensor>{dx, dw, db};
                  });
   return y;
