@@ -103,6 +103,25 @@ inline void output_1d(const T* m, T* y) {
   }
 }
 
+// z = A g, the output gradient's transform (A is A^T above, transposed), and dw = G^T du, the filter
+// gradient's: backward-weight's, F(2,3) only (its dU sums over every tile of the batch, and F(4,3)'s
+// larger transforms would widen that long sum's error bound).
+template <int M, typename T>
+inline void output_grad_1d(const T* g, T* z) {
+  static_assert(M == 2);
+  z[0] = g[0];
+  z[1] = g[0] + g[1];
+  z[2] = g[0] - g[1];
+  z[3] = -g[1];
+}
+template <int M, typename T>
+inline void filter_grad_1d(const T* du, T* dw) {
+  static_assert(M == 2);
+  dw[0] = du[0] + 0.5f * (du[1] + du[2]);
+  dw[1] = 0.5f * (du[1] - du[2]);
+  dw[2] = 0.5f * (du[1] + du[2]) + du[3];
+}
+
 // out = L in R^T for an IH x IW tile: Column applies L down each column first, then Row applies R
 // across each row. Kept in registers: a buffer between the passes costs a store-forwarding stall per
 // tile, more than the arithmetic.
@@ -118,14 +137,41 @@ inline void transform_2d(const T (&in)[IH][IW], T (&out)[OH][OW]) {
   for (int i = 0; i < OH; ++i) Row(t[i], out[i]);
 }
 
-// ---- Forward (and backward-input) by F(MH x 2, 3x3), on kLanes samples side by side. V's and M's columns
-// are (tile, sample) pairs, sample fastest, so that each tile's transforms are vector operations over the
-// samples with contiguous loads and stores. Column order changes no bits: every element of a GEMM product is
-// the same chain over k, whatever the columns around it.
+// dst[((row0 + r) * dst_w + col0 + w) * kLanes + s] = src[s][r * width + w] for rows r in [r0, r1),
+// w < width and samples s < ns: kLanes planes interleaved, sample fastest. Eight columns of the eight
+// samples go at a time, transposed; where the width is not a multiple of 8, the last block overlaps the
+// one before it (writing the same values twice).
+void interleave(const float* const (&src)[kLanes], int64_t ns, int64_t r0, int64_t r1, int64_t width,
+                float* dst, int64_t dst_w, int64_t row0, int64_t col0) {
+  static constexpr float kZeros[kLanes] = {};
+  for (int64_t r = r0; r < r1; ++r) {
+    float* row = dst + ((row0 + r) * dst_w + col0) * kLanes;
+    if (width < kLanes) {
+      for (int64_t s = 0; s < ns; ++s) {
+        for (int64_t w = 0; w < width; ++w) row[w * kLanes + s] = src[s][r * width + w];
+      }
+      continue;
+    }
+    for (int64_t w0 = 0; w0 < width; w0 += kLanes) {
+      const int64_t w = std::min(w0, width - kLanes);
+      Lanes block[kLanes];
+      for (int64_t s = 0; s < kLanes; ++s) block[s] = load_lanes(s < ns ? src[s] + r * width + w : kZeros);
+      transpose8(block);
+      for (int64_t j = 0; j < kLanes; ++j) store_lanes(row + (w + j) * kLanes, block[j]);
+    }
+  }
+}
+
+// ---- Every pass by F(MH x 2, 3x3) on kLanes samples side by side: the forward, backward-input (the
+// forward of dy) and backward-weight (MH = 2). The columns of V, M and Z are (tile, sample) pairs,
+// sample fastest, so that each tile's transforms are vector operations over the samples with
+// contiguous loads and stores. In the forward, column order changes no bits: every element of a GEMM
+// product is the same chain over k, whatever the columns around it; backward-weight sums over the
+// columns in this fixed order.
 constexpr int64_t kChunkColumns = 360;  // the GEMMs' width, about
 
 template <int MH>
-struct ForwardTiles {
+struct LaneTiles {
   static constexpr int NH = MH + 2, kPoints = NH * 4;
 
   const Conv2dGeometry& g;
@@ -155,31 +201,10 @@ struct ForwardTiles {
     // The input rows the pass's tiles read: padded rows [MH a0, MH a1 + NH), less the border.
     const int64_t a0 = t0 / tw, a1 = (t0 + nt - 1) / tw;
     const int64_t h0 = std::max<int64_t>(MH * a0 - 1, 0), h1 = std::min<int64_t>(MH * a1 + NH - 1, g.h_in);
-    static constexpr float kZeros[kLanes] = {};
     for (int64_t c = 0; c < g.c_in; ++c) {
-      const float* xc[kLanes];
-      for (int64_t s = 0; s < kLanes; ++s)
-        xc[s] = s < ns ? x + ((n0 + s) * g.c_in + c) * g.in_pixels() : nullptr;
-      for (int64_t h = h0; h < h1; ++h) {
-        float* row = interleaved + ((h + 1) * padded_w + 1) * kLanes;
-        if (g.w_in < kLanes) {
-          for (int64_t s = 0; s < ns; ++s) {
-            for (int64_t w = 0; w < g.w_in; ++w) row[w * kLanes + s] = xc[s][h * g.w_in + w];
-          }
-          continue;
-        }
-        // Eight columns of the eight samples at a time, transposed; the last block overlaps the one
-        // before it where the width is not a multiple of 8 (writing the same values twice).
-        for (int64_t w0 = 0; w0 < g.w_in; w0 += kLanes) {
-          const int64_t w = std::min(w0, g.w_in - kLanes);
-          Lanes block[kLanes];
-          for (int64_t s = 0; s < kLanes; ++s) {
-            block[s] = load_lanes(s < ns ? xc[s] + h * g.w_in + w : kZeros);
-          }
-          transpose8(block);
-          for (int64_t j = 0; j < kLanes; ++j) store_lanes(row + (w + j) * kLanes, block[j]);
-        }
-      }
+      const float* xc[kLanes] = {};
+      for (int64_t s = 0; s < ns; ++s) xc[s] = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
+      interleave(xc, ns, h0, h1, g.w_in, interleaved, padded_w, 1, 1);
       float* vc = v + c * width;
       for (int64_t t = t0; t < t0 + nt; ++t) {
         const float* corner = interleaved + (MH * (t / tw) * padded_w + 2 * (t % tw)) * kLanes;
@@ -261,125 +286,107 @@ struct ForwardTiles {
       }
     }
   }
-};
 
-// ---- F(2x2, 3x3) for the forward and for backward-weight: 4 samples per chunk, one sample's tiles
-// after another.
-constexpr int64_t kTile = 16;
-constexpr int64_t kSamplesPerChunk = 4;
+  // ---- Backward-weight. dy's tiles, interleaved like x's (element (row, col) of sample s at
+  // [(row * grad_w + col) * kLanes + s]), zero where the tiles hang over the border.
+  int64_t grad_h = MH * th, grad_w = 2 * tw;
 
-int64_t tiles_h(const Conv2dGeometry& g) {
-  return (g.h_out + 1) / 2;
-}
-int64_t tiles_w(const Conv2dGeometry& g) {
-  return (g.w_out + 1) / 2;
-}
-int64_t tiles(const Conv2dGeometry& g) {
-  return tiles_h(g) * tiles_w(g);
-}
-int64_t padded_w(const Conv2dGeometry& g) {
-  return 2 * tiles_w(g) + 2;
-}
-int64_t padded_h(const Conv2dGeometry& g) {
-  return 2 * tiles_h(g) + 2;
-}
-
-// The 16 planes of V, M and Z are padded apart by a cache line, as in ForwardTiles.
-int64_t plane_floats(int64_t channels, int64_t width) {
-  return channels * width + 16;
-}
-
-// Per thread: V and M (or Z) for one chunk and one zero-bordered channel.
-int64_t per_thread_floats(const Conv2dGeometry& g) {
-  const int64_t width = kSamplesPerChunk * tiles(g);
-  return kTile * (plane_floats(g.c_in, width) + plane_floats(g.c_out, width)) + padded_h(g) * padded_w(g);
-}
-
-// v = B^T d B for the 4x4 patch at rows[i][j]; output planes are `plane` floats apart.
-inline void input_transform_tile(const float* const rows[4], int64_t offset, float* v, int64_t plane) {
-  float d[4][4], out[4][4];
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) d[i][j] = rows[i][offset + j];
+  // Per thread: V, Z, and one channel of x and of dy, each of kLanes samples, interleaved.
+  int64_t weight_per_thread_floats() const {
+    return per_thread_floats() + grad_h * grad_w * kLanes;
   }
-  transform_2d<float, 4, 4, 4, 4, input_1d<2, float>, input_1d<2, float>>(d, out);
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) v[(i * 4 + j) * plane] = out[i][j];
-  }
-}
 
-// z = A g A^T for one 2x2 tile g of the output gradient, A = [1 0; 1 1; 1 -1; 0 -1].
-inline void output_grad_transform_tile(const float g[2][2], float* z, int64_t plane) {
-  float t[4][2];
-  for (int j = 0; j < 2; ++j) {
-    t[0][j] = g[0][j];
-    t[1][j] = g[0][j] + g[1][j];
-    t[2][j] = g[0][j] - g[1][j];
-    t[3][j] = -g[1][j];
-  }
-  for (int i = 0; i < 4; ++i) {
-    z[(i * 4 + 0) * plane] = t[i][0];
-    z[(i * 4 + 1) * plane] = t[i][0] + t[i][1];
-    z[(i * 4 + 2) * plane] = t[i][0] - t[i][1];
-    z[(i * 4 + 3) * plane] = -t[i][1];
-  }
-}
-// Transforms channels [c0, c1) of samples [n0, n0 + ns) of x into V[xi][c][sample * tiles + tile]
-// (row stride `width`).
-void transform_input_chunk(const Conv2dGeometry& g, const float* x, int64_t n0, int64_t ns, int64_t width,
-                           float* v, float* padded, int64_t c0, int64_t c1) {
-  const int64_t th = tiles_h(g), tw = tiles_w(g), pw = padded_w(g), plane = plane_floats(g.c_in, width);
-  for (int64_t c = c0; c < c1; ++c) {
-    for (int64_t s = 0; s < ns; ++s) {
-      const float* xc = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
-      for (int64_t h = 0; h < g.h_in; ++h) std::copy_n(xc + h * g.w_in, g.w_in, padded + (h + 1) * pw + 1);
-      float* vc = v + c * width + s * th * tw;
-      for (int64_t a = 0; a < th; ++a) {
-        const float* rows[4];
-        for (int64_t i = 0; i < 4; ++i) rows[i] = padded + (2 * a + i) * pw;
-        for (int64_t b = 0; b < tw; ++b) input_transform_tile(rows, 2 * b, vc + a * tw + b, plane);
-      }
-    }
-  }
-}
-
-// Z[xi][k][sample * tiles + tile] = A dy A^T per 2x2 tile of dy (zero beyond the border), for output
-// channels [k0, k1).
-void transform_output_grad_chunk(const Conv2dGeometry& g, const float* dy, int64_t n0, int64_t ns,
-                                 int64_t width, float* z, int64_t k0, int64_t k1) {
-  const int64_t th = tiles_h(g), tw = tiles_w(g), plane = plane_floats(g.c_out, width);
-  for (int64_t k = k0; k < k1; ++k) {
-    for (int64_t s = 0; s < ns; ++s) {
-      const float* dk = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
-      float* zk = z + k * width + s * th * tw;
-      for (int64_t a = 0; a < th; ++a) {
-        for (int64_t b = 0; b < tw; ++b) {
-          float tile[2][2];
-          for (int64_t i = 0; i < 2; ++i) {
-            for (int64_t j = 0; j < 2; ++j) {
-              const int64_t h = 2 * a + i, w = 2 * b + j;
-              tile[i][j] = (h < g.h_out && w < g.w_out) ? dk[h * g.w_out + w] : 0.0f;
-            }
-          }
-          output_grad_transform_tile(tile, zk + a * tw + b, plane);
+  // Z[xi][k][(t - t0) * kLanes + s] = A dy A^T for tiles [t0, t0 + nt) of samples [n0, n0 + ns).
+  void transform_output_grad(const float* dy, int64_t n0, int64_t ns, int64_t t0, int64_t nt, float* z,
+                             float* interleaved) const {
+    const int64_t stride = plane(g.c_out);
+    const int64_t h0 = MH * (t0 / tw), h1 = std::min<int64_t>(MH * ((t0 + nt - 1) / tw + 1), g.h_out);
+    for (int64_t k = 0; k < g.c_out; ++k) {
+      const float* dk[kLanes] = {};
+      for (int64_t s = 0; s < ns; ++s) dk[s] = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
+      interleave(dk, ns, h0, h1, g.w_out, interleaved, grad_w, 0, 0);
+      float* zk = z + k * width;
+      for (int64_t t = t0; t < t0 + nt; ++t) {
+        const float* corner = interleaved + (MH * (t / tw) * grad_w + 2 * (t % tw)) * kLanes;
+        Lanes tile[MH][2], out[NH][4];
+        for (int i = 0; i < MH; ++i) {
+          for (int j = 0; j < 2; ++j) tile[i][j] = load_lanes(corner + (i * grad_w + j) * kLanes);
+        }
+        transform_2d<Lanes, MH, 2, NH, 4, output_grad_1d<MH, Lanes>, output_grad_1d<2, Lanes>>(tile, out);
+        for (int i = 0; i < NH; ++i) {
+          for (int j = 0; j < 4; ++j) store_lanes(zk + (i * 4 + j) * stride + (t - t0) * kLanes, out[i][j]);
         }
       }
     }
   }
-}
 
-// dw = G^T dU G for one 4x4 dU, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
-inline void filter_grad_transform(const float du[16], float dw[9]) {
-  float t[12];  // t = G^T dU, 3x4
-  for (int j = 0; j < 4; ++j) {
-    t[0 * 4 + j] = du[0 * 4 + j] + 0.5f * (du[1 * 4 + j] + du[2 * 4 + j]);
-    t[1 * 4 + j] = 0.5f * (du[1 * 4 + j] - du[2 * 4 + j]);
-    t[2 * 4 + j] = 0.5f * (du[1 * 4 + j] + du[2 * 4 + j]) + du[3 * 4 + j];
+  // dw = G^T dU G with dU = sum over the batch's tiles of Z (.) V. The batch's chunks of kLanes samples
+  // go in at most kGroups fixed groups of consecutive chunks, set by the batch size alone; each group's
+  // dU is one GEMM chain over its chunks' columns, and the groups' dU are summed in group order.
+  // Threads only decide who computes which group, so any thread count gives the same bits.
+  static constexpr int64_t kGroups = 4;
+
+  size_t weight_workspace(int threads) const {
+    return static_cast<size_t>(weight_per_thread_floats()) * static_cast<size_t>(threads) +
+           static_cast<size_t>(kGroups * kPoints * g.c_out * g.c_in);
   }
-  for (int i = 0; i < 3; ++i) {  // dw = t G
-    dw[i * 3 + 0] = t[i * 4 + 0] + 0.5f * (t[i * 4 + 1] + t[i * 4 + 2]);
-    dw[i * 3 + 1] = 0.5f * (t[i * 4 + 1] - t[i * 4 + 2]);
-    dw[i * 3 + 2] = 0.5f * (t[i * 4 + 1] + t[i * 4 + 2]) + t[i * 4 + 3];
+
+  void backward_weight(const float* x, const float* dy, float* dw, float* workspace) const {
+    const int64_t chunks = (g.batch + kLanes - 1) / kLanes, groups = std::min(kGroups, chunks);
+    const int64_t kernels = g.c_out * g.c_in, du_size = kPoints * kernels;
+    const auto per_thread = static_cast<size_t>(weight_per_thread_floats());
+    const int threads = omp_get_max_threads();
+    float* partials = workspace + per_thread * static_cast<size_t>(threads);  // dU[group][xi][k][c]
+#pragma omp parallel num_threads(threads)
+    {
+      float* v = workspace + per_thread * static_cast<size_t>(omp_get_thread_num());
+      float* z = v + kPoints * plane(g.c_in);
+      float* x_lanes = z + kPoints * plane(g.c_out);
+      float* dy_lanes = x_lanes + padded_h * padded_w * kLanes;
+#pragma omp for schedule(static)
+      for (int64_t group = 0; group < groups; ++group) {
+        float* du = partials + du_size * group;
+        const int64_t first_chunk = chunks * group / groups;
+        for (int64_t chunk = first_chunk; chunk < chunks * (group + 1) / groups; ++chunk) {
+          const int64_t n0 = chunk * kLanes, ns = std::min(kLanes, g.batch - n0);
+          // Borders, overhangs and the lanes of absent samples are zeros.
+          std::fill_n(x_lanes, (padded_h * padded_w + grad_h * grad_w) * kLanes, 0.0f);
+          for (int64_t t0 = 0; t0 < tiles; t0 += tiles_per_pass) {
+            const int64_t nt = std::min(tiles_per_pass, tiles - t0);
+            transform_input(x, n0, ns, t0, nt, v, x_lanes);
+            transform_output_grad(dy, n0, ns, t0, nt, z, dy_lanes);
+            // dU[xi] (+)= Z[xi] (c_out x columns) * V[xi]^T (columns x c_in)
+            const bool first = chunk == first_chunk && t0 == 0;
+            for (int64_t xi = 0; xi < kPoints; ++xi) {
+              gemm(false, true, g.c_out, g.c_in, nt * kLanes, z + xi * plane(g.c_out), width,
+                   v + xi * plane(g.c_in), width, !first, du + xi * kernels, g.c_in);
+            }
+          }
+        }
+      }  // the implicit barrier: every group's dU is complete
+      // Sum the groups into the first, in group order (a streaming loop over dU), then map dU back to
+      // 3x3 kernels.
+      for (int64_t group = 1; group < groups; ++group) {
+        const float* part = partials + du_size * group;
+#pragma omp for simd schedule(static)
+        for (int64_t i = 0; i < du_size; ++i) partials[i] += part[i];
+      }
+#pragma omp for schedule(static)
+      for (int64_t kc = 0; kc < kernels; ++kc) {
+        float du[NH][4], out[3][3];
+        for (int xi = 0; xi < kPoints; ++xi) du[xi / 4][xi % 4] = partials[xi * kernels + kc];
+        transform_2d<float, NH, 4, 3, 3, filter_grad_1d<MH, float>, filter_grad_1d<2, float>>(du, out);
+        for (int i = 0; i < 9; ++i) dw[kc * 9 + i] = out[i / 3][i % 3];
+      }
+    }
   }
+};
+
+// Runs f.template operator()<MH>() for the tile's height.
+template <typename F>
+decltype(auto) with_tile(WinogradTile tile, F&& f) {
+  if (tile.h == 4) return f.template operator()<4>();
+  return f.template operator()<2>();
 }
 }  // namespace
 
@@ -411,131 +418,33 @@ void winograd_transform_filter(const Conv2dGeometry& g, WinogradTile tile, const
       const float* src = for_backward_input ? w + (c * g.c_in + r) * 9 : w + (r * g.c_in + c) * 9;
       for (int i = 0; i < 9; ++i) kernel[i / 3][i % 3] = for_backward_input ? src[8 - i] : src[i];  // rot180
       float* to = u + r * cols + c;
-      if (tile.h == 4) {
-        float t[6][4];
-        ForwardTiles<4>::filter(kernel, t);
-        for (int xi = 0; xi < 24; ++xi) to[xi * plane] = t[xi / 4][xi % 4];
-      } else {
-        float t[4][4];
-        transform_2d<float, 3, 3, 4, 4, filter_1d<2, float>, filter_1d<2, float>>(kernel, t);
-        for (int xi = 0; xi < 16; ++xi) to[xi * plane] = t[xi / 4][xi % 4];
-      }
+      with_tile(tile, [&]<int MH>() {
+        float t[MH + 2][4];
+        LaneTiles<MH>::filter(kernel, t);
+        for (int xi = 0; xi < (MH + 2) * 4; ++xi) to[xi * plane] = t[xi / 4][xi % 4];
+      });
     }
   }
 }
 
 size_t winograd_workspace(const Conv2dGeometry& g, WinogradTile tile, int threads) {
-  const int64_t per_thread = tile.h == 4 ? ForwardTiles<4>{g}.per_thread_floats() : per_thread_floats(g);
-  return static_cast<size_t>(per_thread) * static_cast<size_t>(threads);
+  return with_tile(tile, [&]<int MH>() {
+    return static_cast<size_t>(LaneTiles<MH>{g}.per_thread_floats()) * static_cast<size_t>(threads);
+  });
 }
 
 void conv2d_winograd(const Conv2dGeometry& g, WinogradTile tile, const float* x, const float* u,
                      const float* bias, float* y, float* workspace) {
-  if (tile.h == 4) {
-    ForwardTiles<4>{g}.run(x, u, bias, y, workspace);
-    return;
-  }
-  const int64_t th = tiles_h(g), tw = tiles_w(g), t_per_sample = th * tw;
-  const int64_t width = kSamplesPerChunk * t_per_sample;  // columns of V and M
-  const auto per_thread = static_cast<size_t>(per_thread_floats(g));
-#pragma omp parallel
-  {
-    float* v = workspace + per_thread * static_cast<size_t>(omp_get_thread_num());
-    float* m = v + kTile * plane_floats(g.c_in, width);
-    float* padded = m + kTile * plane_floats(g.c_out, width);  // one channel with a zero border
-    std::fill_n(padded, padded_h(g) * padded_w(g), 0.0f);
-    const auto [begin, end] = thread_range(g.batch);
-    for (int64_t n0 = begin; n0 < end; n0 += kSamplesPerChunk) {
-      const int64_t ns = std::min(kSamplesPerChunk, end - n0);
-      transform_input_chunk(g, x, n0, ns, width, v, padded, 0, g.c_in);
-      // M[xi] = U[xi] (c_out x c_in) * V[xi] (c_in x cols), one GEMM per transformed position.
-      for (int64_t xi = 0; xi < kTile; ++xi) {
-        gemm(false, false, g.c_out, ns * t_per_sample, g.c_in, u + xi * g.c_out * g.c_in, g.c_in,
-             v + xi * plane_floats(g.c_in, width), width, false, m + xi * plane_floats(g.c_out, width),
-             width);
-      }
-      // Output transform, dropping the outputs of tiles that hang over the border.
-      const int64_t plane = plane_floats(g.c_out, width);
-      for (int64_t k = 0; k < g.c_out; ++k) {
-        const float b0 = bias != nullptr ? bias[k] : 0.0f;
-        for (int64_t s = 0; s < ns; ++s) {
-          float* yk = y + ((n0 + s) * g.c_out + k) * g.out_pixels();
-          const float* mk = m + k * width + s * t_per_sample;
-          for (int64_t a = 0; a < th; ++a) {
-            for (int64_t b = 0; b < tw; ++b) {
-              float in[4][4], out[2][2];
-              for (int xi = 0; xi < 16; ++xi) in[xi / 4][xi % 4] = mk[a * tw + b + xi * plane];
-              transform_2d<float, 4, 4, 2, 2, output_1d<2, float>, output_1d<2, float>>(in, out);
-              for (int64_t i = 0; i < 2 && 2 * a + i < g.h_out; ++i) {
-                for (int64_t j = 0; j < 2 && 2 * b + j < g.w_out; ++j) {
-                  yk[(2 * a + i) * g.w_out + 2 * b + j] = out[i][j] + b0;
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  with_tile(tile, [&]<int MH>() { LaneTiles<MH>{g}.run(x, u, bias, y, workspace); });
 }
 
-// The batch's chunks go in at most kGroups fixed groups of consecutive chunks, set by the batch size
-// alone; each group's dU is one GEMM chain over its chunks, and the groups' dU are summed in group
-// order. Threads only decide who computes which group, so any thread count gives the same bits.
-constexpr int64_t kGroups = 4;
-
 size_t winograd_backward_weight_workspace(const Conv2dGeometry& g, int threads) {
-  return static_cast<size_t>(per_thread_floats(g)) * static_cast<size_t>(threads) +
-         static_cast<size_t>(kGroups * kTile * g.c_out * g.c_in);
+  return LaneTiles<2>{g}.weight_workspace(threads);
 }
 
 void conv2d_winograd_backward_weight(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                      float* workspace) {
-  // F(2x2, 3x3) whatever the forward tile: dU sums over every tile of the batch, and F(4, 3)'s larger
-  // transforms would widen that long sum's error bound.
-  const int64_t t_per_sample = tiles(g), width = kSamplesPerChunk * t_per_sample;
-  const int64_t chunks = (g.batch + kSamplesPerChunk - 1) / kSamplesPerChunk;
-  const int64_t groups = std::min(kGroups, chunks);
-  const auto per_thread = static_cast<size_t>(per_thread_floats(g));
-  const int64_t du_size = kTile * g.c_out * g.c_in;
-  const int threads = omp_get_max_threads();
-  float* partials = workspace + per_thread * static_cast<size_t>(threads);  // dU[group][xi][k][c]
-#pragma omp parallel num_threads(threads)
-  {
-    float* v = workspace + per_thread * static_cast<size_t>(omp_get_thread_num());
-    float* z = v + kTile * plane_floats(g.c_in, width);
-    float* padded = z + kTile * plane_floats(g.c_out, width);
-    std::fill_n(padded, padded_h(g) * padded_w(g), 0.0f);
-#pragma omp for schedule(static)
-    for (int64_t group = 0; group < groups; ++group) {
-      float* du = partials + du_size * group;
-      // Chunks [chunks * group / groups, chunks * (group + 1) / groups), in order.
-      for (int64_t chunk = chunks * group / groups; chunk < chunks * (group + 1) / groups; ++chunk) {
-        const int64_t n0 = chunk * kSamplesPerChunk, ns = std::min(kSamplesPerChunk, g.batch - n0);
-        const bool first = chunk == chunks * group / groups;
-        transform_input_chunk(g, x, n0, ns, width, v, padded, 0, g.c_in);
-        transform_output_grad_chunk(g, dy, n0, ns, width, z, 0, g.c_out);
-        // dU[xi] (+)= Z[xi] (c_out x cols) * V[xi]^T (cols x c_in)
-        for (int64_t xi = 0; xi < kTile; ++xi) {
-          gemm(false, true, g.c_out, g.c_in, ns * t_per_sample, z + xi * plane_floats(g.c_out, width), width,
-               v + xi * plane_floats(g.c_in, width), width, !first, du + xi * g.c_out * g.c_in, g.c_in);
-        }
-      }
-    }  // the implicit barrier: every group's dU is complete
-    // Sum the groups into the first, in group order (a streaming loop over dU), then map dU back to
-    // 3x3 kernels.
-    for (int64_t group = 1; group < groups; ++group) {
-      const float* part = partials + du_size * group;
-#pragma omp for simd schedule(static)
-      for (int64_t i = 0; i < du_size; ++i) partials[i] += part[i];
-    }
-#pragma omp for schedule(static)
-    for (int64_t kc = 0; kc < g.c_out * g.c_in; ++kc) {
-      float sum[kTile];
-      for (int64_t xi = 0; xi < kTile; ++xi) sum[xi] = partials[xi * g.c_out * g.c_in + kc];
-      filter_grad_transform(sum, dw + kc * 9);
-    }
-  }
+  LaneTiles<2>{g}.backward_weight(x, dy, dw, workspace);
 }
 
 }  // namespace s2::cpu

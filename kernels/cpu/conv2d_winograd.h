@@ -2,9 +2,10 @@
 // 3x3 stride-1 'same' convolution by Winograd's minimal filtering (Lavin & Gray, 2016), done as one
 // batched GEMM per transformed point. The forward's output tile is F(2x2, 3x3) (16 multiplies per
 // channel pair for 4 outputs, against 36 direct), or F(4x2, 3x3) (24 for 8, against 72; the paper
-// network's 36 dates make 9 tiles exactly), which transforms kLanes samples side by side.
-// Backward-input reuses the forward with the kernel rotated by 180 degrees and channels swapped,
-// which is exact for symmetric padding 1; backward-weight runs F(2x2, 3x3)'s transforms in reverse.
+// network's 36 dates make 9 tiles exactly). Every pass transforms 8 samples side by side in vector
+// registers. Backward-input reuses the forward with the kernel rotated by 180 degrees and channels
+// swapped, which is exact for symmetric padding 1; backward-weight runs F(2x2, 3x3)'s transforms in
+// reverse.
 #include <cstddef>
 #include <cstdint>
 
