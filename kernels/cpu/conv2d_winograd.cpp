@@ -137,13 +137,20 @@ inline void transform_2d(const T (&in)[IH][IW], T (&out)[OH][OW]) {
   for (int i = 0; i < OH; ++i) Row(t[i], out[i]);
 }
 
-// dst[((row0 + r) * dst_w + col0 + w) * kLanes + s] = src[s][r * width + w] for rows r in [r0, r1),
-// w < width and samples s < ns: kLanes planes interleaved, sample fastest. Eight columns of the eight
-// samples go at a time, transposed; where the width is not a multiple of 8, the last block overlaps the
-// one before it (writing the same values twice).
-void interleave(const float* const (&src)[kLanes], int64_t ns, int64_t r0, int64_t r1, int64_t width,
-                float* dst, int64_t dst_w, int64_t row0, int64_t col0) {
+// One channel c of samples [n0, n0 + ns) of an NCHW tensor (planes of `rows` x `width`), kLanes planes
+// interleaved, sample fastest: dst[((row0 + r) * dst_w + col0 + w) * kLanes + s] = plane s [r][w] for
+// rows r in [r0, r1). Eight columns of the eight samples go at a time, transposed; where the width is
+// not a multiple of 8, the last block overlaps the one before it (writing the same values twice).
+struct NchwTensor {
+  const float* data;
+  int64_t channels, rows, width;
+};
+void interleave(const NchwTensor& t, int64_t n0, int64_t ns, int64_t c, int64_t r0, int64_t r1, float* dst,
+                int64_t dst_w, int64_t row0, int64_t col0) {
   static constexpr float kZeros[kLanes] = {};
+  const int64_t width = t.width;
+  const float* src[kLanes] = {};
+  for (int64_t s = 0; s < ns; ++s) src[s] = t.data + ((n0 + s) * t.channels + c) * t.rows * width;
   for (int64_t r = r0; r < r1; ++r) {
     float* row = dst + ((row0 + r) * dst_w + col0) * kLanes;
     if (width < kLanes) {
@@ -194,6 +201,24 @@ struct LaneTiles {
     transform_2d<float, 3, 3, NH, 4, filter_1d<MH, float>, filter_1d<2, float>>(w, u);
   }
 
+  // For tiles [t0, t0 + nt) of one interleaved channel (row stride buf_w): the IH x IW patch at the
+  // tile's corner, transformed to NH x 4 points, point xi to dst[xi * stride + (t - t0) * kLanes].
+  template <int IH, int IW, void Column(const Lanes*, Lanes*), void Row(const Lanes*, Lanes*)>
+  void transform_tiles(const float* buf, int64_t buf_w, int64_t t0, int64_t nt, float* dst,
+                       int64_t stride) const {
+    for (int64_t t = t0; t < t0 + nt; ++t) {
+      const float* corner = buf + (MH * (t / tw) * buf_w + 2 * (t % tw)) * kLanes;
+      Lanes patch[IH][IW], out[NH][4];
+      for (int i = 0; i < IH; ++i) {
+        for (int j = 0; j < IW; ++j) patch[i][j] = load_lanes(corner + (i * buf_w + j) * kLanes);
+      }
+      transform_2d<Lanes, IH, IW, NH, 4, Column, Row>(patch, out);
+      for (int i = 0; i < NH; ++i) {
+        for (int j = 0; j < 4; ++j) store_lanes(dst + (i * 4 + j) * stride + (t - t0) * kLanes, out[i][j]);
+      }
+    }
+  }
+
   // V[xi][c][(t - t0) * kLanes + s] for tiles [t0, t0 + nt) of samples [n0, n0 + ns), every channel.
   void transform_input(const float* x, int64_t n0, int64_t ns, int64_t t0, int64_t nt, float* v,
                        float* interleaved) const {
@@ -202,23 +227,9 @@ struct LaneTiles {
     const int64_t a0 = t0 / tw, a1 = (t0 + nt - 1) / tw;
     const int64_t h0 = std::max<int64_t>(MH * a0 - 1, 0), h1 = std::min<int64_t>(MH * a1 + NH - 1, g.h_in);
     for (int64_t c = 0; c < g.c_in; ++c) {
-      const float* xc[kLanes] = {};
-      for (int64_t s = 0; s < ns; ++s) xc[s] = x + ((n0 + s) * g.c_in + c) * g.in_pixels();
-      interleave(xc, ns, h0, h1, g.w_in, interleaved, padded_w, 1, 1);
-      float* vc = v + c * width;
-      for (int64_t t = t0; t < t0 + nt; ++t) {
-        const float* corner = interleaved + (MH * (t / tw) * padded_w + 2 * (t % tw)) * kLanes;
-        Lanes d[NH][4], out[NH][4];
-        for (int i = 0; i < NH; ++i) {
-          for (int j = 0; j < 4; ++j) d[i][j] = load_lanes(corner + (i * padded_w + j) * kLanes);
-        }
-        transform_2d<Lanes, NH, 4, NH, 4, input_1d<MH, Lanes>, input_1d<2, Lanes>>(d, out);
-        for (int i = 0; i < NH; ++i) {
-          for (int j = 0; j < 4; ++j) {
-            store_lanes(vc + (i * 4 + j) * stride + (t - t0) * kLanes, out[i][j]);
-          }
-        }
-      }
+      interleave({x, g.c_in, g.h_in, g.w_in}, n0, ns, c, h0, h1, interleaved, padded_w, 1, 1);
+      transform_tiles<NH, 4, input_1d<MH, Lanes>, input_1d<2, Lanes>>(interleaved, padded_w, t0, nt,
+                                                                      v + c * width, stride);
     }
   }
 
@@ -302,21 +313,9 @@ struct LaneTiles {
     const int64_t stride = plane(g.c_out);
     const int64_t h0 = MH * (t0 / tw), h1 = std::min<int64_t>(MH * ((t0 + nt - 1) / tw + 1), g.h_out);
     for (int64_t k = 0; k < g.c_out; ++k) {
-      const float* dk[kLanes] = {};
-      for (int64_t s = 0; s < ns; ++s) dk[s] = dy + ((n0 + s) * g.c_out + k) * g.out_pixels();
-      interleave(dk, ns, h0, h1, g.w_out, interleaved, grad_w, 0, 0);
-      float* zk = z + k * width;
-      for (int64_t t = t0; t < t0 + nt; ++t) {
-        const float* corner = interleaved + (MH * (t / tw) * grad_w + 2 * (t % tw)) * kLanes;
-        Lanes tile[MH][2], out[NH][4];
-        for (int i = 0; i < MH; ++i) {
-          for (int j = 0; j < 2; ++j) tile[i][j] = load_lanes(corner + (i * grad_w + j) * kLanes);
-        }
-        transform_2d<Lanes, MH, 2, NH, 4, output_grad_1d<MH, Lanes>, output_grad_1d<2, Lanes>>(tile, out);
-        for (int i = 0; i < NH; ++i) {
-          for (int j = 0; j < 4; ++j) store_lanes(zk + (i * 4 + j) * stride + (t - t0) * kLanes, out[i][j]);
-        }
-      }
+      interleave({dy, g.c_out, g.h_out, g.w_out}, n0, ns, k, h0, h1, interleaved, grad_w, 0, 0);
+      transform_tiles<MH, 2, output_grad_1d<MH, Lanes>, output_grad_1d<2, Lanes>>(interleaved, grad_w, t0, nt,
+                                                                                  z + k * width, stride);
     }
   }
 
