@@ -1,10 +1,13 @@
 // Forward results against hand-computed values, and error messages for bad shapes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "framework/error.h"
 #include "framework/ops.h"
+#include "framework/random.h"
+#include "kernels/rounding_bound.h"
 
 using namespace s2;
 using doctest::Approx;
@@ -66,6 +69,32 @@ TEST_CASE("pooling and channel reductions") {
   const Tensor c = concat_channels({x, channel_max(x)});
   CHECK(c.shape() == Shape{1, 3, 1, 3});
   CHECK(c.to_vector() == std::vector<float>{1, 5, 3, -2, 0, 7, 1, 5, 7});
+}
+
+TEST_CASE("global pooling over long rows: the serial scan's first maximum, the mean within its bound") {
+  // The forward reductions run in 8 interleaved lanes (kernels/cpu/pooling.cpp). Row lengths around
+  // multiples of 8; small integers, so that the maximum repeats across lanes and the first one must win.
+  for (const int64_t pixels : {1, 7, 8, 9, 23, 360}) {
+    CAPTURE(pixels);
+    Generator g(static_cast<uint64_t>(pixels));
+    std::vector<float> v(static_cast<size_t>(pixels));
+    for (auto& e : v) e = std::round(4.0f * g.normal());
+    Tensor x = Tensor::from_vector({1, 1, 1, pixels}, v);
+    x.set_requires_grad(true);
+    const Tensor y = global_max_pool2d(x);
+    sum(y).backward();
+    const auto first = std::max_element(v.begin(), v.end()) - v.begin();  // the first of the largest
+    std::vector<float> route(v.size(), 0.0f);
+    route[static_cast<size_t>(first)] = 1.0f;
+    CHECK(y.item() == v[static_cast<size_t>(first)]);
+    CHECK(x.grad().to_vector() == route);
+    // The mean: at most ceil(n / 8) additions per lane, 3 to combine the lanes, 1 division.
+    double exact = 0, magnitude = 0;
+    for (const float e : v) exact += e, magnitude += std::abs(e);
+    const auto chain = (pixels + 7) / 8 + 4;
+    CHECK(std::abs(global_avg_pool2d(x.detach()).item() - exact / static_cast<double>(pixels)) <=
+          float32_gamma(chain) * magnitude / static_cast<double>(pixels));
+  }
 }
 
 TEST_CASE("max pooling routes the gradient to the arg-max only") {

@@ -5,7 +5,8 @@
 
 namespace s2::cpu {
 
-// x: [rows, pixels] -> y: [rows]
+// x: [rows, pixels] -> y: [rows]. The forward reductions run in 8 fixed interleaved lanes per row
+// (pooling.cpp): vectorised, and the same bits on any vector width and thread count.
 void global_avg_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y);
 void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, float* dx);
 void global_max_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y, int32_t* argmax);
