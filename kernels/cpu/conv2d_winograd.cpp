@@ -197,8 +197,9 @@ struct LaneTiles {
     return kPoints * (plane(g.c_in) + plane(g.c_out)) + padded_h * padded_w * kLanes;
   }
 
-  static void filter(const float (&w)[3][3], float (&u)[NH][4]) {
-    transform_2d<float, 3, 3, NH, 4, filter_1d<MH, float>, filter_1d<2, float>>(w, u);
+  template <typename T>
+  static void filter(const T (&w)[3][3], T (&u)[NH][4]) {
+    transform_2d<T, 3, 3, NH, 4, filter_1d<MH, T>, filter_1d<2, T>>(w, u);
   }
 
   // For tiles [t0, t0 + nt) of one interleaved channel (row stride buf_w): the IH x IW patch at the
@@ -410,20 +411,35 @@ void winograd_transform_filter(const Conv2dGeometry& g, WinogradTile tile, const
   const int64_t rows = for_backward_input ? g.c_in : g.c_out;
   const int64_t cols = for_backward_input ? g.c_out : g.c_in;
   const int64_t plane = rows * cols;
+  // Kernel (r, c), rotated by 180 degrees for backward-input: rot180(w[c][r]).
+  auto kernel_at = [&](int64_t r, int64_t c) {
+    return for_backward_input ? w + (c * g.c_in + r) * 9 : w + (r * g.c_in + c) * 9;
+  };
+  auto element = [&](int i) { return for_backward_input ? 8 - i : i; };
+  with_tile(tile, [&]<int MH>() {
+    constexpr int kPoints = (MH + 2) * 4;
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      float kernel[3][3];
-      const float* src = for_backward_input ? w + (c * g.c_in + r) * 9 : w + (r * g.c_in + c) * 9;
-      for (int i = 0; i < 9; ++i) kernel[i / 3][i % 3] = for_backward_input ? src[8 - i] : src[i];  // rot180
-      float* to = u + r * cols + c;
-      with_tile(tile, [&]<int MH>() {
-        float t[MH + 2][4];
+    for (int64_t r = 0; r < rows; ++r) {
+      float* to = u + r * cols;
+      int64_t c = 0;
+      for (; c + kLanes <= cols; c += kLanes) {  // kLanes kernels at a time, one per lane
+        Lanes kernel[3][3], t[MH + 2][4];
+        for (int64_t l = 0; l < kLanes; ++l) {
+          const float* src = kernel_at(r, c + l);
+          for (int i = 0; i < 9; ++i) kernel[i / 3][i % 3][l] = src[element(i)];
+        }
         LaneTiles<MH>::filter(kernel, t);
-        for (int xi = 0; xi < (MH + 2) * 4; ++xi) to[xi * plane] = t[xi / 4][xi % 4];
-      });
+        for (int xi = 0; xi < kPoints; ++xi) store_lanes(to + xi * plane + c, t[xi / 4][xi % 4]);
+      }
+      for (; c < cols; ++c) {
+        float kernel[3][3], t[MH + 2][4];
+        const float* src = kernel_at(r, c);
+        for (int i = 0; i < 9; ++i) kernel[i / 3][i % 3] = src[element(i)];
+        LaneTiles<MH>::filter(kernel, t);
+        for (int xi = 0; xi < kPoints; ++xi) to[xi * plane + c] = t[xi / 4][xi % 4];
+      }
     }
-  }
+  });
 }
 
 size_t winograd_workspace(const Conv2dGeometry& g, WinogradTile tile, int threads) {
