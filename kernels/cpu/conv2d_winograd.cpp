@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -257,8 +256,10 @@ struct LaneTiles {
             transpose8(by_sample);
             for (int64_t s = 0; s < ns; ++s) {
               float* yk = y + ((n0 + s) * g.c_out + k) * g.out_pixels() + h * g.w_out + w;
-              for (int i = 0; i < MH; ++i)
-                std::memcpy(yk + i * g.w_out, &by_sample[s][2 * i], 2 * sizeof(float));
+              for (int i = 0; i < MH; ++i) {
+                yk[i * g.w_out] = by_sample[s][2 * i];
+                yk[i * g.w_out + 1] = by_sample[s][2 * i + 1];
+              }
             }
             continue;
           }
