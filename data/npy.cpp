@@ -96,7 +96,7 @@ NpyArray read_npy(const std::string& path) {
   S2_CHECK(data_start <= bytes.size(), "'{}': truncated header", path);
   const std::string header = bytes.substr(8 + len_bytes, header_len);
   std::smatch m;
-  S2_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([fiub])(\d+)')")),
+  S2_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([fiub])(\d{1,2})')")),
            "'{}': no dtype in header {}", path, header);
   const std::string order = m[1], kind = m[2];
   const int size = std::stoi(m[3]);

@@ -127,8 +127,17 @@ class HeaderParser {
           c = '\t';
         else if (c == 'u') {
           if (i_ + 4 > s_.size()) fail("a \\u escape is cut short");
-          const unsigned long code = std::stoul(s_.substr(i_, 4), nullptr, 16);
-          i_ += 4;
+          // Exactly four hex digits, read by hand: std::stoul would accept "+1 x" and throw on "zzzz".
+          unsigned code = 0;
+          for (int d = 0; d < 4; ++d) {
+            const char h = s_[i_++];
+            const int v = h >= '0' && h <= '9'   ? h - '0'
+                          : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                          : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                 : -1;
+            if (v < 0) fail("a \\u escape needs four hex digits");
+            code = code * 16 + static_cast<unsigned>(v);
+          }
           if (code > 0x7f) fail("a non-ASCII \\u escape (not written by s2cbam or safetensors)");
           c = static_cast<char>(code);
         } else if (c != '"' && c != '\\' && c != '/') {

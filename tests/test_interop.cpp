@@ -203,6 +203,14 @@ TEST_CASE("bad safetensors files and mismatched weights: errors that name the fi
   with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", 8);
   CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("bad safetensors header: expected '}'"),
                        s2::Error);
+  // A \u escape must be four hex digits (a fuzzer found that "zzzz" escaped as an unnamed exception).
+  with_header(R"({"w\uzz1z":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4);
+  CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("a \\u escape needs four hex digits"),
+                       s2::Error);
+  with_header(R"({"w\u0041":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4);
+  const SafeTensors escaped = load_safetensors(file);
+  REQUIRE(escaped.tensors.size() == 1);
+  CHECK(escaped.tensors[0].first == "wA");
   const uint64_t huge = 1000;
   s2::write_file_atomic(file, std::string(reinterpret_cast<const char*>(&huge), 8) + "{}");
   CHECK_THROWS_WITH_AS(load_safetensors(file), doctest::Contains("the header claims 1000 bytes"), s2::Error);
