@@ -35,10 +35,9 @@ TEST_CASE("conv2d backward matches finite differences") {
   for (const auto& c : cases) {
     CAPTURE(c.name);
     Generator g(7);
-    std::vector<Tensor> inputs{random_tensor(c.x, g), random_tensor(c.w, g, 0.5f)};
-    if (c.bias) {
-      inputs.push_back(random_tensor({c.w[0]}, g));
-    }
+    const Tensor x = random_tensor(c.x, g), w = random_tensor(c.w, g, 0.5f);
+    const std::vector<Tensor> inputs = c.bias ? std::vector<Tensor>{x, w, random_tensor({c.w[0]}, g)}
+                                              : std::vector<Tensor>{x, w};
     const auto options = c.options;
     const double worst = gradcheck(
         [options](const std::vector<Tensor>& in) {
@@ -197,17 +196,24 @@ TEST_CASE("composites: CBAM's channel and spatial attention backward, and Geo-CB
 }
 
 TEST_CASE("batch_norm2d with a residual (the residual unit's epilogue) backward") {
-  for (bool relu : {false, true}) {
-    CAPTURE(relu);
-    Generator g(12);
-    Tensor running_mean = Tensor::zeros({3}), running_var = Tensor::ones({3});
-    std::vector<Tensor> inputs{random_tensor({3, 3, 2, 2}, g), random_tensor({3}, g), random_tensor({3}, g),
-                               random_tensor({3, 3, 2, 2}, g)};
-    CHECK(gradcheck(
-              [&](const auto& in) {
-                return batch_norm2d(in[0], in[1], in[2], running_mean, running_var, true, {}, relu, in[3]);
-              },
-              inputs, {.eps = 1e-3f}) <= 1.0);
+  // Training (batch statistics) and evaluation (running statistics, as in saliency maps of a trained
+  // model); the residual's gradient is the ReLU-masked incoming one.
+  for (bool training : {true, false}) {
+    for (bool relu : {false, true}) {
+      CAPTURE(training);
+      CAPTURE(relu);
+      Generator g(12);
+      Tensor running_mean = Tensor::from_vector({3}, {0.1f, -0.2f, 0.3f}),
+             running_var = Tensor::from_vector({3}, {0.8f, 1.2f, 1.0f});
+      std::vector<Tensor> inputs{random_tensor({3, 3, 2, 2}, g), random_tensor({3}, g), random_tensor({3}, g),
+                                 random_tensor({3, 3, 2, 2}, g)};
+      CHECK(gradcheck(
+                [&](const auto& in) {
+                  return batch_norm2d(in[0], in[1], in[2], running_mean, running_var, training, {}, relu,
+                                      in[3]);
+                },
+                inputs, {.eps = 1e-3f}) <= 1.0);
+    }
   }
 }
 

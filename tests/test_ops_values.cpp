@@ -60,6 +60,103 @@ TEST_CASE("batch norm training output is standardised and updates running statis
   CHECK(ye.data()[0] == Approx(std::max(0.0f, 2.0f * (1 - 0.3f) / std::sqrt(rv.item()) + 1)));
 }
 
+TEST_CASE("batch norm training against float64: a large mean, planes ending in a partial group of lanes") {
+  // 63 pixels per plane: 7 groups of 8 lanes and one of 7 (kernels/cpu/batchnorm.cpp). Values near 100
+  // with spread 2, so that a variance computed carelessly (E[x^2] - E[x]^2 in float) would be far off.
+  const int64_t n = 5, c = 3, pixels = 63, count = n * pixels;
+  Generator g(31);
+  std::vector<float> x(static_cast<size_t>(n * c * pixels)), dy(x.size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 100.0f + 2.0f * g.normal(), dy[i] = g.normal();
+  const std::vector<float> gamma_v{0.7f, 1.3f, -0.4f}, beta_v{0.1f, -0.5f, 0.2f};
+  Tensor xt = Tensor::from_vector({n, c, 7, 9}, x);
+  xt.set_requires_grad(true);
+  Tensor gamma = Tensor::from_vector({c}, gamma_v), beta = Tensor::from_vector({c}, beta_v);
+  gamma.set_requires_grad(true);
+  beta.set_requires_grad(true);
+  Tensor rm = Tensor::zeros({c}), rv = Tensor::ones({c});
+  const float eps = 1e-3f;
+  const Tensor y = batch_norm2d(xt, gamma, beta, rm, rv, true, {.eps = eps});
+  sum(mul(y, Tensor::from_vector({n, c, 7, 9}, dy))).backward();
+  const double u = kFloat32UnitRoundoff;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    CAPTURE(ch);
+    auto at = [&](int64_t b, int64_t p) { return static_cast<size_t>((b * c + ch) * pixels + p); };
+    double mean = 0, var = 0, dbeta = 0, dgamma = 0, g_mass = 0, xg_mass = 0;
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t p = 0; p < pixels; ++p) mean += x[at(b, p)];
+    mean /= static_cast<double>(count);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t p = 0; p < pixels; ++p) var += (x[at(b, p)] - mean) * (x[at(b, p)] - mean);
+    var /= static_cast<double>(count);
+    const double invstd = 1.0 / std::sqrt(var + eps), gm = gamma_v[static_cast<size_t>(ch)];
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t p = 0; p < pixels; ++p) {
+        const double xi = x[at(b, p)], gi = dy[at(b, p)];
+        dbeta += gi, dgamma += gi * (xi - mean) * invstd;
+        g_mass += std::abs(gi), xg_mass += std::abs(gi) * (std::abs(xi) + 2 * std::abs(mean)) * invstd;
+      }
+    }
+    // The weight gradients: each term's x - mean in float (its error u (|x| + 2 |mean|) / std), times
+    // 1/std and the final cast, summed in double (its own error below 1e-12 of these).
+    const double err_dgamma = float32_gamma(3) * xg_mass + u * std::abs(dgamma) + 1e-12 * xg_mass;
+    const double err_dbeta = u * std::abs(dbeta) + 1e-12 * g_mass;
+    CHECK(std::abs(gamma.grad().data()[ch] - dgamma) <= err_dgamma);
+    CHECK(std::abs(beta.grad().data()[ch] - dbeta) <= err_dbeta);
+    const double k = gm * invstd / static_cast<double>(count);
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t p = 0; p < pixels; ++p) {
+        const double xi = x[at(b, p)], xhat = (xi - mean) * invstd;
+        // The mean and 1/std rounded once each, scale and shift in 2 and 2 more roundings, x * scale +
+        // shift in 2: within gamma(6) of (|x| + |mean|) |gamma| / std + |beta|.
+        const double exact_y = gm * xhat + beta_v[static_cast<size_t>(ch)];
+        const double bound_y = float32_gamma(6) * ((std::abs(xi) + std::abs(mean)) * std::abs(gm) * invstd +
+                                                   std::abs(beta_v[static_cast<size_t>(ch)]));
+        CHECK(std::abs(y.data()[at(b, p)] - exact_y) <= bound_y);
+        // dx = k (count dy - dbeta - xhat dgamma): its three terms within gamma(4) of their magnitudes,
+        // plus what the errors of xhat (as in dgamma's terms), dgamma and dbeta carry, and k's roundings.
+        const double t1 = static_cast<double>(count) * dy[at(b, p)], t3 = xhat * dgamma;
+        const double exact_dx = k * (t1 - dbeta - t3);
+        const double xhat_err = float32_gamma(3) * (std::abs(xi) + 2 * std::abs(mean)) * invstd;
+        const double bound_dx =
+            std::abs(k) *
+                (float32_gamma(4) * (std::abs(t1) + std::abs(dbeta) + std::abs(t3)) +
+                 xhat_err * std::abs(dgamma) + (std::abs(xhat) + xhat_err) * err_dgamma + err_dbeta) +
+            float32_gamma(4) * std::abs(exact_dx);
+        CHECK(std::abs(xt.grad().data()[at(b, p)] - exact_dx) <= bound_dx);
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "batch norm with the residual and ReLU fused: the bits of the three separate ops, and their gradients") {
+  Generator g(21);
+  const Shape shape{4, 3, 5, 2};
+  Tensor x = Tensor::empty(shape), r = Tensor::empty(shape), dy = Tensor::empty(shape);
+  for (Tensor* t : {&x, &r, &dy}) {
+    for (int64_t i = 0; i < t->numel(); ++i) t->data()[i] = 2.0f * g.normal();
+  }
+  const Tensor gamma = Tensor::from_vector({3}, {0.7f, 1.3f, -0.4f}),
+               beta = Tensor::from_vector({3}, {0.1f, -0.5f, 0.2f});
+  for (const bool training : {true, false}) {
+    CAPTURE(training);
+    Tensor rm1 = Tensor::from_vector({3}, {0.2f, 0.1f, -0.3f}),
+           rv1 = Tensor::from_vector({3}, {1.5f, 0.6f, 2.0f});
+    Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
+    Tensor x1 = x.clone(), x2 = x.clone(), r1 = r.clone(), r2 = r.clone();
+    for (Tensor* t : {&x1, &x2, &r1, &r2}) t->set_requires_grad(true);
+    const Tensor fused = batch_norm2d(x1, gamma, beta, rm1, rv1, training, {}, true, r1);
+    const Tensor apart = relu(add(batch_norm2d(x2, gamma, beta, rm2, rv2, training, {}, false), r2));
+    CHECK(fused.to_vector() == apart.to_vector());
+    CHECK(rm1.to_vector() == rm2.to_vector());
+    CHECK(rv1.to_vector() == rv2.to_vector());
+    sum(mul(fused, dy)).backward();
+    sum(mul(apart, dy)).backward();
+    CHECK(x1.grad().to_vector() == x2.grad().to_vector());
+    CHECK(r1.grad().to_vector() == r2.grad().to_vector());
+  }
+}
+
 TEST_CASE("pooling and channel reductions") {
   const Tensor x = Tensor::from_vector({1, 2, 1, 3}, {1, 5, 3, -2, 0, 7});
   CHECK(global_avg_pool2d(x).to_vector() == std::vector<float>{3, 5.0f / 3});
@@ -88,6 +185,11 @@ TEST_CASE("global pooling over long rows: the serial scan's first maximum, the m
     route[static_cast<size_t>(first)] = 1.0f;
     CHECK(y.item() == v[static_cast<size_t>(first)]);
     CHECK(x.grad().to_vector() == route);
+    CHECK(global_max_pool2d(x.detach()).item() == y.item());  // no gradient: the value-only scan
+    // The largest value last, in the partial lane group's last element when there is one.
+    std::vector<float> rising(v.size());
+    for (size_t i = 0; i < rising.size(); ++i) rising[i] = static_cast<float>(i) - 3.0f;
+    CHECK(global_max_pool2d(Tensor::from_vector({1, 1, 1, pixels}, rising)).item() == rising.back());
     // The mean: at most ceil(n / 8) additions per lane, 3 to combine the lanes, 1 division.
     double exact = 0, magnitude = 0;
     for (const float e : v) exact += e, magnitude += std::abs(e);
@@ -95,6 +197,34 @@ TEST_CASE("global pooling over long rows: the serial scan's first maximum, the m
     CHECK(std::abs(global_avg_pool2d(x.detach()).item() - exact / static_cast<double>(pixels)) <=
           float32_gamma(chain) * magnitude / static_cast<double>(pixels));
   }
+}
+
+TEST_CASE("the maximum over channels: the same value with and without the arg-max, the first one routed") {
+  // Small integers over 5 channels, so that ties across channels are common.
+  const int64_t n = 2, c = 5, h = 3, w = 4, pixels = h * w;
+  Generator g(11);
+  std::vector<float> v(static_cast<size_t>(n * c * pixels));
+  for (auto& e : v) e = std::round(1.5f * g.normal());
+  Tensor x = Tensor::from_vector({n, c, h, w}, v);
+  std::vector<float> expected(static_cast<size_t>(n * pixels)), route(v.size(), 0.0f);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t p = 0; p < pixels; ++p) {
+      int64_t best = 0;  // the serial scan: a later channel wins only when strictly larger
+      for (int64_t k = 1; k < c; ++k) {
+        if (v[static_cast<size_t>((b * c + k) * pixels + p)] >
+            v[static_cast<size_t>((b * c + best) * pixels + p)])
+          best = k;
+      }
+      expected[static_cast<size_t>(b * pixels + p)] = v[static_cast<size_t>((b * c + best) * pixels + p)];
+      route[static_cast<size_t>((b * c + best) * pixels + p)] = 1.0f;
+    }
+  }
+  CHECK(channel_max(x).to_vector() == expected);  // no gradient: the value alone
+  x.set_requires_grad(true);
+  const Tensor y = channel_max(x);
+  CHECK(y.to_vector() == expected);
+  sum(y).backward();
+  CHECK(x.grad().to_vector() == route);
 }
 
 TEST_CASE("max pooling routes the gradient to the arg-max only") {

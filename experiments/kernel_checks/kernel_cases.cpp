@@ -370,10 +370,11 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
                                                                      rv = c.input("running_var");
   // BN alone on the CPU, then the add and the ReLU; backward masks dy by the ReLU output, and that
   // masked gradient is also the residual's gradient.
-  cpu::batchnorm_forward_train(s, x.data(), c.input("gamma").data(), c.input("beta").data(), 1e-3f, 0.01f,
-                               unbiased, false, y.data(), mean.data(), invstd.data(), rm.data(), rv.data());
-  cpu::batchnorm_forward_infer(s, x.data(), c.input("gamma").data(), c.input("beta").data(), rm.data(),
-                               rv.data(), 1e-3f, false, infer.data());
+  cpu::batchnorm_forward_train(s, x.data(), nullptr, c.input("gamma").data(), c.input("beta").data(), 1e-3f,
+                               0.01f, unbiased, false, y.data(), mean.data(), invstd.data(), rm.data(),
+                               rv.data());
+  cpu::batchnorm_forward_infer(s, x.data(), nullptr, c.input("gamma").data(), c.input("beta").data(),
+                               rm.data(), rv.data(), 1e-3f, false, infer.data());
   std::vector<float> dz(total);
   for (size_t i = 0; i < total; ++i) {
     y[i] += residual ? r[i] : 0.0f;
@@ -386,7 +387,7 @@ KernelCase bn_epilogue_case(int64_t n, int64_t ch, int64_t p, bool residual, boo
   }
   std::vector<float> dx(total), dgamma(chs), dbeta(chs);
   cpu::batchnorm_backward(s, x.data(), nullptr, dz.data(), c.input("gamma").data(), mean.data(),
-                          invstd.data(), dx.data(), dgamma.data(), dbeta.data());
+                          invstd.data(), dx.data(), nullptr, dgamma.data(), dbeta.data());
   e = {{"y", y},
        {"save_mean", mean},
        {"save_invstd", invstd},

@@ -72,25 +72,23 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                               residual);
   }
   detail::check_rank(x, 4, "batch_norm2d", "input");
-  if (residual.defined()) {  // the CPU composes the epilogue from its ops
-    const Tensor bn = batch_norm2d(x, gamma, beta, running_mean, running_var, training, options, false);
-    const Tensor sum = add(bn, residual);
-    return fuse_relu ? relu(sum) : sum;
-  }
   const cpu::BatchNormShape s{x.size(0), c, x.size(2) * x.size(3)};
+  const float* r = residual.defined() ? residual.data() : nullptr;
+  const bool has_residual = residual.defined();
   Tensor y = Tensor::empty(x.shape());
   if (!training) {
-    cpu::batchnorm_forward_infer(s, x.data(), gamma.data(), beta.data(), running_mean.data(),
+    cpu::batchnorm_forward_infer(s, x.data(), r, gamma.data(), beta.data(), running_mean.data(),
                                  running_var.data(), options.eps, fuse_relu, y.data());
-    // Gradients in eval mode treat the statistics as constants: y = x * scale + shift.
-    if (needs_grad({&x, &gamma, &beta})) {
+    // Gradients in eval mode treat the statistics as constants: y = x * scale + shift (+ residual).
+    if (needs_grad({&x, &gamma, &beta, &residual})) {
       const Tensor xs = x.detach(), gs = gamma.detach(), ys = y.detach();
       const Tensor mean_s = running_mean.clone(), var_s = running_var.clone();
       const float eps = options.eps;
-      attach_grad_fn(y, {x, gamma, beta}, "batch_norm2d(eval)",
-                     [s, xs, gs, ys, mean_s, var_s, eps, fuse_relu](const Tensor& dy) {
+      attach_grad_fn(y, {x, gamma, beta, residual}, "batch_norm2d(eval)",
+                     [s, xs, gs, ys, mean_s, var_s, eps, fuse_relu, has_residual](const Tensor& dy) {
                        Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::zeros({s.channels}),
-                              db = Tensor::zeros({s.channels});
+                              db = Tensor::zeros({s.channels}),
+                              dr = has_residual ? Tensor::empty(xs.shape()) : Tensor();
                        for (int64_t n = 0; n < s.batch; ++n) {
                          for (int64_t ch = 0; ch < s.channels; ++ch) {
                            const float invstd = 1.0f / std::sqrt(var_s.data()[ch] + eps);
@@ -101,10 +99,11 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                              dx.data()[i] = g * gs.data()[ch] * invstd;
                              dg.data()[ch] += g * (xs.data()[i] - mean_s.data()[ch]) * invstd;
                              db.data()[ch] += g;
+                             if (has_residual) dr.data()[i] = g;
                            }
                          }
                        }
-                       return std::vector<Tensor>{dx, dg, db};
+                       return std::vector<Tensor>{dx, dg, db, dr};
                      });
     }
     return y;
@@ -112,19 +111,21 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
   S2_CHECK(s.batch * s.pixels > 1, "batch_norm2d: training needs more than one value per channel, got {}",
            shape_str(x.shape()));
   Tensor save_mean = Tensor::empty({c}), save_invstd = Tensor::empty({c});
-  cpu::batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), options.eps, options.momentum,
+  cpu::batchnorm_forward_train(s, x.data(), r, gamma.data(), beta.data(), options.eps, options.momentum,
                                options.unbiased_running_var, fuse_relu, y.data(), save_mean.data(),
                                save_invstd.data(), running_mean.data(), running_var.data());
   const Tensor xs = x.detach(), gs = gamma.detach();
   const Tensor ys = fuse_relu ? y.detach() : Tensor();
-  attach_grad_fn(
-      y, {x, gamma, beta}, "batch_norm2d", [s, xs, gs, ys, save_mean, save_invstd](const Tensor& dy) {
-        Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::empty({s.channels}),
-               db = Tensor::empty({s.channels});
-        cpu::batchnorm_backward(s, xs.data(), ys.defined() ? ys.data() : nullptr, dy.data(), gs.data(),
-                                save_mean.data(), save_invstd.data(), dx.data(), dg.data(), db.data());
-        return std::vector<Tensor>{dx, dg, db};
-      });
+  attach_grad_fn(y, {x, gamma, beta, residual}, "batch_norm2d",
+                 [s, xs, gs, ys, save_mean, save_invstd, has_residual](const Tensor& dy) {
+                   Tensor dx = Tensor::empty(xs.shape()), dg = Tensor::empty({s.channels}),
+                          db = Tensor::empty({s.channels}),
+                          dr = has_residual ? Tensor::empty(xs.shape()) : Tensor();
+                   cpu::batchnorm_backward(s, xs.data(), ys.defined() ? ys.data() : nullptr, dy.data(),
+                                           gs.data(), save_mean.data(), save_invstd.data(), dx.data(),
+                                           dr.defined() ? dr.data() : nullptr, dg.data(), db.data());
+                   return std::vector<Tensor>{dx, dg, db, dr};
+                 });
   return y;
 }
 

@@ -47,6 +47,10 @@ Tensor global_max_pool2d(const Tensor& x) {
   detail::check_rank(x, 4, "global_max_pool2d", "input");
   const int64_t rows = x.size(0) * x.size(1), pixels = x.size(2) * x.size(3);
   Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1});
+  if (!needs_grad({&x})) {  // inference: the maximum alone, no arg-max to record
+    cpu::global_max_pool_forward(rows, pixels, x.data(), y.data(), nullptr);
+    return y;
+  }
   auto argmax = detail::index_buffer(rows);
   cpu::global_max_pool_forward(rows, pixels, x.data(), y.data(), argmax->data());
   attach_grad_fn(y, {x}, "global_max_pool2d", [rows, pixels, argmax, shape = x.shape()](const Tensor& dy) {
@@ -74,6 +78,10 @@ Tensor channel_max(const Tensor& x) {
   detail::check_rank(x, 4, "channel_max", "input");
   const int64_t n = x.size(0), c = x.size(1), pixels = x.size(2) * x.size(3);
   Tensor y = Tensor::empty({n, 1, x.size(2), x.size(3)});
+  if (!needs_grad({&x})) {
+    cpu::channel_max_forward(n, c, pixels, x.data(), y.data(), nullptr);
+    return y;
+  }
   auto argmax = detail::index_buffer(n * pixels);
   cpu::channel_max_forward(n, c, pixels, x.data(), y.data(), argmax->data());
   attach_grad_fn(y, {x}, "channel_max", [n, c, pixels, argmax, shape = x.shape()](const Tensor& dy) {

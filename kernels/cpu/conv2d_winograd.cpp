@@ -5,29 +5,17 @@
 #include <algorithm>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/parallel.h"
 
 namespace s2::cpu {
 
 namespace {
 // ---- The 1-D transforms of F(m, 3), m = 2 or 4 outputs from n = m + 2 points, for T = float (one
-// tile) or Lanes (the same tile of kLanes samples). Lanes arithmetic is element-wise IEEE single
+// tile) or Lanes (the same tile of kLanes samples, lanes.h). Lanes arithmetic is element-wise IEEE single
 // precision, the very operations of the float version, so a sample's result has the same bits either
 // way. Multiplications by powers of two are exact; every other operation is one rounding, which the
 // tests' error bounds count.
-using Lanes = float __attribute__((vector_size(32)));
-constexpr int64_t kLanes = 8;
-
-// Whole-vector loads and stores at any float address. (memcpy would be expanded as two 16-byte
-// moves, and reading such a vector back whole stalls on store forwarding.)
-using UnalignedLanes = float __attribute__((vector_size(32), aligned(4), may_alias));
-inline Lanes load_lanes(const float* p) {
-  return *reinterpret_cast<const UnalignedLanes*>(p);
-}
-inline void store_lanes(float* p, Lanes v) {
-  *reinterpret_cast<UnalignedLanes*>(p) = v;
-}
-
 // r[i][j] -> r[j][i] for 8 rows of 8 floats: samples to lanes and back. Moves data only.
 inline void transpose8(Lanes (&r)[8]) {
   Lanes t[8], u[8];

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/lanes.h"
+
 namespace s2::cpu {
 
 namespace {
 // Reductions over a row in kLanes fixed interleaved lanes (lane l takes elements l, l + 8, ...), so
 // that the compiler vectorises them; lanes are combined in a fixed tree. The order depends on the row
 // length alone, never on the vector width or the thread count.
-constexpr int64_t kLanes = 8;
 
 float lane_sum(const float* x, int64_t n) {
   float acc[kLanes] = {};
@@ -20,33 +21,33 @@ float lane_sum(const float* x, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// The first maximum of a row, as a serial scan finds it (for rows without NaN): per lane the first
-// maximum, then the lanes' largest value, at its smallest index.
-int64_t first_argmax(const float* x, int64_t n) {
+// The largest value of a row (for rows without NaN). A maximum is exact, so the lanes change no bits;
+// a comparison and a select per element, which the compiler turns into vector max instructions.
+float lane_max(const float* x, int64_t n) {
   if (n < kLanes) {
-    int64_t best = 0;
-    for (int64_t p = 1; p < n; ++p) best = x[p] > x[best] ? p : best;
+    float best = x[0];
+    for (int64_t p = 1; p < n; ++p) best = x[p] > best ? x[p] : best;
     return best;
   }
   float value[kLanes];
-  int64_t index[kLanes];
-  for (int64_t l = 0; l < kLanes; ++l) value[l] = x[l], index[l] = l;
+  for (int64_t l = 0; l < kLanes; ++l) value[l] = x[l];
   int64_t p = kLanes;
   for (; p + kLanes <= n; p += kLanes) {
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const bool larger = x[p + l] > value[l];
-      value[l] = larger ? x[p + l] : value[l];
-      index[l] = larger ? p + l : index[l];
-    }
+    for (int64_t l = 0; l < kLanes; ++l) value[l] = x[p + l] > value[l] ? x[p + l] : value[l];
   }
-  for (int64_t l = 0; p + l < n; ++l) {
-    if (x[p + l] > value[l]) value[l] = x[p + l], index[l] = p + l;
+  for (int64_t l = 0; p + l < n; ++l) value[l] = x[p + l] > value[l] ? x[p + l] : value[l];
+  float best = value[0];
+  for (int64_t l = 1; l < kLanes; ++l) best = value[l] > best ? value[l] : best;
+  return best;
+}
+
+// Where a serial scan finds its first maximum: the first element equal to the row's maximum (0 when
+// none is, as in a row of NaN).
+int64_t first_index_of(const float* x, int64_t n, float value) {
+  for (int64_t p = 0; p < n; ++p) {
+    if (x[p] == value) return p;
   }
-  int64_t best = 0;
-  for (int64_t l = 1; l < kLanes; ++l) {
-    if (value[l] > value[best] || (value[l] == value[best] && index[l] < index[best])) best = l;
-  }
-  return index[best];
+  return 0;
 }
 }  // namespace
 
@@ -65,9 +66,9 @@ void global_avg_pool_backward(int64_t rows, int64_t pixels, const float* dy, flo
 void global_max_pool_forward(int64_t rows, int64_t pixels, const float* x, float* y, int32_t* argmax) {
 #pragma omp parallel for schedule(static) if (rows * pixels > 65536)
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t best = first_argmax(x + r * pixels, pixels);  // first maximum wins ties
-    y[r] = x[r * pixels + best];
-    argmax[r] = static_cast<int32_t>(best);
+    const float* row = x + r * pixels;
+    y[r] = lane_max(row, pixels);
+    if (argmax != nullptr) argmax[r] = static_cast<int32_t>(first_index_of(row, pixels, y[r]));
   }
 }
 
@@ -114,8 +115,15 @@ void channel_max_forward(int64_t batch, int64_t channels, int64_t pixels, const 
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < batch; ++n) {
     float* yn = y + n * pixels;
-    int32_t* an = argmax + n * pixels;
     std::copy_n(x + n * channels * pixels, pixels, yn);
+    if (argmax == nullptr) {  // the value alone: a branch-free select, vectorised
+      for (int64_t c = 1; c < channels; ++c) {
+        const float* xc = x + (n * channels + c) * pixels;
+        for (int64_t p = 0; p < pixels; ++p) yn[p] = xc[p] > yn[p] ? xc[p] : yn[p];
+      }
+      continue;
+    }
+    int32_t* an = argmax + n * pixels;
     std::fill_n(an, pixels, 0);
     for (int64_t c = 1; c < channels; ++c) {
       const float* xc = x + (n * channels + c) * pixels;

@@ -1,6 +1,7 @@
 #pragma once
 // Global pooling over pixels (per sample and channel) and pooling over channels (per pixel).
-// Max pools record the arg-max so that backward routes the gradient to it alone.
+// Max pools record the arg-max (the first maximum, as a serial scan finds it) so that backward routes
+// the gradient to it alone; a null argmax skips it, for forwards that record no gradient.
 #include <cstdint>
 
 namespace s2::cpu {
