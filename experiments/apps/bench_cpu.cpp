@@ -1,6 +1,9 @@
 // Times a training step (forward, backward, Adam) and inference of the paper network on the CPU,
 // runs PyTorch on the same shapes and threads in the same run, and prints the ratios.
 //   bench_cpu [--batch 64] [--threads 2] [--steps 10] [--torch-script PATH] [--torch-python PATH]
+//             [--quick yes]
+// --quick yes times the training step and inference alone (no peak, per-layer, GEMM or PyTorch runs):
+// for comparing two builds by alternating them in one sitting, and for profiling with perf record.
 #include <fmt/format.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -131,15 +134,18 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script", "torch-python"});
+    experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script", "torch-python", "quick"});
     const int64_t batch = args.get_int("batch", 64);
     const int threads = experiments::apply_threads_option(args, 2);
     const int steps = static_cast<int>(args.get_int("steps", 10));
     const std::string script = args.get("torch-script", S2_SOURCE_DIR "/../shared/bench/torch_cbam_ref.py");
 
-    const auto peak = experiments::measure_peak_flops(threads);
-    fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total,
-               threads);
+    const bool quick = args.get_yes_no("quick", false);
+    const auto peak = quick ? experiments::PeakFlops{} : experiments::measure_peak_flops(threads);
+    if (!quick) {
+      fmt::print("machine peak (measured, {}): {:.1f} GFLOP/s on {} threads\n", peak.isa, peak.gflops_total,
+                 threads);
+    }
 
     experiments::PaperTrainingStep step(batch);
     models::CbamCropNet& net = step.net();
@@ -181,6 +187,7 @@ int main(int argc, char** argv) {
         static_cast<double>(stats.peak_bytes_in_use) / 1048576.0, train_rss, max_rss_mib(),
         stats.system_allocs - allocs_before, steps);
 
+    if (quick) return 0;
     bench_conv_layers(batch, peak.gflops_total);
     experiments::bench_gemm_shapes(peak.gflops_total / threads);
 
