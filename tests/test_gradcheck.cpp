@@ -36,8 +36,8 @@ TEST_CASE("conv2d backward matches finite differences") {
     CAPTURE(c.name);
     Generator g(7);
     const Tensor x = random_tensor(c.x, g), w = random_tensor(c.w, g, 0.5f);
-    const std::vector<Tensor> inputs = c.bias ? std::vector<Tensor>{x, w, random_tensor({c.w[0]}, g)}
-                                              : std::vector<Tensor>{x, w};
+    const std::vector<Tensor> inputs =
+        c.bias ? std::vector<Tensor>{x, w, random_tensor({c.w[0]}, g)} : std::vector<Tensor>{x, w};
     const auto options = c.options;
     const double worst = gradcheck(
         [options](const std::vector<Tensor>& in) {

@@ -134,7 +134,8 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
 
 int main(int argc, char** argv) {
   return experiments::run_main([&] {
-    experiments::Args args(argc, argv, {"batch", "threads", "steps", "torch-script", "torch-python", "quick"});
+    experiments::Args args(argc, argv,
+                           {"batch", "threads", "steps", "torch-script", "torch-python", "quick"});
     const int64_t batch = args.get_int("batch", 64);
     const int threads = experiments::apply_threads_option(args, 2);
     const int steps = static_cast<int>(args.get_int("steps", 10));
