@@ -109,9 +109,8 @@ void bench_conv_layers(int64_t batch, double peak_gflops) {
       // direct products to transformed points (backward-weight is F(2x2) for either Winograd).
       const auto geometry = conv2d_geometry(x.shape(), w.shape(), options);
       auto direct_per_transformed = [&](cpu::WinogradTile tile) {
-        const int64_t tiles =
-            (geometry.h_out + tile.h - 1) / tile.h * ((geometry.w_out + tile.w - 1) / tile.w);
-        return static_cast<double>(9 * geometry.out_pixels()) / static_cast<double>(tiles * tile.points());
+        return static_cast<double>(9 * geometry.out_pixels()) /
+               static_cast<double>(tile.tiles_over(geometry) * tile.points());
       };
       double real_fwd = forward, real_in = bwd_in, real_w = bwd_w;
       if (algorithm != ConvAlgorithm::Im2colGemm) {

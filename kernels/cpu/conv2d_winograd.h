@@ -19,6 +19,10 @@ bool winograd_applies(const Conv2dGeometry& g);
 struct WinogradTile {
   int64_t h = 2, w = 2;
   int64_t points() const { return (h + 2) * (w + 2); }
+  // Tiles covering one output plane, those that hang over its border included.
+  int64_t tiles_over(const Conv2dGeometry& g) const {
+    return (g.h_out + h - 1) / h * ((g.w_out + w - 1) / w);
+  }
 };
 // F(2x2, 3x3): the smallest error bound.
 constexpr WinogradTile kWinogradF2x2{2, 2};
