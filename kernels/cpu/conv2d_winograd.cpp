@@ -169,7 +169,7 @@ struct LaneTiles {
   static constexpr int NH = MH + 2, kPoints = NH * 4;
 
   const Conv2dGeometry& g;
-  int64_t th = (g.h_out + MH - 1) / MH, tw = (g.w_out + 1) / 2, tiles = WinogradTile{MH, 2}.tiles_over(g);
+  int64_t th = (g.h_out + MH - 1) / MH, tw = (g.w_out + 1) / 2, tiles = th * tw;
   int64_t tiles_per_pass = std::clamp<int64_t>(kChunkColumns / kLanes, 1, tiles);
   int64_t width = kLanes * tiles_per_pass;  // columns of V and M
   int64_t padded_h = MH * th + 2, padded_w = 2 * tw + 2;

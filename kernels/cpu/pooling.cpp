@@ -10,7 +10,6 @@ namespace {
 // Reductions over a row in kLanes fixed interleaved lanes (lane l takes elements l, l + 8, ...), so
 // that the compiler vectorises them; lanes are combined in a fixed tree. The order depends on the row
 // length alone, never on the vector width or the thread count.
-
 float lane_sum(const float* x, int64_t n) {
   float acc[kLanes] = {};
   int64_t p = 0;
