@@ -100,7 +100,17 @@ def load_start(net, fold_dir):
     load_state(net, state, init_dir, complete=False)
 
 
-def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False):
+def jitter_weights(net, seed, fold_dir):
+    """Every weight times (1 + 2^-24 r), r uniform in [-1, 1]: one float32 rounding of noise, the size of
+    the difference between two correct implementations. From the same start, a run of PyTorch against
+    itself as far apart as s2cbam and PyTorch are at the first step."""
+    g = torch.Generator().manual_seed(seed * 1009 + sum(map(ord, os.path.basename(fold_dir))))
+    with torch.no_grad():
+        for q in net.parameters():
+            q.mul_(1 + 2.0 ** -24 * (2 * torch.rand(q.shape, generator=g) - 1))
+
+
+def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False, jitter=False):
     load = lambda n: torch.from_numpy(np.load(os.path.join(fold_dir, n + ".npy")))
     xtr, ytr = load("x_train").unsqueeze(1), load("y_train").long()
     xte, yte = load("x_test").unsqueeze(1), load("y_test").long()
@@ -113,6 +123,8 @@ def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False
     if same_start:  # s2cbam's own draws: its initial weights and its epochs' batch orders
         load_start(net, fold_dir)
         orders = torch.from_numpy(np.load(os.path.join(fold_dir, "order.npy"))).long()
+        if jitter:
+            jitter_weights(net, seed, fold_dir)
     elif init in ("he", "keras"):
         keras_init(net, glorot_stem=init == "keras")
     hold_biases_at_zero(net, stem=not p.get("stem_bias", True), mlp=not p.get("mlp_bias", True))
@@ -203,11 +215,16 @@ def main():
     ap.add_argument("--same-start", action="store_true",
                     help="start from s2cbam's initial weights and batch orders (export_folds' init/ and order.npy) "
                          "instead of PyTorch's own draws")
+    ap.add_argument("--jitter", action="store_true",
+                    help="with --same-start: every initial weight moved by one float32 rounding (a second "
+                         "sample of PyTorch's own run-to-run chaos from the same start)")
     ap.add_argument("--verbose", action="store_true", help="per-epoch training loss and per-fold test results")
     ap.add_argument("--s2cbam-oa", default="", help="s2cbam's per-seed test OA, comma-separated, for the t-test")
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--torch-ref", default=os.path.join(here, "..", "..", "shared", "bench", "torch_cbam_ref.py"))
     a = ap.parse_args()
+    if a.jitter and not a.same_start:
+        sys.exit("--jitter moves s2cbam's initial weights: give --same-start too")
     torch.set_num_threads(a.threads)
     p = json.load(open(os.path.join(a.dir, "protocol.json")))
     if p["model"] != "cbam" or p["augmentation"]:
@@ -220,13 +237,15 @@ def main():
         seed = int(sd[4:])
         pooled, epochs = None, []
         for fold in sorted(os.listdir(os.path.join(a.dir, sd))):
-            c, e = train_fold(net_cls, p, os.path.join(a.dir, sd, fold), seed, a.init, a.verbose, a.same_start)
+            c, e = train_fold(net_cls, p, os.path.join(a.dir, sd, fold), seed, a.init, a.verbose, a.same_start, a.jitter)
             pooled = c if pooled is None else pooled + c
             epochs.append(e)
         oa, kappa, f1 = summary(pooled)
         oas.append(oa)
         print(f"  seed {seed}: OA {oa:.4f}  kappa {kappa:.4f}  macro F1 {f1:.4f}  (kept epochs {epochs})", flush=True)
     start = "s2cbam's initial weights and batch orders" if a.same_start else f"{a.init} init"
+    if a.jitter:
+        start += ", each weight jittered by one rounding"
     print(f"PyTorch {torch.__version__} ({start}), {p['config']}: OA {np.mean(oas):.4f} +/- "
           f"{np.std(oas, ddof=1) if len(oas) > 1 else 0:.4f} over {len(oas)} seeds")
     if a.s2cbam_oa:
