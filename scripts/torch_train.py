@@ -101,9 +101,12 @@ def load_start(net, fold_dir):
 
 
 def jitter_weights(net, seed, fold_dir):
-    """Every weight times (1 + 2^-24 r), r uniform in [-1, 1]: one float32 rounding of noise, the size of
-    the difference between two correct implementations. From the same start, a run of PyTorch against
-    itself as far apart as s2cbam and PyTorch are at the first step."""
+    """Every weight times the float32 nearest (1 + 2^-24 r), r uniform in [-1, 1] (1 or 1 - 2^-24), as
+    compare_with_torch.py's jittered runs: about a quarter of the weights move by one unit in the last
+    place, a rounding's worth of noise, the size of the difference between two correct implementations.
+    From the same start, a run of PyTorch against itself as far apart as s2cbam and PyTorch are at the
+    first step. (r is drawn in float32 here and in float64 there; merging the two loops would change
+    the draws behind one of the recorded figures.)"""
     g = torch.Generator().manual_seed(seed * 1009 + sum(map(ord, os.path.basename(fold_dir))))
     with torch.no_grad():
         for q in net.parameters():
@@ -216,7 +219,7 @@ def main():
                     help="start from s2cbam's initial weights and batch orders (export_folds' init/ and order.npy) "
                          "instead of PyTorch's own draws")
     ap.add_argument("--jitter", action="store_true",
-                    help="with --same-start: every initial weight moved by one float32 rounding (a second "
+                    help="with --same-start: every initial weight jittered by one float32 rounding (a second "
                          "sample of PyTorch's own run-to-run chaos from the same start)")
     ap.add_argument("--verbose", action="store_true", help="per-epoch training loss and per-fold test results")
     ap.add_argument("--s2cbam-oa", default="", help="s2cbam's per-seed test OA, comma-separated, for the t-test")
