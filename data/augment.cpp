@@ -10,8 +10,9 @@ namespace s2::data {
 void augment_batch(Tensor& x, const AugmentOptions& o, Generator& g) {
   S2_CHECK(x.ndim() == 4 && x.size(1) == 1, "augment_batch expects (n, 1, T, B), got {}",
            shape_str(x.shape()));
-  S2_CHECK(o.max_shift >= 0 && o.noise_std >= 0 && o.drop_dates >= 0 && o.drop_dates < 1,
-           "augmentation: shift and noise must be >= 0 and drop_dates in [0, 1)");
+  S2_CHECK(
+      o.max_shift >= 0 && o.noise_std >= 0 && o.band_offset_std >= 0 && o.drop_dates >= 0 && o.drop_dates < 1,
+      "augmentation: shift, noise and band offset must be >= 0 and drop_dates in [0, 1)");
   const int64_t n = x.size(0), steps = x.size(2), bands = x.size(3);
   std::vector<float> copy(static_cast<size_t>(steps * bands));
   std::vector<int64_t> kept;
@@ -43,6 +44,13 @@ void augment_batch(Tensor& x, const AugmentOptions& o, Generator& g) {
     }
     if (o.noise_std > 0) {
       for (int64_t k = 0; k < steps * bands; ++k) s[k] += o.noise_std * g.normal();
+    }
+    // Drawn last, so that configs without it keep every earlier draw (and their checksums).
+    if (o.band_offset_std > 0) {
+      for (int64_t band = 0; band < bands; ++band) {
+        const float offset = o.band_offset_std * g.normal();
+        for (int64_t t = 0; t < steps; ++t) s[t * bands + band] += offset;
+      }
     }
   }
 }

@@ -144,7 +144,7 @@ void start_series(RasterSeries& s, const Grid& grid, Window window, const std::s
 }
 
 // Reads date t from bands first+1 .. first+count of d (count < 0: all): the selected bands, nodata,
-// NaN checks and the SCL mask.
+// the valid range, NaN checks and the SCL mask.
 void read_observation(GDALDataset& d, int first, int count, size_t t, const SeriesOptions& options,
                       const std::vector<bool>& masked, const std::string& path, RasterSeries& s) {
   const auto n = static_cast<size_t>(s.pixels());
@@ -157,7 +157,9 @@ void read_observation(GDALDataset& d, int first, int count, size_t t, const Seri
       S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
                s.window.x + static_cast<int64_t>(p) % s.window.width,
                s.window.y + static_cast<int64_t>(p) / s.window.width);
-      if (out[p] == static_cast<float>(options.nodata)) clear[p] = 0;
+      const auto v = static_cast<double>(out[p]);
+      if (out[p] == static_cast<float>(options.nodata) || v < options.valid_min || v > options.valid_max)
+        clear[p] = 0;
     }
   }
   if (!options.scl_band.empty()) {

@@ -3,6 +3,7 @@
 // their descriptions, an SCL band, nodata 0), plus a label raster with its legend.csv.
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct SeriesOptions {
   // SCL classes that are not a usable observation: no data, defective, cloud shadow, clouds, cirrus, snow.
   std::vector<int32_t> masked_scl_classes{0, 1, 3, 8, 9, 10, 11};
   double nodata = 0;  // a band value equal to this is no observation
+  // A band value outside [valid_min, valid_max] is a defect, no observation ([data] valid_range).
+  double valid_min = -std::numeric_limits<double>::infinity();
+  double valid_max = std::numeric_limits<double>::infinity();
   // A date whose grid (size, transform or CRS) differs from the first date's: false = a clear error,
   // true = resampled onto the first date's grid with GDAL's warper (nearest neighbour, so SCL classes
   // stay classes).

@@ -66,7 +66,10 @@ Tensor TempCnn::run(const Tensor& input, const Tensor& location) {
                  .reshape({n, config_.bands, config_.timesteps, 1});
   for (size_t i = 0; i < convs_.size(); ++i) {
     h = norms_[i]->forward(convs_[i]->forward(h), /*fuse_relu=*/true);
-    if (!attention_.empty()) h = attention_[i]->forward(h, where);
+    if (!attention_.empty()) {
+      const Tensor attended = attention_[i]->forward(h, where);
+      h = config_.attention_residual ? add(h, attended) : attended;
+    }
     h = dropout_->forward(h);
   }
   h = dense_->forward(h.reshape({n, -1}));
@@ -82,7 +85,8 @@ int64_t rounding_chain(const TempCnnConfig& c) {
     channels = c.filters;
     // CBAM over the T dates, with its k x 1 date kernel.
     if (c.attention != Attention::None)
-      chain += cbam_rounding_chain(c.timesteps, c.filters, c.reduction, c.attention_kernel);
+      chain += cbam_rounding_chain(c.timesteps, c.filters, c.reduction, c.attention_kernel) +
+               (c.attention_residual ? 1 : 0);
   }
   return chain + (c.filters * c.timesteps + 1) + 8 + (c.dense_units + 1) + (c.classes + 24);
 }

@@ -26,6 +26,9 @@ struct TempCnnConfig {
   // location enters (geo head: the encoding joins the dense features before the classifier).
   Attention attention = Attention::None;
   int64_t reduction = 8, attention_kernel = 7;
+  // Residual attention (Wang et al. 2017): each block's maps x leave as x (1 + a) instead of x a, so
+  // that attention can only amplify, and a network whose attention is still flat is TempCNN.
+  bool attention_residual = false;
   GeoAttention geo = GeoAttention::None;
   LocationEncoding location = {};
 };

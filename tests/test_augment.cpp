@@ -48,3 +48,30 @@ TEST_CASE("band noise has the requested spread") {
   for (int64_t i = 0; i < x.numel(); ++i) sq += x.data()[i] * x.data()[i];
   CHECK(std::sqrt(sq / static_cast<double>(x.numel())) == doctest::Approx(0.5).epsilon(0.03));
 }
+
+TEST_CASE("a band offset shifts every date of a sample's band alike, with the requested spread") {
+  const int64_t n = 2000, steps = 6, bands = 5;
+  Tensor x = Tensor::empty({n, 1, steps, bands});
+  for (int64_t k = 0; k < x.numel(); ++k) x.data()[k] = static_cast<float>(k % 7) * 0.25f;
+  const Tensor before = x.clone();
+  Generator g(5);
+  data::augment_batch(x, {.band_offset_std = 0.5f}, g);
+  double sq = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t b = 0; b < bands; ++b) {
+      const auto at = [&](const Tensor& t, int64_t step) { return t.data()[(i * steps + step) * bands + b]; };
+      const double offset = static_cast<double>(at(x, 0)) - static_cast<double>(at(before, 0));
+      // The same offset on every date, up to the rounding of each float sum: |fl(v + o) - (v + o)| is at
+      // most 2^-24 |v + o|, for date t and for date 0.
+      for (int64_t t = 1; t < steps; ++t) {
+        const double shift = static_cast<double>(at(x, t)) - static_cast<double>(at(before, t));
+        const double bound = 0x1p-24 * (std::abs(at(x, t)) + std::abs(at(x, 0))) * (1 + 0x1p-20);
+        CHECK(std::abs(shift - offset) <= bound);
+      }
+      sq += offset * offset;
+    }
+  }
+  // The root mean square of m Gaussian draws has a relative standard error of 1/sqrt(2m): 5 of them.
+  const double m = static_cast<double>(n * bands);
+  CHECK(std::sqrt(sq / m) == doctest::Approx(0.5).epsilon(5.0 / std::sqrt(2.0 * m)));
+}

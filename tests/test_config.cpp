@@ -44,6 +44,13 @@ TEST_CASE("bad config keys, sections and types name the file and the key") {
   const auto kind =
       write_temp("kind.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nkind = \"lstm\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(kind), doctest::Contains("kind 'lstm' is unknown"), Error);
+  const auto no_steps =
+      write_temp("steps.toml", "[data]\nformat = \"npy\"\ntrain = \"x.npy\"\ntrain_labels = \"y.npy\"\n");
+  CHECK_THROWS_WITH_AS(
+      experiments::load_config(no_steps),
+      doctest::Contains("steps.toml: [data] timesteps (the regular dates to resample to, 2 or "
+                        "more) is required for format 'npy'"),
+      Error);
   const auto broken = write_temp("broken.toml", "[data\ntrain = 1\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(broken), doctest::Contains("cannot read config"), Error);
   CHECK_THROWS_WITH_AS(experiments::load_config("/no/such.toml"), doctest::Contains("/no/such.toml"), Error);
@@ -53,10 +60,11 @@ TEST_CASE("[select] candidates start from [train] and [augment] and override som
   const std::string base =
       "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[split]\nvalidation_fraction = 0.25\n"
       "[train]\nepochs = 7\nlearning_rate = 0.01\n[augment]\nnoise_std = 0.2\n";
-  const auto c = experiments::load_config(
-      write_temp("select.toml", base + "[select]\nrefit = true\n[[select.candidate]]\nname = \"plain\"\n"
-                                       "[[select.candidate]]\nlearning_rate = 0.001\nmax_shift = 3\n"
-                                       "best_epoch_by = \"val_accuracy\"\n"));
+  const auto c = experiments::load_config(write_temp(
+      "select.toml", base +
+                         "[select]\nrefit = true\n[[select.candidate]]\nname = \"plain\"\n"
+                         "[[select.candidate]]\nlearning_rate = 0.001\nmax_shift = 3\nband_offset_std = 0.3\n"
+                         "best_epoch_by = \"val_accuracy\"\n"));
   CHECK(c.select.refit);
   REQUIRE(c.select.candidates.size() == 2);
   const auto& plain = c.select.candidates[0];
@@ -68,6 +76,8 @@ TEST_CASE("[select] candidates start from [train] and [augment] and override som
   CHECK(second.name == "candidate2");  // unnamed candidates are numbered
   CHECK(second.train.learning_rate == doctest::Approx(0.001f));
   CHECK(second.train.augment.max_shift == 3);
+  CHECK(second.train.augment.band_offset_std == doctest::Approx(0.3f));
+  CHECK(plain.train.augment.band_offset_std == 0.0f);
   CHECK(second.train.augment.noise_std == doctest::Approx(0.2f));
   CHECK(second.train.best_epoch_by == "val_accuracy");
   CHECK(c.train.best_epoch_by == "val_loss");  // [train] itself is unchanged

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -163,4 +164,49 @@ TEST_CASE("tables with nodata values and dates files through the config") {
   CHECK(std::isnan(csv.values[4]));
   CHECK(data::fill_gaps(csv, {}).values ==
         std::vector<float>{0.5f, 0.6f, 0.7f, 0.8f, 0.25f, 0.25f, 0.25f, 0.25f});
+}
+
+TEST_CASE("values outside [data] valid_range are filled as gaps, in tables and in the config's checks") {
+  // The shared wc-geo points hold reflectances above 1 in the 20 m bands of some Flanders dates (a
+  // defect of the extraction): with valid_range = [0, 1] they are filled as NaN would be.
+  const data::NpyArray x = data::read_npy(kGeo + "/x.npy");
+  const std::vector<float> raw(x.values.begin(), x.values.end());  // float32 in the file
+  std::vector<float> with_gaps = raw;
+  int64_t defects = 0;
+  for (float& v : with_gaps) {
+    if (v > 1.0f) v = std::nanf(""), ++defects;
+  }
+  CHECK(defects > 0);
+  const auto config = [&](const std::string& extra) {
+    return experiments::load_config(s2::testing::write_temp(
+        "range.toml",
+        "[data]\nformat = \"npy\"\nroot = \"" + kGeo +
+            "\"\ntrain = \"x.npy\"\ntrain_labels = \"labels.csv\"\n" +
+            "classes = [\"maize\", \"sorghum\", \"grass_fodder\", \"trees\"]\ntimesteps = 12\n" + extra +
+            "[split]\nkind = \"stratified\"\n"));
+  };
+  const experiments::LoadedData cleaned = experiments::load_data(config("valid_range = [0, 1]\n"));
+  const data::PixelDataset want =
+      data::fill_gaps(table(603, 12, 9, with_gaps), {.days = {}, .steps = 12, .min_clear = 1});
+  CHECK(cleaned.train.values == want.values);
+  CHECK(*std::max_element(cleaned.train.values.begin(), cleaned.train.values.end()) <= 1.0f);
+  // A range that holds every value changes nothing.
+  CHECK(experiments::load_data(config("valid_range = [0.0, 6.0]\n")).train.values == raw);
+  // A range that excludes every value of a sample's band leaves nothing to fill from: dropped.
+  CHECK_THROWS_WITH_AS(experiments::load_data(config("valid_range = [7, 8]\n")),
+                       doctest::Contains("no sample has a band seen on 1 dates or more"), Error);
+  // Rasters take the same range through their series options (data/raster_series.h).
+  const data::SeriesOptions series = experiments::series_options(config("valid_range = [0, 1]\n"));
+  CHECK(series.valid_min == 0.0);
+  CHECK(series.valid_max == 1.0);
+  CHECK(std::isinf(experiments::series_options(config("")).valid_max));
+  CHECK_THROWS_WITH_AS(
+      config("valid_range = [1, 0]\n"),
+      doctest::Contains("range.toml: [data] valid_range must be [lowest, highest] with lowest "
+                        "< highest, got [1, 0]"),
+      Error);
+  CHECK_THROWS_WITH_AS(config("valid_range = [0]\n"), doctest::Contains("valid_range must be [lowest"),
+                       Error);
+  CHECK_THROWS_WITH_AS(config("valid_range = [\"a\", \"b\"]\n"),
+                       doctest::Contains("[data] valid_range must be an array of numbers"), Error);
 }

@@ -1,5 +1,6 @@
 // Every differentiable op's backward against central finite differences.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "framework/ops.h"
 #include "framework/random.h"
@@ -301,17 +302,24 @@ TEST_CASE("a tiny Geo-CBAM network end to end: every parameter's gradient, the g
   }
 }
 
-TEST_CASE("a tiny TempCBAM end to end: every parameter's gradient, with and without Geo-CBAM's entries") {
+TEST_CASE(
+    "a tiny TempCBAM end to end: every parameter's gradient, with and without Geo-CBAM's entries and "
+    "residual "
+    "attention") {
   // 2 blocks of 4 filters over 5 dates x 3 bands, CBAM with a 3 x 1 date kernel after each; dropout 0 so
   // that every evaluation is the same function. Geo layers get small random weights, as above.
-  for (const auto geo : {models::GeoAttention::None, models::GeoAttention::Both}) {
-    const std::string variant = models::geo_attention_name(geo);
+  for (const auto& [geo, residual] :
+       {std::pair{models::GeoAttention::None, false}, std::pair{models::GeoAttention::Both, false},
+        std::pair{models::GeoAttention::None, true}}) {
+    const std::string variant =
+        fmt::format("{}{}", models::geo_attention_name(geo), residual ? ", residual" : "");
     CAPTURE(variant);
     models::TempCnnConfig config;
     config.timesteps = 5, config.bands = 3, config.classes = 3, config.filters = 4, config.kernel_size = 3,
     config.conv_layers = 2, config.dense_units = 4, config.dropout = 0.0f;
     config.attention = models::Attention::Cbam, config.reduction = 2, config.attention_kernel = 3;
     config.geo = geo, config.location = {.scales = 2, .min_wavelength_km = 1000};
+    config.attention_residual = residual;
     manual_seed(5);
     models::TempCnn net(config);
     CHECK(net.named_parameters().size() == (geo == models::GeoAttention::None ? 24u : 30u));

@@ -255,6 +255,20 @@ TEST_CASE("TempCBAM: TempCNN with CBAM over its filters and dates after each blo
   CHECK_FALSE(plain->uses_location());
   CHECK_FALSE(plain->has_cuda_kernels());
 
+  // Residual attention, x (1 + a): the same parameters and draws, each block's attended maps plus its
+  // input, so the same weights give other logits.
+  models::ModelConfig residual_config{.kind = "tempcbam"};
+  residual_config.cbam.attention = Attention::Cbam, residual_config.tempcnn.attention_residual = true;
+  manual_seed(7);
+  auto residual = make_model(residual_config, 36, 10, 5);
+  residual->eval();
+  CHECK(residual->num_parameters() == plain->num_parameters());
+  const auto named = plain->named_state(), residual_named = residual->named_state();
+  REQUIRE(named.size() == residual_named.size());
+  for (size_t i = 0; i < named.size(); ++i)
+    CHECK(named[i].second.to_vector() == residual_named[i].second.to_vector());
+  CHECK(residual->forward(x).to_vector() != logits);
+
   // Geo-CBAM's entries: E x 8 per block (channel) and 2 x E per block (dates), all zero at the start,
   // so an untrained geo TempCBAM is TempCBAM of its seed wherever the samples are.
   const int64_t e = models::LocationEncoding{}.features();

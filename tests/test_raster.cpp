@@ -204,6 +204,19 @@ TEST_CASE("cloud masking: masked SCL classes and nodata make an observation unus
   CHECK(std::count(s.clear.begin() + static_cast<int64_t>(2 * n), s.clear.end(), 1) ==
         static_cast<int64_t>(n));
 
+  // Values outside the valid range are defects: the pixel's date is not an observation. B04 reads 1000
+  // and B08 1001 here; one band out of range is enough.
+  SeriesOptions strict = two_bands();
+  strict.valid_max = 1000;
+  const RasterSeries defective = read_raster_series((dir / "s2").string(), strict);
+  CHECK(std::count(defective.clear.begin(), defective.clear.end(), 1) == 0);
+  strict.valid_min = 1000;  // inclusive at both ends
+  strict.valid_max = 1001;
+  CHECK(read_raster_series((dir / "s2").string(), strict).clear == s.clear);
+  strict.valid_min = 1000.5;
+  const RasterSeries b04_low = read_raster_series((dir / "s2").string(), strict);
+  CHECK(std::count(b04_low.clear.begin(), b04_low.clear.end(), 1) == 0);
+
   TifSpec all_cloud;
   all_cloud.scl = 8;
   const auto hopeless = make_folder("hopeless", {"2020-01-01", "2020-02-01"}, all_cloud);

@@ -55,6 +55,12 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
        [](auto& m) {
          m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::None;
        }},
+      // TempCBAM with residual attention, x (1 + a) (models/tempcnn.h).
+      {"tempcbam_residual",
+       [](auto& m) {
+         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::None;
+         m.tempcnn.attention_residual = true;
+       }},
       {"tempcbam_geo",
        [](auto& m) {
          m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::Both;

@@ -49,6 +49,14 @@ class Section {
       using Elem = typename T::value_type;
       using Read = std::conditional_t<std::is_integral_v<Elem>, int64_t, Elem>;
       auto v = table_->get_array_of<Read>(key);
+      if constexpr (std::is_floating_point_v<Elem>) {
+        if (!v) {  // numbers written as integers, [0, 10000]
+          auto integers = table_->get_array_of<int64_t>(key);
+          S2_CHECK(static_cast<bool>(integers), "{}: [{}] {} must be an array of numbers", path_, name_, key);
+          target.assign(integers->begin(), integers->end());
+          return;
+        }
+      }
       S2_CHECK(static_cast<bool>(v), "{}: [{}] {} must be an array", path_, name_, key);
       target.assign(v->begin(), v->end());
     }
@@ -117,6 +125,7 @@ void read_augment_keys(Section& s, data::AugmentOptions& a) {
   s.read("max_shift", a.max_shift, 0, 10000);
   s.read("noise_std", a.noise_std, 0, 100);
   s.read("drop_dates", a.drop_dates, 0, 0.999);
+  s.read("band_offset_std", a.band_offset_std, 0, 100);
 }
 
 void check_training(const TrainOptions& t, const std::string& path, const std::string& where) {
@@ -219,6 +228,14 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
     data.read("nodata", nodata, -1e300, 1e300);
     c.data.nodata = nodata;
   }
+  if (data.has("valid_range")) {
+    std::vector<double> range;
+    data.read("valid_range", range, -1e300, 1e300);
+    S2_CHECK(range.size() == 2 && range[0] < range[1],
+             "{}: [data] valid_range must be [lowest, highest] with lowest < highest, got [{}]", path,
+             fmt::join(range, ", "));
+    c.data.valid_range = std::pair{range[0], range[1]};
+  }
   data.read("bands", c.data.bands, 1, 1000);
   data.read("band_names", c.data.band_names);
   for (size_t i = 0; i < c.data.band_names.size(); ++i) {
@@ -257,7 +274,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
       "its georeferencing",
       path);
   S2_CHECK(c.data.format == "pixel_csv" || c.data.timesteps >= 2,
-           "{}: [data] timesteps is required for rasters", path);
+           "{}: [data] timesteps (the regular dates to resample to, 2 or more) is required for format '{}'",
+           path, c.data.format);
 
   Section split(root->get_table("split"), "split", path);
   split.read("kind", c.split.kind);
@@ -301,6 +319,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("kernel_size", tempcnn.kernel_size, 1, 63);
   model.read("conv_layers", tempcnn.conv_layers, 1, 64);
   model.read("dense_units", tempcnn.dense_units, 1, 65536);
+  model.read("attention_residual", tempcnn.attention_residual);
   auto& trees = c.model.trees;
   model.read("trees", trees.trees, 1, 100000);
   model.read("tree_depth", trees.max_depth, 0, 64);

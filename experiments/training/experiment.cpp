@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include "data/coordinates.h"
 #include "data/gap_filling.h"
@@ -39,25 +40,27 @@ data::SeriesOptions series_options(const ExperimentConfig& c) {
   o.bands = c.data.band_names;
   o.scl_band = c.data.scl_band;
   o.masked_scl_classes = c.data.masked_scl_classes;
+  if (c.data.valid_range) std::tie(o.valid_min, o.valid_max) = *c.data.valid_range;
   return o;
 }
 
 namespace {
 
-// A table's gaps (NaN, and the config's nodata value) filled and its dates resampled to the config's T,
-// as rasters are; a line says what was filled and dropped.
+// A table's gaps (NaN, the config's nodata value and values outside its valid range) filled and its
+// dates resampled to the config's T, as rasters are; a line says what was filled and dropped.
 data::PixelDataset fill_table_gaps(const ExperimentConfig& c, const DataFiles& files, data::PixelDataset d) {
-  int64_t nodata_values = 0;
-  if (c.data.nodata) {
-    for (float& v : d.values) {
-      if (static_cast<double>(v) == *c.data.nodata)
-        v = std::numeric_limits<float>::quiet_NaN(), ++nodata_values;
-    }
-    if (nodata_values == 0) {
-      fmt::print(stderr, "warning: '{}': [data] nodata = {} occurs nowhere in it\n", d.source,
-                 *c.data.nodata);
+  int64_t nodata_values = 0, invalid_values = 0;
+  for (float& v : d.values) {
+    const auto value = static_cast<double>(v);
+    if (c.data.nodata && value == *c.data.nodata) {
+      v = std::numeric_limits<float>::quiet_NaN(), ++nodata_values;
+    } else if (c.data.valid_range &&
+               (value < c.data.valid_range->first || value > c.data.valid_range->second)) {
+      v = std::numeric_limits<float>::quiet_NaN(), ++invalid_values;
     }
   }
+  if (c.data.nodata && nodata_values == 0)
+    fmt::print(stderr, "warning: '{}': [data] nodata = {} occurs nowhere in it\n", d.source, *c.data.nodata);
   const bool gaps = std::any_of(d.values.begin(), d.values.end(), [](float v) { return std::isnan(v); });
   const int64_t steps = c.data.timesteps > 0 ? c.data.timesteps : d.timesteps;
   if (!gaps && files.dates.empty() && steps == d.timesteps) return d;
@@ -73,8 +76,11 @@ data::PixelDataset fill_table_gaps(const ExperimentConfig& c, const DataFiles& f
         "data: '{}': {} of {} values missing ({:.1f}%{}), filled in time; {} samples dropped (a band seen on "
         "fewer than {} dates)\n",
         d.source, r.gaps, r.values, 100.0 * static_cast<double>(r.gaps) / static_cast<double>(r.values),
-        c.data.nodata ? fmt::format(", {} of them nodata {}", nodata_values, *c.data.nodata) : "", r.dropped,
-        o.min_clear);
+        (c.data.nodata ? fmt::format(", {} of them nodata {}", nodata_values, *c.data.nodata) : "") +
+            (c.data.valid_range ? fmt::format(", {} of them outside the valid range [{}, {}]", invalid_values,
+                                              c.data.valid_range->first, c.data.valid_range->second)
+                                : ""),
+        r.dropped, o.min_clear);
   }
   S2_CHECK(out.size() > 0, "'{}': no sample has a band seen on {} dates or more", d.source, o.min_clear);
   return out;
