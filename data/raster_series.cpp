@@ -157,9 +157,7 @@ void read_observation(GDALDataset& d, int first, int count, size_t t, const Seri
       S2_CHECK(!std::isnan(out[p]), "'{}': band {} has a NaN value at pixel ({}, {})", path, s.bands[b],
                s.window.x + static_cast<int64_t>(p) % s.window.width,
                s.window.y + static_cast<int64_t>(p) / s.window.width);
-      const auto v = static_cast<double>(out[p]);
-      if (out[p] == static_cast<float>(options.nodata) || v < options.valid_min || v > options.valid_max)
-        clear[p] = 0;
+      if (out[p] == static_cast<float>(options.nodata) || options.valid_range.outside(out[p])) clear[p] = 0;
     }
   }
   if (!options.scl_band.empty()) {

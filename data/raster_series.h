@@ -38,15 +38,22 @@ int32_t day_yyyymmdd(int32_t day);
 // The acquisitions of a folder, by date. Throws when the folder is missing or holds no dated GeoTIFF.
 std::vector<Acquisition> list_acquisitions(const std::string& folder);
 
+// The values a band may take, both ends included ([data] valid_range, in the data's own units): any other
+// is a defect, not an observation. Tables and rasters both ask it. The default holds every number; NaN
+// is never outside (it is a gap already).
+struct ValidRange {
+  double lowest = -std::numeric_limits<double>::infinity();
+  double highest = std::numeric_limits<double>::infinity();
+  bool outside(double v) const { return v < lowest || v > highest; }
+};
+
 struct SeriesOptions {
   std::vector<std::string> bands{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
   std::string scl_band = "SCL";  // empty = no cloud mask
   // SCL classes that are not a usable observation: no data, defective, cloud shadow, clouds, cirrus, snow.
   std::vector<int32_t> masked_scl_classes{0, 1, 3, 8, 9, 10, 11};
-  double nodata = 0;  // a band value equal to this is no observation
-  // A band value outside [valid_min, valid_max] is a defect, no observation ([data] valid_range).
-  double valid_min = -std::numeric_limits<double>::infinity();
-  double valid_max = std::numeric_limits<double>::infinity();
+  double nodata = 0;       // a band value equal to this is no observation
+  ValidRange valid_range;  // a band value outside it is no observation
   // A date whose grid (size, transform or CRS) differs from the first date's: false = a clear error,
   // true = resampled onto the first date's grid with GDAL's warper (nearest neighbour, so SCL classes
   // stay classes).

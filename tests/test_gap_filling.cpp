@@ -197,9 +197,9 @@ TEST_CASE("values outside [data] valid_range are filled as gaps, in tables and i
                        doctest::Contains("no sample has a band seen on 1 dates or more"), Error);
   // Rasters take the same range through their series options (data/raster_series.h).
   const data::SeriesOptions series = experiments::series_options(config("valid_range = [0, 1]\n"));
-  CHECK(series.valid_min == 0.0);
-  CHECK(series.valid_max == 1.0);
-  CHECK(std::isinf(experiments::series_options(config("")).valid_max));
+  CHECK(series.valid_range.lowest == 0.0);
+  CHECK(series.valid_range.highest == 1.0);
+  CHECK(std::isinf(experiments::series_options(config("")).valid_range.highest));
   CHECK_THROWS_WITH_AS(
       config("valid_range = [1, 0]\n"),
       doctest::Contains("range.toml: [data] valid_range must be [lowest, highest] with lowest "

@@ -304,8 +304,7 @@ TEST_CASE("a tiny Geo-CBAM network end to end: every parameter's gradient, the g
 
 TEST_CASE(
     "a tiny TempCBAM end to end: every parameter's gradient, with and without Geo-CBAM's entries and "
-    "residual "
-    "attention") {
+    "residual attention") {
   // 2 blocks of 4 filters over 5 dates x 3 bands, CBAM with a 3 x 1 date kernel after each; dropout 0 so
   // that every evaluation is the same function. Geo layers get small random weights, as above.
   for (const auto& [geo, residual] :

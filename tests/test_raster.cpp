@@ -207,13 +207,12 @@ TEST_CASE("cloud masking: masked SCL classes and nodata make an observation unus
   // Values outside the valid range are defects: the pixel's date is not an observation. B04 reads 1000
   // and B08 1001 here; one band out of range is enough.
   SeriesOptions strict = two_bands();
-  strict.valid_max = 1000;
+  strict.valid_range.highest = 1000;
   const RasterSeries defective = read_raster_series((dir / "s2").string(), strict);
   CHECK(std::count(defective.clear.begin(), defective.clear.end(), 1) == 0);
-  strict.valid_min = 1000;  // inclusive at both ends
-  strict.valid_max = 1001;
+  strict.valid_range = {.lowest = 1000, .highest = 1001};  // inclusive at both ends
   CHECK(read_raster_series((dir / "s2").string(), strict).clear == s.clear);
-  strict.valid_min = 1000.5;
+  strict.valid_range.lowest = 1000.5;
   const RasterSeries b04_low = read_raster_series((dir / "s2").string(), strict);
   CHECK(std::count(b04_low.clear.begin(), b04_low.clear.end(), 1) == 0);
 

@@ -27,6 +27,14 @@ namespace {
 // Each variant changes the config's model in one respect.
 const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants() {
   using models::Attention;
+  // TempCBAM (models/tempcnn.h): TempCNN with CBAM after each block, the location entering it as `geo`
+  // says; the config's attention_residual stays as it is unless `residual` is set.
+  const auto tempcbam = [](models::GeoAttention geo, bool residual = false) {
+    return [=](models::ModelConfig& m) {
+      m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = geo;
+      if (residual) m.tempcnn.attention_residual = true;
+    };
+  };
   static const std::map<std::string, std::function<void(models::ModelConfig&)>> table{
       {"paper", [](auto& m) { m.kind = "cbam"; }},
       {"no_attention", [](auto& m) { m.cbam.attention = Attention::None; }},
@@ -50,21 +58,10 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"geo_spatial", [](auto& m) { m.cbam.geo = models::GeoAttention::Spatial; }},
       {"geo_both", [](auto& m) { m.cbam.geo = models::GeoAttention::Both; }},
       {"geo_head", [](auto& m) { m.cbam.geo = models::GeoAttention::Head; }},
-      // TempCBAM (models/tempcnn.h): TempCNN with CBAM after each block; and with Geo-CBAM's both entries.
-      {"tempcbam",
-       [](auto& m) {
-         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::None;
-       }},
-      // TempCBAM with residual attention, x (1 + a) (models/tempcnn.h).
-      {"tempcbam_residual",
-       [](auto& m) {
-         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::None;
-         m.tempcnn.attention_residual = true;
-       }},
-      {"tempcbam_geo",
-       [](auto& m) {
-         m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = models::GeoAttention::Both;
-       }},
+      // TempCBAM; with residual attention, x (1 + a); with Geo-CBAM's both entries.
+      {"tempcbam", tempcbam(models::GeoAttention::None)},
+      {"tempcbam_residual", tempcbam(models::GeoAttention::None, /*residual=*/true)},
+      {"tempcbam_geo", tempcbam(models::GeoAttention::Both)},
   };
   return table;
 }

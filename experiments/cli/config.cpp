@@ -234,7 +234,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
     S2_CHECK(range.size() == 2 && range[0] < range[1],
              "{}: [data] valid_range must be [lowest, highest] with lowest < highest, got [{}]", path,
              fmt::join(range, ", "));
-    c.data.valid_range = std::pair{range[0], range[1]};
+    c.data.valid_range = data::ValidRange{.lowest = range[0], .highest = range[1]};
   }
   data.read("bands", c.data.bands, 1, 1000);
   data.read("band_names", c.data.band_names);

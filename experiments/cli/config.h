@@ -6,9 +6,9 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "data/raster_series.h"
 #include "experiments/training/trainer.h"
 #include "models/factory.h"
 
@@ -33,7 +33,7 @@ struct DataConfig {
   // Tables and rasters: values outside [lo, hi], in the data's own units, are defects, not observations
   // (e.g. [0, 1] for reflectance): gaps, filled as NaN is. Rasters drop the pixel's whole date, as a
   // masked SCL class does.
-  std::optional<std::pair<double, double>> valid_range;
+  std::optional<data::ValidRange> valid_range;
   int64_t bands = 10;  // pixel_csv: bands per date
   std::vector<std::string> band_names{"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"};
   int64_t timesteps = 0;  // regular dates to resample to; 0 keeps a table's own (rasters need it)

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <tuple>
 
 #include "data/coordinates.h"
 #include "data/gap_filling.h"
@@ -40,7 +39,7 @@ data::SeriesOptions series_options(const ExperimentConfig& c) {
   o.bands = c.data.band_names;
   o.scl_band = c.data.scl_band;
   o.masked_scl_classes = c.data.masked_scl_classes;
-  if (c.data.valid_range) std::tie(o.valid_min, o.valid_max) = *c.data.valid_range;
+  if (c.data.valid_range) o.valid_range = *c.data.valid_range;
   return o;
 }
 
@@ -54,8 +53,7 @@ data::PixelDataset fill_table_gaps(const ExperimentConfig& c, const DataFiles& f
     const auto value = static_cast<double>(v);
     if (c.data.nodata && value == *c.data.nodata) {
       v = std::numeric_limits<float>::quiet_NaN(), ++nodata_values;
-    } else if (c.data.valid_range &&
-               (value < c.data.valid_range->first || value > c.data.valid_range->second)) {
+    } else if (c.data.valid_range && c.data.valid_range->outside(value)) {
       v = std::numeric_limits<float>::quiet_NaN(), ++invalid_values;
     }
   }
@@ -78,7 +76,7 @@ data::PixelDataset fill_table_gaps(const ExperimentConfig& c, const DataFiles& f
         d.source, r.gaps, r.values, 100.0 * static_cast<double>(r.gaps) / static_cast<double>(r.values),
         (c.data.nodata ? fmt::format(", {} of them nodata {}", nodata_values, *c.data.nodata) : "") +
             (c.data.valid_range ? fmt::format(", {} of them outside the valid range [{}, {}]", invalid_values,
-                                              c.data.valid_range->first, c.data.valid_range->second)
+                                              c.data.valid_range->lowest, c.data.valid_range->highest)
                                 : ""),
         r.dropped, o.min_clear);
   }
