@@ -11,6 +11,6 @@ scripts/build.sh build
 # The sanitizers instrument host code only, so the nvcc build is not repeated there. It is also the
 # build without MPI (one process per binary), which must keep working; Open MPI's own allocations would
 # trip LeakSanitizer anyway.
-scripts/build.sh build-asan -DS2_SANITIZE=ON -DS2_CUDA=OFF -DS2_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+scripts/build.sh build-asan -DS2_SANITIZE=ON -DBUILD_SHARED_LIBS=ON -DS2_CUDA=OFF -DS2_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-asan && OMP_NUM_THREADS=2 ctest --output-on-failure -LE slow)
 scripts/fuzz.sh 15 build-fuzz

@@ -7,7 +7,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = s2::fuzz::write_input("values.npy", data, size);
   s2::fuzz::expect_named_errors([&] { s2::data::read_npy(path); });
   static const std::string labels = [] {
-    const std::string p = s2::fuzz::scratch() + "/labels.csv";
+    const std::string p = s2::testing::temp_path("labels.csv");
     std::ofstream(p) << "0\n1\n";
     return p;
   }();

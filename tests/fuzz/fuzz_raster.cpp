@@ -7,7 +7,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string first = s2::fuzz::write_input("series/s2/2019-05-01.tif", data, size);
   s2::fuzz::write_input("series/s2/2019-05-11.tif", data, size);
   static const std::string legend = [] {
-    const std::string p = s2::fuzz::scratch() + "/legend.csv";
+    const std::string p = s2::testing::temp_path("legend.csv");
     std::ofstream(p) << "code,name,pixels\n1,Maize,10\n2,Grass,5\n";
     return p;
   }();
@@ -21,5 +21,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (large) return 0;
   s2::fuzz::expect_named_errors([&] { s2::data::read_labels(first, legend); });
   return s2::fuzz::expect_named_errors(
-      [&] { s2::data::read_raster_series(s2::fuzz::scratch() + "/series/s2", {}); });
+      [&] { s2::data::read_raster_series(s2::testing::temp_path("series/s2"), {}); });
 }

@@ -8,6 +8,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = s2::fuzz::write_input("w.safetensors", data, size);
   return s2::fuzz::expect_named_errors([&] {
     s2::load_safetensors(path);
-    s2::experiments::import_safetensors(path, "", s2::fuzz::scratch() + "/out.ckpt");
+    s2::experiments::import_safetensors(path, "", s2::testing::temp_path("out.ckpt"));
   });
 }

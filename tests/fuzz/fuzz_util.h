@@ -2,8 +2,6 @@
 // Shared by the libFuzzer targets (issue #14). An input becomes a file, because the readers take paths
 // as users' data comes; any exception other than s2::Error is a finding, because whatever a user's file
 // holds must end in a named error, never an internal one, a crash or a hang.
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,21 +12,14 @@
 #include <string>
 
 #include "framework/error.h"
+#include "tests/temp_files.h"
 
 namespace s2::fuzz {
 
-// A folder of this process's own (libFuzzer may run several jobs side by side).
-inline const std::string& scratch() {
-  static const std::string dir = [] {
-    const std::string d = "/tmp/s2cbam-fuzz-" + std::to_string(getpid());
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
+// Inputs go to the tests' per-process scratch folder (libFuzzer may run several jobs side by side),
+// which is removed when the process ends.
 inline std::string write_input(const std::string& name, const uint8_t* data, size_t size) {
-  const std::string path = scratch() + "/" + name;
+  const std::string path = s2::testing::temp_path(name);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
