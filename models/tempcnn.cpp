@@ -21,6 +21,22 @@ CbamCropNetConfig block_attention(const TempCnnConfig& c) {
 }
 }  // namespace
 
+AttentionJoin parse_attention_join(const std::string& name) {
+  if (name == "multiply") return AttentionJoin::Multiply;
+  if (name == "residual") return AttentionJoin::Residual;
+  if (name == "gated") return AttentionJoin::Gated;
+  fail("unknown attention_join '{}' (expected multiply, residual or gated)", name);
+}
+
+const char* attention_join_name(AttentionJoin j) {
+  switch (j) {
+    case AttentionJoin::Multiply: return "multiply";
+    case AttentionJoin::Residual: return "residual";
+    case AttentionJoin::Gated: return "gated";
+  }
+  return "?";
+}
+
 TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {
   S2_CHECK(c.conv_layers >= 1 && c.filters > 0 && c.kernel_size > 0 && c.dense_units > 0,
            "TempCNN needs positive filters, kernel size, conv layers and dense units");
@@ -39,6 +55,9 @@ TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {
     for (int64_t i = 0; i < c.conv_layers; ++i) {
       attention_.push_back(register_module(fmt::format("cbam{}", i + 1),
                                            std::make_shared<Cbam>(c.filters, block_attention(c))));
+      if (c.attention_join == AttentionJoin::Gated)  // zeros: no random draws, the others' stay put
+        gates_.push_back(
+            register_parameter(fmt::format("cbam{}_gate", i + 1), Tensor::zeros({1, c.filters, 1, 1})));
     }
   }
   dense_ = register_module("dense", std::make_shared<nn::Linear>(c.filters * c.timesteps, c.dense_units));
@@ -68,7 +87,11 @@ Tensor TempCnn::run(const Tensor& input, const Tensor& location) {
     h = norms_[i]->forward(convs_[i]->forward(h), /*fuse_relu=*/true);
     if (!attention_.empty()) {
       const Tensor attended = attention_[i]->forward(h, where);
-      h = config_.attention_residual ? add(h, attended) : attended;
+      switch (config_.attention_join) {
+        case AttentionJoin::Multiply: h = attended; break;
+        case AttentionJoin::Residual: h = add(h, attended); break;
+        case AttentionJoin::Gated: h = add(h, mul(gates_[i], attended)); break;
+      }
     }
     h = dropout_->forward(h);
   }
@@ -86,7 +109,9 @@ int64_t rounding_chain(const TempCnnConfig& c) {
     // CBAM over the T dates, with its k x 1 date kernel.
     if (c.attention != Attention::None)
       chain += cbam_rounding_chain(c.timesteps, c.filters, c.reduction, c.attention_kernel) +
-               (c.attention_residual ? 1 : 0);
+               (c.attention_join == AttentionJoin::Multiply   ? 0
+                : c.attention_join == AttentionJoin::Residual ? 1
+                                                              : 2);
   }
   return chain + (c.filters * c.timesteps + 1) + 8 + (c.dense_units + 1) + (c.classes + 24);
 }

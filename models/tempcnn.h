@@ -7,6 +7,7 @@
 // k x 1 kernel, weighs the dates. Optionally Geo-CBAM's location entries (models/cbam_crop_net.h).
 // With attention None it is TempCNN, the same layers and the same random draws.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "framework/nn.h"
@@ -15,6 +16,10 @@
 #include "models/classifier.h"
 
 namespace s2::models {
+
+enum class AttentionJoin { Multiply, Residual, Gated };
+AttentionJoin parse_attention_join(const std::string& name);
+const char* attention_join_name(AttentionJoin j);
 
 struct TempCnnConfig {
   int64_t timesteps = 36, bands = 10, classes = 5;
@@ -26,9 +31,11 @@ struct TempCnnConfig {
   // location enters (geo head: the encoding joins the dense features before the classifier).
   Attention attention = Attention::None;
   int64_t reduction = 8, attention_kernel = 7;
-  // Residual attention (Wang et al. 2017): each block's maps x leave as x (1 + a) instead of x a, so
-  // that attention can only amplify, and a network whose attention is still flat is TempCNN.
-  bool attention_residual = false;
+  // How each block's attention a meets its maps x: x a, as CBAM; residual (Wang et al. 2017),
+  // x (1 + a), so that attention can only amplify; gated, x (1 + g a) with a gate g per filter that
+  // starts at 0 (as ReZero and LayerScale start their branches), so that the untrained network is
+  // TempCNN and attention enters only as far as training finds it useful.
+  AttentionJoin attention_join = AttentionJoin::Multiply;
   GeoAttention geo = GeoAttention::None;
   LocationEncoding location = {};
 };
@@ -48,6 +55,7 @@ class TempCnn : public Classifier {
   Tensor run(const Tensor& x, const Tensor& location);
   TempCnnConfig config_;
   std::vector<std::shared_ptr<Cbam>> attention_;  // TempCBAM's, one per conv block
+  std::vector<Tensor> gates_;                     // (1, filters, 1, 1) per block, for the gated join
   std::shared_ptr<nn::Linear> geo_head_;
   std::vector<std::shared_ptr<nn::Conv2d>> convs_;
   std::vector<std::shared_ptr<nn::BatchNorm2d>> norms_;

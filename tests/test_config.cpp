@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <string>
+#include <tuple>
 
 #include "experiments/cli/config.h"
 #include "experiments/training/selection.h"
@@ -37,10 +39,20 @@ TEST_CASE("bad config keys, sections and types name the file and the key") {
       write_temp("type.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[train]\nepochs = \"ten\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(type), doctest::Contains("[train] epochs must be an integer"),
                        Error);
-  const auto attention =
-      write_temp("attn.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nattention = \"self\"\n");
-  CHECK_THROWS_WITH_AS(experiments::load_config(attention), doctest::Contains("unknown attention 'self'"),
-                       Error);
+  // A named choice in [model] that names nothing: the file, the section, the key and the names it takes.
+  const std::string header = "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\n";
+  for (const auto& [file, line, message] :
+       {std::tuple{"attn.toml", "attention = \"self\"", "attn.toml: [model] unknown attention 'self'"},
+        std::tuple{"join.toml", "attention_join = \"add\"",
+                   "join.toml: [model] unknown attention_join 'add' (expected multiply, residual or gated)"},
+        std::tuple{"geo.toml", "geo = \"everywhere\"", "geo.toml: [model] unknown geo 'everywhere'"}}) {
+    CHECK_THROWS_WITH_AS(experiments::load_config(write_temp(file, header + line + "\n")),
+                         doctest::Contains(message), Error);
+  }
+  const auto gated = write_temp("gated.toml", header + "attention_join = \"gated\"\n");
+  CHECK(experiments::load_config(gated).model.tempcnn.attention_join == models::AttentionJoin::Gated);
+  const auto plain = write_temp("plain.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n");
+  CHECK(experiments::load_config(plain).model.tempcnn.attention_join == models::AttentionJoin::Multiply);
   const auto kind =
       write_temp("kind.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\nkind = \"lstm\"\n");
   CHECK_THROWS_WITH_AS(experiments::load_config(kind), doctest::Contains("kind 'lstm' is unknown"), Error);
@@ -146,7 +158,7 @@ TEST_CASE("training conventions: [model] and [train] keys, and candidates that s
   CHECK_THROWS_WITH_AS(
       experiments::load_config(write_temp(
           "init.toml", "[data]\ntrain = \"a.csv\"\ntest = \"b.csv\"\n[model]\ninit = \"xavier\"\n")),
-      doctest::Contains("unknown init 'xavier'"), Error);
+      doctest::Contains("init.toml: [model] unknown init 'xavier'"), Error);
   CHECK_THROWS_WITH_AS(experiments::load_config(write_temp(
                            "reduction.toml", base + "[[select.candidate]]\nloss_reduction = \"sum\"\n")),
                        doctest::Contains("loss_reduction 'sum' is unknown"), Error);

@@ -265,11 +265,12 @@ TEST_CASE("a tiny CBAM network end to end: every parameter's gradient") {
 
 namespace {
 // The worst finite-difference error over every parameter of a tiny model of 5 dates x 3 bands taking
-// two samples' locations; its geo layers (zero at the start) first get small random weights so that
-// every path through them carries a gradient.
+// two samples' locations; its geo layers and attention gates (zero at the start) first get small random
+// weights so that every path through them carries a gradient.
 double located_gradcheck(models::Classifier& net, Generator& g) {
   for (auto& [name, p] : net.named_parameters()) {
-    if (name.find("geo") != std::string::npos) p.copy_from(random_tensor(p.shape(), g, 0.2f));
+    if (name.find("geo") != std::string::npos || name.find("gate") != std::string::npos)
+      p.copy_from(random_tensor(p.shape(), g, 0.2f));
   }
   const Tensor x = distinct_tensor({2, 1, 5, 3}, g);
   const Tensor where = Tensor::from_vector({2, 2}, {51.0f, 4.0f, -3.0f, 33.5f});
@@ -304,24 +305,29 @@ TEST_CASE("a tiny Geo-CBAM network end to end: every parameter's gradient, the g
 
 TEST_CASE(
     "a tiny TempCBAM end to end: every parameter's gradient, with and without Geo-CBAM's entries and "
-    "residual attention") {
+    "residual and gated attention") {
   // 2 blocks of 4 filters over 5 dates x 3 bands, CBAM with a 3 x 1 date kernel after each; dropout 0 so
   // that every evaluation is the same function. Geo layers get small random weights, as above.
-  for (const auto& [geo, residual] :
-       {std::pair{models::GeoAttention::None, false}, std::pair{models::GeoAttention::Both, false},
-        std::pair{models::GeoAttention::None, true}}) {
+  using models::AttentionJoin;
+  for (const auto& [geo, join] : {std::pair{models::GeoAttention::None, AttentionJoin::Multiply},
+                                  std::pair{models::GeoAttention::Both, AttentionJoin::Multiply},
+                                  std::pair{models::GeoAttention::None, AttentionJoin::Residual},
+                                  std::pair{models::GeoAttention::None, AttentionJoin::Gated}}) {
     const std::string variant =
-        fmt::format("{}{}", models::geo_attention_name(geo), residual ? ", residual" : "");
+        fmt::format("{}, {}", models::geo_attention_name(geo), models::attention_join_name(join));
     CAPTURE(variant);
     models::TempCnnConfig config;
     config.timesteps = 5, config.bands = 3, config.classes = 3, config.filters = 4, config.kernel_size = 3,
     config.conv_layers = 2, config.dense_units = 4, config.dropout = 0.0f;
     config.attention = models::Attention::Cbam, config.reduction = 2, config.attention_kernel = 3;
     config.geo = geo, config.location = {.scales = 2, .min_wavelength_km = 1000};
-    config.attention_residual = residual;
+    config.attention_join = join;
     manual_seed(5);
     models::TempCnn net(config);
-    CHECK(net.named_parameters().size() == (geo == models::GeoAttention::None ? 24u : 30u));
+    // 24 tensors, and 3 geo entries per block or 1 gate per block.
+    CHECK(net.named_parameters().size() == (geo != models::GeoAttention::None ? 30u
+                                            : join == AttentionJoin::Gated    ? 26u
+                                                                              : 24u));
     Generator g(17);
     CHECK(located_gradcheck(net, g) <= 1.0);
   }

@@ -258,7 +258,8 @@ TEST_CASE("TempCBAM: TempCNN with CBAM over its filters and dates after each blo
   // Residual attention, x (1 + a): the same parameters and draws, each block's attended maps plus its
   // input, so the same weights give other logits.
   models::ModelConfig residual_config{.kind = "tempcbam"};
-  residual_config.cbam.attention = Attention::Cbam, residual_config.tempcnn.attention_residual = true;
+  residual_config.cbam.attention = Attention::Cbam;
+  residual_config.tempcnn.attention_join = models::AttentionJoin::Residual;
   manual_seed(7);
   auto residual = make_model(residual_config, 36, 10, 5);
   residual->eval();
@@ -268,6 +269,35 @@ TEST_CASE("TempCBAM: TempCNN with CBAM over its filters and dates after each blo
   for (size_t i = 0; i < named.size(); ++i)
     CHECK(named[i].second.to_vector() == residual_named[i].second.to_vector());
   CHECK(residual->forward(x).to_vector() != logits);
+
+  // Gated attention, x (1 + g a): one gate per filter and block, all zero at the start, so that an
+  // untrained gated TempCBAM is TempCNN with its weights, bit for bit (x + 0 a = x).
+  models::ModelConfig gated_config = residual_config;
+  gated_config.tempcnn.attention_join = models::AttentionJoin::Gated;
+  manual_seed(7);
+  auto gated = make_model(gated_config, 36, 10, 5);
+  gated->eval();
+  CHECK(gated->num_parameters() == plain->num_parameters() + 3 * 64);
+  auto backbone = make_model({.kind = "tempcnn"}, 36, 10, 5);
+  backbone->eval();
+  const auto gated_named = gated->named_state();
+  int64_t copied = 0;
+  for (auto& [name, t] : backbone->named_state()) {
+    for (const auto& [gated_name, gated_t] : gated_named) {
+      if (gated_name == name) t.copy_from(gated_t), ++copied;
+    }
+  }
+  CHECK(copied == static_cast<int64_t>(backbone->named_state().size()));
+  CHECK(backbone->forward(x).to_vector() != tempcnn->forward(x).to_vector());  // other draws, other weights
+  const std::vector<float> backbone_logits = backbone->forward(x).to_vector();
+  CHECK(gated->forward(x).to_vector() == backbone_logits);
+  // Open gates let the attention in.
+  for (auto& [name, p] : gated->named_parameters()) {
+    if (name.find("gate") == std::string::npos) continue;
+    CHECK(p.shape() == Shape{1, 64, 1, 1});
+    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = 0.5f;
+  }
+  CHECK(gated->forward(x).to_vector() != backbone_logits);
 
   // Geo-CBAM's entries: E x 8 per block (channel) and 2 x E per block (dates), all zero at the start,
   // so an untrained geo TempCBAM is TempCBAM of its seed wherever the samples are.

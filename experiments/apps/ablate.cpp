@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "experiments/cli/cli.h"
 #include "experiments/explain/run_attention.h"
@@ -28,11 +29,11 @@ namespace {
 const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants() {
   using models::Attention;
   // TempCBAM (models/tempcnn.h): TempCNN with CBAM after each block, the location entering it as `geo`
-  // says; the config's attention_residual stays as it is unless `residual` is set.
-  const auto tempcbam = [](models::GeoAttention geo, bool residual = false) {
+  // says; the config's attention_join stays as it is unless `join` is given.
+  const auto tempcbam = [](models::GeoAttention geo, std::optional<models::AttentionJoin> join = {}) {
     return [=](models::ModelConfig& m) {
       m.kind = "tempcbam", m.cbam.attention = Attention::Cbam, m.cbam.geo = geo;
-      if (residual) m.tempcnn.attention_residual = true;
+      if (join) m.tempcnn.attention_join = *join;
     };
   };
   static const std::map<std::string, std::function<void(models::ModelConfig&)>> table{
@@ -58,9 +59,11 @@ const std::map<std::string, std::function<void(models::ModelConfig&)>>& variants
       {"geo_spatial", [](auto& m) { m.cbam.geo = models::GeoAttention::Spatial; }},
       {"geo_both", [](auto& m) { m.cbam.geo = models::GeoAttention::Both; }},
       {"geo_head", [](auto& m) { m.cbam.geo = models::GeoAttention::Head; }},
-      // TempCBAM; with residual attention, x (1 + a); with Geo-CBAM's both entries.
+      // TempCBAM; with residual attention, x (1 + a), or gated, x (1 + g a); with Geo-CBAM's both
+      // entries.
       {"tempcbam", tempcbam(models::GeoAttention::None)},
-      {"tempcbam_residual", tempcbam(models::GeoAttention::None, /*residual=*/true)},
+      {"tempcbam_residual", tempcbam(models::GeoAttention::None, models::AttentionJoin::Residual)},
+      {"tempcbam_gated", tempcbam(models::GeoAttention::None, models::AttentionJoin::Gated)},
       {"tempcbam_geo", tempcbam(models::GeoAttention::Both)},
   };
   return table;

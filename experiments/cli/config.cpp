@@ -62,6 +62,19 @@ class Section {
     }
   }
 
+  // A named choice (an enum in the code), read as its name: `parse` turns the name into the value and
+  // rejects an unknown one, and its error then names this file and section.
+  template <typename E, typename Parse, typename Name>
+  void read_choice(const char* key, E& target, Parse parse, Name name) {
+    std::string text = name(target);
+    read(key, text);
+    try {
+      target = parse(text);
+    } catch (const Error& e) {
+      fail("{}: [{}] {}", path_, name_, e.what());
+    }
+  }
+
   // A number (or an array of numbers) that must be finite and within [lo, hi], checked where it is read
   // so that every config, and every checkpoint's embedded config, obeys the same ranges.
   template <typename T>
@@ -143,9 +156,7 @@ void check_training(const TrainOptions& t, const std::string& path, const std::s
 // The [model] keys that are training conventions (issue #20) or regularisation rather than architecture,
 // which a selection candidate may set too. Batch-norm keys apply to whichever model the config builds.
 void read_model_settings(Section& s, models::ModelConfig& m) {
-  std::string init = models::weight_init_name(m.cbam.init);
-  s.read("init", init);
-  m.cbam.init = models::parse_weight_init(init);
+  s.read_choice("init", m.cbam.init, models::parse_weight_init, models::weight_init_name);
   s.read("stem_bias", m.cbam.stem_bias);
   s.read("mlp_bias", m.cbam.mlp_bias);
   BatchNormOptions& bn = m.cbam.batch_norm;
@@ -299,18 +310,14 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   Section model(root->get_table("model"), "model", path);
   model.read("kind", c.model.kind);
   auto& cbam = c.model.cbam;
-  std::string attention = models::attention_name(cbam.attention);
-  model.read("attention", attention);
-  cbam.attention = models::parse_attention(attention);
+  model.read_choice("attention", cbam.attention, models::parse_attention, models::attention_name);
   model.read("stem_width", cbam.stem_width, 1, 4096);
   model.read("stage_widths", cbam.stage_widths, 1, 4096);
   model.read("units_per_stage", cbam.units_per_stage, 1, 64);
   model.read("residual_skip", cbam.residual_skip);
   model.read("reduction", cbam.reduction, 1, 4096);
   model.read("spatial_kernel", cbam.spatial_kernel, 1, 63);
-  std::string geo = models::geo_attention_name(cbam.geo);
-  model.read("geo", geo);
-  cbam.geo = models::parse_geo_attention(geo);
+  model.read_choice("geo", cbam.geo, models::parse_geo_attention, models::geo_attention_name);
   model.read("geo_scales", cbam.location.scales, 1, 64);
   model.read("geo_min_wavelength_km", cbam.location.min_wavelength_km, 0.001, 40000);
   read_model_settings(model, c.model);
@@ -319,7 +326,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& path) 
   model.read("kernel_size", tempcnn.kernel_size, 1, 63);
   model.read("conv_layers", tempcnn.conv_layers, 1, 64);
   model.read("dense_units", tempcnn.dense_units, 1, 65536);
-  model.read("attention_residual", tempcnn.attention_residual);
+  model.read_choice("attention_join", tempcnn.attention_join, models::parse_attention_join,
+                    models::attention_join_name);
   auto& trees = c.model.trees;
   model.read("trees", trees.trees, 1, 100000);
   model.read("tree_depth", trees.max_depth, 0, 64);
