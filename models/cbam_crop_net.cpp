@@ -1,6 +1,7 @@
 #include "models/cbam_crop_net.h"
 
 #include "framework/error.h"
+#include "framework/named_values.h"
 
 namespace s2::models {
 
@@ -46,58 +47,42 @@ Tensor encoded_location(const Tensor& location, int64_t batch, GeoAttention geo,
   return encode_locations(location, encoding).to(device);
 }
 
+namespace {
+constexpr std::array<NamedValue<GeoAttention>, 5> kGeoNames{{{GeoAttention::None, "none"},
+                                                             {GeoAttention::Channel, "channel"},
+                                                             {GeoAttention::Spatial, "spatial"},
+                                                             {GeoAttention::Both, "both"},
+                                                             {GeoAttention::Head, "head"}}};
+constexpr std::array<NamedValue<WeightInit>, 3> kInitNames{
+    {{WeightInit::He, "he"}, {WeightInit::Keras, "keras"}, {WeightInit::Torch, "torch"}}};
+constexpr std::array<NamedValue<Attention>, 4> kAttentionNames{{{Attention::Cbam, "cbam"},
+                                                                {Attention::ChannelOnly, "channel"},
+                                                                {Attention::SpatialOnly, "spatial"},
+                                                                {Attention::None, "none"}}};
+}  // namespace
+
 GeoAttention parse_geo_attention(const std::string& name) {
-  if (name == "none") return GeoAttention::None;
-  if (name == "channel") return GeoAttention::Channel;
-  if (name == "spatial") return GeoAttention::Spatial;
-  if (name == "both") return GeoAttention::Both;
-  if (name == "head") return GeoAttention::Head;
-  fail("unknown geo '{}' (expected none, channel, spatial, both or head)", name);
+  return parse_named(kGeoNames, name, "geo");
 }
 
 const char* geo_attention_name(GeoAttention g) {
-  switch (g) {
-    case GeoAttention::None: return "none";
-    case GeoAttention::Channel: return "channel";
-    case GeoAttention::Spatial: return "spatial";
-    case GeoAttention::Both: return "both";
-    case GeoAttention::Head: return "head";
-  }
-  return "?";
+  return name_of(kGeoNames, g);
 }
 
 WeightInit parse_weight_init(const std::string& name) {
-  if (name == "he") return WeightInit::He;
-  if (name == "keras") return WeightInit::Keras;
-  if (name == "torch") return WeightInit::Torch;
-  fail("unknown init '{}' (expected he, keras or torch)", name);
+  return parse_named(kInitNames, name, "init");
 }
 
 const char* weight_init_name(WeightInit w) {
-  switch (w) {
-    case WeightInit::He: return "he";
-    case WeightInit::Keras: return "keras";
-    case WeightInit::Torch: return "torch";
-  }
-  return "?";
+  return name_of(kInitNames, w);
 }
 
 Attention parse_attention(const std::string& name) {
-  if (name == "cbam") return Attention::Cbam;
-  if (name == "channel") return Attention::ChannelOnly;
-  if (name == "spatial") return Attention::SpatialOnly;
-  if (name == "none") return Attention::None;
-  fail("unknown attention '{}' (expected cbam, channel, spatial or none)", name);
+  return parse_named(kAttentionNames, name, "attention");
 }
 
 const char* attention_name(Attention a) {
-  switch (a) {
-    case Attention::Cbam: return "cbam";
-    case Attention::ChannelOnly: return "channel";
-    case Attention::SpatialOnly: return "spatial";
-    case Attention::None: return "none";
-  }
-  return "?";
+  return name_of(kAttentionNames, a);
 }
 
 ResidualUnit::ResidualUnit(int64_t in_channels, int64_t out_channels, const CbamCropNetConfig& config) {

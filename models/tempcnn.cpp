@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "framework/error.h"
+#include "framework/named_values.h"
 
 namespace s2::models {
 
@@ -21,20 +22,18 @@ CbamCropNetConfig block_attention(const TempCnnConfig& c) {
 }
 }  // namespace
 
+namespace {
+constexpr std::array<NamedValue<AttentionJoin>, 3> kJoinNames{{{AttentionJoin::Multiply, "multiply"},
+                                                               {AttentionJoin::Residual, "residual"},
+                                                               {AttentionJoin::Gated, "gated"}}};
+}  // namespace
+
 AttentionJoin parse_attention_join(const std::string& name) {
-  if (name == "multiply") return AttentionJoin::Multiply;
-  if (name == "residual") return AttentionJoin::Residual;
-  if (name == "gated") return AttentionJoin::Gated;
-  fail("unknown attention_join '{}' (expected multiply, residual or gated)", name);
+  return parse_named(kJoinNames, name, "attention_join");
 }
 
 const char* attention_join_name(AttentionJoin j) {
-  switch (j) {
-    case AttentionJoin::Multiply: return "multiply";
-    case AttentionJoin::Residual: return "residual";
-    case AttentionJoin::Gated: return "gated";
-  }
-  return "?";
+  return name_of(kJoinNames, j);
 }
 
 TempCnn::TempCnn(const TempCnnConfig& c) : config_(c) {

@@ -45,7 +45,9 @@ TEST_CASE("bad config keys, sections and types name the file and the key") {
        {std::tuple{"attn.toml", "attention = \"self\"", "attn.toml: [model] unknown attention 'self'"},
         std::tuple{"join.toml", "attention_join = \"add\"",
                    "join.toml: [model] unknown attention_join 'add' (expected multiply, residual or gated)"},
-        std::tuple{"geo.toml", "geo = \"everywhere\"", "geo.toml: [model] unknown geo 'everywhere'"}}) {
+        std::tuple{
+            "geo.toml", "geo = \"everywhere\"",
+            "geo.toml: [model] unknown geo 'everywhere' (expected none, channel, spatial, both or head)"}}) {
     CHECK_THROWS_WITH_AS(experiments::load_config(write_temp(file, header + line + "\n")),
                          doctest::Contains(message), Error);
   }
