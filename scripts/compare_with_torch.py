@@ -88,6 +88,17 @@ def make_adam(net, step):
                    weight_decay=step["weight_decay"])
 
 
+def jitter_by_one_rounding(params, generator, draw_dtype=torch.float64):
+    """Every weight times the float32 nearest (1 + U r), r uniform in [-1, 1]: about a quarter of the
+    weights move by one unit in the last place, the size of the difference between two correct
+    implementations. r is drawn in `draw_dtype`: float64 for the trajectory envelope here, float32 for
+    torch_train.py --jitter (the draws behind each recorded figure)."""
+    with torch.no_grad():
+        for p in params:
+            r = torch.rand(p.shape, generator=generator, dtype=draw_dtype) * 2 - 1
+            p.mul_((1 + U * r).float())
+
+
 def train_steps(net, step, xs, ys, jitter=None):
     """Adam steps over the batches xs[k], ys[k] with the trainer's loss; returns each step's loss. With
     `jitter` (a generator), every weight is multiplied by (1 + u r), r uniform in [-1, 1], after each
@@ -102,10 +113,7 @@ def train_steps(net, step, xs, ys, jitter=None):
         opt.step()
         losses.append(loss.item())
         if jitter is not None:
-            with torch.no_grad():
-                for p in net.parameters():
-                    r = torch.rand(p.shape, generator=jitter, dtype=torch.float64) * 2 - 1
-                    p.mul_((1 + U * r).float())
+            jitter_by_one_rounding(net.parameters(), jitter)
     return np.array(losses)
 
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_with_torch import load_state, trainer_loss  # noqa: E402  shared with the one-step comparison
+from compare_with_torch import jitter_by_one_rounding, load_state, trainer_loss  # noqa: E402  shared with the one-step comparison
 
 
 def keras_init(net, glorot_stem):
@@ -101,16 +101,11 @@ def load_start(net, fold_dir):
 
 
 def jitter_weights(net, seed, fold_dir):
-    """Every weight times the float32 nearest (1 + 2^-24 r), r uniform in [-1, 1] (1 or 1 - 2^-24), as
-    compare_with_torch.py's jittered runs: about a quarter of the weights move by one unit in the last
-    place, a rounding's worth of noise, the size of the difference between two correct implementations.
-    From the same start, a run of PyTorch against itself as far apart as s2cbam and PyTorch are at the
-    first step. (r is drawn in float32 here and in float64 there; merging the two loops would change
-    the draws behind one of the recorded figures.)"""
+    """Every weight jittered by one float32 rounding (compare_with_torch.jitter_by_one_rounding, r drawn
+    in float32): from the same start, a run of PyTorch against itself as far apart as s2cbam and PyTorch
+    are at the first step."""
     g = torch.Generator().manual_seed(seed * 1009 + sum(map(ord, os.path.basename(fold_dir))))
-    with torch.no_grad():
-        for q in net.parameters():
-            q.mul_(1 + 2.0 ** -24 * (2 * torch.rand(q.shape, generator=g) - 1))
+    jitter_by_one_rounding(net.parameters(), g, torch.float32)
 
 
 def train_fold(net_cls, p, fold_dir, seed, init, verbose=False, same_start=False, jitter=False):
