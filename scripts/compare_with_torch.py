@@ -101,8 +101,8 @@ def jitter_by_one_rounding(params, generator, draw_dtype=torch.float64):
 
 def train_steps(net, step, xs, ys, jitter=None):
     """Adam steps over the batches xs[k], ys[k] with the trainer's loss; returns each step's loss. With
-    `jitter` (a generator), every weight is multiplied by (1 + u r), r uniform in [-1, 1], after each
-    step: one float32 rounding's worth of noise, the size of what two frameworks' roundings differ by."""
+    `jitter` (a generator), the weights get jitter_by_one_rounding after each step: one float32
+    rounding's worth of noise, the size of what two frameworks' roundings differ by."""
     opt = make_adam(net, step)
     net.train()
     losses = []
